@@ -1,0 +1,671 @@
+//! Canonical JSON as the DCI peers compute it before hashing.
+//!
+//! OpenSPP 2 (spp_dci) signs `json.dumps(obj, sort_keys=True, separators=(",", ":"))`, so the
+//! canonical form here is byte-for-byte what CPython's `json` module writes:
+//! - object keys sorted by code point, no whitespace;
+//! - strings escaped as Python does: with `ensure_ascii=True` every character outside
+//!   0x20..=0x7E becomes `\uXXXX` (lowercase hex, UTF-16 surrogate pairs above U+FFFF);
+//!   with `ensure_ascii=False` (the OpenG2P JWS form) only `"`, `\` and control characters are escaped;
+//! - integers exactly as written (Python ints have no size limit), `-0` as `0`;
+//! - floats as Python's `repr(float)`: shortest round-trip digits, `1.0`, `1e+21`, `1e-07`.
+//!
+//! Two entry points: [`canonicalize_slice`] works on the bytes as received (verification must
+//! never round-trip through typed structs), [`canonicalize_value`] on an in-memory
+//! `serde_json::Value` (signing what we built).
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// How strings are escaped: Python's `ensure_ascii` flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `ensure_ascii=True` (Python's default; the spdci profile).
+    Ascii,
+    /// `ensure_ascii=False`: non-ASCII characters are written as raw UTF-8 (the jws-detached profile).
+    Utf8,
+}
+
+/// A JSON value parsed without copying: strings and numbers borrow the input bytes.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    /// The number's text exactly as received (already checked against the JSON grammar).
+    Number(&'a str),
+    String(JsonStr<'a>),
+    Array(Vec<Node<'a>>),
+    /// Members in the order received; keys are unique (duplicates are rejected by the parser).
+    Object(Vec<(JsonStr<'a>, Node<'a>)>),
+}
+
+/// The raw text between the quotes of a JSON string.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonStr<'a> {
+    raw: &'a str,
+    has_escapes: bool,
+}
+
+impl<'a> JsonStr<'a> {
+    /// The string's value, with escapes decoded.
+    pub fn decode(&self) -> Cow<'a, str> {
+        if !self.has_escapes {
+            return Cow::Borrowed(self.raw);
+        }
+        // The parser has already validated every escape, so decoding cannot fail here.
+        Cow::Owned(decode_escapes(self.raw).unwrap_or_default())
+    }
+
+    /// The raw text between the quotes, escapes not decoded.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+}
+
+impl<'a> Node<'a> {
+    /// Member `key` of an object node.
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(members) => members
+                .iter()
+                .find(|(k, _)| k.decode() == key)
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The decoded value of a string node.
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Node::String(s) => Some(s.decode()),
+            _ => None,
+        }
+    }
+
+    /// Appends this node's canonical form to `out`.
+    pub fn write_canonical(&self, out: &mut Vec<u8>, style: Style) -> Result<()> {
+        match self {
+            Node::Null => out.extend_from_slice(b"null"),
+            Node::Bool(true) => out.extend_from_slice(b"true"),
+            Node::Bool(false) => out.extend_from_slice(b"false"),
+            Node::Number(text) => write_number_text(out, text)?,
+            Node::String(s) => write_json_str(out, s, style),
+            Node::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_canonical(out, style)?;
+                }
+                out.push(b']');
+            }
+            Node::Object(members) => {
+                let mut sorted: Vec<(Cow<'a, str>, &JsonStr<'a>, &Node<'a>)> =
+                    members.iter().map(|(k, v)| (k.decode(), k, v)).collect();
+                // Byte order of UTF-8 equals code point order, which is how Python sorts str keys.
+                sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                out.push(b'{');
+                for (i, (_, key, value)) in sorted.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, key, style);
+                    out.push(b':');
+                    value.write_canonical(out, style)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+
+    /// This node's canonical form as bytes.
+    pub fn to_canonical(&self, style: Style) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_canonical(&mut out, style)?;
+        Ok(out)
+    }
+}
+
+/// Parses one JSON document (RFC 8259; duplicate object keys are refused, because two peers
+/// that keep different duplicates would see different messages under one signature).
+pub fn parse(bytes: &[u8]) -> Result<Node<'_>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::Json(format!("input is not UTF-8 (at byte {})", e.valid_up_to())))?;
+    let mut p = Parser {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    p.ws();
+    let node = p.value()?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("trailing characters after the JSON document"));
+    }
+    Ok(node)
+}
+
+/// The canonical form of a JSON document given as bytes.
+pub fn canonicalize_slice(bytes: &[u8], style: Style) -> Result<Vec<u8>> {
+    parse(bytes)?.to_canonical(style)
+}
+
+/// The canonical form of an in-memory value.
+///
+/// `serde_json::Value` holds integers up to 64 bits; larger integers arrive as floats, so
+/// sign from bytes ([`canonicalize_slice`]) when a message carries such numbers.
+pub fn canonicalize_value(value: &Value, style: Style) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value, style);
+    out
+}
+
+/// Appends the canonical form of `value` to `out`.
+pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else if let Some(u) = n.as_u64() {
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else {
+                write_python_float(out, n.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        Value::String(s) => write_str(out, s, style),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, style);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key, style);
+                out.push(b':');
+                write_value(out, &map[key], style);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &JsonStr<'_>, style: Style) {
+    if !s.has_escapes {
+        write_str(out, s.raw, style);
+    } else {
+        write_str(out, &s.decode(), style);
+    }
+}
+
+/// Writes `s` as a quoted JSON string escaped the way Python's json module does.
+pub fn write_str(out: &mut Vec<u8>, s: &str, style: Style) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let plain = |b: u8| match style {
+        Style::Ascii => (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\',
+        Style::Utf8 => b >= 0x20 && b != b'"' && b != b'\\',
+    };
+    // Copy runs of bytes that need no escaping in one go; escape the rest.
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if plain(b) {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if b < 0x80 {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                _ => push_u_escape(out, b as u16),
+            }
+            i += 1;
+        } else {
+            // Only reached with Style::Ascii: escape the whole character as UTF-16 units.
+            let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                push_u_escape(out, *unit);
+            }
+            i += ch.len_utf8();
+        }
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((unit >> shift) & 0xf) as usize]);
+    }
+}
+
+/// Writes a number received as text: integers as Python ints, the rest as Python floats.
+fn write_number_text(out: &mut Vec<u8>, text: &str) -> Result<()> {
+    let is_integer = !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if is_integer {
+        // Python's int() of "-0" is 0; every other integer keeps its exact digits.
+        if text == "-0" {
+            out.push(b'0');
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+        return Ok(());
+    }
+    let value: f64 = text
+        .parse()
+        .map_err(|_| Error::Json(format!("invalid number {text:?}")))?;
+    write_python_float(out, value);
+    Ok(())
+}
+
+/// Writes `x` exactly as Python's `repr(float)` (and so `json.dumps`) spells it.
+pub fn write_python_float(out: &mut Vec<u8>, x: f64) {
+    if x.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if x.is_infinite() {
+        out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
+        return;
+    }
+    if x == 0.0 {
+        out.extend_from_slice(if x.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest digits that round-trip, as Python's repr does.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decpt = exp + 1; // position of the decimal point relative to the first digit
+    if x < 0.0 {
+        out.push(b'-');
+    }
+    let nd = digits.len() as i32;
+    if decpt > -4 && decpt <= 16 {
+        if decpt <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
+            out.extend_from_slice(digits.as_bytes());
+        } else if decpt >= nd {
+            out.extend_from_slice(digits.as_bytes());
+            out.extend(std::iter::repeat_n(b'0', (decpt - nd) as usize));
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits.as_bytes()[..decpt as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[decpt as usize..]);
+        }
+    } else {
+        out.push(digits.as_bytes()[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    }
+}
+
+/// Nesting limit: deeper documents are refused instead of exhausting the stack.
+const MAX_DEPTH: usize = 128;
+
+struct Parser<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, what: &str) -> Error {
+        Error::Json(format!("{what} at byte {}", self.i))
+    }
+
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<Node<'a>> {
+        match self.b.get(self.i) {
+            None => Err(self.err("unexpected end of input")),
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => Ok(Node::String(self.string()?)),
+            Some(b't') => self.literal("true", Node::Bool(true)),
+            Some(b'f') => self.literal("false", Node::Bool(false)),
+            Some(b'n') => self.literal("null", Node::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected character")),
+        }
+    }
+
+    fn literal(&mut self, word: &str, node: Node<'a>) -> Result<Node<'a>> {
+        if self.b[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(node)
+        } else {
+            Err(self.err("invalid literal"))
+        }
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err("nesting deeper than 128 levels"));
+        }
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<Node<'a>> {
+        self.enter()?;
+        self.i += 1;
+        let mut members: Vec<(JsonStr<'a>, Node<'a>)> = Vec::new();
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(Node::Object(members));
+        }
+        loop {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return Err(self.err("expected a string key"));
+            }
+            let key_at = self.i;
+            let key = self.string()?;
+            self.ws();
+            if self.b.get(self.i) != Some(&b':') {
+                return Err(self.err("expected ':'"));
+            }
+            self.i += 1;
+            self.ws();
+            let value = self.value()?;
+            let decoded = key.decode();
+            if members.iter().any(|(k, _)| k.decode() == decoded) {
+                return Err(Error::Json(format!(
+                    "duplicate object key {decoded:?} at byte {key_at}"
+                )));
+            }
+            members.push((key, value));
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(Node::Object(members));
+                }
+                _ => return Err(self.err("expected ',' or '}'")),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<Node<'a>> {
+        self.enter()?;
+        self.i += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(Node::Array(items));
+        }
+        loop {
+            self.ws();
+            items.push(self.value()?);
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(Node::Array(items));
+                }
+                _ => return Err(self.err("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn string(&mut self) -> Result<JsonStr<'a>> {
+        self.i += 1; // opening quote
+        let start = self.i;
+        let mut has_escapes = false;
+        loop {
+            match self.b.get(self.i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    has_escapes = true;
+                    self.i += 2;
+                }
+                Some(&c) if c < 0x20 => {
+                    return Err(self.err("unescaped control character in string"))
+                }
+                Some(_) => self.i += 1,
+            }
+        }
+        if self.i > self.b.len() {
+            return Err(self.err("unterminated string"));
+        }
+        let raw = &self.s[start..self.i];
+        self.i += 1; // closing quote
+        if has_escapes {
+            decode_escapes(raw)
+                .map_err(|what| Error::Json(format!("{what} in string at byte {start}")))?;
+        }
+        Ok(JsonStr { raw, has_escapes })
+    }
+
+    fn number(&mut self) -> Result<Node<'a>> {
+        let start = self.i;
+        let b = self.b;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while *i < b.len() && b[*i].is_ascii_digit() {
+                *i += 1;
+            }
+            *i - from
+        };
+        if b[self.i] == b'-' {
+            self.i += 1;
+        }
+        match b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut self.i);
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(&mut self.i) == 0 {
+                return Err(self.err("invalid number: no digits after '.'"));
+            }
+        }
+        if matches!(b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(&mut self.i) == 0 {
+                return Err(self.err("invalid number: no digits in exponent"));
+            }
+        }
+        Ok(Node::Number(&self.s[start..self.i]))
+    }
+}
+
+/// Decodes the escapes of a raw JSON string; refuses bad escapes and lone surrogates.
+fn decode_escapes(raw: &str) -> std::result::Result<String, &'static str> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hi = hex4(&mut chars)?;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    if chars.next() != Some('\\') || chars.next() != Some('u') {
+                        return Err("lone surrogate escape");
+                    }
+                    let lo = hex4(&mut chars)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err("lone surrogate escape");
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else if (0xDC00..0xE000).contains(&hi) {
+                    return Err("lone surrogate escape");
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(code).ok_or("invalid \\u escape")?);
+            }
+            _ => return Err("invalid escape"),
+        }
+    }
+    Ok(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> std::result::Result<u32, &'static str> {
+    let mut v = 0;
+    for _ in 0..4 {
+        let d = chars
+            .next()
+            .and_then(|c| c.to_digit(16))
+            .ok_or("invalid \\u escape")?;
+        v = v * 16 + d;
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        String::from_utf8(canonicalize_slice(s.as_bytes(), Style::Ascii).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sorts_keys_and_drops_whitespace() {
+        assert_eq!(
+            canon(r#"{ "b": 1, "a": [true, null, {"d":"x","c":2}] }"#),
+            r#"{"a":[true,null,{"c":2,"d":"x"}],"b":1}"#
+        );
+    }
+
+    #[test]
+    fn escapes_like_python_ensure_ascii() {
+        assert_eq!(canon(r#""é中文😀""#), r#""\u00e9\u4e2d\u6587\ud83d\ude00""#);
+        assert_eq!(
+            canon(r#""a\"b\\c\/d\n\u0001\u007f""#),
+            r#""a\"b\\c/d\n\u0001\u007f""#
+        );
+        let utf8 = canonicalize_slice("\"é\\u007f\\u0001\"".as_bytes(), Style::Utf8).unwrap();
+        assert_eq!(String::from_utf8(utf8).unwrap(), "\"é\u{7f}\\u0001\"");
+    }
+
+    #[test]
+    fn numbers_like_python() {
+        assert_eq!(
+            canon("[1.0, 0.1, 1e21, 1e-07, 1E400, -0, -0.0, 100, 1.5e16, 1e16, 0.0001, 0.00001]"),
+            "[1.0,0.1,1e+21,1e-07,Infinity,0,-0.0,100,1.5e+16,1e+16,0.0001,1e-05]"
+        );
+        assert_eq!(
+            canon("123456789012345678901234567890"),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            canon("[123456789012345678.0, 1e15, 3.14159]"),
+            "[1.2345678901234568e+17,1000000000000000.0,3.14159]"
+        );
+    }
+
+    #[test]
+    fn value_and_slice_agree() {
+        let text = r#"{"z":[1,2.5,"é"],"a":{"y":null,"x":false},"n":-7}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            canonicalize_value(&value, Style::Ascii),
+            canonicalize_slice(text.as_bytes(), Style::Ascii).unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_bad_json() {
+        for bad in [
+            "{",
+            "{\"a\":1,\"a\":2}",
+            "[1,]",
+            "01",
+            "\"\\ud800\"",
+            "\"a\u{1}\"",
+            "nul",
+            "1 2",
+            "\"\\x\"",
+        ] {
+            assert!(
+                matches!(
+                    canonicalize_slice(bad.as_bytes(), Style::Ascii),
+                    Err(Error::Json(_))
+                ),
+                "{bad}"
+            );
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(canonicalize_slice(deep.as_bytes(), Style::Ascii).is_err());
+    }
+}

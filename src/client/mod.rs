@@ -1,0 +1,1 @@
+//! The DCI client. STUB: owned by the client work.

@@ -1,0 +1,1 @@
+//! The DCI message model. INTERFACE STUB: owned by the model work.

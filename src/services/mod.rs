@@ -1,0 +1,1 @@
+//! Registry services (CRVS, IBR, DR). STUB: owned by the client work.
