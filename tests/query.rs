@@ -85,6 +85,35 @@ fn idtype_value_builder_and_lookup() {
     assert_eq!(parsed.equality_constraints(), vec![]);
 }
 
+#[test]
+fn identifier_types_as_attribute_names() {
+    // A one-segment name the record lacks reaches its identifiers of that type.
+    assert_eq!(sel_pred("UIN", "eq", json!("847951632")), ["p1"]);
+    assert_eq!(
+        sel_pred("UIN", "in", json!(["847951632", "999888777", "111222333"])),
+        ["p1", "p2", "p3"]
+    );
+    assert_eq!(sel_pred("brn", "eq", json!("B-100")), ["p1"]);
+    assert_eq!(sel_mongo(json!({"UIN": "111222333"})), ["p2"]);
+    assert_eq!(
+        sel_mongo(json!({"MOBILE": {"$startsWith": "+254"}})),
+        ["p4"]
+    );
+    assert_eq!(
+        sel_mongo(json!({"UIN": {"$exists": true}})),
+        ["p1", "p2", "p3"]
+    );
+    // Not for dotted paths, and not when the record has the field itself.
+    assert_eq!(
+        sel_pred("x.UIN", "eq", json!("847951632")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        sorted(json!([{"attribute_name": "UIN", "sort_order": "asc"}])),
+        ["p2", "p1", "p3", "p4", "g1"]
+    );
+}
+
 // ---- predicate: paths, types, operators --------------------------------------------------------
 
 #[test]

@@ -8,11 +8,22 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::compare::{compare_values, values_equal};
+use super::idtype::identifier_values;
 use super::path::{candidates, resolve};
+
+/// The values an attribute name reaches: the dotted path, or, for a one-segment name the record
+/// lacks, the values of the record's identifiers of that type (`UIN` in the spec's examples).
+pub(crate) fn values_at<'a>(record: &'a Value, path: &str) -> Vec<&'a Value> {
+    let found = resolve(record, path);
+    if found.is_empty() && !path.contains('.') {
+        return identifier_values(record, path);
+    }
+    found
+}
 
 /// Some value at `path` equals `q`; `null` also matches a missing attribute.
 pub(crate) fn field_eq(record: &Value, path: &str, q: &Value) -> bool {
-    let found = resolve(record, path);
+    let found = values_at(record, path);
     if q.is_null() && found.is_empty() {
         return true;
     }
@@ -28,7 +39,7 @@ pub(crate) fn field_ord(
     q: &Value,
     accept: fn(Ordering) -> bool,
 ) -> bool {
-    resolve(record, path)
+    values_at(record, path)
         .iter()
         .any(|v| candidates(v).any(|c| compare_values(c, q).is_some_and(accept)))
 }
@@ -40,14 +51,14 @@ pub(crate) fn field_in(record: &Value, path: &str, list: &[Value]) -> bool {
 
 /// Some string at `path` starts with `prefix` (case-sensitive).
 pub(crate) fn field_starts_with(record: &Value, path: &str, prefix: &str) -> bool {
-    resolve(record, path)
+    values_at(record, path)
         .iter()
         .any(|v| candidates(v).any(|c| c.as_str().is_some_and(|s| s.starts_with(prefix))))
 }
 
 /// The attribute is present (even when `null`).
 pub(crate) fn field_exists(record: &Value, path: &str) -> bool {
-    !resolve(record, path).is_empty()
+    !values_at(record, path).is_empty()
 }
 
 pub(crate) fn is_lt(o: Ordering) -> bool {

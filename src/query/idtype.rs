@@ -6,6 +6,10 @@
 //!   `{type, value}` / `{id_type, id_value}`;
 //! - a top-level field named like the type (`{"UIN": "123"}`), or its lower-case spelling.
 //!
+//! The same lists serve predicate and expression queries: an `attribute_name` of one segment
+//! that the record lacks (`UIN`, as in the spec's examples) reaches the record's identifiers of
+//! that type (see [`super::path`]).
+//!
 //! Types compare without regard to ASCII case and by their last `:`-separated segment, so
 //! `UIN`, `uin` and `spdci:IdType:UIN` are one type. Values compare with
 //! [`super::compare::values_equal`] (`123` equals `"123"`). A type or value of `"*"` matches
@@ -98,21 +102,13 @@ impl IdTypeValue {
 
     /// Whether `record` carries this identifier.
     pub fn matches(&self, record: &Value) -> bool {
-        let value_ok = |v: &Value| self.value.as_str() == Some("*") || values_equal(v, &self.value);
-        for path in IDENTIFIER_PATHS {
-            for found in resolve(record, path) {
-                let entries: &[Value] = match found {
-                    Value::Array(items) => items,
-                    one => std::slice::from_ref(one),
-                };
-                for e in entries {
-                    if let Some((t, v)) = identifier_entry(e) {
-                        if type_matches(t, &self.id_type) && value_ok(v) {
-                            return true;
-                        }
-                    }
-                }
-            }
+        let any = self.value.as_str() == Some("*");
+        let value_ok = |v: &Value| any || values_equal(v, &self.value);
+        if identifier_values(record, &self.id_type)
+            .into_iter()
+            .any(value_ok)
+        {
+            return true;
         }
         if let Value::Object(map) = record {
             let lower = self.id_type.to_ascii_lowercase();
@@ -126,6 +122,28 @@ impl IdTypeValue {
         }
         false
     }
+}
+
+/// The values of the record's identifiers of type `id_type`, from the lists at
+/// [`IDENTIFIER_PATHS`] (not from top-level fields).
+pub fn identifier_values<'a>(record: &'a Value, id_type: &str) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    for path in IDENTIFIER_PATHS {
+        for found in resolve(record, path) {
+            let entries: &[Value] = match found {
+                Value::Array(items) => items,
+                one => std::slice::from_ref(one),
+            };
+            for e in entries {
+                if let Some((t, v)) = identifier_entry(e) {
+                    if type_matches(t, id_type) {
+                        out.push(v);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `(type, value)` of one identifier object, in any of the accepted spellings.

@@ -130,7 +130,8 @@ impl From<Expression> for Query {
 }
 
 /// One equality every matching record satisfies: some value at `path` (or an element of an
-/// array there) is [`values_equal`] to `value`. A server may use it to narrow candidates
+/// array there; for a one-segment path the record lacks, one of its identifiers of that type)
+/// is [`values_equal`] to `value`. A server may use it to narrow candidates
 /// through an index before running the full evaluator on them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EqConstraint {

@@ -10,7 +10,9 @@
 //!   returned as itself, and the operators test both the array and each of its elements
 //!   (see [`candidates`]).
 //!
-//! A path that reaches nothing yields no values: the attribute is missing.
+//! A path that reaches nothing yields no values: the attribute is missing. (The evaluator and the
+//! sort add one fallback: a one-segment name the record lacks, such as `UIN`, reaches the values
+//! of the record's identifiers of that type; see [`super::idtype`].)
 
 use serde_json::Value;
 
@@ -20,24 +22,30 @@ pub fn resolve<'a>(record: &'a Value, path: &str) -> Vec<&'a Value> {
     if path.is_empty() {
         return out;
     }
-    let segments: Vec<&str> = path.split('.').collect();
-    walk(record, &segments, &mut out);
+    // Each segment with the byte offset where it starts, so a remainder is a slice of `path`.
+    let mut segs = Vec::new();
+    let mut start = 0;
+    for seg in path.split('.') {
+        segs.push((start, seg));
+        start += seg.len() + 1;
+    }
+    walk(record, path, &segs, &mut out);
     out
 }
 
-fn walk<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<&'a Value>) {
-    let Some((first, rest)) = segs.split_first() else {
+fn walk<'a>(v: &'a Value, path: &str, segs: &[(usize, &str)], out: &mut Vec<&'a Value>) {
+    let Some((&(offset, first), rest)) = segs.split_first() else {
         out.push(v);
         return;
     };
     match v {
         Value::Object(map) => {
-            if let Some(child) = map.get(*first) {
-                walk(child, rest, out);
+            if let Some(child) = map.get(first) {
+                walk(child, path, rest, out);
             }
             // A literal dotted key spelling the remainder of the path.
             if !rest.is_empty() {
-                if let Some(child) = map.get(&segs.join(".")) {
+                if let Some(child) = path.get(offset..).and_then(|r| map.get(r)) {
                     out.push(child);
                 }
             }
@@ -45,11 +53,11 @@ fn walk<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<&'a Value>) {
         Value::Array(items) => {
             if let Ok(i) = first.parse::<usize>() {
                 if let Some(child) = items.get(i) {
-                    walk(child, rest, out);
+                    walk(child, path, rest, out);
                 }
             } else {
                 for item in items {
-                    walk(item, segs, out);
+                    walk(item, path, segs, out);
                 }
             }
         }

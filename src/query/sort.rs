@@ -2,8 +2,9 @@
 //! `{"attribute_name": "poverty_score", "sort_order": "asc" | "desc"}`.
 //!
 //! - Keys apply in list order; the sort is stable (records that tie keep their order).
-//! - `attribute_name` is a dotted path ([`super::path`]); when it reaches several values (an array
-//!   or an array along the path) the first one is the key.
+//! - `attribute_name` is a dotted path ([`super::path`]; a one-segment name the record lacks
+//!   reaches its identifiers of that type, so `UIN` sorts by UIN); when it reaches several
+//!   values (an array or an array along the path) the first one is the key.
 //! - Values order by kind, then within the kind: `null` < booleans < numbers (including strings
 //!   that read as numbers, so `"9"` < `"10"`) < dates and date-times (dates as midnight UTC) <
 //!   other strings (by code point) < arrays and objects (by their JSON text).
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 use super::compare::{Num, Temporal};
 use super::evaluate::type_name;
-use super::path::resolve;
+use super::evaluate::values_at;
 use crate::error::{Error, Result};
 
 /// `asc` or `desc`.
@@ -137,7 +138,7 @@ pub fn sort_by_keys(records: &mut [Value], keys: &[SortKey]) {
             let ks = keys
                 .iter()
                 .map(|k| {
-                    resolve(r, &k.attribute_name)
+                    values_at(r, &k.attribute_name)
                         .first()
                         .and_then(|v| first(v))
                         .map(SortVal::of)
