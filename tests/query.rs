@@ -838,3 +838,60 @@ fn sort_errors_name_the_field() {
         vec![query::SortKey::asc("a"), query::SortKey::desc("b")]
     );
 }
+
+// ---- odd inputs -----------------------------------------------------------------------------------
+
+#[test]
+fn odd_records_and_hand_built_items_do_not_panic() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/query/spec_examples.json")).unwrap();
+    let odd = [
+        Value::Null,
+        json!(5),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!({"identifier": "UIN"}),
+        json!({"identifier": [null, 1, {"identifier_type": 5}]}),
+        json!({"age": {"nested": [1, 2]}, "birth_date": 20200101, "poverty_score": [[1.0]]}),
+    ];
+    for case in fixture["cases"].as_array().unwrap() {
+        for r in &odd {
+            let got = matches(r, case["query_type"].as_str().unwrap(), &case["query"]).unwrap();
+            // Only the match-everything filter selects a record without attributes.
+            assert_eq!(
+                got,
+                case["expect"].as_array().unwrap().len() == 5,
+                "{} on {r}",
+                case["name"]
+            );
+        }
+    }
+    // A hand-built item whose condition lacks expression2 is reported, not guessed.
+    let bad = Predicate {
+        seq_num: None,
+        expression1: ExpPredicate::new("age", Operator::Eq, 1),
+        condition: Some(Condition::Or),
+        expression2: None,
+    };
+    assert_eq!(
+        bad.matches(&json!({"age": 1})).unwrap_err().to_string(),
+        "query error: predicate.condition: \"or\" needs expression2"
+    );
+}
+
+#[test]
+fn query_type_spellings() {
+    for (s, want) in [
+        ("idtype-value", QueryType::IdTypeValue),
+        ("IDTYPE-VALUE", QueryType::IdTypeValue),
+        ("ns:org:QueryType:idtype-value", QueryType::IdTypeValue),
+        ("predicate", QueryType::Predicate),
+        ("Expression", QueryType::Expression),
+        ("ns:org:QueryType:graphql", QueryType::Graphql),
+    ] {
+        assert_eq!(s.parse::<QueryType>().unwrap(), want, "{s}");
+        assert_eq!(want.to_string(), want.as_str());
+    }
+    assert!("ns:org:QueryType:sql".parse::<QueryType>().is_err());
+}
