@@ -1,0 +1,155 @@
+//! Python objects <-> `serde_json::Value`, shaped like the JSON on the wire.
+//!
+//! dict (str keys) <-> object (insertion order kept), list/tuple <-> array, str, int (64-bit),
+//! float (finite), bool, None. Anything else is refused with a TypeError naming the path.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// Nesting limit, the same order as the core parser's, so a cyclic structure fails cleanly.
+const MAX_DEPTH: usize = 512;
+
+/// Converts a Python object to JSON. `what` names the argument in error messages.
+pub fn to_value(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+    let mut path = String::from(what);
+    convert(obj, &mut path, 0)
+}
+
+fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "{path}: nested deeper than {MAX_DEPTH} levels (a cycle?)"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    // bool before int: Python's bool is a subclass of int.
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::Number(i.into()));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::Number(u.into()));
+        }
+        return Err(PyValueError::new_err(format!(
+            "{path}: integer {} does not fit in 64 bits; pass the envelope as bytes to keep it exact",
+            obj.str()?
+        )));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let x = f.value();
+        return Number::from_f64(x).map(Value::Number).ok_or_else(|| {
+            PyValueError::new_err(format!("{path}: {x} is not a JSON number"))
+        });
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut m = Map::new();
+        let len = path.len();
+        for (k, v) in d.iter() {
+            let key = match k.cast::<PyString>() {
+                Ok(s) => s.to_cow()?.into_owned(),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "{path}: object keys must be str, got {}",
+                        k.get_type().name()?
+                    )))
+                }
+            };
+            path.push('.');
+            path.push_str(&key);
+            let value = convert(&v, path, depth + 1)?;
+            path.truncate(len);
+            m.insert(key, value);
+        }
+        return Ok(Value::Object(m));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return seq(l.iter(), l.len(), path, depth);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return seq(t.iter(), t.len(), path, depth);
+    }
+    // Typed helper objects (DuplicationResult, ...) and anything else with to_dict().
+    if let Ok(f) = obj.getattr("to_dict") {
+        if f.is_callable() {
+            return convert(&f.call0()?, path, depth + 1);
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "{path}: {} is not JSON (expected dict, list, str, int, float, bool or None)",
+        obj.get_type().name()?
+    )))
+}
+
+fn seq<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    len: usize,
+    path: &mut String,
+    depth: usize,
+) -> PyResult<Value> {
+    let mut out = Vec::with_capacity(len);
+    let base = path.len();
+    for (i, v) in items.enumerate() {
+        path.push_str(&format!("[{i}]"));
+        out.push(convert(&v, path, depth + 1)?);
+        path.truncate(base);
+    }
+    Ok(Value::Array(out))
+}
+
+/// Converts JSON to Python objects (dicts keep the JSON member order).
+pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let l = PyList::empty(py);
+            for x in a {
+                l.append(to_py(py, x)?)?;
+            }
+            l.into_any()
+        }
+        Value::Object(o) => {
+            let d = PyDict::new(py);
+            for (k, x) in o {
+                d.set_item(k, to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// Any serialisable core type as Python objects.
+pub fn ser_to_py<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    to_py(py, &value)
+}
+
+/// Bytes of a JSON document given as bytes, bytearray, memoryview-like or str.
+pub fn json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    obj.extract::<Vec<u8>>().map_err(|_| {
+        PyTypeError::new_err("expected the JSON document as bytes or str")
+    })
+}
