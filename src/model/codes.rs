@@ -47,7 +47,7 @@ macro_rules! wire_enum {
 
         impl FromStr for $name {
             type Err = std::convert::Infallible;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
+            fn from_str(s: &str) -> Result<Self, std::convert::Infallible> {
                 Ok(Self::from_wire(s))
             }
         }
@@ -72,7 +72,6 @@ macro_rules! wire_enum {
         }
     };
 }
-pub(crate) use wire_enum;
 
 wire_enum! {
     /// Request status (`rcvd`, `pdng`, `succ`, `rjct`): header `status` and item `status`.

@@ -33,6 +33,7 @@ pub struct DisabledCriteria {
 pub struct DisabledResponse {
     pub transaction_id: String,
     pub correlation_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub disabled_response: Vec<DisabledResponseItem>,
     #[serde(flatten)]
     pub extra: Extra,

@@ -47,9 +47,17 @@ pub struct MsgCallbackHeader {
     pub status_reason_code: Option<ReasonCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_count: Option<Int>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed_count: Option<Int>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_id: Option<String>,

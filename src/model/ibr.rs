@@ -34,6 +34,7 @@ pub struct EnrolledCriteria {
 pub struct EnrolledResponse {
     pub transaction_id: String,
     pub correlation_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub enrolled_response: Vec<EnrolledResponseItem>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -77,6 +78,7 @@ pub struct EnrolledUpdates {
 pub struct EnrollmentUpdatesResponse {
     pub transaction_id: String,
     pub correlation_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub enrolled_response: Vec<EnrollmentUpdateItem>,
     #[serde(flatten)]
     pub extra: Extra,

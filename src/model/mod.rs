@@ -130,3 +130,46 @@ impl<'de> Deserialize<'de> for Int {
         d.deserialize_any(V)
     }
 }
+
+/// Serde helpers for the lenient reading of loosely built messages.
+pub(crate) mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    use super::Int;
+
+    /// An optional count: `null`, absent and `""` (as the spec's examples send for
+    /// `completed_count`) all read as `None`.
+    pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Int>, D::Error> {
+        let v = Value::deserialize(d)?;
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            other => Int::deserialize(other)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+
+    /// A list that some peers send as a single object (`"search_request": {...}` in the DR and
+    /// FR examples): read as a one-item list, written back as a list.
+    pub fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: serde::de::DeserializeOwned,
+    {
+        let v = Value::deserialize(d)?;
+        match v {
+            Value::Array(a) => a
+                .into_iter()
+                .map(|x| T::deserialize(x).map_err(serde::de::Error::custom))
+                .collect(),
+            other @ Value::Object(_) => T::deserialize(other)
+                .map(|x| vec![x])
+                .map_err(serde::de::Error::custom),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a list of items, got {other}"
+            ))),
+        }
+    }
+}

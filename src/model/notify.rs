@@ -9,6 +9,7 @@ use super::{DciMessage, Extra, MessageKind};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotifyEventRequest {
     pub transaction_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub notify_event: Vec<NotifyEventItem>,
     #[serde(flatten)]
     pub extra: Extra,

@@ -12,6 +12,7 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {
     pub transaction_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub search_request: Vec<SearchRequestItem>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -75,22 +76,40 @@ pub struct SortItem {
     pub extra: Extra,
 }
 
-/// `PaginationRequest`: `page_size` required, `page_number` defaults to 1.
+/// `PaginationRequest`: the spec requires `page_size`; it is optional here because peers send
+/// `"pagination": {}` (the DR and FR examples do), and `validate()` reports it. `page_number`
+/// defaults to 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaginationRequest {
-    pub page_size: Int,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub page_size: Option<Int>,
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub page_number: Option<Int>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
-/// `Pagination` of a response: all three fields required.
+/// `Pagination` of a response. All three fields are required by the spec; `total_count` is
+/// optional here because the spec's examples send `""` when the total is unknown (read as
+/// `None`; `validate()` reports it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pagination {
     pub page_size: Int,
     pub page_number: Int,
-    pub total_count: Int,
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_count: Option<Int>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -101,6 +120,7 @@ pub struct Pagination {
 pub struct SearchResponse {
     pub transaction_id: String,
     pub correlation_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub search_response: Vec<SearchResponseItem>,
     #[serde(flatten)]
     pub extra: Extra,

@@ -12,6 +12,7 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscribeRequest {
     pub transaction_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub subscribe_request: Vec<SubscribeRequestItem>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -74,6 +75,7 @@ pub struct Frequency {
 pub struct SubscribeResponse {
     pub transaction_id: String,
     pub correlation_id: String,
+    #[serde(deserialize_with = "super::lenient::one_or_many")]
     pub subscribe_response: Vec<SubscribeResponseItem>,
     #[serde(flatten)]
     pub extra: Extra,
