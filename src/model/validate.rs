@@ -590,25 +590,24 @@ impl Checker {
         self.object(v, &join(base, key))
     }
 
-    /// Each object item of an array member, with its path.
+    /// Each item of an array member, with its path (callers check it is an object, in order,
+    /// so violations come out in document order).
     fn items<'a>(
         &mut self,
         m: &'a Map<String, Value>,
         key: &str,
         base: &str,
         required: bool,
-    ) -> Vec<(String, &'a Map<String, Value>)> {
-        let mut out = Vec::new();
+    ) -> Vec<(String, &'a Value)> {
         let path = join(base, key);
-        if let Some(a) = self.array(m, key, base, required) {
-            for (i, v) in a.iter().enumerate() {
-                let p = idx(&path, i);
-                if let Some(o) = self.object(v, &p) {
-                    out.push((p, o));
-                }
-            }
+        match self.array(m, key, base, required) {
+            Some(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (idx(&path, i), v))
+                .collect(),
+            None => Vec::new(),
         }
-        out
     }
 }
 
@@ -659,6 +658,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
     match kind {
         SearchRequest => {
             for (p, item) in c.items(m, "search_request", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_head(c, item, &p);
                 if let Some(sc) = c.sub_object(item, "search_criteria", &p, true) {
                     search_criteria(c, sc, &join(&p, "search_criteria"));
@@ -672,6 +674,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         }
         SubscribeRequest => {
             for (p, item) in c.items(m, "subscribe_request", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_head(c, item, &p);
                 if let Some(sc) = c.sub_object(item, "subscribe_criteria", &p, true) {
                     let sp = join(&p, "subscribe_criteria");
@@ -689,8 +694,14 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         SubscribeResponse => {
             c.id(m, "correlation_id", base, true);
             for (p, item) in c.items(m, "subscribe_response", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_status(c, item, &p, SUBSCRIBE_REASON_CODES);
                 for (sp, s) in c.items(item, "subscriptions", &p, false) {
+                    let Some(s) = c.object(s, &sp) else {
+                        continue;
+                    };
                     c.string(s, "version", &sp, false, Some(MAX_ID_LEN));
                     c.id(s, "code", &sp, true);
                     c.enumerated(s, "status", &sp, true, SubscriptionStatus::KNOWN);
@@ -707,6 +718,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         }
         NotifyEventRequest => {
             for (p, item) in c.items(m, "notify_event", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_head(c, item, &p);
                 if let Some(d) = c.sub_object(item, "data", &p, true) {
                     let dp = join(&p, "data");
@@ -743,6 +757,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
             c.enumerated(m, "status_reason_code", base, false, UNSUBSCRIBE_REASON_CODES);
             c.text(m, "status_reason_message", base);
             for (p, s) in c.items(m, "subscription_status", base, false) {
+                let Some(s) = c.object(s, &p) else {
+                    continue;
+                };
                 c.id(s, "code", &p, true);
                 c.enumerated(s, "status", &p, true, SubscriptionStatus::KNOWN);
             }
@@ -800,6 +817,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         EnrolledResponse => {
             c.id(m, "correlation_id", base, true);
             for (p, item) in c.items(m, "enrolled_response", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_status(c, item, &p, SEARCH_REASON_CODES);
                 c.enumerated(item, "enrolled_status", &p, true, YesNo::KNOWN);
             }
@@ -807,12 +827,17 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         EnrollmentUpdatesRequest => {
             if let Some(u) = c.sub_object(m, "enrolled_updates", base, true) {
                 let up = join(base, "enrolled_updates");
-                c.items(u, "beneficiaries", &up, false);
+                for (p, b) in c.items(u, "beneficiaries", &up, false) {
+                    c.object(b, &p);
+                }
             }
         }
         EnrollmentUpdatesResponse => {
             c.id(m, "correlation_id", base, true);
             for (p, item) in c.items(m, "enrolled_response", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_status(c, item, &p, SEARCH_REASON_CODES);
             }
         }
@@ -825,6 +850,9 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
         DisabledResponse => {
             c.id(m, "correlation_id", base, true);
             for (p, item) in c.items(m, "disabled_response", base, true) {
+                let Some(item) = c.object(item, &p) else {
+                    continue;
+                };
                 item_status(c, item, &p, SEARCH_REASON_CODES);
                 c.enumerated(item, "disabled_status", &p, true, YesNo::KNOWN);
             }
@@ -859,6 +887,9 @@ fn item_status(c: &mut Checker, item: &Map<String, Value>, p: &str, codes: &[&st
 
 fn search_response_items(c: &mut Checker, m: &Map<String, Value>, key: &str, base: &str) {
     for (p, item) in c.items(m, key, base, true) {
+        let Some(item) = c.object(item, &p) else {
+            continue;
+        };
         item_status(c, item, &p, SEARCH_REASON_CODES);
         if let Some(d) = c.sub_object(item, "data", &p, false) {
             let dp = join(&p, "data");
@@ -889,6 +920,9 @@ fn search_criteria(c: &mut Checker, sc: &Map<String, Value>, sp: &str) {
     c.enumerated(sc, "response_entity", sp, false, ResponseEntity::KNOWN);
     c.req(sc, "query", sp);
     for (p, s) in c.items(sc, "sort", sp, false) {
+        let Some(s) = c.object(s, &p) else {
+            continue;
+        };
         c.string(s, "attribute_name", &p, false, None);
         c.enumerated(s, "sort_order", &p, false, SortOrder::KNOWN);
     }
