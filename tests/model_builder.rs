@@ -11,7 +11,9 @@ fn load(rel: &str) -> Value {
 }
 
 fn is_uuid_v4(s: &str) -> bool {
-    uuid::Uuid::parse_str(s).map(|u| u.get_version_num() == 4).unwrap_or(false)
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.get_version_num() == 4)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -26,7 +28,10 @@ fn envelope_builder_fills_header_and_derives_total_count() {
         .authorize(json!({}))
         .locale("eng")
         .query("idtype-value", json!({"type": "UIN", "value": "197382465"}))
-        .query("expression", json!({"type": "ns:org:QueryType:NoSql", "value": {"$and": []}}))
+        .query(
+            "expression",
+            json!({"type": "ns:org:QueryType:NoSql", "value": {"$and": []}}),
+        )
         .build()
         .unwrap();
     let env = EnvelopeBuilder::new("search")
@@ -38,7 +43,11 @@ fn envelope_builder_fills_header_and_derives_total_count() {
     env.validate().unwrap();
     validate_value("search", &env.to_value().unwrap()).unwrap();
 
-    assert!(is_uuid_v4(&env.header.message_id), "{}", env.header.message_id);
+    assert!(
+        is_uuid_v4(&env.header.message_id),
+        "{}",
+        env.header.message_id
+    );
     assert!(is_rfc3339(&env.header.message_ts));
     assert!(env.header.message_ts.ends_with('Z'));
     assert_eq!(env.header.total_count, Int(2));
@@ -76,7 +85,10 @@ fn envelope_builder_fills_header_and_derives_total_count() {
         })
     );
     assert_eq!(v["message"]["transaction_id"], json!("txn-1"));
-    assert_eq!(v["message"]["search_request"][1]["search_criteria"]["query_type"], json!("expression"));
+    assert_eq!(
+        v["message"]["search_request"][1]["search_criteria"]["query_type"],
+        json!("expression")
+    );
 }
 
 #[test]
@@ -94,7 +106,9 @@ fn header_builder_pins_values_and_requires_sender() {
                "action": "txn-status", "sender_id": "s", "total_count": 1})
     );
     match HeaderBuilder::new("search").build() {
-        Err(Error::Validation(v)) => assert_eq!(v, vec![Violation::new("header.sender_id", "required")]),
+        Err(Error::Validation(v)) => {
+            assert_eq!(v, vec![Violation::new("header.sender_id", "required")])
+        }
         other => panic!("{other:?}"),
     }
     // Explicit total_count wins over the derived one.
@@ -151,7 +165,10 @@ fn callback_header_answers_a_request() {
     assert!(is_uuid_v4(&h.message_id));
     assert_ne!(h.message_id, req.header.message_id);
     let v = serde_json::to_value(&h).unwrap();
-    assert_eq!(v["status_reason_code"], json!("rjct.total_count.limit_exceeded"));
+    assert_eq!(
+        v["status_reason_code"],
+        json!("rjct.total_count.limit_exceeded")
+    );
     assert_eq!(v["completed_count"], json!(0));
     validate_header_value(&v, HeaderKind::Callback).unwrap();
     assert_eq!(callback_action("txn-status"), Some("txn-on-status"));
@@ -190,15 +207,23 @@ fn ack_and_http_error_responses() {
         ]})
     );
     assert_eq!(
-        serde_json::to_value(HttpErrorResponse::single("err.request.unauthorized", "no token")).unwrap(),
+        serde_json::to_value(HttpErrorResponse::single(
+            "err.request.unauthorized",
+            "no token"
+        ))
+        .unwrap(),
         json!({"errors": [{"code": "err.request.unauthorized", "message": "no token"}]})
     );
 }
 
 #[test]
 fn wire_codes_round_trip() {
-    fn check<T>(known: &[&str], parse: fn(&str) -> T, as_str: fn(&T) -> String, is_known: fn(&T) -> bool)
-    where
+    fn check<T>(
+        known: &[&str],
+        parse: fn(&str) -> T,
+        as_str: fn(&T) -> String,
+        is_known: fn(&T) -> bool,
+    ) where
         T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
     {
         for s in known {
@@ -212,23 +237,62 @@ fn wire_codes_round_trip() {
         assert!(!is_known(&o));
         assert_eq!(serde_json::to_value(&o).unwrap(), json!("x.unknown"));
     }
-    check(ReasonCode::KNOWN, |s| s.parse().unwrap(), |v: &ReasonCode| v.as_str().to_string(), ReasonCode::is_known);
-    check(ErrorCode::KNOWN, |s| s.parse().unwrap(), |v: &ErrorCode| v.as_str().to_string(), ErrorCode::is_known);
-    check(RequestStatus::KNOWN, |s| s.parse().unwrap(), |v: &RequestStatus| v.as_str().to_string(), RequestStatus::is_known);
-    check(AckStatus::KNOWN, |s| s.parse().unwrap(), |v: &AckStatus| v.as_str().to_string(), AckStatus::is_known);
-    check(Action::KNOWN, |s| s.parse().unwrap(), |v: &Action| v.as_str().to_string(), Action::is_known);
+    check(
+        ReasonCode::KNOWN,
+        |s| s.parse().unwrap(),
+        |v: &ReasonCode| v.as_str().to_string(),
+        ReasonCode::is_known,
+    );
+    check(
+        ErrorCode::KNOWN,
+        |s| s.parse().unwrap(),
+        |v: &ErrorCode| v.as_str().to_string(),
+        ErrorCode::is_known,
+    );
+    check(
+        RequestStatus::KNOWN,
+        |s| s.parse().unwrap(),
+        |v: &RequestStatus| v.as_str().to_string(),
+        RequestStatus::is_known,
+    );
+    check(
+        AckStatus::KNOWN,
+        |s| s.parse().unwrap(),
+        |v: &AckStatus| v.as_str().to_string(),
+        AckStatus::is_known,
+    );
+    check(
+        Action::KNOWN,
+        |s| s.parse().unwrap(),
+        |v: &Action| v.as_str().to_string(),
+        Action::is_known,
+    );
 
     assert_eq!(ReasonCode::KNOWN.len(), 23);
     assert_eq!(ErrorCode::KNOWN.len(), 14);
-    for list in [HEADER_REASON_CODES, SEARCH_REASON_CODES, SUBSCRIBE_REASON_CODES, UNSUBSCRIBE_REASON_CODES] {
+    for list in [
+        HEADER_REASON_CODES,
+        SEARCH_REASON_CODES,
+        SUBSCRIBE_REASON_CODES,
+        UNSUBSCRIBE_REASON_CODES,
+    ] {
         for c in list {
             assert!(ReasonCode::from_wire(c).is_known(), "{c}");
         }
     }
-    assert_eq!(ErrorCode::SignatureMissing.to_string(), "err.signature.missing");
-    assert_eq!(ReasonCode::from_wire("rjct.search.too_many_records_found"), ReasonCode::SearchTooManyRecordsFound);
+    assert_eq!(
+        ErrorCode::SignatureMissing.to_string(),
+        "err.signature.missing"
+    );
+    assert_eq!(
+        ReasonCode::from_wire("rjct.search.too_many_records_found"),
+        ReasonCode::SearchTooManyRecordsFound
+    );
     assert_eq!(RequestStatus::from_wire("rjct"), RequestStatus::Rejected);
-    assert_eq!(SubscriptionStatus::from_wire("subscibe").as_str(), "subscribe");
+    assert_eq!(
+        SubscriptionStatus::from_wire("subscibe").as_str(),
+        "subscribe"
+    );
     assert_eq!(ReasonCode::Other("rjct.x".into()).as_str(), "rjct.x");
     // A non-string is a parse error, not an Other.
     assert!(serde_json::from_value::<RequestStatus>(json!(1)).is_err());
@@ -237,7 +301,10 @@ fn wire_codes_round_trip() {
 #[test]
 fn int_reads_numbers_and_numeric_strings() {
     assert_eq!(serde_json::from_value::<Int>(json!(5)).unwrap(), Int(5));
-    assert_eq!(serde_json::from_value::<Int>(json!("21800")).unwrap(), Int(21800));
+    assert_eq!(
+        serde_json::from_value::<Int>(json!("21800")).unwrap(),
+        Int(21800)
+    );
     assert_eq!(serde_json::from_value::<Int>(json!(3.0)).unwrap(), Int(3));
     let e = serde_json::from_value::<Int>(json!("ten")).unwrap_err();
     assert_eq!(e.to_string(), "expected an integer, got string \"ten\"");
@@ -267,18 +334,25 @@ fn record_views_keep_every_field() {
     assert_eq!(members[0].extra["x"], json!(1));
     assert_eq!(g.extra["@type"], json!("Group"));
 
-    let f = Farmer::from_record(&json!({"famer_personal_details": {"name": "F"}, "land_details": []})).unwrap();
+    let f =
+        Farmer::from_record(&json!({"famer_personal_details": {"name": "F"}, "land_details": []}))
+            .unwrap();
     assert_eq!(f.farmer_personal_details, Some(json!({"name": "F"})));
     assert_eq!(
         f.to_record().unwrap(),
         json!({"farmer_personal_details": {"name": "F"}, "land_details": []})
     );
 
-    let d = DisabledPerson::from_record(&json!({"disability_status": "Approved", "extra_field": true})).unwrap();
+    let d =
+        DisabledPerson::from_record(&json!({"disability_status": "Approved", "extra_field": true}))
+            .unwrap();
     assert_eq!(d.disability_status, Some(json!("Approved")));
     assert_eq!(d.extra["extra_field"], json!(true));
 
-    let b = Beneficiary::from_record(&json!({"assistance_unit": "1", "member": {"member_identifier": "M"}})).unwrap();
+    let b = Beneficiary::from_record(
+        &json!({"assistance_unit": "1", "member": {"member_identifier": "M"}}),
+    )
+    .unwrap();
     assert_eq!(b.assistance_unit, Some(json!("1")));
 
     // A non-object record is an error naming the record.
@@ -288,16 +362,21 @@ fn record_views_keep_every_field() {
 
 #[test]
 fn raw_envelope_dispatch() {
-    let raw: RawEnvelope = RawEnvelope::from_slice(
-        &std::fs::read(format!("{ROOT}/valid/txn-status.json")).unwrap(),
-    )
-    .unwrap();
+    let raw: RawEnvelope =
+        RawEnvelope::from_slice(&std::fs::read(format!("{ROOT}/valid/txn-status.json")).unwrap())
+            .unwrap();
     assert_eq!(raw.header.action, Action::TxnStatus);
     assert!(!raw.is_encrypted());
     let m: TxnStatusRequest = raw.message_as().unwrap();
-    assert_eq!(m.txnstatus_request.attribute_type, TxnAttributeType::TransactionId);
+    assert_eq!(
+        m.txnstatus_request.attribute_type,
+        TxnAttributeType::TransactionId
+    );
     let err = raw.message_as::<SearchRequest>().unwrap_err();
-    assert_eq!(err.to_string(), "invalid JSON: message: missing field `search_request`");
+    assert_eq!(
+        err.to_string(),
+        "invalid JSON: message: missing field `search_request`"
+    );
     let bad = RawEnvelope::from_slice(b"{\"header\": 1").unwrap_err();
     assert_eq!(bad.kind(), dci::ErrorKind::Json);
 }

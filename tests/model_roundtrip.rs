@@ -77,15 +77,19 @@ fn roundtrip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(
     name: &str,
     v: &Value,
 ) -> T {
-    let typed: T = serde_json::from_value(v.clone())
-        .unwrap_or_else(|e| panic!("{name}: does not parse: {e}"));
+    let typed: T =
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{name}: does not parse: {e}"));
     let out = serde_json::to_value(&typed).unwrap();
     let mut diffs = Vec::new();
     diff(v, &out, "", "", &mut diffs);
     assert!(diffs.is_empty(), "{name}: {diffs:#?}");
     let again: T = serde_json::from_value(out.clone()).unwrap();
     assert_eq!(again, typed, "{name}: second round trip differs");
-    assert_eq!(serde_json::to_value(&again).unwrap(), out, "{name}: not stable");
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        out,
+        "{name}: not stable"
+    );
     typed
 }
 
@@ -171,9 +175,18 @@ fn spec_examples_rejected_with_reason() {
         // disabled_response without the required correlation_id
         ("dr/processflow2res.json", "missing field `correlation_id`"),
         // search_response[0].timestamp is null
-        ("social/processflow1-1res.json", "invalid type: null, expected a string"),
-        ("social/processflow1-2res.json", "invalid type: null, expected a string"),
-        ("social/processflow1-3res.json", "invalid type: null, expected a string"),
+        (
+            "social/processflow1-1res.json",
+            "invalid type: null, expected a string",
+        ),
+        (
+            "social/processflow1-2res.json",
+            "invalid type: null, expected a string",
+        ),
+        (
+            "social/processflow1-3res.json",
+            "invalid type: null, expected a string",
+        ),
     ];
     for (f, reason) in cases {
         let v = load(&format!("examples/{f}"));
@@ -191,7 +204,8 @@ fn spec_examples_rejected_with_reason() {
         "ibr/processflow3cres.json",
         "ibr/processflow5req.json",
     ] {
-        let err = serde_json::from_value::<RawEnvelope>(load(&format!("examples/{f}"))).unwrap_err();
+        let err =
+            serde_json::from_value::<RawEnvelope>(load(&format!("examples/{f}"))).unwrap_err();
         assert_eq!(err.to_string(), "missing field `header`", "{f}");
     }
 }
@@ -207,7 +221,10 @@ fn example_normalisations_are_exact() {
     assert_eq!(sc.reg_record_type.as_deref(), Some("SEARCH"));
     assert_eq!(sc.query_type, QueryType::Expression);
     assert_eq!(sc.response_entity, Some(ResponseEntity::Group));
-    assert_eq!(sc.sort.as_ref().unwrap()[0].sort_order, Some(SortOrder::Asc));
+    assert_eq!(
+        sc.sort.as_ref().unwrap()[0].sort_order,
+        Some(SortOrder::Asc)
+    );
     let out = serde_json::to_value(&e).unwrap();
     assert_eq!(out["header"]["total_count"], json!(1));
     let crit = &out["message"]["search_request"][0]["search_criteria"];
@@ -220,7 +237,10 @@ fn example_normalisations_are_exact() {
     let v = load("examples/dr/processflow1req.json");
     let e: Req<SearchRequest> = serde_json::from_value(v).unwrap();
     assert_eq!(e.message.search_request.len(), 1);
-    assert_eq!(e.message.search_request[0].reference_id, "12345678901234567890");
+    assert_eq!(
+        e.message.search_request[0].reference_id,
+        "12345678901234567890"
+    );
     assert!(serde_json::to_value(&e).unwrap()["message"]["search_request"].is_array());
 
     // "completed_count": "" and "total_count": "" read as absent.
@@ -229,7 +249,10 @@ fn example_normalisations_are_exact() {
     assert_eq!(e.header.completed_count, None);
     assert_eq!(e.header.total_count, Some(Int(1)));
     assert_eq!(e.header.status, RequestStatus::Received);
-    assert_eq!(e.header.status_reason_code, Some(ReasonCode::Other(String::new())));
+    assert_eq!(
+        e.header.status_reason_code,
+        Some(ReasonCode::Other(String::new()))
+    );
     let p = e.message.search_response[0].pagination.as_ref().unwrap();
     assert_eq!(p.total_count, None);
 }
@@ -309,7 +332,10 @@ fn spec_misspellings_are_read_and_corrected() {
     )
     .unwrap();
     assert_eq!(s.status, SubscriptionStatus::Subscribe);
-    assert_eq!(serde_json::to_value(&s).unwrap()["status"], json!("subscribe"));
+    assert_eq!(
+        serde_json::to_value(&s).unwrap()["status"],
+        json!("subscribe")
+    );
 
     // Jan-2025 reg_event_type in search_criteria -> reg_record_type.
     let c: SearchCriteria = serde_json::from_value(
@@ -344,7 +370,8 @@ fn encrypted_message_is_carried_untouched() {
 
 #[test]
 fn txn_status_search_response_accessor() {
-    let e: Cb<TxnStatusResponse> = serde_json::from_value(load("valid/txn-on-status.json")).unwrap();
+    let e: Cb<TxnStatusResponse> =
+        serde_json::from_value(load("valid/txn-on-status.json")).unwrap();
     let sr = e.message.txnstatus_response.search_response().unwrap();
     assert_eq!(sr.correlation_id, "corr-1");
     assert_eq!(sr.search_response[0].status, RequestStatus::Success);
@@ -353,6 +380,12 @@ fn txn_status_search_response_accessor() {
 #[test]
 fn diff_helper_reports_losses() {
     let mut d = Vec::new();
-    diff(&json!({"a": 1, "b": "2"}), &json!({"b": 2, "c": 0}), "", "", &mut d);
+    diff(
+        &json!({"a": 1, "b": "2"}),
+        &json!({"b": 2, "c": 0}),
+        "",
+        "",
+        &mut d,
+    );
     assert_eq!(d, vec![".a: dropped", ".b: \"2\" -> 2", ".c: added"]);
 }

@@ -40,15 +40,28 @@ fn every_valid_fixture_passes_for_its_kind() {
         ("on-disabled", "on-disabled.json"),
         ("get-disability-support", "get-disability-support.json"),
         ("get-disability-details", "get-disability-support.json"),
-        ("on-get-disability-details", "on-get-disability-details.json"),
+        (
+            "on-get-disability-details",
+            "on-get-disability-details.json",
+        ),
         ("DisabledResponse", "on-disabled.json"),
         ("ack", "ack.json"),
     ];
     for (kind, file) in cases {
         let value = load(&format!("valid/{file}"));
-        assert_eq!(validate_value(kind, &value).ok(), Some(()), "{kind} {file}: {:?}", validate_value(kind, &value));
+        assert_eq!(
+            validate_value(kind, &value).ok(),
+            Some(()),
+            "{kind} {file}: {:?}",
+            validate_value(kind, &value)
+        );
     }
-    for file in ["search.json", "on-search.json", "unsubscribe.json", "txn-on-status.json"] {
+    for file in [
+        "search.json",
+        "on-search.json",
+        "unsubscribe.json",
+        "txn-on-status.json",
+    ] {
         validate_envelope_value(&load(&format!("valid/{file}"))).unwrap();
     }
 }
@@ -68,8 +81,14 @@ fn missing_required_fields_are_reported_by_path() {
             v("message.transaction_id", "required"),
             v("message.search_request[0].reference_id", "required"),
             v("message.search_request[0].timestamp", "required"),
-            v("message.search_request[0].search_criteria.query", "required"),
-            v("message.search_request[1]", "must be an object, got a number"),
+            v(
+                "message.search_request[0].search_criteria.query",
+                "required"
+            ),
+            v(
+                "message.search_request[1]",
+                "must be an object, got a number"
+            ),
         ]
     );
     assert_eq!(
@@ -154,8 +173,14 @@ fn other_kinds_check_their_enums_and_ids() {
     assert_eq!(
         violations(validate_value("unsubscribe", &u)),
         vec![
-            v("message.subscription_codes[1]", "at most 99 characters (got 100)"),
-            v("message.subscription_codes[2]", "must be a string, got a number"),
+            v(
+                "message.subscription_codes[1]",
+                "at most 99 characters (got 100)"
+            ),
+            v(
+                "message.subscription_codes[2]",
+                "must be a string, got a number"
+            ),
         ]
     );
     // The Jan-2025 spellings are accepted by the raw validator too.
@@ -173,33 +198,52 @@ fn other_kinds_check_their_enums_and_ids() {
     assert_eq!(
         violations(validate_value("txn-status", &t)),
         vec![
-            v("message.txnstatus_request.txn_type", "must be one of \"search\", \"subscribe\", \"receipt\", got \"disburse\""),
-            v("message.txnstatus_request.attribute_value", "must be a string or an array of strings, got an object"),
+            v(
+                "message.txnstatus_request.txn_type",
+                "must be one of \"search\", \"subscribe\", \"receipt\", got \"disburse\""
+            ),
+            v(
+                "message.txnstatus_request.attribute_value",
+                "must be a string or an array of strings, got an object"
+            ),
         ]
     );
 
     let mut s = load("valid/on-subscribe.json");
     s["message"]["subscribe_response"][0]["subscriptions"][0]["status"] = json!("paused");
-    s["message"]["subscribe_response"][0]["status_reason_code"] = json!("rjct.event.already_subscribed");
+    s["message"]["subscribe_response"][0]["status_reason_code"] =
+        json!("rjct.event.already_subscribed");
     assert_eq!(
         violations(validate_value("on-subscribe", &s)),
-        vec![v("message.subscribe_response[0].subscriptions[0].status", "must be one of \"subscribe\", \"unsubscribe\", got \"paused\"")]
+        vec![v(
+            "message.subscribe_response[0].subscriptions[0].status",
+            "must be one of \"subscribe\", \"unsubscribe\", got \"paused\""
+        )]
     );
 
     let mut d = load("valid/on-disabled.json");
     d["message"]["disabled_response"][0]["disabled_status"] = json!("maybe");
-    d["message"].as_object_mut().unwrap().remove("correlation_id");
+    d["message"]
+        .as_object_mut()
+        .unwrap()
+        .remove("correlation_id");
     assert_eq!(
         violations(validate_value("on-disabled", &d)),
         vec![
             v("message.correlation_id", "required"),
-            v("message.disabled_response[0].disabled_status", "must be one of \"yes\", \"no\", got \"maybe\""),
+            v(
+                "message.disabled_response[0].disabled_status",
+                "must be one of \"yes\", \"no\", got \"maybe\""
+            ),
         ]
     );
 
     let mut n = load("valid/notify.json");
     n["header"].as_object_mut().unwrap().remove("status");
-    n["message"]["notify_event"][0]["data"].as_object_mut().unwrap().remove("reg_record_type");
+    n["message"]["notify_event"][0]["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("reg_record_type");
     assert_eq!(
         violations(validate_value("notify", &n)),
         vec![
@@ -209,16 +253,30 @@ fn other_kinds_check_their_enums_and_ids() {
     );
 
     let mut sub = load("valid/subscribe.json");
-    let c = sub["message"]["subscribe_request"][0]["subscribe_criteria"].as_object_mut().unwrap();
+    let c = sub["message"]["subscribe_request"][0]["subscribe_criteria"]
+        .as_object_mut()
+        .unwrap();
     c.remove("filter");
     c.insert("frequency".into(), json!({"start_time": "tomorrow"}));
     assert_eq!(
         violations(validate_value("subscribe", &sub)),
         vec![
-            v("message.subscribe_request[0].subscribe_criteria.frequency.start_time", "must be an RFC 3339 date-time with a timezone, got \"tomorrow\""),
-            v("message.subscribe_request[0].subscribe_criteria.frequency.end_time", "required"),
-            v("message.subscribe_request[0].subscribe_criteria.frequency.frequency", "required"),
-            v("message.subscribe_request[0].subscribe_criteria.filter", "required"),
+            v(
+                "message.subscribe_request[0].subscribe_criteria.frequency.start_time",
+                "must be an RFC 3339 date-time with a timezone, got \"tomorrow\""
+            ),
+            v(
+                "message.subscribe_request[0].subscribe_criteria.frequency.end_time",
+                "required"
+            ),
+            v(
+                "message.subscribe_request[0].subscribe_criteria.frequency.frequency",
+                "required"
+            ),
+            v(
+                "message.subscribe_request[0].subscribe_criteria.filter",
+                "required"
+            ),
         ]
     );
 }
@@ -226,7 +284,10 @@ fn other_kinds_check_their_enums_and_ids() {
 #[test]
 fn ack_and_encrypted_message_rules() {
     assert_eq!(
-        violations(validate_value("ack", &json!({"message": {"ack_status": "ERR", "timestamp": "2025-01-29T10:20:30+05:30", "correlation_id": "c"}}))),
+        violations(validate_value(
+            "ack",
+            &json!({"message": {"ack_status": "ERR", "timestamp": "2025-01-29T10:20:30+05:30", "correlation_id": "c"}})
+        )),
         vec![v("message.error", "required when ack_status is \"ERR\"")]
     );
     assert_eq!(
@@ -243,7 +304,10 @@ fn ack_and_encrypted_message_rules() {
     e["message"] = json!({"header": {"alg": "RSA-OAEP-256", "enc": "A256GCM"}, "ciphertext": "x", "encrypted_key": "k", "tag": "t"});
     assert_eq!(
         violations(validate_value("search", &e)),
-        vec![v("message.header.kid", "required"), v("message.iv", "required")]
+        vec![
+            v("message.header.kid", "required"),
+            v("message.iv", "required")
+        ]
     );
 }
 
@@ -281,9 +345,18 @@ fn spec_examples_are_flagged_where_they_break_the_spec() {
         violations(validate_value("search", &e)),
         vec![
             v("header.total_count", "must be an integer, got a string"),
-            v("message.search_request[0].search_criteria.consent", "must be an object, got a string"),
-            v("message.search_request[0].search_criteria.authorize", "must be an object, got a string"),
-            v("message.search_request[0].locale", "must be an ISO 639-3 code (three lowercase letters), got \"EN/GB\""),
+            v(
+                "message.search_request[0].search_criteria.consent",
+                "must be an object, got a string"
+            ),
+            v(
+                "message.search_request[0].search_criteria.authorize",
+                "must be an object, got a string"
+            ),
+            v(
+                "message.search_request[0].locale",
+                "must be an ISO 639-3 code (three lowercase letters), got \"EN/GB\""
+            ),
         ]
     );
     // After the lenient parse, the typed form only keeps the real problems.
@@ -295,17 +368,33 @@ fn spec_examples_are_flagged_where_they_break_the_spec() {
 fn unknown_kind_and_action() {
     let err = validate_value("disburse", &json!({})).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("unknown message kind \"disburse\""), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unknown message kind \"disburse\""),
+        "{err}"
+    );
     let mut e = load("valid/search.json");
     e["header"]["action"] = json!("verify");
     assert_eq!(
         violations(validate_envelope_value(&e)),
         vec![v("header.action", "an action of the registry API (search, on-search, subscribe, on-subscribe, notify, unsubscribe, on-unsubscribe, txn-status, txn-on-status)")]
     );
-    assert_eq!("search".parse::<MessageKind>().unwrap(), MessageKind::SearchRequest);
-    assert_eq!("SearchResponse".parse::<MessageKind>().unwrap(), MessageKind::SearchResponse);
-    assert_eq!(MessageKind::SubscribeResponse.header_kind(), Some(HeaderKind::Request));
-    assert_eq!(MessageKind::NotifyEventRequest.header_kind(), Some(HeaderKind::Callback));
+    assert_eq!(
+        "search".parse::<MessageKind>().unwrap(),
+        MessageKind::SearchRequest
+    );
+    assert_eq!(
+        "SearchResponse".parse::<MessageKind>().unwrap(),
+        MessageKind::SearchResponse
+    );
+    assert_eq!(
+        MessageKind::SubscribeResponse.header_kind(),
+        Some(HeaderKind::Request)
+    );
+    assert_eq!(
+        MessageKind::NotifyEventRequest.header_kind(),
+        Some(HeaderKind::Callback)
+    );
     let _ = Violation::new("a", "b");
 }
 

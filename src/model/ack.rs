@@ -123,11 +123,14 @@ impl HttpErrorResponse {
     /// One error per validation violation (`err.request.bad`, "path: rule"), or the error's
     /// DCI code and text for any other error.
     pub fn from_error(e: &crate::error::Error) -> Self {
-        let code = e.dci_code().unwrap_or("err.service.unavailable").to_string();
+        let code = e
+            .dci_code()
+            .unwrap_or("err.service.unavailable")
+            .to_string();
         match e {
-            crate::error::Error::Validation(vs) => vs.iter().fold(Self::default(), |r, v| {
-                r.push(code.clone(), v.to_string())
-            }),
+            crate::error::Error::Validation(vs) => vs
+                .iter()
+                .fold(Self::default(), |r, v| r.push(code.clone(), v.to_string())),
             other => Self::single(code, other.to_string()),
         }
     }

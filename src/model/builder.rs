@@ -81,9 +81,9 @@ impl HeaderBuilder {
 
     /// The header; fails naming `header.sender_id` when no sender was given.
     pub fn build(self) -> Result<MsgHeader> {
-        let sender_id = self
-            .sender_id
-            .ok_or_else(|| Error::Validation(vec![Violation::new("header.sender_id", "required")]))?;
+        let sender_id = self.sender_id.ok_or_else(|| {
+            Error::Validation(vec![Violation::new("header.sender_id", "required")])
+        })?;
         Ok(MsgHeader {
             version: Some(SPEC_VERSION.to_string()),
             message_id: self.message_id.unwrap_or_else(new_id),
@@ -346,7 +346,10 @@ impl SearchRequestBuilder {
                 reg_type: self.reg_type.clone(),
                 reg_record_type: self.reg_record_type.clone(),
                 query_type: QueryType::from_wire(query_type),
-                response_entity: self.response_entity.as_deref().map(ResponseEntity::from_wire),
+                response_entity: self
+                    .response_entity
+                    .as_deref()
+                    .map(ResponseEntity::from_wire),
                 query,
                 sort: self.sort.clone(),
                 pagination: self.pagination.clone(),

@@ -60,7 +60,8 @@ impl<M: DeserializeOwned, H: DeserializeOwned> Envelope<M, H> {
 impl<H> Envelope<Value, H> {
     /// Parses the JSON message into a typed message.
     pub fn message_as<M: DeserializeOwned>(&self) -> Result<M> {
-        serde_json::from_value(self.message.clone()).map_err(|e| Error::Json(format!("message: {e}")))
+        serde_json::from_value(self.message.clone())
+            .map_err(|e| Error::Json(format!("message: {e}")))
     }
 
     /// Whether the message is an [`EncryptedMessage`] (has a `ciphertext`).
@@ -95,7 +96,7 @@ pub trait DciMessage: Serialize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum MaybeEncrypted<M> {
-    Encrypted(EncryptedMessage),
+    Encrypted(Box<EncryptedMessage>),
     Plain(M),
 }
 

@@ -113,7 +113,10 @@ impl DciMessage for EnrolledResponse {
 impl DciMessage for EnrollmentUpdatesRequest {
     const KIND: MessageKind = MessageKind::EnrollmentUpdatesRequest;
     fn item_count(&self) -> usize {
-        self.enrolled_updates.beneficiaries.as_ref().map_or(0, Vec::len)
+        self.enrolled_updates
+            .beneficiaries
+            .as_ref()
+            .map_or(0, Vec::len)
     }
 }
 

@@ -114,8 +114,14 @@ impl MessageKind {
     pub fn header_kind(self) -> Option<HeaderKind> {
         use MessageKind::*;
         Some(match self {
-            SearchRequest | SubscribeRequest | SubscribeResponse | UnSubscribeRequest
-            | UnSubscribeResponse | TxnStatusRequest | EnrolledRequest | DisabledRequest
+            SearchRequest
+            | SubscribeRequest
+            | SubscribeResponse
+            | UnSubscribeRequest
+            | UnSubscribeResponse
+            | TxnStatusRequest
+            | EnrolledRequest
+            | DisabledRequest
             | GetDisabilitySupportRequest => HeaderKind::Request,
             SearchResponse
             | NotifyEventRequest
@@ -738,11 +744,12 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
             } else {
                 c.timestamp(m, "timestamp", base, true);
             }
-            let key = if m.contains_key("sunscription_codes") && !m.contains_key("subscription_codes") {
-                "sunscription_codes"
-            } else {
-                "subscription_codes"
-            };
+            let key =
+                if m.contains_key("sunscription_codes") && !m.contains_key("subscription_codes") {
+                    "sunscription_codes"
+                } else {
+                    "subscription_codes"
+                };
             let path = join(base, key);
             if let Some(a) = c.array(m, key, base, true) {
                 for (i, code) in a.iter().enumerate() {
@@ -754,7 +761,13 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
             c.id(m, "correlation_id", base, true);
             c.timestamp(m, "timestamp", base, true);
             c.enumerated(m, "status", base, true, RequestStatus::KNOWN);
-            c.enumerated(m, "status_reason_code", base, false, UNSUBSCRIBE_REASON_CODES);
+            c.enumerated(
+                m,
+                "status_reason_code",
+                base,
+                false,
+                UNSUBSCRIBE_REASON_CODES,
+            );
             c.text(m, "status_reason_message", base);
             for (p, s) in c.items(m, "subscription_status", base, false) {
                 let Some(s) = c.object(s, &p) else {
@@ -865,7 +878,10 @@ fn check_code_string(c: &mut Checker, v: &Value, path: &str) {
     match v.as_str() {
         Some(s) if s.chars().count() > MAX_ID_LEN => c.push(
             path,
-            format!("at most {MAX_ID_LEN} characters (got {})", s.chars().count()),
+            format!(
+                "at most {MAX_ID_LEN} characters (got {})",
+                s.chars().count()
+            ),
         ),
         Some(_) => {}
         None => c.push(path, format!("must be a string, got {}", type_name(v))),
