@@ -409,3 +409,98 @@ fn helpers() {
     assert!(!is_iso639_3("ENG"));
     assert!(!is_iso639_3("éng"));
 }
+
+#[test]
+fn duplicate_reference_ids_are_named() {
+    let mut e = load("valid/search.json");
+    let item = e["message"]["search_request"][0].clone();
+    let arr = e["message"]["search_request"].as_array_mut().unwrap();
+    arr.push(item.clone());
+    arr.push(item);
+    e["header"]["total_count"] = json!(3);
+    assert_eq!(
+        violations(validate_value("search", &e)),
+        vec![
+            v(
+                "message.search_request[1].reference_id",
+                "duplicate of message.search_request[0].reference_id \"ref-1\""
+            ),
+            v(
+                "message.search_request[2].reference_id",
+                "duplicate of message.search_request[0].reference_id \"ref-1\""
+            ),
+        ]
+    );
+}
+
+#[test]
+fn headers_and_acks_validate_alone() {
+    let e: Envelope<SearchRequest> = serde_json::from_value(load("valid/search.json")).unwrap();
+    e.header.validate().unwrap();
+    let mut h = e.header.clone();
+    h.message_ts = "yesterday".into();
+    assert_eq!(
+        violations(h.validate()),
+        vec![v(
+            "header.message_ts",
+            "must be an RFC 3339 date-time with a timezone, got \"yesterday\""
+        )]
+    );
+    let cb: Envelope<SearchResponse, MsgCallbackHeader> =
+        serde_json::from_value(load("valid/on-search.json")).unwrap();
+    cb.header.validate().unwrap();
+    let ack: AckResponse = serde_json::from_value(load("valid/ack.json")).unwrap();
+    ack.validate().unwrap();
+    let bad = AckResponse::ack("c").with_timestamp("now");
+    assert_eq!(
+        violations(bad.validate()),
+        vec![v(
+            "message.timestamp",
+            "must be an RFC 3339 date-time with a timezone, got \"now\""
+        )]
+    );
+}
+
+#[test]
+fn callback_without_message() {
+    let mut raw = load("valid/on-search.json");
+    raw.as_object_mut().unwrap().remove("message");
+    validate_value("on-search", &raw).unwrap();
+    let e: Envelope<Option<SearchResponse>, MsgCallbackHeader> =
+        serde_json::from_value(raw).unwrap();
+    assert!(e.message.is_none());
+    e.validate().unwrap();
+    // A request without a message is not valid.
+    let mut req = load("valid/search.json");
+    req.as_object_mut().unwrap().remove("message");
+    assert_eq!(
+        violations(validate_value("search", &req)),
+        vec![v("message", "required")]
+    );
+}
+
+#[test]
+fn endpoints_map_to_kinds() {
+    use MessageKind::*;
+    assert_eq!(
+        endpoint_kinds("/registry/sync/search"),
+        Some((SearchRequest, Some(SearchResponse)))
+    );
+    assert_eq!(
+        endpoint_kinds("/registry/on-search"),
+        Some((SearchResponse, None))
+    );
+    assert_eq!(
+        endpoint_kinds("/registry/sync/enrolled/"),
+        Some((EnrolledRequest, Some(EnrolledResponse)))
+    );
+    assert_eq!(
+        endpoint_kinds("/registry/sync/get-disability-details"),
+        Some((GetDisabilitySupportRequest, Some(GetDisabilityInfoResponse)))
+    );
+    assert_eq!(endpoint_kinds("/registry/disburse"), None);
+    // Every kind's schema name parses back to the kind.
+    for k in MessageKind::ALL {
+        assert_eq!(k.schema_name().parse::<MessageKind>().unwrap(), *k);
+    }
+}

@@ -79,6 +79,12 @@ impl AckResponse {
         }
     }
 
+    /// Checks the ack against the spec (paths start with `message.`).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        let v = serde_json::to_value(self).map_err(|e| crate::error::Error::Json(e.to_string()))?;
+        super::validate::validate_envelope_as(super::MessageKind::Ack, &v)
+    }
+
     /// Replaces the timestamp (for reproducible output).
     pub fn with_timestamp(mut self, ts: impl Into<String>) -> Self {
         self.message.timestamp = ts.into();

@@ -55,6 +55,11 @@ impl<M: DeserializeOwned, H: DeserializeOwned> Envelope<M, H> {
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         serde_json::from_slice(bytes).map_err(|e| Error::Json(e.to_string()))
     }
+
+    /// Reads an envelope from a JSON value.
+    pub fn from_value(value: Value) -> Result<Self> {
+        serde_json::from_value(value).map_err(|e| Error::Json(e.to_string()))
+    }
 }
 
 impl<H> Envelope<Value, H> {
@@ -90,6 +95,22 @@ pub trait DciMessage: Serialize {
 
     /// Number of items the message carries (for `header.total_count`).
     fn item_count(&self) -> usize;
+}
+
+/// A callback may carry no message: `Envelope<Option<M>, MsgCallbackHeader>`.
+impl<M: DciMessage> DciMessage for Option<M> {
+    const KIND: MessageKind = M::KIND;
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            Some(m) => m.validate(),
+            None => Ok(()),
+        }
+    }
+
+    fn item_count(&self) -> usize {
+        self.as_ref().map_or(0, DciMessage::item_count)
+    }
 }
 
 /// A message that is either plain or encrypted (`oneOf` in the spec).

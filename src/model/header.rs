@@ -4,7 +4,27 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::validate::{validate_header_value, HeaderKind};
 use super::{Action, Extra, Int, ReasonCode, RequestStatus};
+use crate::error::{Error, Result};
+
+fn header_json<T: Serialize>(h: &T) -> Result<Value> {
+    serde_json::to_value(h).map_err(|e| Error::Json(e.to_string()))
+}
+
+impl MsgHeader {
+    /// Checks the header alone (paths start with `header.`).
+    pub fn validate(&self) -> Result<()> {
+        validate_header_value(&header_json(self)?, HeaderKind::Request)
+    }
+}
+
+impl MsgCallbackHeader {
+    /// Checks the header alone (paths start with `header.`).
+    pub fn validate(&self) -> Result<()> {
+        validate_header_value(&header_json(self)?, HeaderKind::Callback)
+    }
+}
 
 /// `MsgHeader_V1.0.0`: the header of a request (search, subscribe, unsubscribe, txn-status) and,
 /// per the spec, of on-subscribe and on-unsubscribe too.

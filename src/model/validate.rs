@@ -187,6 +187,37 @@ impl MessageKind {
     }
 }
 
+/// The message kinds of a registry endpoint path (`/registry/sync/search`): the request and,
+/// for synchronous endpoints, the response. Covers every path of the five latest specs.
+pub fn endpoint_kinds(path: &str) -> Option<(MessageKind, Option<MessageKind>)> {
+    use MessageKind::*;
+    let path = path.trim_end_matches('/');
+    Some(match path {
+        "/registry/search" => (SearchRequest, None),
+        "/registry/on-search" => (SearchResponse, None),
+        "/registry/subscribe" => (SubscribeRequest, None),
+        "/registry/on-subscribe" => (SubscribeResponse, None),
+        "/registry/notify" => (NotifyEventRequest, None),
+        "/registry/unsubscribe" => (UnSubscribeRequest, None),
+        "/registry/on-unsubscribe" => (UnSubscribeResponse, None),
+        "/registry/txn/status" => (TxnStatusRequest, None),
+        "/registry/txn/on-status" => (TxnStatusResponse, None),
+        "/registry/sync/search" => (SearchRequest, Some(SearchResponse)),
+        "/registry/sync/txn/status" => (TxnStatusRequest, Some(TxnStatusResponse)),
+        "/registry/sync/enrolled" => (EnrolledRequest, Some(EnrolledResponse)),
+        "/registry/sync/enrollment/updates" => (EnrollmentUpdatesRequest, None),
+        "/registry/sync/disabled" => (DisabledRequest, Some(DisabledResponse)),
+        "/registry/sync/get-disability-support" => (
+            GetDisabilitySupportRequest,
+            Some(GetDisabilitySupportResponse),
+        ),
+        "/registry/sync/get-disability-details" => {
+            (GetDisabilitySupportRequest, Some(GetDisabilityInfoResponse))
+        }
+        _ => return None,
+    })
+}
+
 impl fmt::Display for MessageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.schema_name())
@@ -296,7 +327,7 @@ pub fn validate_envelope_as(kind: MessageKind, value: &Value) -> Result<()> {
     // The spec requires `message` on requests only; callbacks may carry just a header.
     let message = match header_kind {
         HeaderKind::Request => c.req(env, "message", ""),
-        HeaderKind::Callback => env.get("message"),
+        HeaderKind::Callback => env.get("message").filter(|m| !m.is_null()),
     };
     if let Some(m) = message {
         if encrypted || m.get("ciphertext").is_some() {
@@ -673,6 +704,7 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                 }
                 c.locale(item, &p);
             }
+            unique_reference_ids(c, m, "search_request", base);
         }
         SearchResponse | GetDisabilitySupportResponse | GetDisabilityInfoResponse => {
             c.id(m, "correlation_id", base, true);
@@ -696,6 +728,7 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                 }
                 c.locale(item, &p);
             }
+            unique_reference_ids(c, m, "subscribe_request", base);
         }
         SubscribeResponse => {
             c.id(m, "correlation_id", base, true);
@@ -736,6 +769,7 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                 }
                 c.locale(item, &p);
             }
+            unique_reference_ids(c, m, "notify_event", base);
         }
         UnSubscribeRequest => {
             // Jan-2025 spellings are accepted in place of the corrected names.
@@ -892,6 +926,27 @@ fn check_code_string(c: &mut Checker, v: &Value, path: &str) {
 fn item_head(c: &mut Checker, item: &Map<String, Value>, p: &str) {
     c.id(item, "reference_id", p, true);
     c.timestamp(item, "timestamp", p, true);
+}
+
+/// `reference_id` must be unique among a request's items (`rjct.reference_id.duplicate`).
+fn unique_reference_ids(c: &mut Checker, m: &Map<String, Value>, key: &str, base: &str) {
+    let Some(items) = m.get(key).and_then(Value::as_array) else {
+        return;
+    };
+    let path = join(base, key);
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(r) = item.get("reference_id").and_then(Value::as_str) else {
+            continue;
+        };
+        match seen.iter().find(|(s, _)| *s == r) {
+            Some((_, first)) => c.push(
+                format!("{}.reference_id", idx(&path, i)),
+                format!("duplicate of {}.reference_id {r:?}", idx(&path, *first)),
+            ),
+            None => seen.push((r, i)),
+        }
+    }
 }
 
 fn item_status(c: &mut Checker, item: &Map<String, Value>, p: &str, codes: &[&str]) {
