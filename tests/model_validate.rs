@@ -504,3 +504,101 @@ fn endpoints_map_to_kinds() {
         assert_eq!(k.schema_name().parse::<MessageKind>().unwrap(), *k);
     }
 }
+
+/// Every key path of `v`, as (validator-style path, pointer segments).
+fn key_paths(v: &Value, path: &str, ptr: Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                let mut q = ptr.clone();
+                q.push(k.clone());
+                out.push((p.clone(), q.clone()));
+                key_paths(x, &p, q, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let mut q = ptr.clone();
+                q.push(i.to_string());
+                key_paths(x, &format!("{path}[{i}]"), q, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at<'a>(v: &'a mut Value, ptr: &[String]) -> &'a mut Value {
+    ptr.iter().fold(v, |v, s| match v {
+        Value::Array(a) => &mut a[s.parse::<usize>().unwrap()],
+        other => &mut other[s.as_str()],
+    })
+}
+
+#[test]
+fn removing_any_required_field_names_it_and_nothing_panics() {
+    let cases = [
+        ("search", "search.json"),
+        ("on-search", "on-search.json"),
+        ("subscribe", "subscribe.json"),
+        ("on-subscribe", "on-subscribe.json"),
+        ("notify", "notify.json"),
+        ("unsubscribe", "unsubscribe.json"),
+        ("on-unsubscribe", "on-unsubscribe.json"),
+        ("txn-status", "txn-status.json"),
+        ("txn-on-status", "txn-on-status.json"),
+        ("enrolled", "enrolled.json"),
+        ("on-enrolled", "on-enrolled.json"),
+        ("enrollment-updates", "enrollment-updates.json"),
+        ("disabled", "disabled.json"),
+        ("on-disabled", "on-disabled.json"),
+        (
+            "on-get-disability-details",
+            "on-get-disability-details.json",
+        ),
+        ("ack", "ack.json"),
+    ];
+    let mut required_seen = 0;
+    for (kind, file) in cases {
+        let base = load(&format!("valid/{file}"));
+        let mut paths = Vec::new();
+        key_paths(&base, "", Vec::new(), &mut paths);
+        for (path, ptr) in paths {
+            // Removing the key: either still valid (optional) or reported at that path.
+            let mut m = base.clone();
+            let (last, parent) = ptr.split_last().unwrap();
+            at(&mut m, parent).as_object_mut().unwrap().remove(last);
+            if let Err(e) = validate_value(kind, &m) {
+                let Error::Validation(vs) = e else {
+                    panic!("{kind} {path}: {e}")
+                };
+                assert!(
+                    vs.iter().any(|x| x.path == path && x.rule == "required"),
+                    "{kind} {path}: {vs:?}"
+                );
+                required_seen += 1;
+            }
+            // Replacing it with any other JSON type never panics.
+            for junk in [
+                json!(null),
+                json!(-1),
+                json!("x"),
+                json!([1]),
+                json!({"a": 1}),
+                json!(1e300),
+            ] {
+                let mut m = base.clone();
+                *at(&mut m, &ptr) = junk;
+                let _ = validate_value(kind, &m);
+                let _ = validate_envelope_value(&m);
+                let _ = serde_json::from_value::<RawEnvelope>(m);
+            }
+        }
+    }
+    // The fixtures hold plenty of required fields; each was named when removed.
+    assert!(required_seen > 100, "{required_seen}");
+}

@@ -845,11 +845,15 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                 if let Some(s) = c.sub_object(t, "txn_status", &tp, true) {
                     let sp = join(&tp, "txn_status");
                     c.id(s, "transaction_id", &sp, true);
-                    if s.contains_key("search_response") {
+                    // `txn_status` is a search response, or a receipt for txn_type `receipt`.
+                    let receipt = t.get("txn_type").and_then(Value::as_str) == Some("receipt")
+                        || (s.contains_key("receipt_information")
+                            && !s.contains_key("search_response"));
+                    if receipt {
+                        c.sub_object(s, "receipt_information", &sp, true);
+                    } else {
                         c.id(s, "correlation_id", &sp, true);
                         search_response_items(c, s, "search_response", &sp);
-                    } else if !s.contains_key("receipt_information") {
-                        c.push(sp, "must hold search_response or receipt_information");
                     }
                 }
             }
