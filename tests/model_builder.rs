@@ -380,3 +380,24 @@ fn raw_envelope_dispatch() {
     let bad = RawEnvelope::from_slice(b"{\"header\": 1").unwrap_err();
     assert_eq!(bad.kind(), dci::ErrorKind::Json);
 }
+
+#[test]
+fn query_module_payloads_plug_in() {
+    let idq = dci::query::IdTypeValue::new("UIN", "197382465");
+    let expr = dci::query::Expression::filter(dci::query::field("birth_date").gte("2000-01-01"));
+    let msg = SearchRequestBuilder::new()
+        .reg_record_type("Person")
+        .query_wire(idq.to_wire())
+        .query_wire(expr.to_wire())
+        .build()
+        .unwrap();
+    let c0 = &msg.search_request[0].search_criteria;
+    assert_eq!(c0.query_type, QueryType::IdtypeValue);
+    assert_eq!(c0.query, idq.to_value());
+    let c1 = &msg.search_request[1].search_criteria;
+    assert_eq!(c1.query_type, QueryType::Expression);
+    // The evaluator accepts what the model carries.
+    let rec = json!({"identifier": [{"identifier_type": "UIN", "identifier_value": "197382465"}], "birth_date": "2001-02-03"});
+    assert!(dci::query::matches(&rec, c0.query_type.as_str(), &c0.query).unwrap());
+    assert!(dci::query::matches(&rec, c1.query_type.as_str(), &c1.query).unwrap());
+}

@@ -364,6 +364,12 @@ impl SearchRequestBuilder {
         self
     }
 
+    /// Adds an item from a `(query_type, query)` pair, as the `query` module's builders return
+    /// it (`IdTypeValue::to_wire()`, `Expression::to_wire()`, ...).
+    pub fn query_wire(self, (query_type, query): (&str, Value)) -> Self {
+        self.query(query_type, query)
+    }
+
     /// Adds a prepared item as is.
     pub fn item(mut self, item: SearchRequestItem) -> Self {
         self.items.push(item);
