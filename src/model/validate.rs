@@ -543,7 +543,8 @@ impl Checker {
         required: bool,
         allowed: &[&str],
     ) {
-        if let Some(s) = self.string(m, key, base, required, Some(MAX_ID_LEN)) {
+        // Membership implies the length limit, so only one violation is reported.
+        if let Some(s) = self.string(m, key, base, required, None) {
             if !allowed.contains(&s) {
                 self.push(
                     join(base, key),
@@ -688,7 +689,7 @@ fn encrypted_message(c: &mut Checker, v: &Value, base: &str) {
 
 fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
     use MessageKind::*;
-    let Some(m) = c.object(v, if base.is_empty() { "" } else { base }) else {
+    let Some(m) = c.object(v, base) else {
         return;
     };
     c.id(m, "transaction_id", base, true);
