@@ -1,7 +1,7 @@
 //! validate() and validate_value(): every violation, by field path and rule.
 
 use dci::model::*;
-use dci::{Error, ErrorKind, Violation};
+use dci::{Error, ErrorKind};
 use serde_json::{json, Value};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/model");
@@ -395,7 +395,6 @@ fn unknown_kind_and_action() {
         MessageKind::NotifyEventRequest.header_kind(),
         Some(HeaderKind::Callback)
     );
-    let _ = Violation::new("a", "b");
 }
 
 #[test]

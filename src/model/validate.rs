@@ -336,7 +336,7 @@ pub fn validate_envelope_as(kind: MessageKind, value: &Value) -> Result<()> {
             message_fields(&mut c, kind, m, "message");
             if let (Some(tc), Some(items)) = (total_count, kind.counted_items()) {
                 if let Some(n) = m.get(items).and_then(Value::as_array).map(Vec::len) {
-                    if header_kind == HeaderKind::Request && (tc as usize) < n && tc >= 0 {
+                    if header_kind == HeaderKind::Request && tc >= 0 && (tc as usize) < n {
                         c.push(
                             "header.total_count",
                             format!("must be at least the number of items in message.{items} ({n}), got {tc}"),
