@@ -36,10 +36,12 @@ pub struct PySigner {
 }
 
 impl PySigner {
-    /// A copy for a client (the core's client owns its signer).
-    pub fn to_owned_signer(&self, key: &PySigningKey) -> PyResult<Signer> {
+    /// A copy for a client (the core's client owns its signer; keys are not Clone, so the
+    /// key is copied through its PEM).
+    pub fn clone_signer(&self) -> PyResult<Signer> {
+        let pem = self.inner.key.to_pem().py_err()?;
         let mut s = Signer::new(
-            key.to_owned_key()?,
+            dci::keys::SigningKey::from_pem(&pem).py_err()?,
             self.inner.sender_id.clone(),
             self.inner.key_id.clone(),
         );

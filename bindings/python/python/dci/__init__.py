@@ -7,6 +7,14 @@ shaped like the JSON on the wire. Errors derive from :class:`DCIError`.
 """
 
 from ._dci import (
+    BeneficiaryInfo,
+    CallbackListener,
+    CRVSService,
+    DataSource,
+    DCIClient,
+    DRService,
+    DuplicationResult,
+    IBRService,
     Jwks,
     Predicate,
     Query,
@@ -62,6 +70,15 @@ __all__ = [
     "envelope",
     "validate",
     "validate_message",
+    # client and services
+    "DataSource",
+    "DCIClient",
+    "CallbackListener",
+    "CRVSService",
+    "IBRService",
+    "DRService",
+    "DuplicationResult",
+    "BeneficiaryInfo",
     # queries
     "Query",
     "Predicate",
