@@ -116,6 +116,19 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
             };
             auth.insert("type".into(), json!(t));
         }
+        // Missing credentials read as empty, so validation names the field instead of
+        // the JSON reader reporting a missing member.
+        let required: &[&str] = match auth.get("type").and_then(Value::as_str) {
+            Some("bearer") => &["token"],
+            Some("oauth2") => &["client_id", "client_secret"],
+            _ => &[],
+        };
+        for k in required {
+            auth.entry(k.to_string()).or_insert_with(|| json!(""));
+        }
+    }
+    if let Some(Value::Object(signing)) = m.get_mut("signing") {
+        signing.entry("key_id").or_insert_with(|| json!(""));
     }
     let text = serde_json::to_string(&Value::Object(m)).map_err(|e| config_err("json", e.to_string()))?;
     DataSource::from_json_str(&text).py_err()
