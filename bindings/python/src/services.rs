@@ -88,8 +88,9 @@ pub struct PyDuplicationResult {
 #[pymethods]
 impl PyDuplicationResult {
     #[new]
-    #[pyo3(signature = (is_duplicate, matched_programs = Vec::new(), raw_response = None))]
-    fn new(is_duplicate: bool, matched_programs: Vec<String>, raw_response: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
+    fn new(is_duplicate: bool, matched_programs: Option<Vec<String>>, raw_response: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let matched_programs = matched_programs.unwrap_or_default();
         let raw = match raw_response {
             None => Vec::new(),
             Some(r) => match conv::to_value(r, "raw_response")? {
@@ -152,8 +153,9 @@ pub struct PyBeneficiaryInfo {
 #[pymethods]
 impl PyBeneficiaryInfo {
     #[new]
-    #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = Vec::new(), metadata = None))]
-    fn new(identifier_type: String, identifier_value: String, name: Option<String>, programs: Vec<String>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
+    fn new(identifier_type: String, identifier_value: String, name: Option<String>, programs: Option<Vec<String>>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let programs = programs.unwrap_or_default();
         Ok(PyBeneficiaryInfo {
             inner: services::BeneficiaryInfo {
                 identifier_type,
