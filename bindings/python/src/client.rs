@@ -17,9 +17,9 @@ use serde_json::{json, Map, Value};
 use crate::conv;
 use crate::errors::{to_pyerr, IntoPy};
 use crate::keys::{PySigningKey, PyVerifyingKey};
-use dci::signature::Signer;
 use crate::query::PyQuery;
 use crate::signature::PySigner;
+use dci::signature::Signer;
 
 fn config_err(field: &str, reason: impl Into<String>) -> PyErr {
     to_pyerr(dci::Error::Config {
@@ -130,7 +130,8 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
     if let Some(Value::Object(signing)) = m.get_mut("signing") {
         signing.entry("key_id").or_insert_with(|| json!(""));
     }
-    let text = serde_json::to_string(&Value::Object(m)).map_err(|e| config_err("json", e.to_string()))?;
+    let text =
+        serde_json::to_string(&Value::Object(m)).map_err(|e| config_err("json", e.to_string()))?;
     DataSource::from_json_str(&text).py_err()
 }
 
@@ -213,10 +214,14 @@ impl PyDataSource {
     /// keys) read ``"***"`` unless ``include_secrets``.
     #[pyo3(signature = (include_secrets = false))]
     fn to_dict<'py>(&self, py: Python<'py>, include_secrets: bool) -> PyResult<Bound<'py, PyAny>> {
-        let mut v = serde_json::to_value(&self.inner)
-            .map_err(|e| config_err("json", e.to_string()))?;
+        let mut v =
+            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
         if !include_secrets {
-            for path in [["auth", "token"], ["auth", "client_secret"], ["signing", "key_pem"]] {
+            for path in [
+                ["auth", "token"],
+                ["auth", "client_secret"],
+                ["signing", "key_pem"],
+            ] {
                 if let Some(s) = v.get_mut(path[0]).and_then(|o| o.get_mut(path[1])) {
                     if s.is_string() {
                         *s = json!("***");
@@ -230,7 +235,8 @@ impl PyDataSource {
     /// A copy with some fields changed (same names as the constructor's).
     #[pyo3(signature = (**fields))]
     fn replace(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let base = serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
+        let base =
+            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
         let all = conv::to_py(py, &base)?.cast_into::<PyDict>()?;
         if let Some(f) = fields {
             all.update(f.as_mapping())?;
@@ -296,7 +302,10 @@ impl PyDataSource {
 
 /// The query of a search call: a Query object, or a query type with its wire value. For
 /// ``idtype-value``, OpenSPP's ``"TYPE:VALUE"`` string form is accepted too.
-fn query_of(query_type: &Bound<'_, PyAny>, query_value: Option<&Bound<'_, PyAny>>) -> PyResult<(String, Value)> {
+fn query_of(
+    query_type: &Bound<'_, PyAny>,
+    query_value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, Value)> {
     if let Ok(q) = query_type.cast::<PyQuery>() {
         let (qt, v) = q.get().inner.to_wire();
         return Ok((qt.to_string(), v));
@@ -320,7 +329,9 @@ fn query_of(query_type: &Bound<'_, PyAny>, query_value: Option<&Bound<'_, PyAny>
             let (t, v) = s.split_once(':').ok_or_else(|| {
                 to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
                     "query_value",
-                    format!("for idtype-value, \"TYPE:VALUE\" or {{\"type\", \"value\"}}, got {s:?}"),
+                    format!(
+                        "for idtype-value, \"TYPE:VALUE\" or {{\"type\", \"value\"}}, got {s:?}"
+                    ),
                 )]))
             })?;
             return Ok((qt, json!({"type": t.trim(), "value": v.trim()})));
@@ -383,7 +394,12 @@ pub struct PyDCIClient {
 }
 
 impl PyDCIClient {
-    fn sync<'py>(&self, py: Python<'py>, spec: SearchSpec, async_mode: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn sync<'py>(
+        &self,
+        py: Python<'py>,
+        spec: SearchSpec,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         if async_mode {
             let ack = py.detach(|| c.search_async(&spec)).py_err()?;
@@ -424,7 +440,11 @@ impl PyDCIClient {
     /// missing or malformed.
     #[new]
     #[pyo3(signature = (data_source, env = None, *, signer = None))]
-    fn new(data_source: &Bound<'_, PyAny>, env: Option<&Bound<'_, PyAny>>, signer: Option<&Bound<'_, PySigner>>) -> PyResult<Self> {
+    fn new(
+        data_source: &Bound<'_, PyAny>,
+        env: Option<&Bound<'_, PyAny>>,
+        signer: Option<&Bound<'_, PySigner>>,
+    ) -> PyResult<Self> {
         let _ = env;
         let signer = signer.map(|s| s.get().clone_signer()).transpose()?;
         let inner = client_from(data_source, signer)?;
@@ -462,8 +482,18 @@ impl PyDCIClient {
         locale: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (qt, q) = query_of(query_type, query_value)?;
-        let spec = SearchOptions { record_type, page, page_size, registry_type, registry_event_type, sort, consent, authorize, locale }
-            .apply(SearchSpec::new(qt, q))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        }
+        .apply(SearchSpec::new(qt, q))?;
         self.sync(py, spec, false)
     }
 
@@ -487,7 +517,20 @@ impl PyDCIClient {
         authorize: Option<&Bound<'py, PyAny>>,
         locale: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.search(py, query_type, query_value, record_type, page, page_size, registry_type, registry_event_type, sort, consent, authorize, locale)
+        self.search(
+            py,
+            query_type,
+            query_value,
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        )
     }
 
     /// Async search (``/registry/search``): returns once the registry acknowledges, with
@@ -514,8 +557,18 @@ impl PyDCIClient {
         locale: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (qt, q) = query_of(query_type, query_value)?;
-        let spec = SearchOptions { record_type, page, page_size, registry_type, registry_event_type, sort, consent, authorize, locale }
-            .apply(SearchSpec::new(qt, q))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        }
+        .apply(SearchSpec::new(qt, q))?;
         self.sync(py, spec, true)
     }
 
@@ -533,8 +586,13 @@ impl PyDCIClient {
         page_size: u32,
         async_mode: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let spec = SearchOptions { record_type, page, page_size, ..Default::default() }
-            .apply(SearchSpec::by_id(identifier_type, identifier_value))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            ..Default::default()
+        }
+        .apply(SearchSpec::by_id(identifier_type, identifier_value))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -554,8 +612,13 @@ impl PyDCIClient {
             Ok(q) => q.get().inner.to_wire().1,
             Err(_) => conv::to_value(predicate, "predicate")?,
         };
-        let spec = SearchOptions { record_type, page, page_size, ..Default::default() }
-            .apply(SearchSpec::predicate(q))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            ..Default::default()
+        }
+        .apply(SearchSpec::predicate(q))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -579,8 +642,15 @@ impl PyDCIClient {
             Ok(q) => q.get().inner.to_wire().1,
             Err(_) => conv::to_value(expression, "expression")?,
         };
-        let spec = SearchOptions { record_type, page, page_size, registry_type, registry_event_type, ..Default::default() }
-            .apply(SearchSpec::expression(q))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::expression(q))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -601,8 +671,14 @@ impl PyDCIClient {
         page_size: u32,
         async_mode: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let spec = SearchOptions { record_type, page, page_size, registry_event_type: event_type, ..Default::default() }
-            .apply(SearchSpec::date_range(attribute_name, start_date, end_date))?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_event_type: event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::date_range(attribute_name, start_date, end_date))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -620,8 +696,15 @@ impl PyDCIClient {
         registry_event_type: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (qt, q) = query_of(query_type, query_value)?;
-        let spec = SearchOptions { record_type, page: 1, page_size, registry_type, registry_event_type, ..Default::default() }
-            .apply(SearchSpec::new(qt, q))?;
+        let spec = SearchOptions {
+            record_type,
+            page: 1,
+            page_size,
+            registry_type,
+            registry_event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::new(qt, q))?;
         let c = &self.inner;
         let records = py.detach(|| c.search_all(spec)).py_err()?;
         conv::to_py(py, &Value::Array(records))
@@ -644,7 +727,9 @@ impl PyDCIClient {
         } else {
             event_type.extract()?
         };
-        let filter = filter_query.map(|f| conv::to_value(f, "filter_query")).transpose()?;
+        let filter = filter_query
+            .map(|f| conv::to_value(f, "filter_query"))
+            .transpose()?;
         let specs: Vec<SubscribeSpec> = types
             .into_iter()
             .map(|t| {
@@ -661,7 +746,11 @@ impl PyDCIClient {
     }
 
     /// Ends subscriptions by their codes; returns the ack.
-    fn unsubscribe<'py>(&self, py: Python<'py>, subscription_codes: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn unsubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        subscription_codes: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         let ack = py.detach(|| c.unsubscribe(&subscription_codes)).py_err()?;
         conv::ser_to_py(py, &ack)
@@ -721,7 +810,8 @@ impl PyDCIClient {
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let bytes = if body.cast::<PyDict>().is_ok() {
-            serde_json::to_vec(&conv::to_value(body, "body")?).map_err(|e| config_err("body", e.to_string()))?
+            serde_json::to_vec(&conv::to_value(body, "body")?)
+                .map_err(|e| config_err("body", e.to_string()))?
         } else {
             conv::json_bytes(body)?
         };
@@ -741,7 +831,8 @@ impl PyDCIClient {
         }
         let c = &self.inner;
         let out = py.detach(|| {
-            let refs: Vec<(&str, &str)> = hs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let refs: Vec<(&str, &str)> =
+                hs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             c.handle_callback(&bytes, &refs)
         });
         let d = PyDict::new(py);
@@ -784,7 +875,12 @@ impl PyDCIClient {
     /// ProtocolError for the registry's rejection, TransportError (kind ``"timeout"``) when
     /// nothing arrives within ``timeout`` seconds.
     #[pyo3(signature = (transaction_id, timeout = 30.0))]
-    fn wait_for<'py>(&self, py: Python<'py>, transaction_id: &str, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+    fn wait_for<'py>(
+        &self,
+        py: Python<'py>,
+        transaction_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let t = duration(timeout)?;
         let c = &self.inner;
         let r: CallbackResult = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
@@ -800,7 +896,10 @@ impl PyDCIClient {
 
     fn __repr__(&self) -> String {
         let ds = self.inner.data_source();
-        format!("DCIClient(base_url={:?}, our_sender_id={:?})", ds.base_url, ds.our_sender_id)
+        format!(
+            "DCIClient(base_url={:?}, our_sender_id={:?})",
+            ds.base_url, ds.our_sender_id
+        )
     }
 }
 
@@ -808,7 +907,10 @@ fn duration(secs: f64) -> PyResult<Duration> {
     if secs.is_finite() && secs >= 0.0 {
         Ok(Duration::from_secs_f64(secs))
     } else {
-        Err(config_err("timeout", "must be a non-negative number of seconds"))
+        Err(config_err(
+            "timeout",
+            "must be a non-negative number of seconds",
+        ))
     }
 }
 
@@ -854,9 +956,15 @@ pub struct PyCallbackListener {
 
 impl PyCallbackListener {
     fn running(&self) -> PyResult<DCIClient> {
-        match &*self.state.lock().map_err(|_| PyRuntimeError::new_err("listener state poisoned"))? {
+        match &*self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?
+        {
             ListenerState::Running(_, c) => Ok(c.clone()),
-            ListenerState::Bound(_) => Err(PyRuntimeError::new_err("the listener is not started: call start(client)")),
+            ListenerState::Bound(_) => Err(PyRuntimeError::new_err(
+                "the listener is not started: call start(client)",
+            )),
             ListenerState::Stopped => Err(PyRuntimeError::new_err("the listener is shut down")),
         }
     }
@@ -866,7 +974,12 @@ impl PyCallbackListener {
 impl PyCallbackListener {
     #[new]
     #[pyo3(signature = (client = None, host = "127.0.0.1", port = 0))]
-    fn new(py: Python<'_>, client: Option<&Bound<'_, PyDCIClient>>, host: &str, port: u16) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        client: Option<&Bound<'_, PyDCIClient>>,
+        host: &str,
+        port: u16,
+    ) -> PyResult<Self> {
         let l = TcpListener::bind((host, port))
             .map_err(|e| to_pyerr(dci::Error::Io(format!("bind {host}:{port}: {e}"))))?;
         let addr = l
@@ -885,7 +998,10 @@ impl PyCallbackListener {
     /// Starts serving callbacks for ``client``.
     fn start(&self, py: Python<'_>, client: &Bound<'_, PyDCIClient>) -> PyResult<()> {
         let _ = py;
-        let mut st = self.state.lock().map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
         match std::mem::replace(&mut *st, ListenerState::Stopped) {
             ListenerState::Bound(l) => {
                 let c = client.get().inner.clone();
@@ -895,7 +1011,9 @@ impl PyCallbackListener {
             }
             other => {
                 *st = other;
-                Err(PyRuntimeError::new_err("the listener is already started or shut down"))
+                Err(PyRuntimeError::new_err(
+                    "the listener is already started or shut down",
+                ))
             }
         }
     }
@@ -920,7 +1038,12 @@ impl PyCallbackListener {
 
     /// See ``DCIClient.wait_for``.
     #[pyo3(signature = (transaction_id, timeout = 30.0))]
-    fn wait_for<'py>(&self, py: Python<'py>, transaction_id: &str, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+    fn wait_for<'py>(
+        &self,
+        py: Python<'py>,
+        transaction_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.running()?;
         let t = duration(timeout)?;
         let r = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
@@ -936,7 +1059,10 @@ impl PyCallbackListener {
     /// Stops accepting callbacks and joins the listener thread (idempotent).
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
         let old = {
-            let mut st = self.state.lock().map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
+            let mut st = self
+                .state
+                .lock()
+                .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
             std::mem::replace(&mut *st, ListenerState::Stopped)
         };
         if let ListenerState::Running(l, _) = old {
@@ -956,6 +1082,9 @@ impl PyCallbackListener {
     }
 
     fn __repr__(&self) -> String {
-        format!("CallbackListener(url={:?})", format!("http://{}", self.addr))
+        format!(
+            "CallbackListener(url={:?})",
+            format!("http://{}", self.addr)
+        )
     }
 }

@@ -47,9 +47,9 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let x = f.value();
-        return Number::from_f64(x).map(Value::Number).ok_or_else(|| {
-            PyValueError::new_err(format!("{path}: {x} is not a JSON number"))
-        });
+        return Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| PyValueError::new_err(format!("{path}: {x} is not a JSON number")));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut m = Map::new();
@@ -149,7 +149,6 @@ pub fn json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_cow()?.as_bytes().to_vec());
     }
-    obj.extract::<Vec<u8>>().map_err(|_| {
-        PyTypeError::new_err("expected the JSON document as bytes or str")
-    })
+    obj.extract::<Vec<u8>>()
+        .map_err(|_| PyTypeError::new_err("expected the JSON document as bytes or str"))
 }

@@ -1,9 +1,7 @@
 //! Messages: build request envelopes and search requests, validate against the spec
 //! (dci::model). Results are dicts shaped like the wire JSON.
 
-use dci::model::{
-    self, DciMessage, Envelope, HeaderBuilder, MessageKind, SearchRequestBuilder,
-};
+use dci::model::{self, DciMessage, Envelope, HeaderBuilder, MessageKind, SearchRequestBuilder};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::Value;

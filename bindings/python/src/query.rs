@@ -147,14 +147,23 @@ impl PyPredicate {
 impl PyPredicate {
     /// ``attribute_name operator attribute_value`` as ``expression1``.
     #[new]
-    fn new(attribute_name: &str, operator: &str, attribute_value: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(
+        attribute_name: &str,
+        operator: &str,
+        attribute_value: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         Ok(PyPredicate {
             inner: Predicate::new(Self::exp(attribute_name, operator, attribute_value)?),
         })
     }
 
     /// ``expression1 AND expression2``.
-    fn and_(&self, attribute_name: &str, operator: &str, attribute_value: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn and_(
+        &self,
+        attribute_name: &str,
+        operator: &str,
+        attribute_value: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let e2 = Self::exp(attribute_name, operator, attribute_value)?;
         Ok(PyPredicate {
             inner: self.inner.clone().and(e2),
@@ -162,7 +171,12 @@ impl PyPredicate {
     }
 
     /// ``expression1 OR expression2``.
-    fn or_(&self, attribute_name: &str, operator: &str, attribute_value: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn or_(
+        &self,
+        attribute_name: &str,
+        operator: &str,
+        attribute_value: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let e2 = Self::exp(attribute_name, operator, attribute_value)?;
         Ok(PyPredicate {
             inner: self.inner.clone().or(e2),
@@ -170,7 +184,12 @@ impl PyPredicate {
     }
 
     /// ``expression1 AND NOT expression2``.
-    fn and_not(&self, attribute_name: &str, operator: &str, attribute_value: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn and_not(
+        &self,
+        attribute_name: &str,
+        operator: &str,
+        attribute_value: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let e2 = Self::exp(attribute_name, operator, attribute_value)?;
         Ok(PyPredicate {
             inner: self.inner.clone().and_not(e2),

@@ -43,21 +43,38 @@ impl PyCrvsService {
     /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
     /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
     /// ``registrant`` and the ``record`` as received, or None when the registry has no record.
-    fn verify_birth<'py>(&self, py: Python<'py>, identifier_type: &str, identifier_value: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn verify_birth<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let s = &self.inner;
-        let r = py.detach(|| s.verify_birth(identifier_type, identifier_value)).py_err()?;
+        let r = py
+            .detach(|| s.verify_birth(identifier_type, identifier_value))
+            .py_err()?;
         r.map(|b| conv::ser_to_py(py, &b)).transpose()
     }
 
     /// True when the registry records the person's death; no record is False.
-    fn is_deceased(&self, py: Python<'_>, identifier_type: &str, identifier_value: &str) -> PyResult<bool> {
+    fn is_deceased(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
         let s = &self.inner;
-        py.detach(|| s.is_deceased(identifier_type, identifier_value)).py_err()
+        py.detach(|| s.is_deceased(identifier_type, identifier_value))
+            .py_err()
     }
 
     /// Subscribes to vital events (default: live birth and death); returns the ack.
     #[pyo3(signature = (event_types = None))]
-    fn subscribe_events<'py>(&self, py: Python<'py>, event_types: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+    fn subscribe_events<'py>(
+        &self,
+        py: Python<'py>,
+        event_types: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let types = event_types.unwrap_or_default();
         let s = &self.inner;
         let ack = py
@@ -70,7 +87,12 @@ impl PyCrvsService {
     }
 
     /// Every birth registered between the two dates (inclusive), across all pages.
-    fn search_births<'py>(&self, py: Python<'py>, date_from: &str, date_to: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn search_births<'py>(
+        &self,
+        py: Python<'py>,
+        date_from: &str,
+        date_to: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
         let r = py.detach(|| s.search_births(date_from, date_to)).py_err()?;
         conv::to_py(py, &Value::Array(r))
@@ -89,7 +111,11 @@ pub struct PyDuplicationResult {
 impl PyDuplicationResult {
     #[new]
     #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
-    fn new(is_duplicate: bool, matched_programs: Option<Vec<String>>, raw_response: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        is_duplicate: bool,
+        matched_programs: Option<Vec<String>>,
+        raw_response: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let matched_programs = matched_programs.unwrap_or_default();
         let raw = match raw_response {
             None => Vec::new(),
@@ -131,7 +157,11 @@ impl PyDuplicationResult {
     fn __repr__(&self) -> String {
         format!(
             "DuplicationResult(is_duplicate={}, matched_programs={:?})",
-            if self.inner.is_duplicate { "True" } else { "False" },
+            if self.inner.is_duplicate {
+                "True"
+            } else {
+                "False"
+            },
             self.inner.matched_programs
         )
     }
@@ -154,7 +184,13 @@ pub struct PyBeneficiaryInfo {
 impl PyBeneficiaryInfo {
     #[new]
     #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
-    fn new(identifier_type: String, identifier_value: String, name: Option<String>, programs: Option<Vec<String>>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        identifier_type: String,
+        identifier_value: String,
+        name: Option<String>,
+        programs: Option<Vec<String>>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let programs = programs.unwrap_or_default();
         Ok(PyBeneficiaryInfo {
             inner: services::BeneficiaryInfo {
@@ -211,7 +247,10 @@ fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
         if d.contains("identifier_type")? {
             return identifiers(&pyo3::types::PyList::new(obj.py(), [obj])?.into_any());
         }
-        return d.iter().map(|(k, v)| Ok((k.extract()?, v.extract()?))).collect();
+        return d
+            .iter()
+            .map(|(k, v)| Ok((k.extract()?, v.extract()?)))
+            .collect();
     }
     if obj.cast::<PyString>().is_ok() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
@@ -227,10 +266,12 @@ fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
             match (t, v) {
                 (Some(t), Some(v)) => out.push((t.extract()?, v.extract()?)),
                 _ => {
-                    return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
-                        format!("identifiers[{}]", out.len()),
-                        "identifier_type and identifier_value are required",
-                    )])))
+                    return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+                        dci::Violation::new(
+                            format!("identifiers[{}]", out.len()),
+                            "identifier_type and identifier_value are required",
+                        ),
+                    ])))
                 }
             }
         } else {
@@ -267,12 +308,17 @@ impl PyIbrService {
     /// ``{type: value}`` dict, or ``{"identifier_type", "identifier_value"}`` dicts); a record
     /// for any of them is a duplicate. Fails closed: an error is raised, never read as "not a
     /// duplicate".
-    fn check_duplication(&self, py: Python<'_>, identifiers: &Bound<'_, PyAny>) -> PyResult<PyDuplicationResult> {
+    fn check_duplication(
+        &self,
+        py: Python<'_>,
+        identifiers: &Bound<'_, PyAny>,
+    ) -> PyResult<PyDuplicationResult> {
         let ids = self::identifiers(identifiers)?;
         let s = &self.inner;
         let r = py
             .detach(|| {
-                let refs: Vec<(&str, &str)> = ids.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> =
+                    ids.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 s.check_duplication(&refs)
             })
             .py_err()?;
@@ -280,16 +326,31 @@ impl PyIbrService {
     }
 
     /// The beneficiaries the IBR holds under this identifier (usually none or one).
-    fn search_beneficiary(&self, py: Python<'_>, identifier_type: &str, identifier_value: &str) -> PyResult<Vec<PyBeneficiaryInfo>> {
+    fn search_beneficiary(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Vec<PyBeneficiaryInfo>> {
         let s = &self.inner;
-        let r = py.detach(|| s.search_beneficiary(identifier_type, identifier_value)).py_err()?;
-        Ok(r.into_iter().map(|inner| PyBeneficiaryInfo { inner }).collect())
+        let r = py
+            .detach(|| s.search_beneficiary(identifier_type, identifier_value))
+            .py_err()?;
+        Ok(r.into_iter()
+            .map(|inner| PyBeneficiaryInfo { inner })
+            .collect())
     }
 
     /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
-    fn enrolled(&self, py: Python<'_>, identifier_type: &str, identifier_value: &str) -> PyResult<bool> {
+    fn enrolled(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
         let s = &self.inner;
-        py.detach(|| s.enrolled(identifier_type, identifier_value)).py_err()
+        py.detach(|| s.enrolled(identifier_type, identifier_value))
+            .py_err()
     }
 }
 
@@ -319,24 +380,44 @@ impl PyDrService {
     /// The person's disability record: ``{"has_disability", "disability_types",
     /// "functional_scores", "disability_status", "disability_level", "assessment_date",
     /// "source_registry", "raw_record"}``, or None when not found.
-    fn get_disability_status<'py>(&self, py: Python<'py>, identifier_type: &str, identifier_value: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn get_disability_status<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let s = &self.inner;
-        let r = py.detach(|| s.get_disability_status(identifier_type, identifier_value)).py_err()?;
+        let r = py
+            .detach(|| s.get_disability_status(identifier_type, identifier_value))
+            .py_err()?;
         r.map(|d| conv::ser_to_py(py, &d)).transpose()
     }
 
     /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
     /// ``Cognition``, ``Self-Care``, ``Communication``); empty when not found.
-    fn get_functional_scores<'py>(&self, py: Python<'py>, identifier_type: &str, identifier_value: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn get_functional_scores<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
-        let r = py.detach(|| s.get_functional_scores(identifier_type, identifier_value)).py_err()?;
+        let r = py
+            .detach(|| s.get_functional_scores(identifier_type, identifier_value))
+            .py_err()?;
         conv::ser_to_py(py, &r)
     }
 
     /// True when the person is a person with disability (any WG domain at 3 or more, else the
     /// registry's own answer).
-    fn is_pwd(&self, py: Python<'_>, identifier_type: &str, identifier_value: &str) -> PyResult<bool> {
+    fn is_pwd(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
         let s = &self.inner;
-        py.detach(|| s.is_pwd(identifier_type, identifier_value)).py_err()
+        py.detach(|| s.is_pwd(identifier_type, identifier_value))
+            .py_err()
     }
 }

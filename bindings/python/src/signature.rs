@@ -213,9 +213,7 @@ impl Keys {
 fn envelope_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if obj.cast::<PyDict>().is_ok() {
         let v = conv::to_value(obj, "envelope")?;
-        return serde_json::to_vec(&v)
-            .map_err(dci::Error::from)
-            .py_err();
+        return serde_json::to_vec(&v).map_err(dci::Error::from).py_err();
     }
     conv::json_bytes(obj)
 }
