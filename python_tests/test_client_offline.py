@@ -94,6 +94,8 @@ def test_connection_refused_is_a_transport_error():
         client.search_by_id("UIN", "1")
     assert e.value.kind == "connection"
     assert e.value.endpoint.endswith("/registry/sync/search")
+    # The transaction the failed call belonged to.
+    assert e.value.transaction_id and e.value.transaction_id in str(e.value)
     assert not e.value.is_timeout
 
 

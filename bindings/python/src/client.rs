@@ -255,10 +255,12 @@ impl PyDataSource {
         conv::ser_to_py(py, &report)
     }
 
+    /// The display name.
     #[getter]
     fn name(&self) -> String {
         self.inner.name.clone()
     }
+    /// The lookup code (``crvs_main``, ``ibr_main``, ``dr_main``).
     #[getter]
     fn code(&self) -> String {
         self.inner.code.clone()
@@ -268,22 +270,27 @@ impl PyDataSource {
     fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         conv::ser_to_py(py, &self.inner.registry_type)
     }
+    /// The registry's API root URL.
     #[getter]
     fn base_url(&self) -> String {
         self.inner.base_url.clone()
     }
+    /// Our ``sender_id``: the registry identifies us by it.
     #[getter]
     fn our_sender_id(&self) -> String {
         self.inner.our_sender_id.clone()
     }
+    /// The registry's id, sent as ``header.receiver_id``.
     #[getter]
     fn receiver_id(&self) -> Option<String> {
         self.inner.receiver_id.clone()
     }
+    /// Where the registry sends callbacks (``header.sender_uri``).
     #[getter]
     fn our_callback_uri(&self) -> Option<String> {
         self.inner.our_callback_uri.clone()
     }
+    /// Per-request timeout in seconds.
     #[getter]
     fn timeout_secs(&self) -> f64 {
         self.inner.timeout_secs

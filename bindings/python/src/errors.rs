@@ -37,6 +37,20 @@ fn query_field(msg: &str) -> Option<String> {
     (!head.is_empty() && !head.contains(' ')).then(|| head.to_string())
 }
 
+/// The client writes the transaction of a transport, auth or decoding failure into the message
+/// as `(transaction <id>)` (those variants have no field for it); read it back from there.
+fn text_transaction_id(e: &Error) -> Option<String> {
+    let msg = match e {
+        Error::Transport { message, .. } | Error::Auth { message, .. } => message.as_str(),
+        Error::Json(m) => m.as_str(),
+        _ => return None,
+    };
+    let start = msg.find("(transaction ")? + "(transaction ".len();
+    let len = msg[start..].find(')')?;
+    let id = &msg[start..start + len];
+    (!id.is_empty() && !id.contains(' ')).then(|| id.to_string())
+}
+
 /// Raises `e` as the matching `dci` exception.
 pub fn to_pyerr(e: Error) -> PyErr {
     Python::attach(|py| match build(py, &e) {
@@ -70,7 +84,12 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     let attrs = PyDict::new(py);
     attrs.set_item("kind", kind_name(kind))?;
     attrs.set_item("code", e.dci_code())?;
-    attrs.set_item("transaction_id", e.transaction_id())?;
+    attrs.set_item(
+        "transaction_id",
+        e.transaction_id()
+            .map(str::to_string)
+            .or_else(|| text_transaction_id(e)),
+    )?;
     match e {
         Error::Validation(vs) => {
             let list = PyList::empty(py);

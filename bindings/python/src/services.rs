@@ -132,14 +132,17 @@ impl PyDuplicationResult {
             },
         })
     }
+    /// True when the registry holds a record for any identifier.
     #[getter]
     fn is_duplicate(&self) -> bool {
         self.inner.is_duplicate
     }
+    /// Programme names (sorted, without repeats).
     #[getter]
     fn matched_programs(&self) -> Vec<String> {
         self.inner.matched_programs.clone()
     }
+    /// One response envelope per identifier searched.
     #[getter]
     fn raw_response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         conv::to_py(py, &Value::Array(self.inner.raw_response.clone()))
@@ -205,22 +208,27 @@ impl PyBeneficiaryInfo {
             },
         })
     }
+    /// The identifier type looked up.
     #[getter]
     fn identifier_type(&self) -> String {
         self.inner.identifier_type.clone()
     }
+    /// The identifier value looked up.
     #[getter]
     fn identifier_value(&self) -> String {
         self.inner.identifier_value.clone()
     }
+    /// The beneficiary's name, if the record carries one.
     #[getter]
     fn name(&self) -> Option<String> {
         self.inner.name.clone()
     }
+    /// The programmes the beneficiary is enrolled in.
     #[getter]
     fn programs(&self) -> Vec<String> {
         self.inner.programs.clone()
     }
+    /// The record as received.
     #[getter]
     fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         conv::to_py(py, &self.inner.metadata)
@@ -297,6 +305,7 @@ impl PyIbrService {
         })
     }
 
+    /// The client the service calls through.
     #[getter]
     fn client(&self) -> PyDCIClient {
         PyDCIClient {
@@ -370,6 +379,7 @@ impl PyDrService {
         })
     }
 
+    /// The client the service calls through.
     #[getter]
     fn client(&self) -> PyDCIClient {
         PyDCIClient {

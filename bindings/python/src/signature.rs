@@ -89,11 +89,13 @@ impl PySigner {
         self.inner.profile.name()
     }
 
+    /// The first part of the kid.
     #[getter]
     fn sender_id(&self) -> String {
         self.inner.sender_id.clone()
     }
 
+    /// The second part of the kid.
     #[getter]
     fn key_id(&self) -> String {
         self.inner.key_id.clone()
