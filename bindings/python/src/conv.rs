@@ -5,8 +5,36 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
+
+/// The UTF-8 text of a Python str without a temporary bytes object.
+///
+/// `PyUnicode_AsUTF8AndSize` is public CPython API since 3.3 and part of the limited API since
+/// 3.10, with this signature throughout; pyo3 only declares it for 3.10+ under abi3, so it is
+/// declared here. The UTF-8 form is cached in the str object (ASCII strings need no copy), and
+/// stays valid while the object lives, which the borrow guarantees.
+pub fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            unicode: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::os::raw::c_char;
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str; the call returns NULL with an exception set on failure (a
+    // lone surrogate), else a pointer to `size` bytes of UTF-8 owned by `s`.
+    unsafe {
+        let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        if p.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
+        Ok(std::str::from_utf8_unchecked(bytes))
+    }
+}
 
 /// Nesting limit, the same order as the core parser's, so a cyclic structure fails cleanly.
 const MAX_DEPTH: usize = 512;
@@ -27,7 +55,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
         return Ok(Value::Null);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return Ok(Value::String(str_utf8(s)?.to_owned()));
     }
     // bool before int: Python's bool is a subclass of int.
     if let Ok(b) = obj.cast::<PyBool>() {
@@ -56,7 +84,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
         let len = path.len();
         for (k, v) in d.iter() {
             let key = match k.cast::<PyString>() {
-                Ok(s) => s.to_cow()?.into_owned(),
+                Ok(s) => str_utf8(s)?.to_owned(),
                 Err(_) => {
                     return Err(PyTypeError::new_err(format!(
                         "{path}: object keys must be str, got {}",
@@ -144,11 +172,22 @@ pub fn ser_to_py<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<B
     to_py(py, &value)
 }
 
-/// Bytes of a JSON document given as bytes, bytearray, memoryview-like or str.
+/// Bytes of a JSON document given as bytes, bytearray, str, or anything `bytes()` accepts
+/// (memoryview, ...).
 pub fn json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
     }
-    obj.extract::<Vec<u8>>()
-        .map_err(|_| PyTypeError::new_err("expected the JSON document as bytes or str"))
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(str_utf8(s)?.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    let as_bytes = obj
+        .py()
+        .get_type::<PyBytes>()
+        .call1((obj,))
+        .map_err(|_| PyTypeError::new_err("expected the JSON document as bytes or str"))?;
+    Ok(as_bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }
