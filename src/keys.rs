@@ -247,8 +247,13 @@ impl SigningKey {
             SigningInner::Rsa(pair) => {
                 let mut sig = vec![0u8; pair.public_modulus_len()];
                 let rng = aws_lc_rs::rand::SystemRandom::new();
-                pair.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, data, &mut sig)
-                    .map_err(|_| Error::Internal("RSA signing failed".into()))?;
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    data,
+                    &mut sig,
+                )
+                .map_err(|_| Error::Internal("RSA signing failed".into()))?;
                 Ok(sig)
             }
         }
@@ -511,7 +516,8 @@ impl Jwks {
             if !known || for_enc {
                 continue;
             }
-            let key = VerifyingKey::from_jwk(jwk).map_err(|e| key_err(format!("keys[{i}]: {e}")))?;
+            let key =
+                VerifyingKey::from_jwk(jwk).map_err(|e| key_err(format!("keys[{i}]: {e}")))?;
             let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
             keys.push((kid, key));
         }

@@ -89,7 +89,10 @@ fn jws_headers_are_what_peers_write() {
         br#"{"alg":"EdDSA","kid":"sp.example.org|k1|ed25519"}"#
     );
     let payload: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
-    assert_eq!(payload, json!({"header": env["header"], "message": env["message"]}));
+    assert_eq!(
+        payload,
+        json!({"header": env["header"], "message": env["message"]})
+    );
 }
 
 #[test]
@@ -162,18 +165,28 @@ fn tampering_anywhere_is_detected() {
             let mut t = env.clone();
             let (a, b) = path.split_once('.').unwrap();
             t[a][b] = json!("changed");
-            let err = verify_bytes(&serde_json::to_vec(&t).unwrap(), &s.key.verifying_key(), &opts(T))
-                .unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::SignatureInvalid, "{profile:?} {path}");
-            assert!(
-                err.to_string().contains("tampered"),
-                "{profile:?}: {err}"
+            let err = verify_bytes(
+                &serde_json::to_vec(&t).unwrap(),
+                &s.key.verifying_key(),
+                &opts(T),
+            )
+            .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::SignatureInvalid,
+                "{profile:?} {path}"
             );
+            assert!(err.to_string().contains("tampered"), "{profile:?}: {err}");
         }
         // Adding an unknown field also breaks the signature: nothing is silently dropped.
         let mut t = env.clone();
         t["message"]["new"] = json!(1);
-        assert!(verify_bytes(&serde_json::to_vec(&t).unwrap(), &s.key.verifying_key(), &opts(T)).is_err());
+        assert!(verify_bytes(
+            &serde_json::to_vec(&t).unwrap(),
+            &s.key.verifying_key(),
+            &opts(T)
+        )
+        .is_err());
     }
 }
 
@@ -199,12 +212,23 @@ fn resolvers_check_kids() {
         keys: vec![(None, s.key.verifying_key())],
     };
     let err = verify_bytes(&bytes, &jwks, &opts(T)).unwrap_err();
-    assert!(err.to_string().contains("sp.example.org|k1|ed25519"), "{err}");
+    assert!(
+        err.to_string().contains("sp.example.org|k1|ed25519"),
+        "{err}"
+    );
 }
 
 #[test]
 fn placeholders_count_as_missing() {
-    for p in [None, Some(""), Some("  "), Some("unsigned-stub"), Some("TODO"), Some("null"), Some("Signature:")] {
+    for p in [
+        None,
+        Some(""),
+        Some("  "),
+        Some("unsigned-stub"),
+        Some("TODO"),
+        Some("null"),
+        Some("Signature:"),
+    ] {
         assert!(is_missing(p), "{p:?}");
     }
     for p in [
@@ -216,8 +240,12 @@ fn placeholders_count_as_missing() {
         assert!(!is_missing(Some(p)), "{p}");
     }
     let env = json!({"signature": "unsigned-stub", "header": {}, "message": {}});
-    let err = verify_bytes(&serde_json::to_vec(&env).unwrap(), &ed_key().verifying_key(), &opts(T))
-        .unwrap_err();
+    let err = verify_bytes(
+        &serde_json::to_vec(&env).unwrap(),
+        &ed_key().verifying_key(),
+        &opts(T),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SignatureMissing);
     assert_eq!(err.dci_code(), Some("err.signature.missing"));
 }
@@ -225,10 +253,22 @@ fn placeholders_count_as_missing() {
 #[test]
 fn parser_errors_name_the_problem() {
     let cases = [
-        ("created=\"1\", created=\"2\"", "duplicate parameter \"created\""),
-        ("algorithm=\"ed25519\", expires=\"2\", signature=\"AA==\"", "missing parameter \"created\""),
-        ("algorithm=\"ed25519\", created=\"1\", expires=\"2\", signature=\"AAAA", "unterminated"),
-        ("algorithm=\"ed25519\" created=\"x\" expires=\"2\" signature=\"AA==\"", "not an integer"),
+        (
+            "created=\"1\", created=\"2\"",
+            "duplicate parameter \"created\"",
+        ),
+        (
+            "algorithm=\"ed25519\", expires=\"2\", signature=\"AA==\"",
+            "missing parameter \"created\"",
+        ),
+        (
+            "algorithm=\"ed25519\", created=\"1\", expires=\"2\", signature=\"AAAA",
+            "unterminated",
+        ),
+        (
+            "algorithm=\"ed25519\" created=\"x\" expires=\"2\" signature=\"AA==\"",
+            "not an integer",
+        ),
         ("algorithm", "no '=' value"),
     ];
     for (value, needle) in cases {
@@ -259,14 +299,30 @@ fn hostile_input_never_panics() {
         assert!(r.is_err(), "cut {cut}");
     }
     for junk in [
-        "eyJ..", "eyJ.", "eyJhbGciOiJub25lIn0.e30.", "eyJhbGciOiJFZERTQSJ9.!!.x", "a=\"", "=",
-        "Signature: ,,,,", "eyJhbGciOiJFZERTQSJ9.e30.AAAA",
+        "eyJ..",
+        "eyJ.",
+        "eyJhbGciOiJub25lIn0.e30.",
+        "eyJhbGciOiJFZERTQSJ9.!!.x",
+        "a=\"",
+        "=",
+        "Signature: ,,,,",
+        "eyJhbGciOiJFZERTQSJ9.e30.AAAA",
     ] {
         let mut t = env.clone();
         t["signature"] = json!(junk);
-        assert!(verify_bytes(&serde_json::to_vec(&t).unwrap(), &key, &opts(T)).is_err(), "{junk}");
+        assert!(
+            verify_bytes(&serde_json::to_vec(&t).unwrap(), &key, &opts(T)).is_err(),
+            "{junk}"
+        );
     }
-    for bytes in [&b""[..], b"[]", b"null", b"{\"signature\":1}", b"\xff\xfe", b"{\"header\":{}}"] {
+    for bytes in [
+        &b""[..],
+        b"[]",
+        b"null",
+        b"{\"signature\":1}",
+        b"\xff\xfe",
+        b"{\"header\":{}}",
+    ] {
         assert!(verify_bytes(bytes, &key, &opts(T)).is_err());
     }
 }
@@ -274,13 +330,20 @@ fn hostile_input_never_panics() {
 #[test]
 fn envelope_shape_errors() {
     let key = ed_key().verifying_key();
-    let err = verify_bytes(b"{\"signature\":\"a=\\\"b\\\"\",\"header\":{}}", &key, &opts(T)).unwrap_err();
+    let err = verify_bytes(
+        b"{\"signature\":\"a=\\\"b\\\"\",\"header\":{}}",
+        &key,
+        &opts(T),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Json);
     assert!(err.to_string().contains("message"), "{err}");
     let err = signer(Profile::Spdci).sign_bytes(b"[1]", None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Json);
     let mut not_obj = json!([1]);
-    assert!(signer(Profile::Spdci).sign_value(&mut not_obj, None).is_err());
+    assert!(signer(Profile::Spdci)
+        .sign_value(&mut not_obj, None)
+        .is_err());
 }
 
 #[test]
@@ -310,12 +373,21 @@ fn rsa_signs_in_every_profile() {
         s.profile = profile;
         let mut env = envelope();
         s.sign_value(&mut env, Some(T)).unwrap();
-        let v = verify_bytes(&serde_json::to_vec(&env).unwrap(), &s.key.verifying_key(), &opts(T)).unwrap();
+        let v = verify_bytes(
+            &serde_json::to_vec(&env).unwrap(),
+            &s.key.verifying_key(),
+            &opts(T),
+        )
+        .unwrap();
         assert_eq!(v.algorithm, Algorithm::RsaSha256);
         assert_eq!(v.kid.as_deref(), Some("sp|k|rsa-sha256"));
         // An Ed25519 key given for an RSA signature is a key error, not a crash.
-        let err = verify_bytes(&serde_json::to_vec(&env).unwrap(), &ed_key().verifying_key(), &opts(T))
-            .unwrap_err();
+        let err = verify_bytes(
+            &serde_json::to_vec(&env).unwrap(),
+            &ed_key().verifying_key(),
+            &opts(T),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Key, "{profile:?}");
     }
 }

@@ -38,7 +38,9 @@ fn hex32(s: &str) -> [u8; 32] {
 fn check_shared(v: &Value) {
     let seed = hex32(v["key"]["private_seed_hex"].as_str().unwrap());
     let key = SigningKey::from_ed25519_seed(&seed);
-    let jwk = key.verifying_key().to_jwk(Some("spmis.example.org|key1|ed25519"));
+    let jwk = key
+        .verifying_key()
+        .to_jwk(Some("spmis.example.org|key1|ed25519"));
     assert_eq!(jwk, v["key"]["jwk_public"]);
 
     let envelope = &v["envelope"];
@@ -57,17 +59,15 @@ fn check_shared(v: &Value) {
     let created = v["created"].as_i64().unwrap();
     let expires = v["expires"].as_i64().unwrap();
     assert_eq!(
-        spdci::signing_string(
-            created,
-            expires,
-            v["digest_sha256_b64"].as_str().unwrap()
-        ),
+        spdci::signing_string(created, expires, v["digest_sha256_b64"].as_str().unwrap()),
         v["signing_string"].as_str().unwrap()
     );
 
     // Signing reproduces the signature value byte for byte.
     let signer = Signer::new(key, "spmis.example.org", "key1");
-    let value = signer.signature_for(header, message, Some(created)).unwrap();
+    let value = signer
+        .signature_for(header, message, Some(created))
+        .unwrap();
     assert_eq!(value, envelope["signature"].as_str().unwrap());
 
     // Verification from the bytes as received.
@@ -236,9 +236,15 @@ fn check_cases(v: &Value, keys: &Keys) -> usize {
                 Style::Utf8
             };
             let mut out = b"{\"header\":".to_vec();
-            root.get("header").unwrap().write_canonical(&mut out, style).unwrap();
+            root.get("header")
+                .unwrap()
+                .write_canonical(&mut out, style)
+                .unwrap();
             out.extend_from_slice(b",\"message\":");
-            root.get("message").unwrap().write_canonical(&mut out, style).unwrap();
+            root.get("message")
+                .unwrap()
+                .write_canonical(&mut out, style)
+                .unwrap();
             out.push(b'}');
             assert_eq!(String::from_utf8(out).unwrap(), expected, "{name}");
         }
@@ -279,8 +285,7 @@ fn python_made_vectors_verify_in_rust() {
             "ed25519" => SigningKey::from_ed25519_seed(&hex32(
                 own["keys"]["ed25519"]["seed_hex"].as_str().unwrap(),
             )),
-            _ => SigningKey::from_pem(own["keys"]["rsa"]["private_pem"].as_str().unwrap())
-                .unwrap(),
+            _ => SigningKey::from_pem(own["keys"]["rsa"]["private_pem"].as_str().unwrap()).unwrap(),
         };
         let mut signer = Signer::new(key, SENDER, "key1");
         signer.profile = profile;
@@ -386,16 +391,26 @@ impl Seed for Keys {
 fn canonical_of(envelope: &str, style: Style) -> String {
     let root = canonical::parse(envelope.as_bytes()).unwrap();
     let mut out = b"{\"header\":".to_vec();
-    root.get("header").unwrap().write_canonical(&mut out, style).unwrap();
+    root.get("header")
+        .unwrap()
+        .write_canonical(&mut out, style)
+        .unwrap();
     out.extend_from_slice(b",\"message\":");
-    root.get("message").unwrap().write_canonical(&mut out, style).unwrap();
+    root.get("message")
+        .unwrap()
+        .write_canonical(&mut out, style)
+        .unwrap();
     out.push(b'}');
     String::from_utf8(out).unwrap()
 }
 
 fn signature_of(envelope: &str) -> String {
     let root = canonical::parse(envelope.as_bytes()).unwrap();
-    root.get("signature").unwrap().as_str().unwrap().into_owned()
+    root.get("signature")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .into_owned()
 }
 
 /// Replaces the envelope's signature value (the text is compact JSON from `sign_bytes`).
@@ -447,9 +462,12 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
         for alg in algs {
             let signer = signer_for(keys, alg, profile);
             for (pname, unsigned) in payloads() {
-                let signed =
-                    String::from_utf8(signer.sign_bytes(unsigned.as_bytes(), Some(CREATED)).unwrap())
-                        .unwrap();
+                let signed = String::from_utf8(
+                    signer
+                        .sign_bytes(unsigned.as_bytes(), Some(CREATED))
+                        .unwrap(),
+                )
+                .unwrap();
                 let style = if profile == Profile::Spdci {
                     Style::Ascii
                 } else {
@@ -477,7 +495,16 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
             let p = Some(profile);
             let a = Some(alg);
             let base = format!("{}-{}", profile.name(), alg.dci_name());
-            push(format!("{base}-tampered"), p, a, tampered, "jwks", NOW, "SignatureInvalid", None);
+            push(
+                format!("{base}-tampered"),
+                p,
+                a,
+                tampered,
+                "jwks",
+                NOW,
+                "SignatureInvalid",
+                None,
+            );
             let wrong_key_expect = if alg == Algorithm::Ed25519 {
                 "SignatureInvalid"
             } else {
@@ -490,7 +517,11 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
                 signed.clone(),
                 "jwks-other",
                 NOW,
-                if alg == Algorithm::Ed25519 { "SignatureInvalid" } else { "Key" },
+                if alg == Algorithm::Ed25519 {
+                    "SignatureInvalid"
+                } else {
+                    "Key"
+                },
                 None,
             );
             push(
@@ -503,7 +534,16 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
                 wrong_key_expect,
                 None,
             );
-            push(format!("{base}-unknown-kid"), p, a, signed.clone(), "jwks-empty", NOW, "Key", None);
+            push(
+                format!("{base}-unknown-kid"),
+                p,
+                a,
+                signed.clone(),
+                "jwks-empty",
+                NOW,
+                "Key",
+                None,
+            );
             // A truncated signature value.
             let sig = signature_of(&signed);
             let truncated = with_signature(&signed, &sig[..sig.len() - 10]);
@@ -524,8 +564,26 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
     let signed = basic_signed[&(Profile::Spdci, Algorithm::Ed25519)].clone();
     let sp = Some(Profile::Spdci);
     let ed = Some(Algorithm::Ed25519);
-    push("spdci-expired".into(), sp, ed, signed.clone(), "jwks", CREATED + 301, "SignatureExpired", None);
-    push("spdci-expires-boundary".into(), sp, ed, signed.clone(), "jwks", CREATED + 300, "valid", None);
+    push(
+        "spdci-expired".into(),
+        sp,
+        ed,
+        signed.clone(),
+        "jwks",
+        CREATED + 301,
+        "SignatureExpired",
+        None,
+    );
+    push(
+        "spdci-expires-boundary".into(),
+        sp,
+        ed,
+        signed.clone(),
+        "jwks",
+        CREATED + 300,
+        "valid",
+        None,
+    );
     push(
         "spdci-created-in-future".into(),
         sp,
@@ -536,7 +594,16 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
         "SignatureNotYetValid",
         None,
     );
-    push("spdci-created-within-skew".into(), sp, ed, signed.clone(), "jwks", CREATED - 60, "valid", None);
+    push(
+        "spdci-created-within-skew".into(),
+        sp,
+        ed,
+        signed.clone(),
+        "jwks",
+        CREATED - 60,
+        "valid",
+        None,
+    );
     let params = spdci::parse(&signature_of(&signed)).unwrap();
     let sig_b64 = base64_std(&params.signature);
     let kid_ed = kid(Algorithm::Ed25519);
@@ -547,7 +614,16 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
         ("spacing", format!("  namespace = \"dci\" ,  kidId=\"{kid_ed}\"  ,algorithm=\"ED25519\",created=\"{CREATED}\" , expires=\"{e}\",headers=\"(created)  (expires) digest\",  signature=\"{sig_b64}\"  ")),
     ];
     for (tname, value) in tolerant {
-        push(format!("spdci-parse-{tname}"), sp, ed, with_signature(&signed, &value), "jwks", NOW, "valid", None);
+        push(
+            format!("spdci-parse-{tname}"),
+            sp,
+            ed,
+            with_signature(&signed, &value),
+            "jwks",
+            NOW,
+            "valid",
+            None,
+        );
     }
     let strict = [
         ("duplicate-param", format!("namespace=\"dci\", kidId=\"{kid_ed}\", algorithm=\"ed25519\", created=\"{CREATED}\", created=\"{CREATED}\", expires=\"{e}\", signature=\"{sig_b64}\""), "SignatureMalformed"),
@@ -564,9 +640,23 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
         ("declared-rsa-with-ed25519-key", format!("kidId=\"{kid_ed}\", algorithm=\"rsa-sha256\", created=\"{CREATED}\", expires=\"{e}\", signature=\"{sig_b64}\""), "Key"),
     ];
     for (sname, value, expect) in strict {
-        push(format!("spdci-parse-{sname}"), sp, ed, with_signature(&signed, &value), "jwks", NOW, expect, None);
+        push(
+            format!("spdci-parse-{sname}"),
+            sp,
+            ed,
+            with_signature(&signed, &value),
+            "jwks",
+            NOW,
+            expect,
+            None,
+        );
     }
-    for (pname, placeholder) in [("empty", ""), ("unsigned-stub", "unsigned-stub"), ("spaces", "   "), ("todo", "TODO")] {
+    for (pname, placeholder) in [
+        ("empty", ""),
+        ("unsigned-stub", "unsigned-stub"),
+        ("spaces", "   "),
+        ("todo", "TODO"),
+    ] {
         push(
             format!("placeholder-{pname}"),
             None,
@@ -579,7 +669,16 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
         );
     }
     let no_sig = payloads()[0].1.clone();
-    push("no-signature-member".into(), None, None, no_sig, "jwks", NOW, "SignatureMissing", None);
+    push(
+        "no-signature-member".into(),
+        None,
+        None,
+        no_sig,
+        "jwks",
+        NOW,
+        "SignatureMissing",
+        None,
+    );
     push(
         "signature-null".into(),
         None,
@@ -593,11 +692,33 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
     // BLAKE-512 digest (the spec example's form) verifies too.
     let mut blake = signer_for(keys, Algorithm::Ed25519, Profile::Spdci);
     blake.digest = DigestAlgorithm::Blake512;
-    let blake_signed =
-        String::from_utf8(blake.sign_bytes(payloads()[0].1.as_bytes(), Some(CREATED)).unwrap()).unwrap();
-    push("spdci-ed25519-blake512".into(), sp, ed, blake_signed, "jwks", NOW, "valid", None);
+    let blake_signed = String::from_utf8(
+        blake
+            .sign_bytes(payloads()[0].1.as_bytes(), Some(CREATED))
+            .unwrap(),
+    )
+    .unwrap();
+    push(
+        "spdci-ed25519-blake512".into(),
+        sp,
+        ed,
+        blake_signed,
+        "jwks",
+        NOW,
+        "valid",
+        None,
+    );
     // Malformed envelopes.
-    push("envelope-not-json".into(), None, None, "{\"signature\":\"x\",".into(), "jwks", NOW, "Json", None);
+    push(
+        "envelope-not-json".into(),
+        None,
+        None,
+        "{\"signature\":\"x\",".into(),
+        "jwks",
+        NOW,
+        "Json",
+        None,
+    );
     push(
         "envelope-duplicate-key".into(),
         None,
@@ -619,9 +740,17 @@ fn build_vectors(key_block: &Value, keys: &Keys) -> Value {
     };
     for (jname, hdr, expect) in [
         ("alg-none", r#"{"alg":"none"}"#, "UnsupportedAlgorithm"),
-        ("alg-hs256", r#"{"alg":"HS256","kid":"registry.example.org|key1|ed25519"}"#, "UnsupportedAlgorithm"),
+        (
+            "alg-hs256",
+            r#"{"alg":"HS256","kid":"registry.example.org|key1|ed25519"}"#,
+            "UnsupportedAlgorithm",
+        ),
         ("alg-es256", r#"{"alg":"ES256"}"#, "UnsupportedAlgorithm"),
-        ("crit", r#"{"alg":"EdDSA","crit":["exp"],"exp":1}"#, "SignatureMalformed"),
+        (
+            "crit",
+            r#"{"alg":"EdDSA","crit":["exp"],"exp":1}"#,
+            "SignatureMalformed",
+        ),
     ] {
         push(
             format!("jws-detached-{jname}"),

@@ -29,8 +29,7 @@ pub fn verify(
     let (h, p, s) = split(jws)?;
     if p.is_empty() {
         return Err(Error::SignatureMalformed(
-            "a compact JWS must carry its payload (got header..signature; use jws-detached)"
-                .into(),
+            "a compact JWS must carry its payload (got header..signature; use jws-detached)".into(),
         ));
     }
     let (alg, kid) = check_header(h)?;

@@ -75,7 +75,10 @@ pub(crate) fn signing_input(header_b64: &str, payload: &[u8]) -> Vec<u8> {
     input.extend_from_slice(header_b64.as_bytes());
     input.push(b'.');
     let start = input.len();
-    input.resize(start + base64::encoded_len(payload.len(), false).unwrap_or(0), 0);
+    input.resize(
+        start + base64::encoded_len(payload.len(), false).unwrap_or(0),
+        0,
+    );
     let written = URL_SAFE_NO_PAD
         .encode_slice(payload, &mut input[start..])
         .unwrap_or(0);

@@ -42,7 +42,9 @@ impl Profile {
             "jws-compact" | "compact" | "jws" | "opencrvs" => Ok(Profile::JwsCompact),
             _ => Err(Error::Config {
                 field: "profile".into(),
-                reason: format!("unknown signature profile {name:?} (spdci, jws-detached, jws-compact)"),
+                reason: format!(
+                    "unknown signature profile {name:?} (spdci, jws-detached, jws-compact)"
+                ),
             }),
         }
     }
@@ -172,13 +174,21 @@ impl Signer {
         match self.profile {
             Profile::Spdci => {
                 let created = now.unwrap_or_else(unix_now);
-                let expires = created.checked_add(self.validity_secs).ok_or_else(|| {
-                    Error::Config {
-                        field: "validity_secs".into(),
-                        reason: "created + validity overflows".into(),
-                    }
-                })?;
-                spdci::sign(&self.key, &self.kid(), payload, created, expires, self.digest)
+                let expires =
+                    created
+                        .checked_add(self.validity_secs)
+                        .ok_or_else(|| Error::Config {
+                            field: "validity_secs".into(),
+                            reason: "created + validity overflows".into(),
+                        })?;
+                spdci::sign(
+                    &self.key,
+                    &self.kid(),
+                    payload,
+                    created,
+                    expires,
+                    self.digest,
+                )
             }
             Profile::JwsDetached => jws_detached::sign(&self.key, Some(&self.kid()), payload),
             Profile::JwsCompact => jws_compact::sign(&self.key, Some(&self.kid()), payload),
@@ -209,10 +219,7 @@ impl KeyResolver for crate::keys::Jwks {
         let mut fitting = self.keys.iter().filter(|(_, k)| k.algorithm() == alg);
         match (fitting.next(), fitting.next()) {
             (Some((_, key)), None) => Ok(key.clone()),
-            (None, _) => Err(Error::Key(format!(
-                "no {} key in the JWKS",
-                alg.dci_name()
-            ))),
+            (None, _) => Err(Error::Key(format!("no {} key in the JWKS", alg.dci_name()))),
             (Some(_), Some(_)) => Err(Error::Key(format!(
                 "the signature names no kid and the JWKS holds several {} keys",
                 alg.dci_name()
@@ -350,8 +357,7 @@ pub fn is_missing(signature: Option<&str>) -> bool {
 fn looks_like_jws(s: &str) -> bool {
     s.starts_with("eyJ")
         && s.contains('.')
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
 }
 
@@ -401,7 +407,12 @@ pub(crate) fn canonical_pair_nodes(
 }
 
 /// Appends the canonical `{"header":h,"message":m}` of in-memory values.
-pub(crate) fn canonical_pair_value(out: &mut Vec<u8>, header: &Value, message: &Value, style: Style) {
+pub(crate) fn canonical_pair_value(
+    out: &mut Vec<u8>,
+    header: &Value,
+    message: &Value,
+    style: Style,
+) {
     out.extend_from_slice(b"{\"header\":");
     canonical::write_value(out, header, style);
     out.extend_from_slice(b",\"message\":");

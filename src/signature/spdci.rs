@@ -13,7 +13,7 @@ use base64::Engine as _;
 use blake2::Blake2b512;
 use sha2::{Digest, Sha256};
 
-use super::{DigestAlgorithm, KeyResolver, Profile, VerifyOptions, Verified};
+use super::{DigestAlgorithm, KeyResolver, Profile, Verified, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::keys::{Algorithm, SigningKey};
 
@@ -25,7 +25,10 @@ pub fn digest(canonical: &[u8], alg: DigestAlgorithm) -> String {
     match alg {
         DigestAlgorithm::Sha256 => STANDARD.encode(Sha256::digest(canonical)),
         DigestAlgorithm::Blake512 => {
-            format!("BLAKE-512={}", STANDARD.encode(Blake2b512::digest(canonical)))
+            format!(
+                "BLAKE-512={}",
+                STANDARD.encode(Blake2b512::digest(canonical))
+            )
         }
     }
 }
@@ -153,9 +156,8 @@ pub fn parse(value: &str) -> Result<Params> {
         }
     }
     let take = |name: &str| seen.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    let required = |name: &str| {
-        take(name).ok_or_else(|| malformed(format!("missing parameter {name:?}")))
-    };
+    let required =
+        |name: &str| take(name).ok_or_else(|| malformed(format!("missing parameter {name:?}")));
     let number = |name: &str| -> Result<i64> {
         let v = required(name)?;
         v.trim()
