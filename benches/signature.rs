@@ -4,13 +4,46 @@
 //! Sign = canonicalise + digest + sign from the in-memory `serde_json::Value`;
 //! verify = parse + canonicalise + digest + verify from the received bytes.
 //! Run: `cargo bench --bench signature -- --warm-up-time 1 --measurement-time 3`.
+//!
+//! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so that figures taken
+//! on a shared, busy machine still say what the code costs; set `DCI_BENCH_WALL=1` for wall-clock.
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{
+    black_box, criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput,
+};
 use dci::keys::{Algorithm, SigningKey};
 use dci::signature::{verify_bytes, Profile, Signer, VerifyOptions};
 use serde_json::{json, Value};
 
 const T: i64 = 1_735_689_600;
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is valid on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Times `f` in CPU time (default) or wall-clock time (`DCI_BENCH_WALL=1`).
+fn run<O>(b: &mut Bencher<'_>, mut f: impl FnMut() -> O) {
+    if std::env::var_os("DCI_BENCH_WALL").is_some() {
+        b.iter(f);
+        return;
+    }
+    b.iter_custom(|iters| {
+        let start = thread_cpu_time();
+        for _ in 0..iters {
+            black_box(f());
+        }
+        thread_cpu_time() - start
+    });
+}
 
 fn header() -> Value {
     json!({
@@ -122,9 +155,9 @@ fn raw(c: &mut Criterion) {
     let data = [7u8; 32];
     let sig = k.sign(&data).unwrap();
     let mut g = c.benchmark_group("raw-ed25519-32B");
-    g.bench_function("sign", |b| b.iter(|| k.sign(black_box(&data)).unwrap()));
+    g.bench_function("sign", |b| run(b, || k.sign(black_box(&data)).unwrap()));
     g.bench_function("verify", |b| {
-        b.iter(|| vk.verify(black_box(&data), black_box(&sig)).unwrap())
+        run(b, || vk.verify(black_box(&data), black_box(&sig)).unwrap())
     });
     g.finish();
 }
@@ -144,7 +177,7 @@ fn envelopes(c: &mut Criterion) {
                 let id = format!("{}/{}", profile.name(), alg.dci_name());
                 let (h, m) = (&env["header"], &env["message"]);
                 g.bench_with_input(BenchmarkId::new("sign", &id), &env, |b, _| {
-                    b.iter(|| {
+                    run(b, || {
                         signer
                             .signature_for(black_box(h), black_box(m), Some(T))
                             .unwrap()
@@ -159,7 +192,7 @@ fn envelopes(c: &mut Criterion) {
                     ..Default::default()
                 };
                 g.bench_with_input(BenchmarkId::new("verify", &id), &bytes, |b, bytes| {
-                    b.iter(|| verify_bytes(black_box(bytes), &vk, &opts).unwrap())
+                    run(b, || verify_bytes(black_box(bytes), &vk, &opts).unwrap())
                 });
             }
         }

@@ -407,6 +407,18 @@ pub fn write_python_float(out: &mut Vec<u8>, x: f64) {
     }
 }
 
+/// Objects up to this many members check for duplicate keys pairwise; larger ones use a set.
+const LINEAR_KEY_CHECK: usize = 16;
+
+/// Whether two keys are the same string (raw comparison when neither has escapes).
+fn same_key(a: &JsonStr<'_>, b: &JsonStr<'_>) -> bool {
+    if !a.has_escapes && !b.has_escapes {
+        a.raw == b.raw
+    } else {
+        a.decode() == b.decode()
+    }
+}
+
 /// Nesting limit: deeper documents are refused instead of exhausting the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -463,6 +475,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         self.i += 1;
         let mut members: Vec<(JsonStr<'a>, Node<'a>)> = Vec::new();
+        let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -483,10 +496,18 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let value = self.value()?;
-            let decoded = key.decode();
-            if members.iter().any(|(k, _)| k.decode() == decoded) {
+            let duplicate = if members.len() < LINEAR_KEY_CHECK {
+                members.iter().any(|(k, _)| same_key(k, &key))
+            } else {
+                // Large objects: a set keeps the check linear (pairwise would be quadratic).
+                let set =
+                    seen.get_or_insert_with(|| members.iter().map(|(k, _)| k.decode()).collect());
+                !set.insert(key.decode())
+            };
+            if duplicate {
                 return Err(Error::Json(format!(
-                    "duplicate object key {decoded:?} at byte {key_at}"
+                    "duplicate object key {:?} at byte {key_at}",
+                    key.decode()
                 )));
             }
             members.push((key, value));
@@ -733,6 +754,15 @@ mod tests {
                 "{bad}"
             );
         }
+        // Duplicates are found in large objects too (the set path), with escapes decoded.
+        let mut big: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        big.push_str("\"k\\u0031\":0");
+        assert!(
+            canonicalize_slice(format!("{{{big}}}").as_bytes(), Style::Ascii)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate object key \"k1\"")
+        );
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(canonicalize_slice(deep.as_bytes(), Style::Ascii).is_err());
     }

@@ -101,9 +101,10 @@ impl Signer {
         now: Option<i64>,
     ) -> Result<String> {
         let style = self.profile_style();
-        let mut payload = Vec::with_capacity(1024);
-        canonical_pair_value(&mut payload, header, message, style);
-        self.sign_payload(&payload, now)
+        with_scratch(|payload| {
+            canonical_pair_value(payload, header, message, style);
+            self.sign_payload(payload, now)
+        })
     }
 
     /// Sets `envelope["signature"]` over its header and message.
@@ -313,16 +314,14 @@ pub fn verify_bytes(
         None => detect_profile(&signature),
     };
     match profile {
-        Profile::Spdci => {
-            let mut payload = Vec::with_capacity(envelope.len());
-            canonical_pair_nodes(&mut payload, header, message, Style::Ascii)?;
-            spdci::verify(&signature, &payload, keys, opts)
-        }
-        Profile::JwsDetached => {
-            let mut payload = Vec::with_capacity(envelope.len());
-            canonical_pair_nodes(&mut payload, header, message, Style::Utf8)?;
-            jws_detached::verify(&signature, &payload, keys)
-        }
+        Profile::Spdci => with_scratch(|payload| {
+            canonical_pair_nodes(payload, header, message, Style::Ascii)?;
+            spdci::verify(&signature, payload, keys, opts)
+        }),
+        Profile::JwsDetached => with_scratch(|payload| {
+            canonical_pair_nodes(payload, header, message, Style::Utf8)?;
+            jws_detached::verify(&signature, payload, keys)
+        }),
         Profile::JwsCompact => jws_compact::verify(&signature, header, message, keys),
     }
 }
@@ -368,6 +367,30 @@ fn shorten(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// Larger scratch buffers are freed after use rather than kept for the next message.
+const SCRATCH_KEEP: usize = 8 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with an empty per-thread buffer for canonical bytes: a server signs and verifies
+/// message after message, and growing a fresh buffer to 1 MB each time costs more than the
+/// hashing. Re-entrant calls fall back to a fresh buffer.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let out = f(&mut buf);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            out
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 pub(crate) fn unix_now() -> i64 {
