@@ -99,9 +99,9 @@ fn large_envelope() -> Value {
         records.push(json!({
             "@type": "Person",
             "identifier": [{"identifier_type": "UIN", "identifier_value": format!("{:010}", 8_000_000_000u64 + i)}],
-            "name": {"given_name": if i % 3 == 0 { "José" } else { "Amina" }, "surname": format!("Surname{i}"),
-                     "second_name": if i % 7 == 0 { "王小明" } else { "Lee" }},
-            "sex": if i % 2 == 0 { "female" } else { "male" },
+            "name": {"given_name": if i.is_multiple_of(3) { "José" } else { "Amina" }, "surname": format!("Surname{i}"),
+                     "second_name": if i.is_multiple_of(7) { "王小明" } else { "Lee" }},
+            "sex": if i.is_multiple_of(2) { "female" } else { "male" },
             "birth_date": "1990-05-17",
             "address": {"address_line1": format!("{} Main Street", i % 999), "locality": "Springfield",
                         "postal_code": "12345", "country": "XYZ"},
@@ -111,7 +111,9 @@ fn large_envelope() -> Value {
             "is_disabled": false
         }));
         i += 1;
-        if i % 256 == 0 && serde_json::to_vec(&records).map(|v| v.len()).unwrap_or(0) > 1_000_000 {
+        if i.is_multiple_of(256)
+            && serde_json::to_vec(&records).map(|v| v.len()).unwrap_or(0) > 1_000_000
+        {
             break;
         }
     }
