@@ -1,0 +1,140 @@
+//! Verifying the registry's signatures on responses and callbacks, over the bytes received.
+
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+use crate::client::datasource::{DataSource, RegistryKeyConfig, VerifyMode};
+use crate::client::response::SignatureCheck;
+use crate::client::transport::Transport;
+use crate::error::{Error, Result};
+use crate::keys::{Jwks, VerifyingKey};
+use crate::signature::{self, VerifyOptions};
+
+enum Source {
+    Key(VerifyingKey),
+    Jwks(Jwks),
+    /// Fetched on first use; fetched again once when a kid is not found.
+    Url(String, RwLock<Option<Jwks>>),
+}
+
+pub(crate) struct RegistryKeys {
+    source: Source,
+    pub(crate) mode: VerifyMode,
+}
+
+fn config(field: &str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl RegistryKeys {
+    /// Loads the configured key now, so a bad PEM or JWKS fails at construction.
+    pub(crate) fn new(ds: &DataSource) -> Result<Option<Self>> {
+        let Some(k) = &ds.registry_key else {
+            return Ok(None);
+        };
+        let source = load(ds, k)?;
+        Ok(Some(RegistryKeys {
+            source,
+            mode: k.mode,
+        }))
+    }
+
+    /// Verifies an envelope. `Required`: unsigned is an error; `IfPresent`: unsigned passes.
+    pub(crate) fn verify(
+        &self,
+        t: &Transport,
+        body: &[u8],
+        env: &Value,
+        endpoint: &str,
+    ) -> Result<SignatureCheck> {
+        let sig = env.get("signature").and_then(Value::as_str);
+        if signature::is_missing(sig) {
+            return match self.mode {
+                VerifyMode::Required => Err(Error::SignatureMissing(format!(
+                    "the response from {endpoint} is unsigned and a registry signature is required"
+                ))),
+                VerifyMode::IfPresent => Ok(SignatureCheck::default()),
+            };
+        }
+        let opts = VerifyOptions::default();
+        let verified = match &self.source {
+            Source::Key(k) => signature::verify_bytes(body, k, &opts)?,
+            Source::Jwks(j) => signature::verify_bytes(body, j, &opts)?,
+            Source::Url(url, cache) => {
+                let first = self.cached_or_fetch(t, url, cache, false)?;
+                match signature::verify_bytes(body, &first, &opts) {
+                    Err(Error::Key(_)) => {
+                        // The registry may have rotated its key: fetch the set again, once.
+                        let fresh = self.cached_or_fetch(t, url, cache, true)?;
+                        signature::verify_bytes(body, &fresh, &opts)?
+                    }
+                    other => other?,
+                }
+            }
+        };
+        Ok(SignatureCheck {
+            verified: true,
+            kid: verified.kid,
+        })
+    }
+
+    fn cached_or_fetch(
+        &self,
+        t: &Transport,
+        url: &str,
+        cache: &RwLock<Option<Jwks>>,
+        force: bool,
+    ) -> Result<Jwks> {
+        if !force {
+            if let Ok(g) = cache.read() {
+                if let Some(j) = g.as_ref() {
+                    return Ok(j.clone());
+                }
+            }
+        }
+        let r = t.get(url)?;
+        if !(200..300).contains(&r.status) {
+            return Err(Error::Key(format!(
+                "fetching the registry JWKS from {url}: HTTP {}",
+                r.status
+            )));
+        }
+        let v: Value = serde_json::from_slice(&r.body)
+            .map_err(|e| Error::Key(format!("the JWKS at {url} is not JSON: {e}")))?;
+        let j = Jwks::from_json(&v)?;
+        if let Ok(mut g) = cache.write() {
+            *g = Some(j.clone());
+        }
+        Ok(j)
+    }
+}
+
+fn load(ds: &DataSource, k: &RegistryKeyConfig) -> Result<Source> {
+    if let Some(u) = &k.jwks_url {
+        return Ok(Source::Url(ds.url(u), RwLock::new(None)));
+    }
+    if let Some(j) = &k.jwks {
+        let jwks = Jwks::from_json(j).map_err(|e| config("registry_key.jwks", e.to_string()))?;
+        return Ok(Source::Jwks(jwks));
+    }
+    if let Some(p) = &k.pem {
+        let key =
+            VerifyingKey::from_pem(p).map_err(|e| config("registry_key.pem", e.to_string()))?;
+        return Ok(Source::Key(key));
+    }
+    if let Some(f) = &k.pem_file {
+        let p = std::fs::read_to_string(f)
+            .map_err(|e| config("registry_key.pem_file", format!("{f}: {e}")))?;
+        let key = VerifyingKey::from_pem(&p)
+            .map_err(|e| config("registry_key.pem_file", e.to_string()))?;
+        return Ok(Source::Key(key));
+    }
+    Err(config(
+        "registry_key",
+        "exactly one of jwks_url, jwks, pem, pem_file",
+    ))
+}
