@@ -118,22 +118,30 @@ fn fetch(ds: &DataSource, t: &Transport) -> Result<Cached> {
             message: "token response has no access_token".into(),
         })?
         .to_string();
-    let secs = match v.get("expires_in") {
+    let lifetime = lifetime_of(&v);
+    Ok(Cached {
+        token,
+        refresh_at: Instant::now() + refresh_after(lifetime),
+    })
+}
+
+/// The token lifetime a token response announces (`expires_in`, number or string); absent,
+/// zero, negative or absurd values mean [`DEFAULT_LIFETIME`].
+pub fn lifetime_of(token_response: &Value) -> Duration {
+    let secs = match token_response.get("expires_in") {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
-    // Out-of-range values (negative, NaN, centuries) are ignored, not trusted.
-    let lifetime = secs
-        .filter(|f| f.is_finite() && *f > 0.0 && *f < 1e9)
+    secs.filter(|f| f.is_finite() && *f > 0.0 && *f < 1e9)
         .map(Duration::from_secs_f64)
-        .unwrap_or(DEFAULT_LIFETIME);
-    // Short-lived tokens: refresh at half-life rather than never caching them.
-    let margin = REFRESH_MARGIN.min(lifetime / 2);
-    Ok(Cached {
-        token,
-        refresh_at: Instant::now() + lifetime - margin,
-    })
+        .unwrap_or(DEFAULT_LIFETIME)
+}
+
+/// When to refresh a token of this lifetime: [`REFRESH_MARGIN`] before it expires, or at
+/// half-life for tokens shorter than twice the margin.
+pub fn refresh_after(lifetime: Duration) -> Duration {
+    lifetime - REFRESH_MARGIN.min(lifetime / 2)
 }
 
 pub(crate) fn clip(body: &[u8]) -> String {
@@ -144,5 +152,51 @@ pub(crate) fn clip(body: &[u8]) -> String {
         t
     } else {
         s.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lifetime_and_refresh_time() {
+        assert_eq!(
+            lifetime_of(&json!({"expires_in": 300})),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            lifetime_of(&json!({"expires_in": "120"})),
+            Duration::from_secs(120)
+        );
+        for bad in [
+            json!({}),
+            json!({"expires_in": 0}),
+            json!({"expires_in": -5}),
+            json!({"expires_in": "x"}),
+            json!({"expires_in": 1e12}),
+        ] {
+            assert_eq!(lifetime_of(&bad), DEFAULT_LIFETIME, "{bad}");
+        }
+        assert_eq!(
+            refresh_after(Duration::from_secs(3600)),
+            Duration::from_secs(3540)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(60)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(1)),
+            Duration::from_millis(500)
+        );
+    }
+
+    #[test]
+    fn clip_bounds_error_bodies() {
+        let long = vec![b'a'; 2000];
+        assert_eq!(clip(&long).len(), 503);
+        assert_eq!(clip(b"short"), "short");
     }
 }
