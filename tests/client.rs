@@ -553,6 +553,12 @@ fn predicate_expression_and_date_range_searches() {
         ["search_criteria"];
     assert_eq!(q["query_type"], "expression");
 
+    // A query built with dci::query.
+    let q =
+        dci::query::Query::parse("idtype-value", &json!({"type": "UIN", "value": "1005"})).unwrap();
+    let r = c.search_sync(&SearchSpec::from_query(&q)).unwrap();
+    assert_eq!(ids(r.records().cloned()), ["1005"]);
+
     // Extra criteria are passed through.
     let spec = SearchSpec::by_id("UIN", "1001")
         .reg_event_type("spdci-common:RegistryEventType:LiveBirth")

@@ -58,6 +58,16 @@ impl SearchSpec {
         }
     }
 
+    /// From a query built with [`crate::query`] (its wire form).
+    pub fn from_query(q: &crate::query::Query) -> Self {
+        let (query_type, query) = q.to_wire();
+        let mut s = Self::new(query_type, query);
+        if let Some((t, v)) = q.idtype_lookup() {
+            s.id_lookup = Some((t.to_string(), v.clone()));
+        }
+        s
+    }
+
     /// `idtype-value`: `{"type": identifier_type, "value": identifier_value}`.
     pub fn by_id(identifier_type: impl Into<String>, identifier_value: impl Into<String>) -> Self {
         let (t, v) = (

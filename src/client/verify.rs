@@ -8,8 +8,8 @@ use crate::client::datasource::{DataSource, RegistryKeyConfig, VerifyMode};
 use crate::client::response::SignatureCheck;
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
-use crate::keys::{Jwks, VerifyingKey};
-use crate::signature::{self, VerifyOptions};
+use crate::keys::{Algorithm, Jwks, VerifyingKey};
+use crate::signature::{self, KeyResolver, VerifyOptions};
 
 enum Source {
     Key(VerifyingKey),
@@ -63,14 +63,14 @@ impl RegistryKeys {
         let opts = VerifyOptions::default();
         let verified = match &self.source {
             Source::Key(k) => signature::verify_bytes(body, k, &opts)?,
-            Source::Jwks(j) => signature::verify_bytes(body, j, &opts)?,
+            Source::Jwks(j) => signature::verify_bytes(body, &ByKid(j), &opts)?,
             Source::Url(url, cache) => {
                 let first = self.cached_or_fetch(t, url, cache, false)?;
-                match signature::verify_bytes(body, &first, &opts) {
+                match signature::verify_bytes(body, &ByKid(&first), &opts) {
                     Err(Error::Key(_)) => {
                         // The registry may have rotated its key: fetch the set again, once.
                         let fresh = self.cached_or_fetch(t, url, cache, true)?;
-                        signature::verify_bytes(body, &fresh, &opts)?
+                        signature::verify_bytes(body, &ByKid(&fresh), &opts)?
                     }
                     other => other?,
                 }
@@ -137,4 +137,25 @@ fn load(ds: &DataSource, k: &RegistryKeyConfig) -> Result<Source> {
         "registry_key",
         "exactly one of jwks_url, jwks, pem, pem_file",
     ))
+}
+
+/// Finds a key in a JWKS by the signature's kid. The spdci kid is `{sender_id}|{key_id}|{alg}`
+/// while registries publish JWKs under either that whole kid or just `key_id`: both are tried.
+struct ByKid<'a>(&'a Jwks);
+
+impl KeyResolver for ByKid<'_> {
+    fn resolve(&self, kid: Option<&str>, alg: Algorithm) -> Result<VerifyingKey> {
+        if let Some(k) = kid {
+            if let Some(key) = self.0.find(k) {
+                return Ok(key.clone());
+            }
+            let parts: Vec<&str> = k.split('|').collect();
+            if parts.len() == 3 {
+                if let Some(key) = self.0.find(parts[1]) {
+                    return Ok(key.clone());
+                }
+            }
+        }
+        self.0.resolve(kid, alg)
+    }
 }

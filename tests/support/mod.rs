@@ -403,7 +403,8 @@ async fn token(
     json_response(StatusCode::OK, body.to_string().into_bytes())
 }
 
-async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
+async fn jwks(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    record(&shared, "/.well-known/jwks.json", None, &headers, b"");
     let keys: Vec<Value> = shared
         .signer
         .iter()
