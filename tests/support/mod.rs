@@ -417,6 +417,7 @@ async fn jwks(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response
 }
 
 /// Common checks: token, JSON, client signature. Err = the response to send.
+#[allow(clippy::result_large_err)]
 fn admit(
     shared: &Shared,
     path: &str,
@@ -666,10 +667,8 @@ async fn sync_search(
                 "error": {"code": "err.request.bad", "message": "query not understood"}}});
             return json_response(StatusCode::OK, ack.to_string().into_bytes());
         }
-        "UNAVAILABLE" => {
-            if shared.unavailable_served.fetch_add(1, Ordering::SeqCst) == 0 {
-                return json_response(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec());
-            }
+        "UNAVAILABLE" if shared.unavailable_served.fetch_add(1, Ordering::SeqCst) == 0 => {
+            return json_response(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec());
         }
         _ => {}
     }
