@@ -456,6 +456,19 @@ fn a_refused_connection_is_a_connection_error_after_retries() {
 }
 
 #[test]
+fn a_failed_tls_handshake_is_a_tls_error() {
+    // https:// to a plain-HTTP server: the handshake fails.
+    let reg = TestRegistry::start(Config::default());
+    let mut d = DataSource::new(format!("https://{}", reg.addr), "me");
+    d.max_retries = 0;
+    let e = DCIClient::new(d)
+        .unwrap()
+        .search_by_id("UIN", "1")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+}
+
+#[test]
 fn invalid_json_is_a_json_error_naming_the_endpoint() {
     let reg = TestRegistry::start(Config::default());
     let e = client(&reg).search_by_id("UIN", "NOTJSON").unwrap_err();

@@ -4,11 +4,12 @@
 //! them to [`DCIClient::handle_callback`] and answers with its ACK.
 //!
 //! Callers then [`CallbackListener::wait_for`] a transaction or register a notify handler.
-//! Limits: one request per connection, bodies up to [`MAX_BODY`], 10 s to send a request.
+//! Limits: one request per connection, bodies up to [`MAX_BODY`], 10 s to send a request,
+//! [`MAX_CONNECTIONS`] served at once (more are answered 503 at once).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,6 +21,8 @@ use crate::error::{Error, Result};
 /// The largest callback body accepted.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_HEAD: usize = 64 * 1024;
+/// Connections served at the same time; a registry sending more gets 503 and retries.
+pub const MAX_CONNECTIONS: usize = 64;
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The callback paths served (any prefix before them is accepted).
@@ -98,17 +101,29 @@ impl Drop for CallbackListener {
 }
 
 fn accept_loop(listener: TcpListener, client: DCIClient, stop: Arc<AtomicBool>) {
+    let active = Arc::new(AtomicUsize::new(0));
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(stream) = conn else { continue };
-        let c = client.clone();
-        let _ = std::thread::Builder::new()
+        let Ok(mut stream) = conn else { continue };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let e = Error::Internal("too many callback connections; retry later".into());
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = respond(&mut stream, 503, &error_ack(&e));
+            continue;
+        }
+        let (c, a) = (client.clone(), active.clone());
+        let spawned = std::thread::Builder::new()
             .name("dci-callback".into())
             .spawn(move || {
                 let _ = serve(stream, &c);
+                a.fetch_sub(1, Ordering::SeqCst);
             });
+        if spawned.is_err() {
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -241,6 +256,7 @@ fn respond(stream: &mut TcpStream, status: u16, body: &serde_json::Value) -> std
         411 => "Length Required",
         413 => "Payload Too Large",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     };
     let head = format!(
