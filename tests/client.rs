@@ -1094,3 +1094,51 @@ fn one_client_serves_many_threads_with_one_token() {
     }
     assert_eq!(reg.tokens_issued(), 1);
 }
+
+#[test]
+fn every_request_the_client_sends_is_valid_per_the_message_model() {
+    use dci::model::{endpoint_kinds, validate_envelope_as};
+    for dialect in [Dialect::Spdci, Dialect::Openspp2] {
+        let reg = TestRegistry::start(Config::default());
+        let (c, l, _) = with_listener(&reg, |d| {
+            d.dialect = dialect;
+            d.endpoints.disability_details = Some("/registry/sync/get-disability-details".into());
+            d.endpoints.disabled = Some("/registry/sync/disabled".into());
+        });
+        c.search_by_id("UIN", "1001").unwrap();
+        c.search_by_date_range("birth_date", "2024-01-01", "2024-12-31")
+            .unwrap();
+        let a = c.search_async(&SearchSpec::by_id("UIN", "1001")).unwrap();
+        l.wait_for(&a.transaction_id, WAIT).unwrap();
+        let a = c
+            .subscribe(&[SubscribeSpec::event(
+                "spdci-common:RegistryEventType:LiveBirth",
+            )])
+            .unwrap();
+        l.wait_for(&a.transaction_id, WAIT).unwrap();
+        let a = c.unsubscribe(&["sub-1".to_string()]).unwrap();
+        l.wait_for(&a.transaction_id, WAIT).unwrap();
+        c.txn_status(&TxnStatusQuery::search_transaction("t"))
+            .unwrap();
+        let a = c
+            .txn_status_async(&TxnStatusQuery::search_transaction("t"))
+            .unwrap();
+        l.wait_for(&a.transaction_id, WAIT).unwrap();
+        let ibr = dci::services::IbrService::new(c.clone());
+        ibr.enrolled("UIN", "1001").unwrap();
+        let dr = dci::services::DrService::new(c.clone());
+        dr.get_disability_status("UIN", "1003").unwrap();
+        dr.disabled("UIN", "1003").unwrap();
+        let mut checked = 0;
+        for r in reg.requests() {
+            let Some((kind, _)) = endpoint_kinds(&r.path) else {
+                continue;
+            };
+            if let Err(e) = validate_envelope_as(kind, &r.json()) {
+                panic!("{dialect:?} {}: {e}", r.path);
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 10, "{dialect:?}");
+    }
+}
