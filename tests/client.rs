@@ -302,6 +302,22 @@ fn expires_in_zero_means_unknown_and_the_token_is_cached() {
 }
 
 #[test]
+fn a_transient_token_failure_is_retried_and_a_lasting_one_is_an_auth_error() {
+    let reg = TestRegistry::start(Config::default());
+    reg.fail_token_requests(1);
+    let c = client(&reg);
+    assert_eq!(c.search_by_id("UIN", "1001").unwrap().record_count(), 1);
+    assert_eq!(reg.requests_to("/oauth2/client/token").len(), 2);
+    // More failures than retries (max_retries 2): three attempts, then the error.
+    c.clear_token_cache();
+    reg.fail_token_requests(5);
+    let e = c.search_by_id("UIN", "1001").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.to_string().contains("503"), "{e}");
+    assert_eq!(reg.requests_to("/oauth2/client/token").len(), 5);
+}
+
+#[test]
 fn clear_token_cache_forces_a_new_token() {
     let reg = TestRegistry::start(Config::default());
     let c = client(&reg);

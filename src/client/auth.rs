@@ -91,14 +91,16 @@ fn fetch(ds: &DataSource, t: &Transport) -> Result<Cached> {
         params.push(("scope", s));
     }
     let in_query = ds.dialect.token_credentials_in_query();
-    let (status, body) = t.post_token(&url, &params, in_query).map_err(|e| match e {
-        // A token failure is an auth failure, but keep timeouts and refusals distinct.
-        Error::Transport { .. } => e,
-        other => Error::Auth {
-            endpoint: url.clone(),
-            message: other.to_string(),
-        },
-    })?;
+    let (status, body) = t
+        .post_token(&url, &params, in_query, ds.max_retries)
+        .map_err(|e| match e {
+            // A token failure is an auth failure, but keep timeouts and refusals distinct.
+            Error::Transport { .. } => e,
+            other => Error::Auth {
+                endpoint: url.clone(),
+                message: other.to_string(),
+            },
+        })?;
     if !(200..300).contains(&status) {
         return Err(Error::Auth {
             endpoint: url,

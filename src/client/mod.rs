@@ -590,7 +590,7 @@ impl DCIClient {
                     kind: crate::error::TransportKind::Connection,
                     ..
                 }) if retryable => {
-                    backoff(attempt, None);
+                    transport::backoff(attempt, None);
                     attempt += 1;
                     continue;
                 }
@@ -619,8 +619,8 @@ impl DCIClient {
                         ),
                     })
                 }
-                429 | 502 | 503 | 504 if retryable => {
-                    backoff(attempt, resp.retry_after);
+                s if transport::is_transient(s) && retryable => {
+                    transport::backoff(attempt, resp.retry_after);
                     attempt += 1;
                     continue;
                 }
@@ -665,15 +665,6 @@ fn count_items(message: &Value) -> u64 {
         return a.len() as u64;
     }
     1
-}
-
-fn backoff(attempt: u32, retry_after: Option<u64>) {
-    let base = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(5)));
-    let wait = match retry_after {
-        Some(s) => Duration::from_secs(s.min(10)),
-        None => base.min(Duration::from_secs(2)),
-    };
-    std::thread::sleep(wait);
 }
 
 pub(crate) fn new_id() -> String {

@@ -56,22 +56,31 @@ impl Transport {
         read(url, transaction_id, resp)
     }
 
-    /// POSTs the token request (form body, or query string for OpenCRVS).
+    /// POSTs the token request (form body, or query string for OpenCRVS), retrying like any
+    /// read: getting a token changes nothing at the server.
     pub fn post_token(
         &self,
         url: &str,
         params: &[(&str, &str)],
         in_query: bool,
+        max_retries: u32,
     ) -> Result<(u16, Vec<u8>)> {
-        let rb = self.http.post(url).header("Accept", "application/json");
-        let rb = if in_query {
-            rb.query(params)
-        } else {
-            rb.form(params)
-        };
-        let resp = rb.send().map_err(|e| map_err(url, None, e))?;
-        let r = read(url, None, resp)?;
+        let r = retrying(max_retries, || {
+            let rb = self.http.post(url).header("Accept", "application/json");
+            let rb = if in_query {
+                rb.query(params)
+            } else {
+                rb.form(params)
+            };
+            let resp = rb.send().map_err(|e| map_err(url, None, e))?;
+            read(url, None, resp)
+        })?;
         Ok((r.status, r.body))
+    }
+
+    /// GETs a document (JWKS), retrying like any read.
+    pub fn get_retrying(&self, url: &str, max_retries: u32) -> Result<Response> {
+        retrying(max_retries, || self.get(url))
     }
 
     /// GETs a document (JWKS).
@@ -83,6 +92,40 @@ impl Transport {
             .send()
             .map_err(|e| map_err(url, None, e))?;
         read(url, None, resp)
+    }
+}
+
+/// Whether a status is worth retrying for a read: rate limited or a gateway/availability fault.
+pub(crate) fn is_transient(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// Sleeps before retry `attempt` (0-based): 200 ms doubling, capped at 2 s; `Retry-After`
+/// (seconds) is honoured up to 10 s.
+pub(crate) fn backoff(attempt: u32, retry_after: Option<u64>) {
+    let base = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(5)));
+    let wait = match retry_after {
+        Some(s) => Duration::from_secs(s.min(10)),
+        None => base.min(Duration::from_secs(2)),
+    };
+    std::thread::sleep(wait);
+}
+
+/// Runs a read, retrying on a refused connection or a transient status, at most `max_retries`.
+fn retrying(max_retries: u32, mut f: impl FnMut() -> Result<Response>) -> Result<Response> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(Error::Transport {
+                kind: TransportKind::Connection,
+                ..
+            }) if attempt < max_retries => backoff(attempt, None),
+            Ok(r) if is_transient(r.status) && attempt < max_retries => {
+                backoff(attempt, r.retry_after)
+            }
+            other => return other,
+        }
+        attempt += 1;
     }
 }
 

@@ -21,6 +21,7 @@ enum Source {
 pub(crate) struct RegistryKeys {
     source: Source,
     pub(crate) mode: VerifyMode,
+    max_retries: u32,
 }
 
 fn config(field: &str, reason: impl Into<String>) -> Error {
@@ -40,6 +41,7 @@ impl RegistryKeys {
         Ok(Some(RegistryKeys {
             source,
             mode: k.mode,
+            max_retries: ds.max_retries,
         }))
     }
 
@@ -96,7 +98,7 @@ impl RegistryKeys {
                 }
             }
         }
-        let r = t.get(url)?;
+        let r = t.get_retrying(url, self.max_retries)?;
         if !(200..300).contains(&r.status) {
             return Err(Error::Key(format!(
                 "fetching the registry JWKS from {url}: HTTP {}",

@@ -85,6 +85,8 @@ struct Shared {
     requests: Mutex<Vec<Recorded>>,
     unavailable_served: AtomicUsize,
     callbacks_sent: AtomicUsize,
+    /// Token requests still to answer with 503.
+    token_failures: AtomicUsize,
     http: reqwest::Client,
 }
 
@@ -123,6 +125,7 @@ impl TestRegistry {
             requests: Mutex::new(Vec::new()),
             unavailable_served: AtomicUsize::new(0),
             callbacks_sent: AtomicUsize::new(0),
+            token_failures: AtomicUsize::new(0),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
@@ -169,6 +172,11 @@ impl TestRegistry {
     /// Forgets every issued token: the next request with one gets 401 (an expired token).
     pub fn expire_tokens(&self) {
         self.shared.tokens.lock().unwrap().clear();
+    }
+
+    /// The next `n` token requests are answered 503 (a transient failure).
+    pub fn fail_token_requests(&self, n: usize) {
+        self.shared.token_failures.store(n, Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -382,6 +390,13 @@ async fn token(
     body: Bytes,
 ) -> Response {
     record(&shared, "/oauth2/client/token", q.clone(), &headers, &body);
+    if shared
+        .token_failures
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec());
+    }
     let mut params = form_params(&String::from_utf8_lossy(&body));
     if let Some(q) = &q {
         params.extend(form_params(q));
