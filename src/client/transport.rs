@@ -15,6 +15,9 @@ pub struct Response {
     pub retry_after: Option<u64>,
 }
 
+/// The largest response body read (a registry page of records is far smaller).
+pub const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+
 pub struct Transport {
     http: reqwest::blocking::Client,
 }
@@ -140,10 +143,33 @@ fn read(
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse().ok());
-    let body = resp
-        .bytes()
-        .map_err(|e| map_err(url, transaction_id, e))?
-        .to_vec();
+    let mut body = Vec::new();
+    let mut limited = std::io::Read::take(resp, MAX_RESPONSE + 1);
+    std::io::Read::read_to_end(&mut limited, &mut body).map_err(|e| {
+        // Body read failures (timeouts included) surface as io errors wrapping reqwest's.
+        let msg = e.to_string();
+        let lower = msg.to_ascii_lowercase();
+        let kind = if lower.contains("timed out") || e.kind() == std::io::ErrorKind::TimedOut {
+            TransportKind::Timeout
+        } else {
+            TransportKind::Connection
+        };
+        Error::Transport {
+            kind,
+            endpoint: url.to_string(),
+            message: match transaction_id {
+                Some(t) => format!("reading the response: {msg} (transaction {t})"),
+                None => format!("reading the response: {msg}"),
+            },
+        }
+    })?;
+    if body.len() as u64 > MAX_RESPONSE {
+        return Err(Error::Transport {
+            kind: TransportKind::Other,
+            endpoint: url.to_string(),
+            message: format!("response larger than {MAX_RESPONSE} bytes"),
+        });
+    }
     Ok(Response {
         status,
         body,

@@ -46,6 +46,7 @@ impl RegistryKeys {
     }
 
     /// Verifies an envelope. `Required`: unsigned is an error; `IfPresent`: unsigned passes.
+    /// Errors name the endpoint and the envelope's transaction.
     pub(crate) fn verify(
         &self,
         t: &Transport,
@@ -53,15 +54,25 @@ impl RegistryKeys {
         env: &Value,
         endpoint: &str,
     ) -> Result<SignatureCheck> {
+        let txn = env
+            .pointer("/message/transaction_id")
+            .and_then(Value::as_str)
+            .map(|t| format!(" (transaction {t})"))
+            .unwrap_or_default();
         let sig = env.get("signature").and_then(Value::as_str);
         if signature::is_missing(sig) {
             return match self.mode {
                 VerifyMode::Required => Err(Error::SignatureMissing(format!(
-                    "the response from {endpoint} is unsigned and a registry signature is required"
+                    "the response from {endpoint}{txn} is unsigned and a registry signature is required"
                 ))),
                 VerifyMode::IfPresent => Ok(SignatureCheck::default()),
             };
         }
+        self.verify_signed(t, body)
+            .map_err(|e| with_context(e, &format!("{endpoint}{txn}")))
+    }
+
+    fn verify_signed(&self, t: &Transport, body: &[u8]) -> Result<SignatureCheck> {
         let opts = VerifyOptions::default();
         let verified = match &self.source {
             Source::Key(k) => signature::verify_bytes(body, k, &opts)?,
@@ -112,6 +123,18 @@ impl RegistryKeys {
             *g = Some(j.clone());
         }
         Ok(j)
+    }
+}
+
+/// Prefixes a signature or key error with where it happened.
+fn with_context(e: Error, at: &str) -> Error {
+    match e {
+        Error::SignatureMissing(m) => Error::SignatureMissing(format!("{at}: {m}")),
+        Error::SignatureMalformed(m) => Error::SignatureMalformed(format!("{at}: {m}")),
+        Error::SignatureInvalid(m) => Error::SignatureInvalid(format!("{at}: {m}")),
+        Error::Key(m) => Error::Key(format!("{at}: {m}")),
+        Error::UnsupportedAlgorithm(m) => Error::UnsupportedAlgorithm(format!("{at}: {m}")),
+        other => other,
     }
 }
 
