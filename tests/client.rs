@@ -1158,3 +1158,27 @@ fn every_request_the_client_sends_is_valid_per_the_message_model() {
         assert_eq!(checked, 10, "{dialect:?}");
     }
 }
+
+#[test]
+fn the_listener_speaks_plain_http_1_1_with_expect_continue() {
+    use std::io::{Read, Write};
+    let reg = TestRegistry::start(Config::default());
+    let (_c, l, _) = with_listener(&reg, |_| {});
+    let mut s = std::net::TcpStream::connect(l.local_addr()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let body = b"{oops";
+    write!(
+        s,
+        "POST /dci/callback/notify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 25];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(body).unwrap();
+    let mut rest = String::new();
+    s.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{rest}");
+    assert!(rest.contains("\"ack_status\":\"ERR\""), "{rest}");
+}

@@ -68,6 +68,11 @@ fn a_wrong_signature_is_refused_in_both_modes() {
         let c = DCIClient::new(ds(&reg, mode)).unwrap();
         let e = c.search_by_id("UIN", "BADSIG").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignatureInvalid, "{mode:?}: {e}");
+        assert!(
+            e.to_string()
+                .contains("/registry/sync/search (transaction "),
+            "{e}"
+        );
     }
 }
 

@@ -216,6 +216,14 @@ fn read_request(stream: &mut TcpStream) -> std::result::Result<Request, (u16, St
                 if len > MAX_BODY {
                     return Err((413, format!("body of {len} bytes exceeds {MAX_BODY}")));
                 }
+                if len > buf.len() - head_len
+                    && headers.iter().any(|(k, v)| {
+                        k.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue")
+                    })
+                {
+                    // curl and others wait for this before sending a large body.
+                    let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
                 let mut body = buf[head_len..].to_vec();
                 while body.len() < len {
                     let n = stream
