@@ -106,7 +106,10 @@ fn sync_calls_and_services_against_the_reference_server() {
     let crvs = CrvsService::new(c.clone());
     let b = crvs.verify_birth("UIN", "100000001").unwrap().unwrap();
     assert!(b.birth_date.is_some());
-    assert!(crvs.verify_birth("UIN", "no-such-person").unwrap().is_none());
+    assert!(crvs
+        .verify_birth("UIN", "no-such-person")
+        .unwrap()
+        .is_none());
 
     let ibr = IbrService::new(DCIClient::new(ds(&s, "ibr")).unwrap());
     let dup = ibr.check_duplication(&[("UIN", "100000001")]).unwrap();
@@ -128,7 +131,9 @@ fn async_calls_against_the_reference_server() {
     let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
     let wait = Duration::from_secs(30);
 
-    let ack = c.search_async(&SearchSpec::by_id("UIN", "100000001")).unwrap();
+    let ack = c
+        .search_async(&SearchSpec::by_id("UIN", "100000001"))
+        .unwrap();
     match l.wait_for(&ack.transaction_id, wait).unwrap() {
         CallbackResult::Search(r) => {
             assert_eq!(r.record_count(), 1);
@@ -137,7 +142,9 @@ fn async_calls_against_the_reference_server() {
         other => panic!("{other:?}"),
     }
     let ack = c
-        .subscribe(&[SubscribeSpec::event("spdci-common:RegistryEventType:LiveBirth")])
+        .subscribe(&[SubscribeSpec::event(
+            "spdci-common:RegistryEventType:LiveBirth",
+        )])
         .unwrap();
     let codes = match l.wait_for(&ack.transaction_id, wait).unwrap() {
         CallbackResult::Subscribe(r) => r.codes(),
