@@ -198,6 +198,46 @@ fn loads_toml_and_json_and_names_missing_fields() {
     assert_eq!(e.kind(), ErrorKind::Io);
 }
 
+#[test]
+fn several_data_sources_are_found_by_code_and_type() {
+    let toml = r#"
+        [[data_source]]
+        code = "crvs_main"
+        registry_type = "crvs"
+        base_url = "https://crvs.example.org"
+        our_sender_id = "me"
+
+        [[data_source]]
+        code = "dr_main"
+        registry_type = "dr"
+        base_url = "https://dr.example.org"
+        our_sender_id = "me"
+        [data_source.endpoints]
+        disabled = "/registry/sync/disabled"
+    "#;
+    let all = dci::client::DataSources::from_toml_str(toml).unwrap();
+    assert_eq!(
+        all.get_by_code("dr_main").unwrap().base_url,
+        "https://dr.example.org"
+    );
+    assert_eq!(
+        all.get_by_code("dr_main")
+            .unwrap()
+            .endpoints
+            .disabled
+            .as_deref(),
+        Some("/registry/sync/disabled")
+    );
+    assert!(all.get_by_code("ibr_main").is_none());
+    assert_eq!(all.by_registry_type(RegistryType::Crvs).len(), 1);
+    let dup = toml.replace("dr_main", "crvs_main");
+    let e = dci::client::DataSources::from_toml_str(&dup).unwrap_err();
+    assert_eq!(e.field(), Some("data_source[1].code"));
+    let bad = toml.replace("https://dr.example.org", "");
+    let e = dci::client::DataSources::from_toml_str(&bad).unwrap_err();
+    assert_eq!(e.field(), Some("data_source[1].base_url"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Search and OAuth2
 
@@ -251,6 +291,7 @@ fn search_by_id_sends_a_spec_envelope_and_returns_typed_records() {
     assert!(c0.get("consent").is_none());
 
     // The token is cached: a second call asks for none.
+    assert_eq!(c.oauth2_token().unwrap().as_deref(), Some("tok-1"));
     let r2 = c.search_by_id("UIN", "1002").unwrap();
     assert_eq!(r2.first_record().unwrap()["death_date"], "2024-09-01");
     assert_eq!(reg.tokens_issued(), 1);

@@ -436,3 +436,68 @@ impl DataSource {
             .unwrap_or_default()
     }
 }
+
+/// Several data sources, looked up by code (OpenSPP's `get_by_code`) or registry type.
+/// File form: one `[[data_source]]` table (TOML) or a `data_source` list (JSON) per registry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DataSources {
+    #[serde(default, rename = "data_source")]
+    pub sources: Vec<DataSource>,
+}
+
+impl DataSources {
+    /// Parses and validates every source; codes must be unique.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        let d: DataSources = toml::from_str(s).map_err(|e| config("toml", e.to_string()))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    pub fn from_json_str(s: &str) -> Result<Self> {
+        let d: DataSources = serde_json::from_str(s).map_err(|e| config("json", e.to_string()))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("json") => Self::from_json_str(&text),
+            _ => Self::from_toml_str(&text),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (i, ds) in self.sources.iter().enumerate() {
+            ds.validate().map_err(|e| match e {
+                Error::Config { field, reason } => {
+                    config(&format!("data_source[{i}].{field}"), reason)
+                }
+                other => other,
+            })?;
+            if self.sources[..i].iter().any(|o| o.code == ds.code) {
+                return Err(config(
+                    &format!("data_source[{i}].code"),
+                    format!("duplicate code {:?}", ds.code),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The source with this code (`crvs_main`, `ibr_main`, `dr_main`, ...).
+    pub fn get_by_code(&self, code: &str) -> Option<&DataSource> {
+        self.sources.iter().find(|d| d.code == code)
+    }
+
+    /// Every source of a registry type.
+    pub fn by_registry_type(&self, t: RegistryType) -> Vec<&DataSource> {
+        self.sources
+            .iter()
+            .filter(|d| d.registry_type == t)
+            .collect()
+    }
+}

@@ -42,8 +42,8 @@ use crate::signature::{Profile, Signer};
 
 pub use callback::{CallbackOutcome, CallbackResult};
 pub use datasource::{
-    AuthConfig, DataSource, Endpoints, RegistryKeyConfig, RegistryType, Secret, SigningConfig,
-    VerifyMode,
+    AuthConfig, DataSource, DataSources, Endpoints, RegistryKeyConfig, RegistryType, Secret,
+    SigningConfig, VerifyMode,
 };
 pub use dialect::Dialect;
 pub use listener::CallbackListener;
@@ -182,6 +182,19 @@ impl DCIClient {
     /// Forgets the cached OAuth2 token; the next call fetches a fresh one.
     pub fn clear_token_cache(&self) {
         self.inner.tokens.clear();
+    }
+
+    /// The OAuth2 access token the next call would send (fetched if none is cached or it is
+    /// due for refresh); None when the data source does not use OAuth2.
+    pub fn oauth2_token(&self) -> Result<Option<String>> {
+        if !matches!(self.inner.ds.auth, AuthConfig::OAuth2 { .. }) {
+            return Ok(None);
+        }
+        let h = self
+            .inner
+            .tokens
+            .authorization(&self.inner.ds, &self.inner.transport)?;
+        Ok(h.and_then(|h| h.strip_prefix("Bearer ").map(str::to_string)))
     }
 
     // -----------------------------------------------------------------------------------------
