@@ -106,6 +106,9 @@ fn construction_fails_naming_the_missing_or_malformed_field() {
     d.timeout_secs = 0.0;
     assert_eq!(field(d), Some("timeout_secs".into()));
     let mut d = DataSource::new("https://x.org", "me");
+    d.timeout_secs = 1e300;
+    assert_eq!(field(d), Some("timeout_secs".into()));
+    let mut d = DataSource::new("https://x.org", "me");
     d.our_callback_uri = Some("nope".into());
     assert_eq!(field(d), Some("our_callback_uri".into()));
     let e = DCIClient::new(DataSource::new("", "me")).unwrap_err();
