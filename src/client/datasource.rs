@@ -310,7 +310,12 @@ impl DataSource {
 
     /// The request timeout.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout_secs)
+        // Validated to (0, 86400]; clamp anyway so an unvalidated value cannot panic.
+        Duration::from_secs_f64(if self.timeout_secs.is_finite() {
+            self.timeout_secs.clamp(0.001, 86_400.0)
+        } else {
+            30.0
+        })
     }
 
     /// Checks the configuration; the error names the first bad field.
@@ -341,10 +346,11 @@ impl DataSource {
                 "at most 99 characters, no control characters and no '|'",
             ));
         }
-        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0) {
+        let t = self.timeout_secs;
+        if !(t.is_finite() && t > 0.0 && t <= 86_400.0) {
             return Err(config(
                 "timeout_secs",
-                "must be a positive number of seconds",
+                "must be a positive number of seconds, at most 86400",
             ));
         }
         if let Some(cb) = &self.our_callback_uri {
