@@ -1226,3 +1226,31 @@ fn the_listener_speaks_plain_http_1_1_with_expect_continue() {
     assert!(rest.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{rest}");
     assert!(rest.contains("\"ack_status\":\"ERR\""), "{rest}");
 }
+
+#[test]
+fn openspp2_header_matches_the_derived_openspp2_signature_vector() {
+    // The header of shared/spec/test-vectors/dci-signature-ed25519-openspp2-style.json (already
+    // in the form OpenSPP 2's server re-serialises and verifies), copied here.
+    use chrono::TimeZone;
+    let want = r#"{"version":"1.0.0","message_id":"msg-001","message_ts":"2025-01-01T00:00:00Z","action":"search","sender_id":"spmis.example.org","sender_uri":"https://spmis.example.org/callback","receiver_id":"crvs.example.org","total_count":1,"is_msg_encrypted":false,"meta":null}"#;
+    let h = dialect::build_header(
+        Dialect::Openspp2,
+        &HeaderFields {
+            message_id: "msg-001",
+            message_ts: chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            action: "search",
+            sender_id: "spmis.example.org",
+            sender_uri: Some("https://spmis.example.org/callback"),
+            receiver_id: Some("crvs.example.org"),
+            total_count: 1,
+        },
+    );
+    assert_eq!(serde_json::to_string(&h).unwrap(), want);
+    // Cross-check against the shared copy when present.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/spec/test-vectors/dci-signature-ed25519-openspp2-style.json");
+    if let Ok(text) = std::fs::read_to_string(p) {
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["envelope"]["header"], h);
+    }
+}
