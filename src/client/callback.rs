@@ -92,6 +92,9 @@ fn now() -> String {
 
 /// Pending entries older than this are dropped (a callback that never came).
 const PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
+/// At most this many pending transactions are kept (hosts that read results from
+/// `handle_callback` and never call `wait_for` leave theirs behind).
+const MAX_PENDING: usize = 10_000;
 
 struct Entry {
     callback_action: &'static str,
@@ -110,6 +113,20 @@ impl Pending {
     pub(crate) fn register(&self, txn: &str, callback_action: &'static str) {
         if let Ok(mut m) = self.map.lock() {
             m.retain(|_, e| e.created.elapsed() < PENDING_TTL);
+            if m.len() >= MAX_PENDING {
+                // Results nobody collected go first, then the oldest waits.
+                m.retain(|_, e| e.result.is_none());
+                while m.len() >= MAX_PENDING {
+                    let oldest = m
+                        .iter()
+                        .min_by_key(|(_, e)| e.created)
+                        .map(|(k, _)| k.clone());
+                    match oldest {
+                        Some(k) => m.remove(&k),
+                        None => break,
+                    };
+                }
+            }
             m.insert(
                 txn.to_string(),
                 Entry {
@@ -342,4 +359,53 @@ pub(crate) fn handle(
         result,
         ack: ack(ack_id.as_deref()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_is_bounded_and_drops_uncollected_results_first() {
+        let p = Pending::default();
+        p.register("waiting", "on-search");
+        for i in 0..MAX_PENDING - 1 {
+            let t = format!("t{i}");
+            p.register(&t, "on-search");
+            p.complete(&t, Err(Error::Json("x".into())));
+        }
+        assert_eq!(p.map.lock().unwrap().len(), MAX_PENDING);
+        p.register("new", "on-search");
+        let m = p.map.lock().unwrap();
+        // The completed results went; the waiting transaction and the new one stay.
+        assert_eq!(m.len(), 2);
+        assert!(m.contains_key("waiting") && m.contains_key("new"));
+    }
+
+    #[test]
+    fn wait_returns_the_result_once_and_times_out_otherwise() {
+        let p = Pending::default();
+        p.register("t", "on-search");
+        assert_eq!(
+            p.wait("t", Duration::ZERO).unwrap_err().kind(),
+            crate::error::ErrorKind::Timeout
+        );
+        p.complete(
+            "t",
+            Err(Error::Protocol {
+                code: "rjct.x".into(),
+                message: "m".into(),
+                endpoint: "e".into(),
+                transaction_id: Some("t".into()),
+            }),
+        );
+        assert_eq!(
+            p.wait("t", Duration::ZERO).unwrap_err().dci_code(),
+            Some("rjct.x")
+        );
+        assert_eq!(
+            p.wait("t", Duration::ZERO).unwrap_err().kind(),
+            crate::error::ErrorKind::Validation
+        );
+    }
 }
