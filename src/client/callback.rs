@@ -90,7 +90,7 @@ fn now() -> String {
 // ---------------------------------------------------------------------------------------------
 // Pending transactions
 
-/// Pending entries older than this are dropped (a callback that never came).
+/// Pending entries older than this are dropped, when the map is full (a callback that never came).
 const PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
 /// At most this many pending transactions are kept (hosts that read results from
 /// `handle_callback` and never call `wait_for` leave theirs behind).
@@ -112,10 +112,9 @@ pub(crate) struct Pending {
 impl Pending {
     pub(crate) fn register(&self, txn: &str, callback_action: &'static str) {
         if let Ok(mut m) = self.map.lock() {
-            m.retain(|_, e| e.created.elapsed() < PENDING_TTL);
             if m.len() >= MAX_PENDING {
-                // Results nobody collected go first, then the oldest waits.
-                m.retain(|_, e| e.result.is_none());
+                // Expired entries and results nobody collected go first, then the oldest waits.
+                m.retain(|_, e| e.created.elapsed() < PENDING_TTL && e.result.is_none());
                 while m.len() >= MAX_PENDING {
                     let oldest = m
                         .iter()
