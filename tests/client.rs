@@ -732,7 +732,15 @@ fn opencrvs_dialect_sends_its_envelope_and_query_string_credentials() {
         json!({"type": "ns:org:QueryType:expression",
                "value": {"birth_date": {"type": "range", "gte": "2024-01-01", "lte": "2024-04-30"}}})
     );
-    assert_eq!(c0["consent"]["@type"], "Consent");
+    assert!(c0.get("consent").is_none());
+    let consent = &item["consent"];
+    assert_eq!(
+        consent["id"],
+        format!("consent-{}", item["reference_id"].as_str().unwrap())
+    );
+    assert_eq!(consent["ts"], item["timestamp"]);
+    assert_eq!(consent["purpose"]["code"], "ELIGIBILITY_CHECK");
+    assert!(consent["purpose"]["refUri"].is_string());
     let tok = reg.last_request("/oauth2/client/token");
     let q = tok.query.unwrap();
     assert!(

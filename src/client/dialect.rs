@@ -2,8 +2,9 @@
 //!
 //! - `spdci` (default): the spec as written (latest-bundled `*_api_v1.0.0.yaml`).
 //! - `opencrvs` (opencrvs/dci-crvs-api): `reg_type` is a lowercase event type (`birth`), no
-//!   `reg_event_type`; `consent` and `locale` are required; OAuth2 credentials go in the token
-//!   request's query string; date ranges are an `expression` with a `range` value.
+//!   `reg_event_type`; `consent` (beside `search_criteria`, `{id, ts, purpose: {text, code,
+//!   refUri}}`) and `locale` are required; OAuth2 credentials go in the token request's query
+//!   string; date ranges are an `expression` with a `range` value.
 //! - `openg2p` (OpenG2P registries): `reg_type` and `reg_record_type` are the literal `Individual`;
 //!   an identifier lookup is an `expression` query whose `type` is the namespaced
 //!   `ns:org:QueryType:expression` and whose value is `{"expression":{"query":{"search_text":{"$eq":v}}}}`;
@@ -159,6 +160,20 @@ pub fn default_authorize(ts: &str, purpose_ref: Option<&str>) -> Value {
             "text": "Social protection programme verification",
             "code": "ELIGIBILITY_CHECK",
             "ref_uri": purpose_ref.unwrap_or("https://spdci.org"),
+        }
+    })
+}
+
+/// The consent block OpenCRVS requires beside `search_criteria`: `{id, ts, purpose: {text, code,
+/// refUri}}` (camelCase `refUri`, as its request validation reads it).
+pub fn opencrvs_consent(id: &str, ts: &str, purpose_ref: Option<&str>) -> Value {
+    json!({
+        "id": format!("consent-{id}"),
+        "ts": ts,
+        "purpose": {
+            "text": "Social protection programme verification",
+            "code": "ELIGIBILITY_CHECK",
+            "refUri": purpose_ref.unwrap_or("https://spdci.org"),
         }
     })
 }

@@ -227,12 +227,22 @@ impl SearchSpec {
             json!({"page_size": self.page_size, "page_number": self.page_number}),
         );
         let purpose_ref = ds.our_callback_uri.as_deref();
-        let consent = self.consent.clone().or_else(|| {
-            matches!(d, Dialect::Opencrvs | Dialect::Openg2p)
-                .then(|| dialect::default_consent(ts, purpose_ref))
-        });
-        if let Some(x) = consent {
-            c.insert("consent".into(), x);
+        // OpenCRVS reads consent beside search_criteria, in its own shape; the spec (and the
+        // other dialects) put it inside search_criteria.
+        let mut item_consent = None;
+        if d == Dialect::Opencrvs {
+            item_consent = Some(
+                self.consent
+                    .clone()
+                    .unwrap_or_else(|| dialect::opencrvs_consent(reference_id, ts, purpose_ref)),
+            );
+        } else {
+            let consent = self.consent.clone().or_else(|| {
+                (d == Dialect::Openg2p).then(|| dialect::default_consent(ts, purpose_ref))
+            });
+            if let Some(x) = consent {
+                c.insert("consent".into(), x);
+            }
         }
         let authorize = self.authorize.clone().or_else(|| {
             (d == Dialect::Openg2p).then(|| dialect::default_authorize(ts, purpose_ref))
@@ -244,6 +254,9 @@ impl SearchSpec {
         item.insert("reference_id".into(), json!(reference_id));
         item.insert("timestamp".into(), json!(ts));
         item.insert("search_criteria".into(), Value::Object(c));
+        if let Some(x) = item_consent {
+            item.insert("consent".into(), x);
+        }
         let locale = self
             .locale
             .clone()
