@@ -192,6 +192,9 @@ impl SearchSpec {
                     "reg_type".into(),
                     json!(self.reg_type.as_deref().unwrap_or("Individual")),
                 );
+                if let Some(e) = &self.reg_event_type {
+                    c.insert("reg_event_type".into(), json!(e));
+                }
                 c.insert(
                     "reg_record_type".into(),
                     json!(self.reg_record_type.as_deref().unwrap_or("Individual")),
