@@ -282,6 +282,16 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
     ("SP-CORE-CL-QUERY-PREDICATE-01", "POST", "/registry/search"),
 ];
 
+/// Scenarios of the suite's common/features/security_headers.feature: not in the four
+/// requirement lists, but run by `npm run test:core` and `npm run test:smoke`.
+const EXTRA: &[(&str, &str, &str)] = &[
+    ("SPDCI-SEC-AUTH-01", "POST", "/registry/search"),
+    ("SPDCI-SEC-AUTH-02", "POST", "/registry/search"),
+    ("SPDCI-SEC-AUTH-03", "POST", "/registry/search"),
+    ("SPDCI-SEC-CONTENT-01", "POST", "/registry/search"),
+    ("SPDCI-SEC-CONTENT-02", "POST", "/registry/search"),
+];
+
 /// Requirements `dci serve` does not meet yet, with the change each needs. Keep in step
 /// with docs/conformance.md ("Known gaps").
 const KNOWN_GAPS: &[(&str, &str)] = &[
@@ -304,6 +314,7 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ("SR-CORE-SP-ON-UNSUBSCRIBE-01", "on-unsubscribe carries a MsgHeader (no status) but is checked as a callback header (security.rs admit)"),
     ("SR-SEC-SIG-RG-01", "signature \"invalid-signature\" is taken for a placeholder and accepted (dci::signature::is_missing)"),
     ("SR-SEC-SIG-SP-01", "signature \"invalid-signature\" is taken for a placeholder and accepted (dci::signature::is_missing)"),
+    ("SPDCI-SEC-CONTENT-01", "a body without Content-Type: application/json is accepted; answer 415 (routes.rs handle)"),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -1460,7 +1471,7 @@ fn expect_reject(r: &Resp, status: u16, code: &str, field: &str) -> Result<(), S
             r.brief()
         ));
     }
-    if !msg.contains(field) {
+    if !msg.to_lowercase().contains(&field.to_lowercase()) {
         return Err(format!(
             "rejected, but not for {field}: error message {msg:?}"
         ));
@@ -1537,6 +1548,17 @@ fn workflow(
 // ---------------------------------------------------------------------------------------
 
 type Check = fn(&Ctx) -> Result<(), String>;
+/// A check of the common feature files: the suite runs them in every domain's run, so they
+/// run here against the social, crvs and fr endpoints.
+type CommonCheck = fn(&Ctx, &Domain) -> Result<(), String>;
+
+/// Runs a common check against every domain; the first failure names its domain.
+fn each_domain(c: &Ctx, check: CommonCheck) -> Result<(), String> {
+    for d in [&SOCIAL, &CRVS, &FR] {
+        check(c, d).map_err(|e| format!("{}: {e}", d.prefix))?;
+    }
+    Ok(())
+}
 
 fn async_happy(c: &Ctx, d: &Domain, path: &str, body: Value, acks: &[&str]) -> Result<(), String> {
     let r = c.post(d, path, &body, true)?;
@@ -1594,10 +1616,17 @@ fn receive(c: &Ctx, path: &str, body: Value) -> Result<(), String> {
 }
 
 /// The common steps: a search with one mutated field.
-fn common_search(c: &Ctx, path: &str, f: impl FnOnce(&mut Value)) -> Result<Resp, String> {
+/// The common steps: a search with one mutated field, sent to `d`'s endpoints (the
+/// payload is the same for every domain).
+fn common_search(
+    c: &Ctx,
+    d: &Domain,
+    path: &str,
+    f: impl FnOnce(&mut Value),
+) -> Result<Resp, String> {
     let mut b = c.search(&SOCIAL, "idtype-value", Style::Common);
     f(&mut b);
-    c.post(&SOCIAL, path, &b, true)
+    c.post(d, path, &b, true)
 }
 
 fn common_accepted(r: &Resp) -> Result<(), String> {
@@ -1615,78 +1644,89 @@ fn item(b: &mut Value) -> &mut Value {
     &mut b["message"]["search_request"][0]
 }
 
-fn checks() -> BTreeMap<&'static str, Check> {
+/// The checks of the domain feature files, and those of the common ones.
+fn checks() -> (
+    BTreeMap<&'static str, Check>,
+    BTreeMap<&'static str, CommonCheck>,
+) {
     let mut m: BTreeMap<&'static str, Check> = BTreeMap::new();
+    let mut e: BTreeMap<&'static str, CommonCheck> = BTreeMap::new();
     // -- common: format -------------------------------------------------------------------
-    m.insert("DCI-VAL-FMT-TS-01", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-FMT-TS-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["timestamp"] = json!("not-a-timestamp")
         })?;
         expect_reject(&r, 400, "err.request.bad", "search_request[0].timestamp")
     });
-    m.insert("DCI-VAL-FMT-TS-02", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-FMT-TS-02", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["timestamp"] = json!(now_ts())
         })?;
         common_accepted(&r)
     });
-    m.insert("DCI-VAL-FMT-TS-03", |c| {
+    e.insert("DCI-VAL-FMT-TS-03", |c, d| {
         let mut b = c.subscribe(&SOCIAL, Style::Common);
         b["message"]["subscribe_request"][0]["timestamp"] = json!("2024-01-15T10:30:00");
-        let r = c.post(&SOCIAL, "/registry/subscribe", &b, true)?;
+        let r = c.post(d, "/registry/subscribe", &b, true)?;
         expect_reject(&r, 400, "err.request.bad", "subscribe_request[0].timestamp")
     });
-    m.insert("DCI-VAL-FMT-LOC-01", |c| {
-        let r = common_search(c, "/registry/search", |b| item(b)["locale"] = json!("eng"))?;
+    e.insert("DCI-VAL-FMT-LOC-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
+            item(b)["locale"] = json!("eng")
+        })?;
         common_accepted(&r)
     });
-    m.insert("DCI-VAL-FMT-LOC-02", |c| {
-        let r = common_search(c, "/registry/search", |b| item(b)["locale"] = json!("en"))?;
+    e.insert("DCI-VAL-FMT-LOC-02", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
+            item(b)["locale"] = json!("en")
+        })?;
         expect_reject(&r, 400, "err.request.bad", "search_request[0].locale")
     });
-    m.insert("DCI-VAL-FMT-LOC-03", |c| {
-        let r = common_search(c, "/registry/search", |b| item(b)["locale"] = json!("ENG"))?;
+    e.insert("DCI-VAL-FMT-LOC-03", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
+            item(b)["locale"] = json!("ENG")
+        })?;
         expect_reject(&r, 400, "err.request.bad", "search_request[0].locale")
     });
     // -- common: boundaries ---------------------------------------------------------------
-    m.insert("DCI-VAL-BND-TXN-01", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-BND-TXN-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             b["message"]["transaction_id"] = json!("x".repeat(99))
         })?;
         common_accepted(&r)
     });
-    m.insert("DCI-VAL-BND-TXN-02", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-BND-TXN-02", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             b["message"]["transaction_id"] = json!("x".repeat(100))
         })?;
         expect_reject(&r, 400, "err.request.bad", "message.transaction_id")
     });
-    m.insert("DCI-VAL-BND-REF-01", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-BND-REF-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["reference_id"] = json!("r".repeat(50))
         })?;
         common_accepted(&r)
     });
-    m.insert("DCI-VAL-BND-SUB-01", |c| {
+    e.insert("DCI-VAL-BND-SUB-01", |c, d| {
         let mut b = c.unsubscribe(&SOCIAL, Style::Common);
         b["message"]["subscription_codes"] = json!(["s".repeat(99)]);
-        common_accepted(&c.post(&SOCIAL, "/registry/unsubscribe", &b, true)?)
+        common_accepted(&c.post(d, "/registry/unsubscribe", &b, true)?)
     });
-    m.insert("DCI-VAL-BND-SUB-02", |c| {
+    e.insert("DCI-VAL-BND-SUB-02", |c, d| {
         let mut b = c.unsubscribe(&SOCIAL, Style::Common);
         b["message"]["subscription_codes"] = json!(["s".repeat(100)]);
-        let r = c.post(&SOCIAL, "/registry/unsubscribe", &b, true)?;
+        let r = c.post(d, "/registry/unsubscribe", &b, true)?;
         expect_reject(&r, 400, "err.request.bad", "subscription_codes[0]")
     });
     // -- common: pagination (the suite puts it on the search_request item) ---------------
-    m.insert("DCI-CORE-PAG-01", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-CORE-PAG-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["pagination"] = json!({"page_size": 10, "page_number": 1})
         })?;
         common_accepted(&r)
     });
-    m.insert("DCI-CORE-PAG-02", |c| {
-        let r = common_search(c, "/registry/sync/search", |b| {
+    e.insert("DCI-CORE-PAG-02", |c, d| {
+        let r = common_search(c, d, "/registry/sync/search", |b| {
             item(b)["pagination"] = json!({"page_size": 5, "page_number": 1})
         })?;
         common_accepted(&r)?;
@@ -1694,26 +1734,26 @@ fn checks() -> BTreeMap<&'static str, Check> {
         check_search_response(&mut s, &r.body["message"]);
         s.done()
     });
-    m.insert("DCI-CORE-PAG-03", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-CORE-PAG-03", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["pagination"] = json!({"page_size": 10, "page_number": 2})
         })?;
         common_accepted(&r)
     });
-    m.insert("DCI-VAL-PAG-01", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-PAG-01", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["pagination"] = json!({"page_size": 0, "page_number": 1})
         })?;
         expect_reject(&r, 400, "err.request.bad", "pagination.page_size")
     });
-    m.insert("DCI-VAL-PAG-02", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-PAG-02", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["pagination"] = json!({"page_size": 10, "page_number": 0})
         })?;
         expect_reject(&r, 400, "err.request.bad", "pagination.page_number")
     });
-    m.insert("DCI-VAL-PAG-03", |c| {
-        let r = common_search(c, "/registry/search", |b| {
+    e.insert("DCI-VAL-PAG-03", |c, d| {
+        let r = common_search(c, d, "/registry/search", |b| {
             item(b)["pagination"] = json!({"page_size": -1, "page_number": 1})
         })?;
         expect_reject(&r, 400, "err.request.bad", "pagination.page_size")
@@ -2330,7 +2370,71 @@ fn checks() -> BTreeMap<&'static str, Check> {
             &["ACK"],
         )
     });
-    m
+    // -- common/features/security_headers.feature (outside the requirement lists) ---------
+    m.insert("SPDCI-SEC-AUTH-01", |c| {
+        no_auth(
+            c,
+            "/registry/search",
+            c.search(&SOCIAL, "idtype-value", Style::Domain),
+        )
+    });
+    m.insert("SPDCI-SEC-AUTH-02", |c| {
+        let b = serde_json::to_vec(&c.search(&SOCIAL, "idtype-value", Style::Domain))
+            .map_err(|e| e.to_string())?;
+        let r = http(
+            &c.server.addr,
+            "/social/registry/search",
+            &[
+                ("Accept", "application/json"),
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer invalid-token"),
+            ],
+            &b,
+        )?;
+        expect_reject(&r, 401, "err.request.unauthorized", "bearer")
+    });
+    m.insert("SPDCI-SEC-AUTH-03", |c| {
+        async_happy(
+            c,
+            &SOCIAL,
+            "/registry/search",
+            c.search(&SOCIAL, "idtype-value", Style::Domain),
+            &["ACK"],
+        )
+    });
+    m.insert("SPDCI-SEC-CONTENT-01", |c| {
+        // The suite wants 400 or 415 for a body sent without Content-Type; we promise 415.
+        let b = serde_json::to_vec(&c.search(&SOCIAL, "idtype-value", Style::Domain))
+            .map_err(|e| e.to_string())?;
+        let bearer = format!("Bearer {}", c.token);
+        let r = http(
+            &c.server.addr,
+            "/social/registry/search",
+            &[("Accept", "application/json"), ("Authorization", &bearer)],
+            &b,
+        )?;
+        expect_reject(&r, 415, "err.request.bad", "Content-Type")
+    });
+    m.insert("SPDCI-SEC-CONTENT-02", |c| {
+        let b = serde_json::to_vec(&c.search(&SOCIAL, "idtype-value", Style::Domain))
+            .map_err(|e| e.to_string())?;
+        let bearer = format!("Bearer {}", c.token);
+        let r = http(
+            &c.server.addr,
+            "/social/registry/search",
+            &[
+                ("Accept", "application/json"),
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            &b,
+        )?;
+        if r.status == 415 {
+            return Err(format!("application/json refused: {}", r.brief()));
+        }
+        expect_ack(&r, &["ACK"]).map(|_| ())
+    });
+    (m, e)
 }
 
 fn token(server: &Server) -> Result<String, String> {
@@ -2357,15 +2461,25 @@ fn token(server: &Server) -> Result<String, String> {
 #[test]
 fn every_requirement_has_one_check() {
     let table: Vec<&str> = REQUIREMENTS.iter().map(|r| r.0).collect();
-    let checks: Vec<&str> = checks().keys().copied().collect();
-    let mut sorted = table.clone();
+    let (one, common) = checks();
+    let mut checks: Vec<&str> = one.keys().chain(common.keys()).copied().collect();
+    checks.sort_unstable();
+    let mut sorted: Vec<&str> = table
+        .iter()
+        .chain(EXTRA.iter().map(|r| &r.0))
+        .copied()
+        .collect();
     sorted.sort_unstable();
     sorted.dedup();
-    assert_eq!(sorted.len(), table.len(), "duplicate requirement ids");
+    assert_eq!(
+        sorted.len(),
+        table.len() + EXTRA.len(),
+        "duplicate requirement ids"
+    );
     assert_eq!(sorted, checks, "requirement table and checks differ");
     for (id, _) in KNOWN_GAPS {
         assert!(
-            table.contains(id),
+            sorted.contains(id),
             "KNOWN_GAPS names an unknown requirement {id}"
         );
     }
@@ -2427,8 +2541,16 @@ fn spdci_compliance_requirements_against_dci_serve_demo() {
     let mut unexpected = Vec::new();
     let mut closed = Vec::new();
     let mut report = Vec::new();
-    for (id, check) in checks() {
-        let result = check(&ctx);
+    let (one, common) = checks();
+    let mut all: Vec<(&str, Result<(), String>)> = Vec::new();
+    for (id, check) in one {
+        all.push((id, check(&ctx)));
+    }
+    for (id, check) in common {
+        all.push((id, each_domain(&ctx, check)));
+    }
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    for (id, result) in all {
         match (&result, gaps.get(id)) {
             (Ok(()), None) => report.push(format!("PASS  {id}")),
             (Ok(()), Some(_)) => {
