@@ -312,8 +312,8 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ("SR-CORE-RG-ASYNC-SUBSCRIBE-CB-01", "on-subscribe callback sends subscriptions[].filter_type: null (subscribe.rs subscribe)"),
     ("SR-CORE-SP-ON-SUBSCRIBE-01", "on-subscribe carries a MsgHeader (no status) but is checked as a callback header (security.rs admit)"),
     ("SR-CORE-SP-ON-UNSUBSCRIBE-01", "on-unsubscribe carries a MsgHeader (no status) but is checked as a callback header (security.rs admit)"),
-    ("SR-SEC-SIG-RG-01", "signature \"invalid-signature\" is taken for a placeholder and accepted (dci::signature::is_missing)"),
-    ("SR-SEC-SIG-SP-01", "signature \"invalid-signature\" is taken for a placeholder and accepted (dci::signature::is_missing)"),
+    ("SR-SEC-SIG-RG-01", "optional policy accepts any value dci::signature::is_missing calls a placeholder, \"invalid-signature\" included; only absent, empty, unsigned, unsigned-stub may pass unverified (security.rs admit, step 4)"),
+    ("SR-SEC-SIG-SP-01", "optional policy accepts any value dci::signature::is_missing calls a placeholder, \"invalid-signature\" included; only absent, empty, unsigned, unsigned-stub may pass unverified (security.rs admit, step 4)"),
     ("SPDCI-SEC-CONTENT-01", "a body without Content-Type: application/json is accepted; answer 415 (routes.rs handle)"),
 ];
 
