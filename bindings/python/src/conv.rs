@@ -3,6 +3,8 @@
 //! dict (str keys) <-> object (insertion order kept), list/tuple <-> array, str, int (64-bit),
 //! float (finite), bool, None. Anything else is refused with a TypeError naming the path.
 
+use std::fmt::Write as _;
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -51,36 +53,12 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
             "{path}: nested deeper than {MAX_DEPTH} levels (a cycle?)"
         )));
     }
-    if obj.is_none() {
-        return Ok(Value::Null);
-    }
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::String(str_utf8(s)?.to_owned()));
     }
-    // bool before int: Python's bool is a subclass of int.
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.cast::<PyInt>().is_ok() {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(Value::Number(i.into()));
-        }
-        if let Ok(u) = obj.extract::<u64>() {
-            return Ok(Value::Number(u.into()));
-        }
-        return Err(PyValueError::new_err(format!(
-            "{path}: integer {} does not fit in 64 bits; pass the envelope as bytes to keep it exact",
-            obj.str()?
-        )));
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        let x = f.value();
-        return Number::from_f64(x)
-            .map(Value::Number)
-            .ok_or_else(|| PyValueError::new_err(format!("{path}: {x} is not a JSON number")));
-    }
+    // Containers next: most values of a message are strings, objects and lists.
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(d.len());
         let len = path.len();
         for (k, v) in d.iter() {
             let key = match k.cast::<PyString>() {
@@ -106,6 +84,31 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
     if let Ok(t) = obj.cast::<PyTuple>() {
         return seq(t.iter(), t.len(), path, depth);
     }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    // bool before int: Python's bool is a subclass of int.
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::Number(i.into()));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::Number(u.into()));
+        }
+        return Err(PyValueError::new_err(format!(
+            "{path}: integer {} does not fit in 64 bits; pass the envelope as bytes to keep it exact",
+            obj.str()?
+        )));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let x = f.value();
+        return Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| PyValueError::new_err(format!("{path}: {x} is not a JSON number")));
+    }
     // Typed helper objects (DuplicationResult, ...) and anything else with to_dict().
     if let Ok(f) = obj.getattr("to_dict") {
         if f.is_callable() {
@@ -127,7 +130,7 @@ fn seq<'py>(
     let mut out = Vec::with_capacity(len);
     let base = path.len();
     for (i, v) in items.enumerate() {
-        path.push_str(&format!("[{i}]"));
+        let _ = write!(path, "[{i}]");
         out.push(convert(&v, path, depth + 1)?);
         path.truncate(base);
     }
