@@ -89,3 +89,39 @@ def test_tuples_and_to_dict_objects():
             return {"y": (1, 2)}
 
     assert dci.canonicalize({"x": Obj()}) == b'{"x":{"y":[1,2]}}'
+
+
+def random_value(rng, depth=0):
+    kind = rng.randrange(9 if depth < 4 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.random() < 0.5
+    if kind == 2:
+        return rng.randrange(-(2**63), 2**63)
+    if kind == 3:
+        return rng.choice([0.0, -0.0, 1e-7, 1e21, 123.456, -1.5e300, rng.uniform(-1e6, 1e6), 5e-324])
+    if kind in (4, 5):
+        alphabet = "az AZ09\"\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u2028\u20ac\U0001f600\ud7ff\ue000"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+    if kind in (6, 7):
+        return {"".join(rng.choice("abcXYZ_é😀") for _ in range(rng.randrange(1, 6))): random_value(rng, depth + 1) for _ in range(rng.randrange(6))}
+    return [random_value(rng, depth + 1) for _ in range(rng.randrange(6))]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_differential_against_json_dumps(seed):
+    import random
+
+    rng = random.Random(seed)
+    value = random_value(rng)
+    for ensure_ascii in (True, False):
+        expected = py_canonical(value, ensure_ascii)
+        assert dci.canonicalize(value, ensure_ascii=ensure_ascii) == expected
+        assert dci.canonicalize_json(json.dumps(value, ensure_ascii=ensure_ascii).encode(), ensure_ascii=ensure_ascii) == expected
+
+
+def test_lone_surrogates_are_refused_cleanly():
+    # json.dumps would escape it, but such a str cannot be UTF-8 on the wire.
+    with pytest.raises(UnicodeEncodeError):
+        dci.canonicalize({"x": "\ud800"})
