@@ -1,0 +1,289 @@
+//! Admission of a registry request: bearer token, sender registry, allowed operations,
+//! signature policy, spec checks, clock skew and replay protection; and data sharing rules.
+//!
+//! Keys: the sender is found by `header.sender_id`; its JWKS holds keys whose `kid` is the key
+//! id. A signature's kid `{sender_id}|{key_id}|{alg}` must name that same sender and one of
+//! its key ids (a bare key id is accepted too); profiles without a kid use the sender's first
+//! key of the signature's algorithm.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, StatusCode};
+use dci::keys::{Algorithm, Jwks, VerifyingKey};
+use dci::signature::{self, KeyResolver, VerifyOptions};
+use serde_json::Value;
+
+use super::auth::{bearer, TokenClaims};
+use super::reply::Reject;
+use super::store::{Sender, SignaturePolicy};
+use super::{validate, AppState};
+
+/// Message ids seen recently, per sender (replay protection).
+#[derive(Default)]
+pub struct ReplayCache {
+    seen: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl ReplayCache {
+    /// Records `(sender, message_id)` at `now_ms`; false if it was already seen within
+    /// `window_ms`.
+    pub fn first_time(&self, sender: &str, message_id: &str, now_ms: i64, window_ms: i64) -> bool {
+        let Ok(mut m) = self.seen.lock() else {
+            return false;
+        };
+        if m.len() > 200_000 {
+            m.retain(|_, t| now_ms - *t < window_ms);
+        }
+        let key = (sender.to_string(), message_id.to_string());
+        match m.get(&key) {
+            Some(t) if now_ms - *t < window_ms => false,
+            _ => {
+                m.insert(key, now_ms);
+                true
+            }
+        }
+    }
+}
+
+/// Resolves signature keys from one sender's JWKS, checking the kid.
+struct SenderKeys<'a> {
+    sender_id: &'a str,
+    jwks: Jwks,
+}
+
+impl KeyResolver for SenderKeys<'_> {
+    fn resolve(&self, kid: Option<&str>, alg: Algorithm) -> dci::Result<VerifyingKey> {
+        let fits = |k: &VerifyingKey| k.algorithm() == alg;
+        match kid {
+            Some(kid) => {
+                let key_id = match kid.split('|').collect::<Vec<_>>().as_slice() {
+                    [s, k, _alg] => {
+                        if *s != self.sender_id {
+                            return Err(dci::Error::Key(format!(
+                                "kid {kid} names sender {s}, but header.sender_id is {}",
+                                self.sender_id
+                            )));
+                        }
+                        k.to_string()
+                    }
+                    _ => kid.to_string(),
+                };
+                let key = self
+                    .jwks
+                    .find(&key_id)
+                    .or_else(|| self.jwks.find(kid))
+                    .ok_or_else(|| dci::Error::Key(format!("no key {key_id} registered for sender {}", self.sender_id)))?;
+                if !fits(key) {
+                    return Err(dci::Error::Key(format!("key {key_id} is not a {} key", alg.dci_name())));
+                }
+                Ok(key.clone())
+            }
+            None => self
+                .jwks
+                .keys
+                .iter()
+                .map(|(_, k)| k)
+                .find(|k| fits(k))
+                .cloned()
+                .ok_or_else(|| dci::Error::Key(format!("sender {} has no {} key", self.sender_id, alg.dci_name()))),
+        }
+    }
+}
+
+/// An admitted request.
+pub struct Admitted {
+    pub claims: TokenClaims,
+    pub sender: Sender,
+    pub header: Value,
+    pub message: Value,
+    pub message_id: String,
+    pub correlation_id: String,
+    /// Whether a signature was present and verified.
+    pub signed: bool,
+}
+
+/// Context for rejecting a request that got far enough to have one.
+pub struct Partial {
+    pub sender_id: Option<String>,
+    pub message_id: Option<String>,
+    pub transaction_id: Option<String>,
+}
+
+/// Runs every check, in the order of docs/server.md. `op` is the operation name (for the
+/// allowed-operations list and the token scope), `action` the expected header.action.
+pub fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    op: &str,
+    action: &str,
+    registry: &str,
+    correlation_id: String,
+    partial: &mut Partial,
+) -> Result<Admitted, Reject> {
+    // 1. Bearer token (401 with HttpErrorResponse when missing or invalid).
+    let token = bearer(headers).ok_or_else(|| Reject::unauthorized("missing bearer token (Authorization: Bearer ...)"))?;
+    let claims = state
+        .tokens
+        .check(state, token)
+        .map_err(|m| Reject::unauthorized(format!("invalid bearer token: {m}")))?;
+    if !claims.allows(op) {
+        return Err(Reject::forbidden(format!("the access token's scope does not include registry.{op}")));
+    }
+    // 2. JSON envelope.
+    let env: Value = serde_json::from_slice(body).map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
+    let header = env.get("header").cloned().unwrap_or(Value::Null);
+    let message = env.get("message").cloned().unwrap_or(Value::Null);
+    partial.message_id = header.get("message_id").and_then(Value::as_str).map(str::to_string);
+    partial.transaction_id = message.get("transaction_id").and_then(Value::as_str).map(str::to_string);
+    let sender_id = match header.get("sender_id").and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => {
+            let mut v = validate::header(&header);
+            if header.is_object() && !v.iter().any(|x| x.path == "header.sender_id") {
+                v.push(dci::Violation::new("header.sender_id", "required"));
+            }
+            return Err(Reject::invalid(v));
+        }
+    };
+    partial.sender_id = Some(sender_id.clone());
+    // 3. Sender registry.
+    let sender = match state.store.sender(&sender_id) {
+        Ok(Some(s)) if s.active => s,
+        Ok(Some(_)) => {
+            return Err(Reject::new(StatusCode::FORBIDDEN, "err.sender_id.invalid", format!("sender {sender_id} is disabled")))
+        }
+        Ok(None) => {
+            return Err(Reject::new(StatusCode::FORBIDDEN, "err.sender_id.invalid", format!("sender {sender_id} is not registered")))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sender lookup failed");
+            return Err(Reject::internal());
+        }
+    };
+    if let Some(bound) = &claims.sender_id {
+        if *bound != sender_id {
+            return Err(Reject::forbidden(format!(
+                "client {} may only send as {bound}, not {sender_id}",
+                claims.client_id
+            )));
+        }
+    }
+    if !sender.may(op) {
+        return Err(Reject::forbidden(format!("sender {sender_id} may not call {op}")));
+    }
+    // 4. Signature, over the bytes as received.
+    let sig = env.get("signature").and_then(Value::as_str);
+    let signed = if signature::is_missing(sig) {
+        if sender.signature_policy == SignaturePolicy::Required {
+            return Err(Reject::new(
+                StatusCode::UNAUTHORIZED,
+                "err.signature.missing",
+                format!("sender {sender_id} must sign its requests"),
+            ));
+        }
+        false
+    } else {
+        let jwks = Jwks::from_json(&sender.jwks).map_err(|e| {
+            tracing::error!(sender = %sender_id, error = %e, "sender JWKS unreadable");
+            Reject::new(StatusCode::UNAUTHORIZED, "err.signature.invalid", "the sender's registered keys cannot be read")
+        })?;
+        let keys = SenderKeys { sender_id: &sender_id, jwks };
+        let opts = VerifyOptions {
+            clock_skew_secs: state.config.clock_skew_secs,
+            ..VerifyOptions::default()
+        };
+        signature::verify_bytes(body, &keys, &opts).map_err(|e| {
+            let code = match e.dci_code() {
+                Some("err.signature.missing") => "err.signature.missing",
+                _ => "err.signature.invalid",
+            };
+            Reject::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+        })?;
+        true
+    };
+    // 5. Spec checks, every violation listed.
+    let mut violations = if matches!(op, "callback" | "notify" | "enrollment-updates") {
+        validate::callback_header(&header)
+    } else {
+        validate::header(&header)
+    };
+    violations.extend(validate::message(op_message_kind(op), &message));
+    if !violations.is_empty() {
+        return Err(Reject::invalid(violations));
+    }
+    let got_action = header.get("action").and_then(Value::as_str).unwrap_or_default();
+    if got_action != action {
+        return Err(Reject::new(
+            StatusCode::BAD_REQUEST,
+            "rjct.action.invalid",
+            format!("header.action is {got_action:?}; this endpoint expects {action:?}"),
+        ));
+    }
+    // 6. Clock skew on message_ts.
+    let now = chrono::Utc::now();
+    let ts = header
+        .get("message_ts")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    if let Some(ts) = ts {
+        let skew = (now.timestamp() - ts.timestamp()).abs();
+        if skew > state.config.clock_skew_secs {
+            return Err(Reject::new(
+                StatusCode::BAD_REQUEST,
+                "rjct.message_ts.invalid",
+                format!(
+                    "header.message_ts is {skew} s from the server clock; at most {} s accepted",
+                    state.config.clock_skew_secs
+                ),
+            ));
+        }
+    }
+    // 7. Replay (after the signature, so unsigned junk cannot burn a sender's ids).
+    let message_id = header.get("message_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    if !state.replay.first_time(&sender_id, &message_id, now.timestamp_millis(), 2 * state.config.clock_skew_secs * 1000) {
+        return Err(Reject::new(
+            StatusCode::CONFLICT,
+            "rjct.message_id.duplicate",
+            format!("header.message_id {message_id} was already received from {sender_id}"),
+        ));
+    }
+    // 8. Registry access.
+    if !sender.may_read(registry) {
+        return Err(Reject::forbidden(format!("sender {sender_id} has no data sharing agreement for the {registry} registry")));
+    }
+    Ok(Admitted {
+        claims,
+        sender,
+        header,
+        message,
+        message_id,
+        correlation_id,
+        signed,
+    })
+}
+
+/// Which message schema an operation carries.
+fn op_message_kind(op: &str) -> &str {
+    match op {
+        "disability-support" | "disability-details" => "disabled",
+        other => other,
+    }
+}
+
+/// Keeps only the top-level fields the sender's agreement allows (`@context`, `@type` and
+/// `@id` always pass, so records stay valid JSON-LD).
+pub fn share(sender: &Sender, record: Value) -> Value {
+    if sender.fields.iter().any(|f| f == "*") {
+        return record;
+    }
+    match record {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(k, _)| k.starts_with('@') || sender.fields.iter().any(|f| f == k))
+                .collect(),
+        ),
+        other => other,
+    }
+}
