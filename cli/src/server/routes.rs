@@ -100,8 +100,8 @@ fn endpoint(registry: &'static str, e: &'static Endpoint) -> MethodRouter<AppSta
 
 async fn healthz(State(state): State<AppState>) -> Response {
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || st.store.meta("schema_version")).await {
-        Ok(Ok(_)) => Json(json!({"status": "ok"})).into_response(),
+    match tokio::task::spawn_blocking(move || st.store.pending_outbox()).await {
+        Ok(Ok(n)) => Json(json!({"status": "ok", "pending_callbacks": n})).into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "error", "reason": "database unavailable"}))).into_response(),
     }
 }

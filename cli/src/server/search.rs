@@ -137,7 +137,7 @@ pub fn find(
     sort: &[(String, bool)],
 ) -> Result<Vec<Record>, String> {
     let mut out: Vec<Record> = Vec::new();
-    if query_type == "idtype-value" {
+    if super::validate::query_type_name(query_type) == "idtype-value" {
         let t = query
             .get("type")
             .or_else(|| query.get("identifier_type"))
@@ -157,7 +157,7 @@ pub fn find(
             }
         }
     } else {
-        if query_type == "graphql" {
+        if super::validate::query_type_name(query_type) == "graphql" {
             return Err("query_type graphql is not supported by this registry".into());
         }
         let mut err = None;

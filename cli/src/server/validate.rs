@@ -131,6 +131,12 @@ pub fn callback_header(h: &Value) -> Vec<Violation> {
     v.0
 }
 
+/// A query_type without namespace or case (`ns:org:QueryType:IDTYPE-VALUE` -> `idtype-value`);
+/// the spec's own examples send the namespaced form.
+pub fn query_type_name(s: &str) -> String {
+    s.rsplit(':').next().unwrap_or(s).to_ascii_lowercase()
+}
+
 const QUERY_TYPES: &[&str] = &["idtype-value", "expression", "predicate", "graphql"];
 
 /// Checks a message for `op` (the operation names of [`super::routes::Op`]).
@@ -157,7 +163,7 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                     if let Some(c) = v.object(it, "search_criteria", &p) {
                         let cp = format!("{p}.search_criteria");
                         if let Some(qt) = v.string(c, "query_type", &cp, true, 99) {
-                            if !QUERY_TYPES.contains(&qt.as_str()) {
+                            if !QUERY_TYPES.contains(&query_type_name(&qt).as_str()) {
                                 v.add(format!("{cp}.query_type"), format!("must be one of {}", QUERY_TYPES.join(", ")));
                             }
                         }
@@ -202,7 +208,7 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                         let cp = format!("{p}.subscribe_criteria");
                         v.string(c, "reg_event_type", &cp, false, 99);
                         if let Some(ft) = v.string(c, "filter_type", &cp, false, 99) {
-                            if !QUERY_TYPES.contains(&ft.as_str()) {
+                            if !QUERY_TYPES.contains(&query_type_name(&ft).as_str()) {
                                 v.add(format!("{cp}.filter_type"), format!("must be one of {}", QUERY_TYPES.join(", ")));
                             }
                         }
