@@ -235,8 +235,8 @@ pub trait Store: Send + Sync {
 
 /// Extracts the `(identifier_type, identifier_value)` pairs a record can be found by.
 /// Looks at the identifier lists of every registry schema, and one level into
-/// `demographic_info`, `person`, `member` and `group_head_info`; parents' and related persons'
-/// identifiers are not the record's own and are skipped.
+/// `demographic_info`, `person` and `member`; parents', related persons' and a household
+/// head's identifiers are not the record's own and are skipped.
 pub fn identifiers_of(record: &Value) -> Vec<(String, String)> {
     const LISTS: &[&str] = &[
         "identifier",
@@ -247,7 +247,7 @@ pub fn identifiers_of(record: &Value) -> Vec<(String, String)> {
         "farmer_identifier",
         "person_identifier",
     ];
-    const NESTED: &[&str] = &["demographic_info", "person", "member", "group_head_info"];
+    const NESTED: &[&str] = &["demographic_info", "person", "member"];
     let mut out = Vec::new();
     fn push(v: &Value, out: &mut Vec<(String, String)>) {
         match v {
