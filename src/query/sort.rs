@@ -1,0 +1,240 @@
+//! Sorting search results by the spec's `sort`: a list of
+//! `{"attribute_name": "poverty_score", "sort_order": "asc" | "desc"}`.
+//!
+//! - Keys apply in list order; the sort is stable (records that tie keep their order).
+//! - `attribute_name` is a dotted path ([`super::path`]; a one-segment name the record lacks
+//!   reaches its identifiers of that type, so `UIN` sorts by UIN); when it reaches several
+//!   values (an array or an array along the path) the first one is the key.
+//! - Values order by kind, then within the kind: `null` < booleans < numbers (including strings
+//!   that read as numbers, so `"9"` < `"10"`) < dates and date-times (dates as midnight UTC) <
+//!   other strings (by code point) < arrays and objects (by their JSON text).
+//! - A record without the attribute sorts last, in both directions.
+//! - `sort_order` defaults to `asc` when absent; any other value than `asc`/`desc` is an error
+//!   (the spec's `rjct.sort.invalid`).
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::compare::{Num, Temporal};
+use super::evaluate::type_name;
+use super::evaluate::values_at;
+use crate::error::{Error, Result};
+
+/// `asc` or `desc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+impl SortOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
+/// One sort key, the spec's `SearchSort`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub attribute_name: String,
+    pub sort_order: SortOrder,
+}
+
+impl SortKey {
+    pub fn asc(attribute_name: impl Into<String>) -> Self {
+        SortKey {
+            attribute_name: attribute_name.into(),
+            sort_order: SortOrder::Asc,
+        }
+    }
+    pub fn desc(attribute_name: impl Into<String>) -> Self {
+        SortKey {
+            attribute_name: attribute_name.into(),
+            sort_order: SortOrder::Desc,
+        }
+    }
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({
+            "attribute_name": self.attribute_name,
+            "sort_order": self.sort_order.as_str(),
+        })
+    }
+}
+
+/// Parse the `sort` of a search (a list; `null` or absent is no sorting; one object alone is
+/// taken as a list of one).
+pub fn parse_sort(v: &Value) -> Result<Vec<SortKey>> {
+    let items: &[Value] = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        Value::Object(_) => std::slice::from_ref(v),
+        other => {
+            return Err(Error::Query(format!(
+                "sort: expected a list, got {}",
+                type_name(other)
+            )))
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let at = format!("sort[{i}]");
+            let o = it.as_object().ok_or_else(|| {
+                Error::Query(format!("{at}: expected an object, got {}", type_name(it)))
+            })?;
+            let attribute_name = match o.get("attribute_name") {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(Value::String(_)) => {
+                    return Err(Error::Query(format!("{at}.attribute_name: empty")))
+                }
+                Some(other) => {
+                    return Err(Error::Query(format!(
+                        "{at}.attribute_name: expected a string, got {}",
+                        type_name(other)
+                    )))
+                }
+                None => return Err(Error::Query(format!("{at}.attribute_name: required"))),
+            };
+            let sort_order = match o.get("sort_order") {
+                None | Some(Value::Null) => SortOrder::Asc,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("asc") => SortOrder::Asc,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("desc") => SortOrder::Desc,
+                Some(other) => {
+                    return Err(Error::Query(format!(
+                        "{at}.sort_order: expected asc or desc, got {other}"
+                    )))
+                }
+            };
+            Ok(SortKey {
+                attribute_name,
+                sort_order,
+            })
+        })
+        .collect()
+}
+
+/// Sort `records` in place by the spec's `sort` value.
+pub fn sort_records(records: &mut [Value], sort: &Value) -> Result<()> {
+    let keys = parse_sort(sort)?;
+    sort_by_keys(records, &keys);
+    Ok(())
+}
+
+/// Sort `records` in place by typed keys (stable).
+pub fn sort_by_keys(records: &mut [Value], keys: &[SortKey]) {
+    if keys.is_empty() || records.len() < 2 {
+        return;
+    }
+    // Extract keys once; comparing extracted keys is a total order, as sort_by requires.
+    let mut order: Vec<(Vec<Option<SortVal>>, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let ks = keys
+                .iter()
+                .map(|k| {
+                    values_at(r, &k.attribute_name)
+                        .first()
+                        .and_then(|v| first(v))
+                        .map(SortVal::of)
+                })
+                .collect();
+            (ks, i)
+        })
+        .collect();
+    order.sort_by(|(a, _), (b, _)| {
+        for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
+            let o = match (x, y) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) => {
+                    let o = x.cmp(y);
+                    if k.sort_order == SortOrder::Desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+    let mut taken: Vec<Value> = records.iter_mut().map(std::mem::take).collect();
+    for (slot, (_, i)) in records.iter_mut().zip(order) {
+        *slot = std::mem::take(&mut taken[i]);
+    }
+}
+
+/// The first value of an array (none for an empty one), or the value itself.
+fn first(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Array(items) => items.first(),
+        other => Some(other),
+    }
+}
+
+/// A sort key with a total order.
+#[derive(Debug, Clone)]
+enum SortVal {
+    Null,
+    Bool(bool),
+    /// `f64` first (total order), then the integer value to separate large integers.
+    Num(f64, i128),
+    Time(i128),
+    Str(String),
+    Other(String),
+}
+
+impl SortVal {
+    fn of(v: &Value) -> SortVal {
+        let num = |n: Num| match n {
+            Num::Int(i) => SortVal::Num(i as f64, i),
+            Num::Float(f) => SortVal::Num(f, f as i128),
+        };
+        match v {
+            Value::Null => SortVal::Null,
+            Value::Bool(b) => SortVal::Bool(*b),
+            Value::Number(n) => Num::from_json(n).map(num).unwrap_or(SortVal::Null),
+            Value::String(s) => {
+                if let Some(t) = Temporal::parse(s) {
+                    SortVal::Time(t.sort_nanos())
+                } else if let Some(n) = Num::parse(s) {
+                    num(n)
+                } else {
+                    SortVal::Str(s.clone())
+                }
+            }
+            other => SortVal::Other(other.to_string()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            SortVal::Null => 0,
+            SortVal::Bool(_) => 1,
+            SortVal::Num(..) => 2,
+            SortVal::Time(_) => 3,
+            SortVal::Str(_) => 4,
+            SortVal::Other(_) => 5,
+        }
+    }
+
+    fn cmp(&self, other: &SortVal) -> Ordering {
+        match (self, other) {
+            (SortVal::Bool(a), SortVal::Bool(b)) => a.cmp(b),
+            (SortVal::Num(a, i), SortVal::Num(b, j)) => a.total_cmp(b).then(i.cmp(j)),
+            (SortVal::Time(a), SortVal::Time(b)) => a.cmp(b),
+            (SortVal::Str(a), SortVal::Str(b)) | (SortVal::Other(a), SortVal::Other(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
