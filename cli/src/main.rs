@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "dci", version, about = "DCI (SPDCI) registry API: keys, signatures, envelopes and the reference registry server")]
+#[command(
+    name = "dci",
+    version,
+    about = "DCI (SPDCI) registry API: keys, signatures, envelopes and the reference registry server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

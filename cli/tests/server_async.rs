@@ -36,9 +36,17 @@ async fn async_search_subscribe_notify_and_status() {
     let sender_uri = format!("http://127.0.0.1:{port}/registry");
 
     // Async search: ACK now, signed on-search callback later.
-    let mut env = s1.envelope("search", search_message("idtype-value", json!({"type": "UIN", "value": "100000007"})));
+    let mut env = s1.envelope(
+        "search",
+        search_message("idtype-value", json!({"type": "UIN", "value": "100000007"})),
+    );
     env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env.clone())).await;
+    let (s, v, _) = post(
+        &server.url("/registry/search"),
+        Some(&tok),
+        s1.sign(env.clone()),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["message"]["ack_status"], "ACK");
     let corr = v["message"]["correlation_id"].as_str().unwrap().to_string();
@@ -46,14 +54,32 @@ async fn async_search_subscribe_notify_and_status() {
     let cb = rcv.on("/registry/on-search").remove(0);
     assert_eq!(cb["header"]["action"], "on-search");
     assert_eq!(cb["message"]["correlation_id"], corr.as_str());
-    assert_eq!(cb["message"]["transaction_id"], env["message"]["transaction_id"]);
-    assert_eq!(cb["message"]["search_response"][0]["data"]["reg_records"][0]["identifier"][0]["identifier_value"], "100000007");
-    verify_bytes(&serde_json::to_vec(&cb).unwrap(), &jwks, &VerifyOptions::default()).expect("callback signature");
+    assert_eq!(
+        cb["message"]["transaction_id"],
+        env["message"]["transaction_id"]
+    );
+    assert_eq!(
+        cb["message"]["search_response"][0]["data"]["reg_records"][0]["identifier"][0]
+            ["identifier_value"],
+        "100000007"
+    );
+    verify_bytes(
+        &serde_json::to_vec(&cb).unwrap(),
+        &jwks,
+        &VerifyOptions::default(),
+    )
+    .expect("callback signature");
 
     // Async without sender_uri.
-    let env = s1.envelope("search", search_message("idtype-value", json!({"type": "UIN", "value": "1"})));
+    let env = s1.envelope(
+        "search",
+        search_message("idtype-value", json!({"type": "UIN", "value": "1"})),
+    );
     let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
-    assert_eq!((s, v["message"]["error"]["code"].as_str()), (400, Some("err.sender_uri.invalid")));
+    assert_eq!(
+        (s, v["message"]["error"]["code"].as_str()),
+        (400, Some("err.sender_uri.invalid"))
+    );
 
     // Subscribe to births in the central region (s1) and to every birth (s6).
     let sub = |who: &TestSender, filter: Option<Value>| {
@@ -62,40 +88,70 @@ async fn async_search_subscribe_notify_and_status() {
             c["filter_type"] = json!("expression");
             c["filter"] = f;
         }
-        let mut env = who.envelope("subscribe", json!({"transaction_id": format!("sub-{}", who.id), "subscribe_request": [
-            {"reference_id": "sr-1", "timestamp": now(), "subscribe_criteria": c}]}));
+        let mut env = who.envelope(
+            "subscribe",
+            json!({"transaction_id": format!("sub-{}", who.id), "subscribe_request": [
+            {"reference_id": "sr-1", "timestamp": now(), "subscribe_criteria": c}]}),
+        );
         env["header"]["sender_uri"] = json!(sender_uri);
         who.sign(env)
     };
     let (s, v, _) = post(&server.url("/registry/subscribe"), Some(&tok),
         sub(&s1, Some(json!({"type": "expression", "value": {"expression": {"address.region_code": {"$eq": "central_region"}}}})))).await;
     assert_eq!(s, 200, "{v}");
-    let (s, _, _) = post(&server.url("/registry/subscribe"), Some(&tok), sub(&s6, None)).await;
+    let (s, _, _) = post(
+        &server.url("/registry/subscribe"),
+        Some(&tok),
+        sub(&s6, None),
+    )
+    .await;
     assert_eq!(s, 200);
-    until("two on-subscribe", || rcv.on("/registry/on-subscribe").len() == 2).await;
+    until("two on-subscribe", || {
+        rcv.on("/registry/on-subscribe").len() == 2
+    })
+    .await;
     let mut codes: HashMap<String, String> = HashMap::new();
     for cb in rcv.on("/registry/on-subscribe") {
         let sub = &cb["message"]["subscribe_response"][0]["subscriptions"][0];
         assert_eq!(sub["status"], "subscribe");
-        codes.insert(cb["header"]["receiver_id"].as_str().unwrap().to_string(), sub["code"].as_str().unwrap().to_string());
+        codes.insert(
+            cb["header"]["receiver_id"].as_str().unwrap().to_string(),
+            sub["code"].as_str().unwrap().to_string(),
+        );
     }
 
     // A new birth in the central region through the admin API: both are notified.
-    let birth = |uin: &str, region: &str| json!({
+    let birth = |uin: &str, region: &str| {
+        json!({
         "registry": "crvs", "record_type": "Person", "event_type": "LiveBirth",
         "records": [{"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": uin}],
                      "name": {"given_name": "Nia", "surname": "Test"}, "sex": "female", "birth_date": "2025-02-01",
-                     "address": {"region_code": region}}]});
-    let r = reqwest::Client::new().post(server.url("/admin/records")).bearer_auth(&tok).json(&birth("900000001", "central_region")).send().await.unwrap();
+                     "address": {"region_code": region}}]})
+    };
+    let r = reqwest::Client::new()
+        .post(server.url("/admin/records"))
+        .bearer_auth(&tok)
+        .json(&birth("900000001", "central_region"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v, json!({"records": 1, "notifications_queued": 2}));
     until("two notifies", || rcv.on("/registry/notify").len() == 2).await;
     for n in rcv.on("/registry/notify") {
-        verify_bytes(&serde_json::to_vec(&n).unwrap(), &jwks, &VerifyOptions::default()).expect("notify signature");
+        verify_bytes(
+            &serde_json::to_vec(&n).unwrap(),
+            &jwks,
+            &VerifyOptions::default(),
+        )
+        .expect("notify signature");
         let rec = &n["message"]["notify_event"][0]["data"]["reg_records"];
         assert_eq!(rec["identifier"][0]["identifier_value"], "900000001");
-        assert_eq!(n["message"]["notify_event"][0]["data"]["reg_event_type"], "LiveBirth");
+        assert_eq!(
+            n["message"]["notify_event"][0]["data"]["reg_event_type"],
+            "LiveBirth"
+        );
         let who = n["header"]["receiver_id"].as_str().unwrap();
         assert_eq!(n["message"]["subscription_code"], codes[who].as_str());
         if who == "s6" {
@@ -108,45 +164,111 @@ async fn async_search_subscribe_notify_and_status() {
     }
     // A birth elsewhere matches only s6's subscription; a death matches none (dci import).
     let file = dir.path().join("births.json");
-    std::fs::write(&file, serde_json::to_vec(&json!([birth("900000002", "northern_region")])).unwrap()).unwrap();
-    let out = dci(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
-    assert!(out.contains("imported 1 records; 1 notifications queued"), "{out}");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!([birth("900000002", "northern_region")])).unwrap(),
+    )
+    .unwrap();
+    let out = dci(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("imported 1 records; 1 notifications queued"),
+        "{out}"
+    );
     let mut death = birth("900000001", "central_region");
     death["event_type"] = json!("Death");
     std::fs::write(&file, serde_json::to_vec(&death).unwrap()).unwrap();
-    let out = dci(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
-    assert!(out.contains("imported 1 records; 0 notifications queued"), "{out}");
+    let out = dci(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("imported 1 records; 0 notifications queued"),
+        "{out}"
+    );
     until("third notify", || rcv.on("/registry/notify").len() == 3).await;
 
     // Unsubscribe s6; the on-unsubscribe callback confirms; the next birth notifies only s1.
     let mut env = s6.envelope("unsubscribe", json!({"transaction_id": "unsub-1", "timestamp": now(), "subscription_codes": [codes["s6"]]}));
     env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, _, _) = post(&server.url("/registry/unsubscribe"), Some(&tok), s6.sign(env)).await;
+    let (s, _, _) = post(
+        &server.url("/registry/unsubscribe"),
+        Some(&tok),
+        s6.sign(env),
+    )
+    .await;
     assert_eq!(s, 200);
-    until("on-unsubscribe", || rcv.on("/registry/on-unsubscribe").len() == 1).await;
+    until("on-unsubscribe", || {
+        rcv.on("/registry/on-unsubscribe").len() == 1
+    })
+    .await;
     let u = rcv.on("/registry/on-unsubscribe").remove(0);
     assert_eq!(u["message"]["status"], "succ");
-    assert_eq!(u["message"]["subscription_status"], json!([{"code": codes["s6"], "status": "unsubscribe"}]));
-    std::fs::write(&file, serde_json::to_vec(&birth("900000003", "central_region")).unwrap()).unwrap();
-    let out = dci(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(
+        u["message"]["subscription_status"],
+        json!([{"code": codes["s6"], "status": "unsubscribe"}])
+    );
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&birth("900000003", "central_region")).unwrap(),
+    )
+    .unwrap();
+    let out = dci(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert!(out.contains("1 notifications queued"), "{out}");
     // s1 may not unsubscribe s6's (already ended) subscription: rjct in the callback.
     let mut env = s1.envelope("unsubscribe", json!({"transaction_id": "unsub-2", "timestamp": now(), "subscription_codes": [codes["s6"]]}));
     env["header"]["sender_uri"] = json!(sender_uri);
-    post(&server.url("/registry/unsubscribe"), Some(&tok), s1.sign(env)).await;
-    until("second on-unsubscribe", || rcv.on("/registry/on-unsubscribe").len() == 2).await;
-    assert_eq!(rcv.on("/registry/on-unsubscribe")[1]["message"]["status_reason_code"], "rjct.subscription_code.invalid");
+    post(
+        &server.url("/registry/unsubscribe"),
+        Some(&tok),
+        s1.sign(env),
+    )
+    .await;
+    until("second on-unsubscribe", || {
+        rcv.on("/registry/on-unsubscribe").len() == 2
+    })
+    .await;
+    assert_eq!(
+        rcv.on("/registry/on-unsubscribe")[1]["message"]["status_reason_code"],
+        "rjct.subscription_code.invalid"
+    );
 
     // Async txn status of the first search, by correlation_id.
-    let mut env = s1.envelope("txn-status", json!({"transaction_id": "ts-1", "txnstatus_request": {"reference_id": "q-1",
-        "txn_type": "search", "attribute_type": "correlation_id", "attribute_value": corr}}));
+    let mut env = s1.envelope(
+        "txn-status",
+        json!({"transaction_id": "ts-1", "txnstatus_request": {"reference_id": "q-1",
+        "txn_type": "search", "attribute_type": "correlation_id", "attribute_value": corr}}),
+    );
     env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, _, _) = post(&server.url("/registry/txn/status"), Some(&tok), s1.sign(env)).await;
+    let (s, _, _) = post(
+        &server.url("/registry/txn/status"),
+        Some(&tok),
+        s1.sign(env),
+    )
+    .await;
     assert_eq!(s, 200);
-    until("txn on-status", || rcv.on("/registry/txn/on-status").len() == 1).await;
+    until("txn on-status", || {
+        rcv.on("/registry/txn/on-status").len() == 1
+    })
+    .await;
     let st = rcv.on("/registry/txn/on-status").remove(0);
     assert_eq!(st["header"]["action"], "txn-on-status");
-    assert_eq!(st["message"]["txnstatus_response"]["txn_status"]["search_response"][0]["data"]["reg_records"][0]["identifier"][0]["identifier_value"], "100000007");
+    assert_eq!(
+        st["message"]["txnstatus_response"]["txn_status"]["search_response"][0]["data"]
+            ["reg_records"][0]["identifier"][0]["identifier_value"],
+        "100000007"
+    );
     until("fourth notify", || rcv.on("/registry/notify").len() == 4).await;
     assert_eq!(rcv.on("/registry/notify")[3]["header"]["receiver_id"], "s1");
 }
@@ -163,31 +285,64 @@ async fn restart_resumes_delivery_once() {
     let (l, port) = listener().await;
     drop(l);
     let sender_uri = format!("http://127.0.0.1:{port}/registry");
-    let args = ["--retry-base-ms", "100", "--retry-max-ms", "400", "--outbox-poll-ms", "50"];
+    let args = [
+        "--retry-base-ms",
+        "100",
+        "--retry-max-ms",
+        "400",
+        "--outbox-poll-ms",
+        "50",
+    ];
 
     let mut server = Server::start(&db, &args);
     let tok = token(&server.base, &cid, &secret).await;
     let mut txns = Vec::new();
     for i in 0..5 {
-        let mut env = s1.envelope("search", search_message("idtype-value", json!({"type": "UIN", "value": format!("{}", 100000010 + i)})));
+        let mut env = s1.envelope(
+            "search",
+            search_message(
+                "idtype-value",
+                json!({"type": "UIN", "value": format!("{}", 100000010 + i)}),
+            ),
+        );
         env["header"]["sender_uri"] = json!(sender_uri);
-        txns.push(env["message"]["transaction_id"].as_str().unwrap().to_string());
+        txns.push(
+            env["message"]["transaction_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
         let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
         assert_eq!((s, v["message"]["ack_status"].as_str()), (200, Some("ACK")));
     }
-    let health: Value = reqwest::get(server.url("/healthz")).await.unwrap().json().await.unwrap();
+    let health: Value = reqwest::get(server.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["pending_callbacks"], 5);
     server.stop();
 
     // Receiver back, server back: every callback arrives, once.
     let rcv = Receiver::default();
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let _task = rcv.spawn(l);
     let server = Server::start(&db, &args);
-    until("five callbacks", || rcv.on("/registry/on-search").len() >= 5).await;
+    until("five callbacks", || {
+        rcv.on("/registry/on-search").len() >= 5
+    })
+    .await;
     let mut pending = -1;
     for _ in 0..200 {
-        let h: Value = reqwest::get(server.url("/healthz")).await.unwrap().json().await.unwrap();
+        let h: Value = reqwest::get(server.url("/healthz"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         pending = h["pending_callbacks"].as_i64().unwrap();
         if pending == 0 {
             break;
@@ -195,7 +350,11 @@ async fn restart_resumes_delivery_once() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(pending, 0);
-    let mut got: Vec<String> = rcv.on("/registry/on-search").iter().map(|c| c["message"]["transaction_id"].as_str().unwrap().to_string()).collect();
+    let mut got: Vec<String> = rcv
+        .on("/registry/on-search")
+        .iter()
+        .map(|c| c["message"]["transaction_id"].as_str().unwrap().to_string())
+        .collect();
     got.sort();
     txns.sort();
     assert_eq!(got, txns, "each callback exactly once");

@@ -202,8 +202,11 @@ pub struct ImportArgs {
 }
 
 fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         let _ = b.json().try_init();
     } else {
@@ -212,7 +215,10 @@ fn init_logs(json: bool) {
 }
 
 fn open(db: &DbArg) -> Result<std::sync::Arc<dyn Store>, String> {
-    server::open_store(&ServeConfig { db: db.db.clone(), ..ServeConfig::default() })
+    server::open_store(&ServeConfig {
+        db: db.db.clone(),
+        ..ServeConfig::default()
+    })
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -238,9 +244,14 @@ pub fn run(cmd: ServerCommand) -> ExitCode {
 fn serve(a: ServeArgs) -> Result<(), String> {
     init_logs(a.log_json);
     if !REGISTRIES.contains(&a.registry.as_str()) {
-        return Err(format!("--registry {} is not one of {}", a.registry, REGISTRIES.join(", ")));
+        return Err(format!(
+            "--registry {} is not one of {}",
+            a.registry,
+            REGISTRIES.join(", ")
+        ));
     }
-    let profile = dci::signature::Profile::parse(&a.profile).map_err(|e| format!("--profile: {e}"))?;
+    let profile =
+        dci::signature::Profile::parse(&a.profile).map_err(|e| format!("--profile: {e}"))?;
     let config = ServeConfig {
         db: a.db.db,
         listen: a.listen,
@@ -269,15 +280,20 @@ fn serve(a: ServeArgs) -> Result<(), String> {
 fn seed(a: SeedArgs) -> Result<(), String> {
     for r in &a.registries {
         if !REGISTRIES.contains(&r.as_str()) {
-            return Err(format!("--registries: {r} is not one of {}", REGISTRIES.join(", ")));
+            return Err(format!(
+                "--registries: {r} is not one of {}",
+                REGISTRIES.join(", ")
+            ));
         }
     }
     let store = open(&a.db)?;
     let regs: Vec<&str> = a.registries.iter().map(String::as_str).collect();
     let bar = indicatif::ProgressBar::new(a.persons as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} persons ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut err = None;
     let mut total = 0usize;
@@ -295,29 +311,52 @@ fn seed(a: SeedArgs) -> Result<(), String> {
     if let Some(e) = err {
         return Err(e);
     }
-    println!("seeded {total} records for {} persons into {}", a.persons, a.db.db.display());
+    println!(
+        "seeded {total} records for {} persons into {}",
+        a.persons,
+        a.db.db.display()
+    );
     Ok(())
 }
 
 fn senders(c: SendersCmd) -> Result<(), String> {
     match c {
-        SendersCmd::Add { db, id, name, pubkey, key_id, jwks, ops, registries, fields, consent_required, signature } => {
-            let policy = SignaturePolicy::parse(&signature).ok_or("--signature must be required or optional")?;
+        SendersCmd::Add {
+            db,
+            id,
+            name,
+            pubkey,
+            key_id,
+            jwks,
+            ops,
+            registries,
+            fields,
+            consent_required,
+            signature,
+        } => {
+            let policy = SignaturePolicy::parse(&signature)
+                .ok_or("--signature must be required or optional")?;
             let jwks = match (pubkey, jwks) {
                 (Some(p), _) => {
-                    let pem = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                    let k = dci::keys::VerifyingKey::from_pem(&pem).map_err(|e| format!("{}: {e}", p.display()))?;
+                    let pem =
+                        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    let k = dci::keys::VerifyingKey::from_pem(&pem)
+                        .map_err(|e| format!("{}: {e}", p.display()))?;
                     json!({"keys": [k.to_jwk(Some(&key_id))]})
                 }
                 (None, Some(f)) => {
-                    let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-                    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let text =
+                        std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                    let v: Value =
+                        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
                     dci::keys::Jwks::from_json(&v).map_err(|e| format!("{}: {e}", f.display()))?;
                     v
                 }
                 (None, None) => {
                     if policy == SignaturePolicy::Required {
-                        return Err("a sender with --signature required needs --pubkey or --jwks".into());
+                        return Err(
+                            "a sender with --signature required needs --pubkey or --jwks".into(),
+                        );
                     }
                     json!({"keys": []})
                 }
@@ -343,7 +382,11 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             for s in open(&db)?.senders().map_err(|e| e.to_string())? {
                 let kids: Vec<String> = s.jwks["keys"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|k| k["kid"].as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|k| k["kid"].as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 println!(
                     "{}\t{}\t{}\tops={}\tregistries={}\tfields={}\tsignature={}\tconsent={}\tkeys={}",
@@ -360,13 +403,19 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             }
         }
         SendersCmd::Disable { db, id } => {
-            if !open(&db)?.set_sender_active(&id, false).map_err(|e| e.to_string())? {
+            if !open(&db)?
+                .set_sender_active(&id, false)
+                .map_err(|e| e.to_string())?
+            {
                 return Err(format!("no sender {id}"));
             }
             println!("sender {id} disabled");
         }
         SendersCmd::Enable { db, id } => {
-            if !open(&db)?.set_sender_active(&id, true).map_err(|e| e.to_string())? {
+            if !open(&db)?
+                .set_sender_active(&id, true)
+                .map_err(|e| e.to_string())?
+            {
                 return Err(format!("no sender {id}"));
             }
             println!("sender {id} enabled");
@@ -377,7 +426,13 @@ fn senders(c: SendersCmd) -> Result<(), String> {
 
 fn clients(c: ClientsCmd) -> Result<(), String> {
     match c {
-        ClientsCmd::Add { db, id, name, scopes, sender } => {
+        ClientsCmd::Add {
+            db,
+            id,
+            name,
+            scopes,
+            sender,
+        } => {
             let secret = new_secret();
             open(&db)?
                 .put_client(&Client {
@@ -405,7 +460,10 @@ fn clients(c: ClientsCmd) -> Result<(), String> {
             }
         }
         ClientsCmd::Revoke { db, id } => {
-            if !open(&db)?.set_client_active(&id, false).map_err(|e| e.to_string())? {
+            if !open(&db)?
+                .set_client_active(&id, false)
+                .map_err(|e| e.to_string())?
+            {
                 return Err(format!("no client {id}"));
             }
             println!("client {id} revoked");
@@ -415,8 +473,10 @@ fn clients(c: ClientsCmd) -> Result<(), String> {
 }
 
 fn import(a: ImportArgs) -> Result<(), String> {
-    let text = std::fs::read_to_string(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", a.file.display()))?;
+    let text =
+        std::fs::read_to_string(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", a.file.display()))?;
     let batches = match v {
         Value::Array(b) => b,
         one => vec![one],
@@ -424,10 +484,13 @@ fn import(a: ImportArgs) -> Result<(), String> {
     let store = open(&a.db)?;
     let (mut recs, mut notes) = (0, 0);
     for (i, b) in batches.iter().enumerate() {
-        let (n, q) = admin::apply_batch(store.as_ref(), &a.server_id, b).map_err(|e| format!("{} batch {i}: {e}", a.file.display()))?;
+        let (n, q) = admin::apply_batch(store.as_ref(), &a.server_id, b)
+            .map_err(|e| format!("{} batch {i}: {e}", a.file.display()))?;
         recs += n;
         notes += q;
     }
-    println!("imported {recs} records; {notes} notifications queued (a running server delivers them)");
+    println!(
+        "imported {recs} records; {notes} notifications queued (a running server delivers them)"
+    );
     Ok(())
 }

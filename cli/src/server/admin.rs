@@ -21,16 +21,27 @@ pub fn record_key(record: &Value) -> String {
         None => {
             use sha2::{Digest, Sha256};
             let h = Sha256::digest(record.to_string().as_bytes());
-            format!("sha256:{}", h.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+            format!(
+                "sha256:{}",
+                h.iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )
         }
     }
 }
 
 /// A batch of record changes: `{"registry", "record_type", "event_type", "records": [...]}`.
 pub fn parse_batch(v: &Value) -> Result<(String, String, Vec<NewRecord>), String> {
-    let registry = v.get("registry").and_then(Value::as_str).ok_or("registry: required (crvs, social, ibr, dr, fr)")?;
+    let registry = v
+        .get("registry")
+        .and_then(Value::as_str)
+        .ok_or("registry: required (crvs, social, ibr, dr, fr)")?;
     if !REGISTRIES.contains(&registry) {
-        return Err(format!("registry: {registry} is not one of crvs, social, ibr, dr, fr"));
+        return Err(format!(
+            "registry: {registry} is not one of crvs, social, ibr, dr, fr"
+        ));
     }
     let record_type = v
         .get("record_type")
@@ -43,8 +54,15 @@ pub fn parse_batch(v: &Value) -> Result<(String, String, Vec<NewRecord>), String
             record_types(registry).join(", ")
         ));
     }
-    let event_type = v.get("event_type").and_then(Value::as_str).unwrap_or("Update").to_string();
-    let records = v.get("records").and_then(Value::as_array).ok_or("records: required (an array of records)")?;
+    let event_type = v
+        .get("event_type")
+        .and_then(Value::as_str)
+        .unwrap_or("Update")
+        .to_string();
+    let records = v
+        .get("records")
+        .and_then(Value::as_array)
+        .ok_or("records: required (an array of records)")?;
     let mut out = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         if !r.is_object() {
@@ -61,36 +79,80 @@ pub fn parse_batch(v: &Value) -> Result<(String, String, Vec<NewRecord>), String
 }
 
 /// Applies one batch; returns (records, notifies queued).
-pub fn apply_batch(store: &dyn Store, server_id: &str, v: &Value) -> Result<(usize, usize), String> {
+pub fn apply_batch(
+    store: &dyn Store,
+    server_id: &str,
+    v: &Value,
+) -> Result<(usize, usize), String> {
     let (registry, event_type, recs) = parse_batch(v)?;
-    let n = apply_changes(store, server_id, &registry, &event_type, &recs).map_err(|e| e.to_string())?;
+    let n = apply_changes(store, server_id, &registry, &event_type, &recs)
+        .map_err(|e| e.to_string())?;
     Ok((recs.len(), n))
 }
 
 /// POST /admin/records (a bearer token with the `admin` scope).
-pub async fn records(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let err = |s: StatusCode, code: &str, m: String| (s, Json(json!({"errors": [{"code": code, "message": m}]}))).into_response();
+pub async fn records(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let err = |s: StatusCode, code: &str, m: String| {
+        (s, Json(json!({"errors": [{"code": code, "message": m}]}))).into_response()
+    };
     let Some(tok) = bearer(&headers) else {
-        return err(StatusCode::UNAUTHORIZED, "err.request.unauthorized", "missing bearer token".into());
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "err.request.unauthorized",
+            "missing bearer token".into(),
+        );
     };
     match state.tokens.check(&state, tok) {
         Ok(c) if c.allows("admin") => {}
-        Ok(_) => return err(StatusCode::FORBIDDEN, "err.request.forbidden", "the token lacks the admin scope".into()),
-        Err(m) => return err(StatusCode::UNAUTHORIZED, "err.request.unauthorized", format!("invalid bearer token: {m}")),
+        Ok(_) => {
+            return err(
+                StatusCode::FORBIDDEN,
+                "err.request.forbidden",
+                "the token lacks the admin scope".into(),
+            )
+        }
+        Err(m) => {
+            return err(
+                StatusCode::UNAUTHORIZED,
+                "err.request.unauthorized",
+                format!("invalid bearer token: {m}"),
+            )
+        }
     }
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return err(StatusCode::BAD_REQUEST, "err.request.bad", format!("body is not JSON: {e}")),
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "err.request.bad",
+                format!("body is not JSON: {e}"),
+            )
+        }
     };
     let st = state.clone();
-    let r = tokio::task::spawn_blocking(move || apply_batch(st.store.as_ref(), &st.config.server_id, &v)).await;
+    let r = tokio::task::spawn_blocking(move || {
+        apply_batch(st.store.as_ref(), &st.config.server_id, &v)
+    })
+    .await;
     match r {
         Ok(Ok((n, q))) => {
             state.outbox_wake.notify_one();
-            tracing::info!(records = n, notifies = q, "records changed through the admin API");
+            tracing::info!(
+                records = n,
+                notifies = q,
+                "records changed through the admin API"
+            );
             Json(json!({"records": n, "notifications_queued": q})).into_response()
         }
         Ok(Err(m)) => err(StatusCode::BAD_REQUEST, "err.request.bad", m),
-        Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "err.service.unavailable", "internal error".into()),
+        Err(_) => err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "err.service.unavailable",
+            "internal error".into(),
+        ),
     }
 }

@@ -113,7 +113,12 @@ impl Default for Tokens {
 }
 
 impl Tokens {
-    pub fn issue(&self, state: &AppState, client: &Client, scopes: &[String]) -> Result<String, String> {
+    pub fn issue(
+        &self,
+        state: &AppState,
+        client: &Client,
+        scopes: &[String],
+    ) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
         let header = json!({"alg": state.signer.key.algorithm().jws_name(), "typ": "JWT", "kid": state.signer.kid()});
         let claims = json!({
@@ -149,17 +154,22 @@ impl Tokens {
             return Ok(c);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err("access token is not a JWT");
         };
-        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| "access token signature is not base64url")?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| "access token signature is not base64url")?;
         let header: Value = URL_SAFE_NO_PAD
             .decode(h)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or("access token header is not JSON")?;
-        if header.get("alg").and_then(Value::as_str) != Some(state.signer.key.algorithm().jws_name()) {
+        if header.get("alg").and_then(Value::as_str)
+            != Some(state.signer.key.algorithm().jws_name())
+        {
             return Err("access token algorithm is not ours");
         }
         state
@@ -171,11 +181,17 @@ impl Tokens {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or("access token claims are not JSON")?;
-        let exp = claims.get("exp").and_then(Value::as_i64).ok_or("access token has no exp")?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or("access token has no exp")?;
         if exp <= now {
             return Err("access token expired");
         }
-        let client_id = claims.get("sub").and_then(Value::as_str).ok_or("access token has no sub")?;
+        let client_id = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .ok_or("access token has no sub")?;
         // A revoked client's tokens stop working at once, not at expiry.
         match state.store.client(client_id) {
             Ok(Some(c)) if c.active => {}
@@ -190,7 +206,10 @@ impl Tokens {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
-            sender_id: claims.get("sender_id").and_then(Value::as_str).map(str::to_string),
+            sender_id: claims
+                .get("sender_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             exp,
         };
         if let Ok(mut m) = self.cache.lock() {
@@ -250,7 +269,11 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// POST /oauth2/client/token
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let form = parse_form(&body);
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(
@@ -265,13 +288,19 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     if let Some(basic) = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
     {
         if let Some((u, p)) = STANDARD
             .decode(basic.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())))
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
         {
             id = Some(u);
             secret = Some(p);
@@ -288,11 +317,19 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
         Ok(Some(c)) if c.active && verify_secret(&secret, &c.secret_hash) => c,
         Ok(_) => {
             tracing::info!(client_id = %id, "token refused: unknown client, revoked, or wrong secret");
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "token: storage error");
-            return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "storage error");
+            return oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "storage error",
+            );
         }
     };
     // A requested scope narrows the client's scopes; asking for more is an error.
@@ -308,9 +345,14 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
             };
             if let Some(bad) = req.iter().find(|s| {
                 !(client.scopes.contains(s)
-                    || s.strip_prefix("registry.").is_some_and(|op| granted.allows(op)))
+                    || s.strip_prefix("registry.")
+                        .is_some_and(|op| granted.allows(op)))
             }) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &format!("scope {bad} is not granted to this client"));
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    &format!("scope {bad} is not granted to this client"),
+                );
             }
             req
         }
@@ -328,7 +370,11 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
         }
         Err(e) => {
             tracing::error!(error = %e, "token signing failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "token signing failed")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "token signing failed",
+            )
         }
     }
 }

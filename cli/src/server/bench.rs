@@ -66,14 +66,21 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let tok: Value = http
         .post(format!("{}/oauth2/client/token", a.url))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &a.client_id), ("client_secret", &a.client_secret)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &a.client_id),
+            ("client_secret", &a.client_secret),
+        ])
         .send()
         .await
         .map_err(|e| e.to_string())?
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let token = tok["access_token"].as_str().ok_or(format!("no token: {tok}"))?.to_string();
+    let token = tok["access_token"]
+        .as_str()
+        .ok_or(format!("no token: {tok}"))?
+        .to_string();
     let pem = std::fs::read_to_string(&a.key).map_err(|e| format!("{}: {e}", a.key.display()))?;
     let key = dci::keys::SigningKey::from_pem(&pem).map_err(|e| e.to_string())?;
     let signer = Signer::new(key, a.sender_id.clone(), a.key_id.clone());
@@ -94,7 +101,9 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                 "reference_id": format!("r-{i}"), "timestamp": ts,
                 "search_criteria": {"query_type": "idtype-value", "query": {"type": "UIN", "value": super::demo::uin(idx)}}}]}
         });
-        signer.sign_value(&mut env, None).map_err(|e| e.to_string())?;
+        signer
+            .sign_value(&mut env, None)
+            .map_err(|e| e.to_string())?;
         bodies.push(bytes_of(&env));
     }
     let bodies = Arc::new(bodies);
@@ -103,7 +112,13 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.connections {
-        let (http, bodies, next, url, token) = (http.clone(), bodies.clone(), next.clone(), url.clone(), token.clone());
+        let (http, bodies, next, url, token) = (
+            http.clone(),
+            bodies.clone(),
+            next.clone(),
+            url.clone(),
+            token.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0usize;
@@ -145,7 +160,11 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     }
     let elapsed = start.elapsed();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "requests={} connections={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p99={:.2}ms errors={} found={}",
         lat.len(),

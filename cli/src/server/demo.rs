@@ -35,15 +35,57 @@ impl Rng {
     }
 }
 
-const GIVEN_F: &[&str] = &["Amina", "Maria", "Elena", "Fatima", "Grace", "Aisha", "Nadia", "Rosa", "Mei", "Priya", "Zainab", "Lucia", "Hana", "Esther", "Joy"];
-const GIVEN_M: &[&str] = &["John", "Ahmed", "Carlos", "Samuel", "Ravi", "Musa", "Pedro", "Kofi", "Ali", "David", "Juan", "Omar", "Chen", "Peter", "Yusuf"];
-const SURNAMES: &[&str] = &["Okafor", "Martinez", "Santos", "Haddad", "Mensah", "Kumar", "Diallo", "Nguyen", "Garcia", "Banda", "Mwangi", "Rahman", "Silva", "Tembo", "Ochieng", "Reyes"];
-const REGIONS: &[&str] = &["central_region", "northern_region", "southern_region", "eastern_region", "western_region"];
-const LOCALITIES: &[&str] = &["Riverside", "Hilltop", "Lakeview", "Market Town", "Old Quarter", "Greenfield"];
-const PROGRAMMES: &[(&str, &str)] = &[("PRG-CT-01", "Cash Transfer"), ("PRG-SP-02", "Social Pension"), ("PRG-CG-03", "Child Grant"), ("PRG-DA-04", "Disability Allowance")];
-const CROPS: &[&str] = &["maize", "rice", "cassava", "beans", "sorghum", "coffee", "groundnuts"];
+const GIVEN_F: &[&str] = &[
+    "Amina", "Maria", "Elena", "Fatima", "Grace", "Aisha", "Nadia", "Rosa", "Mei", "Priya",
+    "Zainab", "Lucia", "Hana", "Esther", "Joy",
+];
+const GIVEN_M: &[&str] = &[
+    "John", "Ahmed", "Carlos", "Samuel", "Ravi", "Musa", "Pedro", "Kofi", "Ali", "David", "Juan",
+    "Omar", "Chen", "Peter", "Yusuf",
+];
+const SURNAMES: &[&str] = &[
+    "Okafor", "Martinez", "Santos", "Haddad", "Mensah", "Kumar", "Diallo", "Nguyen", "Garcia",
+    "Banda", "Mwangi", "Rahman", "Silva", "Tembo", "Ochieng", "Reyes",
+];
+const REGIONS: &[&str] = &[
+    "central_region",
+    "northern_region",
+    "southern_region",
+    "eastern_region",
+    "western_region",
+];
+const LOCALITIES: &[&str] = &[
+    "Riverside",
+    "Hilltop",
+    "Lakeview",
+    "Market Town",
+    "Old Quarter",
+    "Greenfield",
+];
+const PROGRAMMES: &[(&str, &str)] = &[
+    ("PRG-CT-01", "Cash Transfer"),
+    ("PRG-SP-02", "Social Pension"),
+    ("PRG-CG-03", "Child Grant"),
+    ("PRG-DA-04", "Disability Allowance"),
+];
+const CROPS: &[&str] = &[
+    "maize",
+    "rice",
+    "cassava",
+    "beans",
+    "sorghum",
+    "coffee",
+    "groundnuts",
+];
 const WG: &[&str] = &["VIS_SS", "HEAR_SS", "MOB_SS", "COG_SS", "SC_SS", "COM_SS"];
-const WG_DOMAIN: &[&str] = &["seeing", "hearing", "mobility", "cognition", "self_care", "communication"];
+const WG_DOMAIN: &[&str] = &[
+    "seeing",
+    "hearing",
+    "mobility",
+    "cognition",
+    "self_care",
+    "communication",
+];
 
 /// Reference year for ages (keeps the dataset independent of the clock).
 const REF_YEAR: i64 = 2025;
@@ -92,7 +134,11 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
         for m in 0..size {
             let idx = i + m;
             let sex = if rng.chance(50) { "female" } else { "male" };
-            let given = if sex == "female" { rng.pick(GIVEN_F) } else { rng.pick(GIVEN_M) };
+            let given = if sex == "female" {
+                rng.pick(GIVEN_F)
+            } else {
+                rng.pick(GIVEN_M)
+            };
             // Heads and spouses are adults; the rest are children, some born last year.
             let birth_year = if m < 2 {
                 REF_YEAR - 20 - rng.below(60) as i64
@@ -101,8 +147,13 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
             } else {
                 REF_YEAR - 1 - rng.below(17) as i64
             };
-            let death_date = (m < 2 && REF_YEAR - birth_year > 60 && rng.chance(20)).then(|| date(REF_YEAR - 1 - rng.below(3) as i64, &mut rng));
-            let uin = if idx == 0 { "TEST-001".to_string() } else { uin(idx) };
+            let death_date = (m < 2 && REF_YEAR - birth_year > 60 && rng.chance(20))
+                .then(|| date(REF_YEAR - 1 - rng.below(3) as i64, &mut rng));
+            let uin = if idx == 0 {
+                "TEST-001".to_string()
+            } else {
+                uin(idx)
+            };
             members.push(P {
                 uin,
                 given: given.to_string(),
@@ -140,7 +191,12 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                     rec["death_date"] = json!(d);
                     rec["death_place"] = json!({"name": format!("{} District Hospital", locality)});
                 }
-                batch.push(NewRecord { registry: "crvs".into(), record_type: "Person".into(), key: format!("UIN:{}", p.uin), data: rec });
+                batch.push(NewRecord {
+                    registry: "crvs".into(),
+                    record_type: "Person".into(),
+                    key: format!("UIN:{}", p.uin),
+                    data: rec,
+                });
             }
             if want("social") {
                 let rec = json!({
@@ -159,20 +215,35 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                     "location": p.region,
                     "registration_date": "2023-01-15T10:30:00Z",
                 });
-                batch.push(NewRecord { registry: "social".into(), record_type: "Member".into(), key: format!("UIN:{}", p.uin), data: rec });
+                batch.push(NewRecord {
+                    registry: "social".into(),
+                    record_type: "Member".into(),
+                    key: format!("UIN:{}", p.uin),
+                    data: rec,
+                });
             }
             if want("dr") && p.disabled {
                 let mut scores = serde_json::Map::new();
                 let mut info = Vec::new();
                 let worst = rng.below(6) as usize;
                 for (d, code) in WG.iter().enumerate() {
-                    let s = if d == worst { 3 + rng.below(2) } else { 1 + rng.below(2) };
+                    let s = if d == worst {
+                        3 + rng.below(2)
+                    } else {
+                        1 + rng.below(2)
+                    };
                     scores.insert((*code).into(), json!(s));
                     if s >= 3 {
-                        info.push(json!({"functional_domain": WG_DOMAIN[d], "functional_severity": s}));
+                        info.push(
+                            json!({"functional_domain": WG_DOMAIN[d], "functional_severity": s}),
+                        );
                     }
                 }
-                let level = if info.iter().any(|x| x["functional_severity"] == 4) { "Severe" } else { "Moderate" };
+                let level = if info.iter().any(|x| x["functional_severity"] == 4) {
+                    "Severe"
+                } else {
+                    "Moderate"
+                };
                 let rec = json!({
                     "@type": "DisabledPerson",
                     "identifier": [ident("UIN", &p.uin), ident("DID", &format!("DID-{:07}", i + m + 1))],
@@ -186,7 +257,12 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                     "disability_support": [{"human_assistance": {"frequency": "Permanent", "type": WG_DOMAIN[worst], "support_status": "Required"}}],
                     "registration_date": "2022-06-01T08:00:00Z",
                 });
-                batch.push(NewRecord { registry: "dr".into(), record_type: "DisabledPerson".into(), key: format!("UIN:{}", p.uin), data: rec });
+                batch.push(NewRecord {
+                    registry: "dr".into(),
+                    record_type: "DisabledPerson".into(),
+                    key: format!("UIN:{}", p.uin),
+                    data: rec,
+                });
             }
             if want("fr") && age >= 18 && rng.chance(30) {
                 let crops: Vec<&str> = (0..1 + rng.below(3)).map(|_| rng.pick(CROPS)).collect();
@@ -200,7 +276,12 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                     "farm": {"land_size_ha": (1 + rng.below(200)) as f64 / 10.0, "crops": crops, "livestock_count": rng.below(30), "location": p.region},
                     "registration_date": "2023-03-01T08:00:00Z",
                 });
-                batch.push(NewRecord { registry: "fr".into(), record_type: "Farmer".into(), key: format!("UIN:{}", p.uin), data: rec });
+                batch.push(NewRecord {
+                    registry: "fr".into(),
+                    record_type: "Farmer".into(),
+                    key: format!("UIN:{}", p.uin),
+                    data: rec,
+                });
             }
         }
         // Poverty score 0.0 - 9.9; households in need are enrolled in a programme.
@@ -226,11 +307,20 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                 "member_list": list,
                 "registration_date": "2023-01-15T10:30:00Z",
             });
-            batch.push(NewRecord { registry: "social".into(), record_type: "Group".into(), key: format!("HHID:{hhid}"), data: rec });
+            batch.push(NewRecord {
+                registry: "social".into(),
+                record_type: "Group".into(),
+                key: format!("HHID:{hhid}"),
+                data: rec,
+            });
         }
         if want("ibr") && (poverty < 4.0 || members.iter().any(|p| p.disabled)) {
             let head = &members[0];
-            let (pid, pname) = if members.iter().any(|p| p.disabled) { PROGRAMMES[3] } else { PROGRAMMES[(hh % 3) as usize] };
+            let (pid, pname) = if members.iter().any(|p| p.disabled) {
+                PROGRAMMES[3]
+            } else {
+                PROGRAMMES[(hh % 3) as usize]
+            };
             let rec = json!({
                 "@type": "Beneficiary",
                 "beneficiary_identifier": [ident("BID", &format!("BID-{:07}", hh + 1))],
@@ -241,7 +331,12 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                 "enrollment_status": if rng.chance(90) { "active" } else { "suspended" },
                 "benefit": {"type": "cash", "amount": 20 + rng.below(80), "currency": "USD", "frequency": "monthly"},
             });
-            batch.push(NewRecord { registry: "ibr".into(), record_type: "Beneficiary".into(), key: format!("BID:BID-{:07}", hh + 1), data: rec });
+            batch.push(NewRecord {
+                registry: "ibr".into(),
+                record_type: "Beneficiary".into(),
+                key: format!("BID:BID-{:07}", hh + 1),
+                data: rec,
+            });
         }
         i += size;
         hh += 1;
@@ -287,11 +382,14 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
     }
     let key_path = PathBuf::from(format!("{}.demo-sender.pem", config.db.display()));
     let key = match std::fs::read_to_string(&key_path) {
-        Ok(pem) => dci::keys::SigningKey::from_pem(&pem).map_err(|e| format!("{}: {e}", key_path.display()))?,
+        Ok(pem) => dci::keys::SigningKey::from_pem(&pem)
+            .map_err(|e| format!("{}: {e}", key_path.display()))?,
         Err(_) => {
-            let k = dci::keys::SigningKey::generate(dci::keys::Algorithm::Ed25519).map_err(|e| e.to_string())?;
+            let k = dci::keys::SigningKey::generate(dci::keys::Algorithm::Ed25519)
+                .map_err(|e| e.to_string())?;
             let pem = k.to_pem().map_err(|e| e.to_string())?;
-            std::fs::write(&key_path, pem.as_bytes()).map_err(|e| format!("writing {}: {e}", key_path.display()))?;
+            std::fs::write(&key_path, pem.as_bytes())
+                .map_err(|e| format!("writing {}: {e}", key_path.display()))?;
             k
         }
     };
@@ -323,7 +421,12 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
         .map_err(|e| e.to_string())?;
     let counts = REGISTRIES
         .iter()
-        .map(|r| Ok((r.to_string(), store.count_records(Some(r)).map_err(|e| e.to_string())?)))
+        .map(|r| {
+            Ok((
+                r.to_string(),
+                store.count_records(Some(r)).map_err(|e| e.to_string())?,
+            ))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(DemoInfo {
         client_id: DEMO_CLIENT.into(),
@@ -336,13 +439,21 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
 
 /// Prints how to use the demo server.
 pub fn print_banner(info: &DemoInfo, addr: &str) {
-    let counts: Vec<String> = info.counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let counts: Vec<String> = info
+        .counts
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
     println!("dci registry server (demo) listening on http://{addr}");
     println!("  records:       {}", counts.join(", "));
     println!("  client_id:     {}", info.client_id);
     println!("  client_secret: {}", info.client_secret);
     println!("  JWKS:          http://{addr}/.well-known/jwks.json");
-    println!("  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)", info.sender_id, info.sender_key.display());
+    println!(
+        "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",
+        info.sender_id,
+        info.sender_key.display()
+    );
     println!();
     println!("Try (bash):");
     println!(
@@ -353,6 +464,13 @@ pub fn print_banner(info: &DemoInfo, addr: &str) {
         "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"signature\":\"\",\"header\":{{\"version\":\"1.0.0\",\"message_id\":\"'$(date +%s%N)'\",\"message_ts\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"action\":\"search\",\"sender_id\":\"{}\",\"total_count\":1}},\"message\":{{\"transaction_id\":\"t-1\",\"search_request\":[{{\"reference_id\":\"r-1\",\"timestamp\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"search_criteria\":{{\"query_type\":\"idtype-value\",\"query\":{{\"type\":\"UIN\",\"value\":\"{}\"}}}}}}]}}}}'",
         info.sender_id,
         uin(1)
+    );
+    println!("Signed, with the demo sender's key:");
+    println!(
+        "  dci envelope search --idtype UIN --value {} --sender-id {} | dci sign --key {} --key-id demo-key-1 | curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' --data-binary @-",
+        uin(2),
+        info.sender_id,
+        info.sender_key.display()
     );
 }
 
@@ -367,13 +485,21 @@ mod tests {
         let mut b = Vec::new();
         generate(200, REGISTRIES, |x, _| b.extend(x));
         assert_eq!(a.len(), b.len());
-        assert!(a.iter().zip(&b).all(|(x, y)| x.data == y.data && x.key == y.key));
+        assert!(a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| x.data == y.data && x.key == y.key));
         for r in REGISTRIES {
             assert!(a.iter().any(|x| x.registry == *r), "no {r} records");
         }
         assert_eq!(a.iter().filter(|x| x.registry == "crvs").count(), 200);
         assert_eq!(a[0].data["identifier"][0]["identifier_value"], "TEST-001");
-        let dr = a.iter().find(|x| x.registry == "dr").map(|x| &x.data["washington_group"]).cloned().unwrap_or_default();
+        let dr = a
+            .iter()
+            .find(|x| x.registry == "dr")
+            .map(|x| &x.data["washington_group"])
+            .cloned()
+            .unwrap_or_default();
         for k in WG {
             let s = dr[*k].as_u64().unwrap_or(0);
             assert!((1..=4).contains(&s), "{k} = {s}");

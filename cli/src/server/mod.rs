@@ -97,7 +97,8 @@ fn audit_writer(store: Arc<dyn Store>) -> (mpsc::Sender<Transaction>, std::threa
 /// start, so the JWKS stays the same across restarts).
 pub fn server_key(config: &ServeConfig, store: &dyn Store) -> anyhow_like::Result<SigningKey> {
     if let Some(p) = &config.key_file {
-        let pem = std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        let pem =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
         return SigningKey::from_pem(&pem).map_err(|e| format!("{}: {e}", p.display()));
     }
     if let Some(pem) = store.meta("server_key_pem").map_err(|e| e.to_string())? {
@@ -105,7 +106,9 @@ pub fn server_key(config: &ServeConfig, store: &dyn Store) -> anyhow_like::Resul
     }
     let key = SigningKey::generate(Algorithm::Ed25519).map_err(|e| e.to_string())?;
     let pem = key.to_pem().map_err(|e| e.to_string())?;
-    store.set_meta("server_key_pem", &pem).map_err(|e| e.to_string())?;
+    store
+        .set_meta("server_key_pem", &pem)
+        .map_err(|e| e.to_string())?;
     Ok(key)
 }
 
@@ -116,7 +119,8 @@ pub mod anyhow_like {
 
 /// Opens the database at `config.db`.
 pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
-    let s = SqliteStore::open(&config.db, 4).map_err(|e| format!("opening {}: {e}", config.db.display()))?;
+    let s = SqliteStore::open(&config.db, 4)
+        .map_err(|e| format!("opening {}: {e}", config.db.display()))?;
     Ok(Arc::new(s))
 }
 

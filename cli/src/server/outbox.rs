@@ -26,7 +26,9 @@ async fn deliver(state: AppState, e: OutboxEntry) {
         Err(err) => {
             // A body we wrote ourselves that does not parse: retrying cannot help.
             tracing::error!(id = e.id, error = %err, "outbox entry is not JSON; giving up");
-            let _ = state.store.mark_attempt(e.id, now(), "stored body is not JSON", true);
+            let _ = state
+                .store
+                .mark_attempt(e.id, now(), "stored body is not JSON", true);
             return;
         }
     };
@@ -42,13 +44,21 @@ async fn deliver(state: AppState, e: OutboxEntry) {
                 Ok(resp) => {
                     let status = resp.status();
                     let body = resp.text().await.unwrap_or_default();
-                    let ack = serde_json::from_str::<Value>(&body)
-                        .ok()
-                        .and_then(|v| v.pointer("/message/ack_status").and_then(Value::as_str).map(str::to_string));
-                    if status.is_success() && ack.as_deref().is_none_or(|a| a == "ACK" || a == "NACK") {
+                    let ack = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
+                        v.pointer("/message/ack_status")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    });
+                    if status.is_success()
+                        && ack.as_deref().is_none_or(|a| a == "ACK" || a == "NACK")
+                    {
                         Ok(())
                     } else {
-                        Err(format!("POST {} answered {status} {}", e.url, super::reply::truncate(&body, 300)))
+                        Err(format!(
+                            "POST {} answered {status} {}",
+                            e.url,
+                            super::reply::truncate(&body, 300)
+                        ))
                     }
                 }
             }
@@ -63,9 +73,16 @@ async fn deliver(state: AppState, e: OutboxEntry) {
         }
         Err(msg) => {
             let give_up = e.attempts + 1 >= state.config.max_attempts;
-            let delay = backoff_ms(state.config.retry_base_ms, state.config.retry_max_ms, e.attempts);
+            let delay = backoff_ms(
+                state.config.retry_base_ms,
+                state.config.retry_max_ms,
+                e.attempts,
+            );
             tracing::warn!(id = e.id, kind = %e.kind, attempt = e.attempts + 1, retry_in_ms = delay, give_up, error = %msg, "callback not delivered");
-            if let Err(err) = state.store.mark_attempt(e.id, now() + delay as i64, &msg, give_up) {
+            if let Err(err) = state
+                .store
+                .mark_attempt(e.id, now() + delay as i64, &msg, give_up)
+            {
                 tracing::error!(id = e.id, error = %err, "could not record callback attempt");
             }
         }
@@ -78,9 +95,12 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
     loop {
         let due = {
             let st = state.clone();
-            tokio::task::spawn_blocking(move || st.store.due_outbox(chrono::Utc::now().timestamp_millis(), 64))
-                .await
-                .unwrap_or_else(|e| Err(super::store::StoreError(e.to_string())))
+            tokio::task::spawn_blocking(move || {
+                st.store
+                    .due_outbox(chrono::Utc::now().timestamp_millis(), 64)
+            })
+            .await
+            .unwrap_or_else(|e| Err(super::store::StoreError(e.to_string())))
         };
         match due {
             Ok(entries) if !entries.is_empty() => {

@@ -120,7 +120,13 @@ impl Reject {
     }
 
     /// The response body (see the module comment).
-    pub fn body(&self, state: &AppState, action: Option<&str>, receiver_id: Option<&str>, correlation_id: &str) -> Value {
+    pub fn body(
+        &self,
+        state: &AppState,
+        action: Option<&str>,
+        receiver_id: Option<&str>,
+        correlation_id: &str,
+    ) -> Value {
         let (err_code, header_reason) = if self.code.starts_with("rjct.") {
             ("err.request.bad", Some(self.code.as_str()))
         } else {
@@ -136,7 +142,9 @@ impl Reject {
         };
         let mut header = callback_header(
             state,
-            &action.map(|a| format!("on-{a}")).unwrap_or_else(|| "on-error".into()),
+            &action
+                .map(|a| format!("on-{a}"))
+                .unwrap_or_else(|| "on-error".into()),
             "rjct",
             receiver_id,
             0,
@@ -146,7 +154,10 @@ impl Reject {
             if let Some(r) = header_reason {
                 h.insert("status_reason_code".into(), json!(r));
             }
-            h.insert("status_reason_message".into(), json!(truncate(&self.message, 999)));
+            h.insert(
+                "status_reason_message".into(),
+                json!(truncate(&self.message, 999)),
+            );
         }
         let message = json!({
             "ack_status": "ERR",
@@ -161,7 +172,13 @@ impl Reject {
         env
     }
 
-    pub fn into_response(self, state: &AppState, action: Option<&str>, receiver_id: Option<&str>, correlation_id: &str) -> Response {
+    pub fn into_response(
+        self,
+        state: &AppState,
+        action: Option<&str>,
+        receiver_id: Option<&str>,
+        correlation_id: &str,
+    ) -> Response {
         let body = self.body(state, action, receiver_id, correlation_id);
         (self.status, axum::Json(body)).into_response()
     }

@@ -45,28 +45,180 @@ pub struct Endpoint {
     pub only: Option<&'static str>,
 }
 
-const fn ep(path: &'static str, op: &'static str, action: &'static str, reply_action: &'static str, mode: Mode, callback: &'static str, only: Option<&'static str>) -> Endpoint {
-    Endpoint { path, op, action, reply_action, mode, callback, only }
+const fn ep(
+    path: &'static str,
+    op: &'static str,
+    action: &'static str,
+    reply_action: &'static str,
+    mode: Mode,
+    callback: &'static str,
+    only: Option<&'static str>,
+) -> Endpoint {
+    Endpoint {
+        path,
+        op,
+        action,
+        reply_action,
+        mode,
+        callback,
+        only,
+    }
 }
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    ep("/registry/sync/search", "search", "search", "on-search", Mode::Sync, "", None),
-    ep("/registry/search", "search", "search", "on-search", Mode::Async, "on-search", None),
-    ep("/registry/subscribe", "subscribe", "subscribe", "on-subscribe", Mode::Async, "on-subscribe", None),
-    ep("/registry/unsubscribe", "unsubscribe", "unsubscribe", "on-unsubscribe", Mode::Async, "on-unsubscribe", None),
-    ep("/registry/txn/status", "txn-status", "txn-status", "txn-on-status", Mode::Async, "txn/on-status", None),
-    ep("/registry/sync/txn/status", "txn-status", "txn-status", "txn-on-status", Mode::Sync, "", None),
-    ep("/registry/sync/verify", "verify", "verify", "on-verify", Mode::Sync, "", None),
-    ep("/registry/sync/enrolled", "enrolled", "search", "on-search", Mode::Sync, "", Some("ibr")),
-    ep("/registry/sync/enrollment/updates", "enrollment-updates", "notify", "on-notify", Mode::Sync, "", Some("ibr")),
-    ep("/registry/sync/disabled", "disabled", "search", "on-search", Mode::Sync, "", Some("dr")),
-    ep("/registry/sync/get-disability-support", "disability-support", "search", "on-search", Mode::Sync, "", Some("dr")),
-    ep("/registry/sync/get-disability-details", "disability-details", "search", "on-search", Mode::Sync, "", Some("dr")),
-    ep("/registry/on-search", "callback", "on-search", "", Mode::Receive, "", None),
-    ep("/registry/on-subscribe", "callback", "on-subscribe", "", Mode::Receive, "", None),
-    ep("/registry/on-unsubscribe", "callback", "on-unsubscribe", "", Mode::Receive, "", None),
-    ep("/registry/notify", "notify", "notify", "", Mode::Receive, "", None),
-    ep("/registry/txn/on-status", "callback", "txn-on-status", "", Mode::Receive, "", None),
+    ep(
+        "/registry/sync/search",
+        "search",
+        "search",
+        "on-search",
+        Mode::Sync,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/search",
+        "search",
+        "search",
+        "on-search",
+        Mode::Async,
+        "on-search",
+        None,
+    ),
+    ep(
+        "/registry/subscribe",
+        "subscribe",
+        "subscribe",
+        "on-subscribe",
+        Mode::Async,
+        "on-subscribe",
+        None,
+    ),
+    ep(
+        "/registry/unsubscribe",
+        "unsubscribe",
+        "unsubscribe",
+        "on-unsubscribe",
+        Mode::Async,
+        "on-unsubscribe",
+        None,
+    ),
+    ep(
+        "/registry/txn/status",
+        "txn-status",
+        "txn-status",
+        "txn-on-status",
+        Mode::Async,
+        "txn/on-status",
+        None,
+    ),
+    ep(
+        "/registry/sync/txn/status",
+        "txn-status",
+        "txn-status",
+        "txn-on-status",
+        Mode::Sync,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/sync/verify",
+        "verify",
+        "verify",
+        "on-verify",
+        Mode::Sync,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/sync/enrolled",
+        "enrolled",
+        "search",
+        "on-search",
+        Mode::Sync,
+        "",
+        Some("ibr"),
+    ),
+    ep(
+        "/registry/sync/enrollment/updates",
+        "enrollment-updates",
+        "notify",
+        "on-notify",
+        Mode::Sync,
+        "",
+        Some("ibr"),
+    ),
+    ep(
+        "/registry/sync/disabled",
+        "disabled",
+        "search",
+        "on-search",
+        Mode::Sync,
+        "",
+        Some("dr"),
+    ),
+    ep(
+        "/registry/sync/get-disability-support",
+        "disability-support",
+        "search",
+        "on-search",
+        Mode::Sync,
+        "",
+        Some("dr"),
+    ),
+    ep(
+        "/registry/sync/get-disability-details",
+        "disability-details",
+        "search",
+        "on-search",
+        Mode::Sync,
+        "",
+        Some("dr"),
+    ),
+    ep(
+        "/registry/on-search",
+        "callback",
+        "on-search",
+        "",
+        Mode::Receive,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/on-subscribe",
+        "callback",
+        "on-subscribe",
+        "",
+        Mode::Receive,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/on-unsubscribe",
+        "callback",
+        "on-unsubscribe",
+        "",
+        Mode::Receive,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/notify",
+        "notify",
+        "notify",
+        "",
+        Mode::Receive,
+        "",
+        None,
+    ),
+    ep(
+        "/registry/txn/on-status",
+        "callback",
+        "txn-on-status",
+        "",
+        Mode::Receive,
+        "",
+        None,
+    ),
 ];
 
 /// The whole application.
@@ -89,20 +241,30 @@ pub fn router(state: AppState) -> Router {
     }
     app.fallback(not_found)
         .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 fn endpoint(registry: &'static str, e: &'static Endpoint) -> MethodRouter<AppState> {
-    post(move |State(state): State<AppState>, headers: HeaderMap, body: Body| handle(state, registry, e, headers, body))
+    post(
+        move |State(state): State<AppState>, headers: HeaderMap, body: Body| {
+            handle(state, registry, e, headers, body)
+        },
+    )
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
     let st = state.clone();
     match tokio::task::spawn_blocking(move || st.store.pending_outbox()).await {
         Ok(Ok(n)) => Json(json!({"status": "ok", "pending_callbacks": n})).into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "error", "reason": "database unavailable"}))).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "error", "reason": "database unavailable"})),
+        )
+            .into_response(),
     }
 }
 
@@ -143,7 +305,9 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     {
         return Err(too_big());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_big())
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_big())
 }
 
 fn lossy(b: &[u8], max: usize) -> String {
@@ -158,14 +322,33 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     })
 }
 
-async fn handle(state: AppState, registry: &'static str, e: &'static Endpoint, headers: HeaderMap, body: Body) -> Response {
+async fn handle(
+    state: AppState,
+    registry: &'static str,
+    e: &'static Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let correlation_id = new_id();
-    let mut partial = Partial { sender_id: None, message_id: None, transaction_id: None };
+    let mut partial = Partial {
+        sender_id: None,
+        message_id: None,
+        transaction_id: None,
+    };
     let bytes = match read_body(&state, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r.into_response(&state, Some(e.action), None, &correlation_id),
     };
-    let admitted = match admit(&state, &headers, &bytes, e.op, e.action, registry, correlation_id.clone(), &mut partial) {
+    let admitted = match admit(
+        &state,
+        &headers,
+        &bytes,
+        e.op,
+        e.action,
+        registry,
+        correlation_id.clone(),
+        &mut partial,
+    ) {
         Ok(a) => a,
         Err(rej) => return reject(&state, registry, e, &bytes, &partial, rej, &correlation_id),
     };
@@ -173,7 +356,15 @@ async fn handle(state: AppState, registry: &'static str, e: &'static Endpoint, h
         Mode::Sync => sync_op(&state, registry, e, &admitted).await,
         Mode::Async => async_op(&state, registry, e, &admitted, &bytes).await,
         Mode::Receive => {
-            state.audit(txn(&admitted, e, registry, &bytes, "{}".into(), "rcvd", None));
+            state.audit(txn(
+                &admitted,
+                e,
+                registry,
+                &bytes,
+                "{}".into(),
+                "rcvd",
+                None,
+            ));
             Ok((ack("ACK", &correlation_id), None))
         }
     };
@@ -188,8 +379,21 @@ async fn handle(state: AppState, registry: &'static str, e: &'static Endpoint, h
 }
 
 /// Logs a rejection (except token failures: those callers are not known) and answers it.
-fn reject(state: &AppState, registry: &str, e: &Endpoint, body: &[u8], p: &Partial, rej: Reject, correlation_id: &str) -> Response {
-    let resp_body = rej.body(state, Some(e.action), p.sender_id.as_deref(), correlation_id);
+fn reject(
+    state: &AppState,
+    registry: &str,
+    e: &Endpoint,
+    body: &[u8],
+    p: &Partial,
+    rej: Reject,
+    correlation_id: &str,
+) -> Response {
+    let resp_body = rej.body(
+        state,
+        Some(e.action),
+        p.sender_id.as_deref(),
+        correlation_id,
+    );
     tracing::info!(op = e.op, sender = p.sender_id.as_deref().unwrap_or("-"), code = %rej.code, status = rej.status.as_u16(), reason = %rej.message, "request rejected");
     if rej.code != "err.request.unauthorized" {
         state.audit(Transaction {
@@ -218,9 +422,22 @@ fn op_name(e: &Endpoint) -> String {
     }
 }
 
-fn txn(a: &Admitted, e: &Endpoint, registry: &str, body: &[u8], response: String, status: &str, code: Option<String>) -> Transaction {
+fn txn(
+    a: &Admitted,
+    e: &Endpoint,
+    registry: &str,
+    body: &[u8],
+    response: String,
+    status: &str,
+    code: Option<String>,
+) -> Transaction {
     Transaction {
-        transaction_id: a.message.get("transaction_id").and_then(Value::as_str).unwrap_or_default().to_string(),
+        transaction_id: a
+            .message
+            .get("transaction_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         message_id: a.message_id.clone(),
         correlation_id: a.correlation_id.clone(),
         sender_id: a.sender.sender_id.clone(),
@@ -242,15 +459,30 @@ fn storage(e: impl std::fmt::Display) -> Reject {
 }
 
 /// Computes the response message of an operation (shared by sync and async modes).
-async fn compute(state: &AppState, registry: &'static str, op: &'static str, a: &Admitted, callback_uri: Option<String>) -> Result<(Value, usize, usize), Reject> {
+async fn compute(
+    state: &AppState,
+    registry: &'static str,
+    op: &'static str,
+    a: &Admitted,
+    callback_uri: Option<String>,
+) -> Result<(Value, usize, usize), Reject> {
     let st = state.clone();
     let m = a.message.clone();
     let corr = a.correlation_id.clone();
     let sender = a.sender.clone();
     let total = match op {
-        "search" => m.get("search_request").and_then(Value::as_array).map_or(0, Vec::len),
-        "verify" => m.get("verify_request").and_then(Value::as_array).map_or(0, Vec::len),
-        "subscribe" => m.get("subscribe_request").and_then(Value::as_array).map_or(0, Vec::len),
+        "search" => m
+            .get("search_request")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        "verify" => m
+            .get("verify_request")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        "subscribe" => m
+            .get("subscribe_request")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
         _ => 1,
     };
     let r = blocking(move || -> Result<(Value, usize), Reject> {
@@ -299,27 +531,64 @@ fn header_status(total: usize, ok: usize) -> &'static str {
     }
 }
 
-async fn sync_op(state: &AppState, registry: &'static str, e: &'static Endpoint, a: &Admitted) -> OpResult {
+async fn sync_op(
+    state: &AppState,
+    registry: &'static str,
+    e: &'static Endpoint,
+    a: &Admitted,
+) -> OpResult {
     let (message, total, ok) = compute(state, registry, e.op, a, None).await?;
-    let header = callback_header(state, e.reply_action, header_status(total, ok), Some(&a.sender.sender_id), total, ok);
+    let header = callback_header(
+        state,
+        e.reply_action,
+        header_status(total, ok),
+        Some(&a.sender.sender_id),
+        total,
+        ok,
+    );
     let env = signed_envelope(state, header, message);
     let text = env.to_string();
-    let resp = ([(axum::http::header::CONTENT_TYPE, "application/json")], text.clone()).into_response();
+    let resp = (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text.clone(),
+    )
+        .into_response();
     Ok((resp, Some(text)))
 }
 
-async fn async_op(state: &AppState, registry: &'static str, e: &'static Endpoint, a: &Admitted, body: &[u8]) -> OpResult {
+async fn async_op(
+    state: &AppState,
+    registry: &'static str,
+    e: &'static Endpoint,
+    a: &Admitted,
+    body: &[u8],
+) -> OpResult {
     let sender_uri = match a.header.get("sender_uri").and_then(Value::as_str) {
         Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.to_string(),
         Some(u) => {
-            return Err(Reject::new(StatusCode::BAD_REQUEST, "err.sender_uri.invalid", format!("header.sender_uri {u:?} is not an http(s) URL")))
+            return Err(Reject::new(
+                StatusCode::BAD_REQUEST,
+                "err.sender_uri.invalid",
+                format!("header.sender_uri {u:?} is not an http(s) URL"),
+            ))
         }
         None => {
-            return Err(Reject::new(StatusCode::BAD_REQUEST, "err.sender_uri.invalid", "header.sender_uri is required for an async request (where the callback goes)"))
+            return Err(Reject::new(
+                StatusCode::BAD_REQUEST,
+                "err.sender_uri.invalid",
+                "header.sender_uri is required for an async request (where the callback goes)",
+            ))
         }
     };
     let (message, total, ok) = compute(state, registry, e.op, a, Some(sender_uri.clone())).await?;
-    let header = subscribe::header(&state.config.server_id, e.reply_action, header_status(total, ok), &a.sender.sender_id, total, ok);
+    let header = subscribe::header(
+        &state.config.server_id,
+        e.reply_action,
+        header_status(total, ok),
+        &a.sender.sender_id,
+        total,
+        ok,
+    );
     let env = json!({"signature": "", "header": header, "message": message});
     let url = subscribe::callback_url(&sender_uri, e.callback);
     let entry = (e.reply_action.to_string(), url, env.to_string());
@@ -327,7 +596,9 @@ async fn async_op(state: &AppState, registry: &'static str, e: &'static Endpoint
     // the ACK: nothing acknowledged can be lost.
     let t = txn(a, e, registry, body, message.to_string(), "succ", None);
     let st = state.clone();
-    blocking(move || st.store.log_with_outbox(&t, &[entry])).await?.map_err(storage)?;
+    blocking(move || st.store.log_with_outbox(&t, &[entry]))
+        .await?
+        .map_err(storage)?;
     state.outbox_wake.notify_one();
     Ok((ack("ACK", &a.correlation_id), None))
 }

@@ -96,7 +96,10 @@ pub fn simple_query_matches(record: &Value, query: &Value) -> Result<bool, Strin
     let q = query.as_object().ok_or("query must be an object")?;
     for (path, cond) in q {
         let conds: Vec<(String, Value)> = match cond {
-            Value::Object(o) => o.iter().map(|(k, v)| (k.trim_start_matches('$').to_string(), v.clone())).collect(),
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| (k.trim_start_matches('$').to_string(), v.clone()))
+                .collect(),
             other => vec![("eq".into(), other.clone())],
         };
         let vals = values_at(record, path);
@@ -108,11 +111,14 @@ pub fn simple_query_matches(record: &Value, query: &Value) -> Result<bool, Strin
                     "ne" => cmp_values(v, &want) != Some(Ordering::Equal),
                     "gt" => cmp_values(v, &want) == Some(Ordering::Greater),
                     "lt" => cmp_values(v, &want) == Some(Ordering::Less),
-                    "ge" => matches!(cmp_values(v, &want), Some(Ordering::Greater | Ordering::Equal)),
+                    "ge" => matches!(
+                        cmp_values(v, &want),
+                        Some(Ordering::Greater | Ordering::Equal)
+                    ),
                     "le" => matches!(cmp_values(v, &want), Some(Ordering::Less | Ordering::Equal)),
-                    "in" => want
-                        .as_array()
-                        .is_some_and(|a| a.iter().any(|w| cmp_values(v, w) == Some(Ordering::Equal))),
+                    "in" => want.as_array().is_some_and(|a| {
+                        a.iter().any(|w| cmp_values(v, w) == Some(Ordering::Equal))
+                    }),
                     _ => false,
                 }
             });
@@ -145,10 +151,14 @@ pub fn find(
             .ok_or("query.type: required (the identifier type)")?;
         let v = match query.get("value").or_else(|| query.get("identifier_value")) {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => return Err("query.value: required (the identifier value)".into()),
+            Some(Value::Null) | None => {
+                return Err("query.value: required (the identifier value)".into())
+            }
             Some(other) => other.to_string(),
         };
-        let ids = store.ids_by_identifier(registry, t, &v).map_err(|e| e.to_string())?;
+        let ids = store
+            .ids_by_identifier(registry, t, &v)
+            .map_err(|e| e.to_string())?;
         for id in ids {
             if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
                 if record_type.is_none_or(|t| t == r.record_type) {
@@ -190,7 +200,12 @@ pub fn find(
                 let v: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
                 let keys = sort
                     .iter()
-                    .map(|(p, _)| values_at(&v, p).first().map(|x| (*x).clone()).unwrap_or(Value::Null))
+                    .map(|(p, _)| {
+                        values_at(&v, p)
+                            .first()
+                            .map(|x| (*x).clone())
+                            .unwrap_or(Value::Null)
+                    })
                     .collect();
                 (keys, r)
             })
@@ -231,7 +246,11 @@ pub fn search(
     correlation_id: &str,
     max_page_size: usize,
 ) -> (Value, usize) {
-    let items = message.get("search_request").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = message
+        .get("search_request")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut responses = Vec::with_capacity(items.len());
     let mut ok = 0;
     for it in &items {
@@ -245,7 +264,10 @@ pub fn search(
             ));
             continue;
         }
-        let query_type = c.get("query_type").and_then(Value::as_str).unwrap_or("idtype-value");
+        let query_type = c
+            .get("query_type")
+            .and_then(Value::as_str)
+            .unwrap_or("idtype-value");
         let query = c.get("query").cloned().unwrap_or(Value::Null);
         let reg_record_type = c.get("reg_record_type").and_then(Value::as_str);
         let record_type = pick_record_type(registry, reg_record_type);
@@ -265,7 +287,11 @@ pub fn search(
         if let Some(s) = c.get("sort").and_then(Value::as_array) {
             for (i, k) in s.iter().enumerate() {
                 let Some(a) = k.get("attribute_name").and_then(Value::as_str) else {
-                    responses.push(item_reject(&reference_id, "rjct.sort.invalid", &format!("sort[{i}].attribute_name: required")));
+                    responses.push(item_reject(
+                        &reference_id,
+                        "rjct.sort.invalid",
+                        &format!("sort[{i}].attribute_name: required"),
+                    ));
                     continue;
                 };
                 let desc = k.get("sort_order").and_then(Value::as_str) == Some("desc");
@@ -273,7 +299,11 @@ pub fn search(
             }
         }
         match find(store, registry, record_type, query_type, &query, &sort) {
-            Err(e) => responses.push(item_reject(&reference_id, "rjct.search_criteria.invalid", &e)),
+            Err(e) => responses.push(item_reject(
+                &reference_id,
+                "rjct.search_criteria.invalid",
+                &e,
+            )),
             Ok(found) => {
                 let total = found.len();
                 let records: Vec<Value> = found
@@ -283,14 +313,20 @@ pub fn search(
                     .filter_map(|r| serde_json::from_str(&r.data).ok())
                     .map(|v| share(sender, v))
                     .collect();
-                let rrt = reg_record_type
-                    .map(str::to_string)
-                    .unwrap_or_else(|| record_types(registry).first().copied().unwrap_or("Record").to_string());
+                let rrt = reg_record_type.map(str::to_string).unwrap_or_else(|| {
+                    record_types(registry)
+                        .first()
+                        .copied()
+                        .unwrap_or("Record")
+                        .to_string()
+                });
                 let mut data = Map::new();
                 data.insert("version".into(), json!("1.0.0"));
                 data.insert(
                     "reg_type".into(),
-                    c.get("reg_type").cloned().unwrap_or_else(|| json!(reg_type(registry))),
+                    c.get("reg_type")
+                        .cloned()
+                        .unwrap_or_else(|| json!(reg_type(registry))),
                 );
                 data.insert("reg_record_type".into(), json!(rrt));
                 data.insert("reg_records".into(), Value::Array(records));
@@ -321,8 +357,15 @@ pub fn search(
     )
 }
 
-fn first_record(store: &dyn Store, registry: &str, id_type: &str, id_value: &str) -> Result<Option<Value>, String> {
-    let ids = store.ids_by_identifier(registry, id_type, id_value).map_err(|e| e.to_string())?;
+fn first_record(
+    store: &dyn Store,
+    registry: &str,
+    id_type: &str,
+    id_value: &str,
+) -> Result<Option<Value>, String> {
+    let ids = store
+        .ids_by_identifier(registry, id_type, id_value)
+        .map_err(|e| e.to_string())?;
     for id in ids {
         if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
             return Ok(serde_json::from_str(&r.data).ok());
@@ -345,7 +388,14 @@ fn non_empty(v: Option<&Value>) -> bool {
 
 /// Whether a record backs one claimed attribute value. Dates compare on the day when the
 /// claim is a bare date.
-fn claim_holds(store: &dyn Store, registry: &str, id: (&str, &str), record: &Value, name: &str, want: &Value) -> Result<bool, String> {
+fn claim_holds(
+    store: &dyn Store,
+    registry: &str,
+    id: (&str, &str),
+    record: &Value,
+    name: &str,
+    want: &Value,
+) -> Result<bool, String> {
     Ok(match name {
         "is_alive" => want.as_bool() == Some(!non_empty(record.get("death_date"))),
         "is_deceased" => want.as_bool() == Some(non_empty(record.get("death_date"))),
@@ -372,24 +422,44 @@ fn claim_holds(store: &dyn Store, registry: &str, id: (&str, &str), record: &Val
 }
 
 /// Answers a verify message (shape in docs/server.md): yes/no per claim, no record returned.
-pub fn verify(store: &dyn Store, registry: &str, message: &Value, correlation_id: &str) -> (Value, usize) {
-    let items = message.get("verify_request").and_then(Value::as_array).cloned().unwrap_or_default();
+pub fn verify(
+    store: &dyn Store,
+    registry: &str,
+    message: &Value,
+    correlation_id: &str,
+) -> (Value, usize) {
+    let items = message
+        .get("verify_request")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut out = Vec::new();
     let mut ok = 0;
     for it in &items {
         let reference_id = it.get("reference_id").cloned().unwrap_or(Value::Null);
         let c = it.get("verify_criteria").cloned().unwrap_or(Value::Null);
-        let id_type = c.pointer("/identifier/identifier_type").and_then(Value::as_str).unwrap_or_default();
+        let id_type = c
+            .pointer("/identifier/identifier_type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let id_value = match c.pointer("/identifier/identifier_value") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
             None => String::new(),
         };
-        let claims = c.get("claims").and_then(Value::as_object).cloned().unwrap_or_default();
+        let claims = c
+            .get("claims")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let record = match first_record(store, registry, id_type, &id_value) {
             Ok(r) => r,
             Err(e) => {
-                out.push(item_reject(&reference_id, "rjct.search_criteria.invalid", &e));
+                out.push(item_reject(
+                    &reference_id,
+                    "rjct.search_criteria.invalid",
+                    &e,
+                ));
                 continue;
             }
         };
@@ -397,13 +467,15 @@ pub fn verify(store: &dyn Store, registry: &str, message: &Value, correlation_id
         let mut all = record.is_some();
         for (name, want) in &claims {
             let holds = match &record {
-                Some(r) => match claim_holds(store, registry, (id_type, &id_value), r, name, want) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::error!(error = %e, "verify: storage error");
-                        false
+                Some(r) => {
+                    match claim_holds(store, registry, (id_type, &id_value), r, name, want) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::error!(error = %e, "verify: storage error");
+                            false
+                        }
                     }
-                },
+                }
                 None => false,
             };
             all &= holds;
@@ -433,18 +505,39 @@ pub fn verify(store: &dyn Store, registry: &str, message: &Value, correlation_id
 
 /// Records of `registry` matching a `{path: {op: value}}` query (IBR enrolled, DR queries),
 /// at most `limit`.
-fn simple_find(store: &dyn Store, registry: &str, query: &Value, limit: usize) -> Result<Vec<Value>, String> {
+fn simple_find(
+    store: &dyn Store,
+    registry: &str,
+    query: &Value,
+    limit: usize,
+) -> Result<Vec<Value>, String> {
     // Fast path: a query on an identifier path with eq is an index probe.
     if let Some(q) = query.as_object() {
         if q.len() == 1 {
-            let (path, cond) = q.iter().next().map(|(p, c)| (p.clone(), c.clone())).unwrap_or_default();
-            let eq = cond.get("eq").or_else(|| cond.get("$eq")).or(if cond.is_string() { Some(&cond) } else { None });
-            let id_path = ["identifier", "person_identifier", "member_identifier", "member.member_identifier", "beneficiary_identifier"]
-                .contains(&path.as_str());
+            let (path, cond) = q
+                .iter()
+                .next()
+                .map(|(p, c)| (p.clone(), c.clone()))
+                .unwrap_or_default();
+            let eq = cond
+                .get("eq")
+                .or_else(|| cond.get("$eq"))
+                .or(if cond.is_string() { Some(&cond) } else { None });
+            let id_path = [
+                "identifier",
+                "person_identifier",
+                "member_identifier",
+                "member.member_identifier",
+                "beneficiary_identifier",
+            ]
+            .contains(&path.as_str());
             if let (true, Some(Value::String(v))) = (id_path, eq) {
                 let mut out = Vec::new();
                 let mut probe = |t: &str| -> Result<(), String> {
-                    for id in store.ids_by_identifier(registry, t, v).map_err(|e| e.to_string())? {
+                    for id in store
+                        .ids_by_identifier(registry, t, v)
+                        .map_err(|e| e.to_string())?
+                    {
                         if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
                             if let Ok(v) = serde_json::from_str::<Value>(&r.data) {
                                 out.push(v);
@@ -486,7 +579,10 @@ fn simple_find(store: &dyn Store, registry: &str, query: &Value, limit: usize) -
 
 /// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
 pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let q = message.pointer("/enrolled_criteria/query").cloned().unwrap_or(Value::Null);
+    let q = message
+        .pointer("/enrolled_criteria/query")
+        .cloned()
+        .unwrap_or(Value::Null);
     let found = simple_find(store, "ibr", &q, 1)?;
     Ok(json!({
         "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
@@ -502,7 +598,10 @@ pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Res
 
 /// DR /registry/sync/disabled: `disabled_status` yes/no.
 pub fn disabled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let q = message.pointer("/disabled_criteria/query").cloned().unwrap_or(Value::Null);
+    let q = message
+        .pointer("/disabled_criteria/query")
+        .cloned()
+        .unwrap_or(Value::Null);
     let found = simple_find(store, "dr", &q, 1)?;
     Ok(json!({
         "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
@@ -518,8 +617,17 @@ pub fn disabled(store: &dyn Store, message: &Value, correlation_id: &str) -> Res
 
 /// DR get-disability-support / get-disability-details: the matching records' support or
 /// details part (`disability_support` / `disability_info` and the Washington Group scores).
-pub fn disability_part(store: &dyn Store, sender: &Sender, message: &Value, correlation_id: &str, details: bool) -> Result<Value, String> {
-    let q = message.pointer("/disabled_criteria/query").cloned().unwrap_or(Value::Null);
+pub fn disability_part(
+    store: &dyn Store,
+    sender: &Sender,
+    message: &Value,
+    correlation_id: &str,
+    details: bool,
+) -> Result<Value, String> {
+    let q = message
+        .pointer("/disabled_criteria/query")
+        .cloned()
+        .unwrap_or(Value::Null);
     let found = simple_find(store, "dr", &q, 100)?;
     let records: Vec<Value> = found
         .into_iter()
@@ -532,7 +640,13 @@ pub fn disability_part(store: &dyn Store, sender: &Sender, message: &Value, corr
                 }
             }
             let keys: &[&str] = if details {
-                &["disability_status", "disability_level", "disability_info", "washington_group", "disability_details"]
+                &[
+                    "disability_status",
+                    "disability_level",
+                    "disability_info",
+                    "washington_group",
+                    "disability_details",
+                ]
             } else {
                 &["disability_support", "programs_enrollments"]
             };
@@ -564,16 +678,31 @@ mod tests {
     fn simple_queries() {
         let r = json!({"person_identifier": {"identifier_type": "UIN", "identifier_value": "A1"},
                        "programme": {"programme_identifier": "P1"}, "age": 30});
-        assert_eq!(simple_query_matches(&r, &json!({"person_identifier": {"eq": "A1"}})), Ok(true));
-        assert_eq!(simple_query_matches(&r, &json!({"programme.programme_identifier": {"eq": "P2"}})), Ok(false));
-        assert_eq!(simple_query_matches(&r, &json!({"age": {"ge": 30, "lt": 31}})), Ok(true));
-        assert_eq!(simple_query_matches(&r, &json!({"age": {"in": [1, 30]}})), Ok(true));
+        assert_eq!(
+            simple_query_matches(&r, &json!({"person_identifier": {"eq": "A1"}})),
+            Ok(true)
+        );
+        assert_eq!(
+            simple_query_matches(&r, &json!({"programme.programme_identifier": {"eq": "P2"}})),
+            Ok(false)
+        );
+        assert_eq!(
+            simple_query_matches(&r, &json!({"age": {"ge": 30, "lt": 31}})),
+            Ok(true)
+        );
+        assert_eq!(
+            simple_query_matches(&r, &json!({"age": {"in": [1, 30]}})),
+            Ok(true)
+        );
         assert!(simple_query_matches(&r, &json!({"age": {"like": 3}})).is_err());
     }
 
     #[test]
     fn record_type_names() {
-        assert_eq!(pick_record_type("crvs", Some("spdci-extensions-dci:Person")), Some("Person"));
+        assert_eq!(
+            pick_record_type("crvs", Some("spdci-extensions-dci:Person")),
+            Some("Person")
+        );
         assert_eq!(pick_record_type("social", Some("member")), Some("Member"));
         assert_eq!(pick_record_type("social", Some("Farm")), None);
     }

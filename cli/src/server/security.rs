@@ -73,9 +73,17 @@ impl KeyResolver for SenderKeys<'_> {
                     .jwks
                     .find(&key_id)
                     .or_else(|| self.jwks.find(kid))
-                    .ok_or_else(|| dci::Error::Key(format!("no key {key_id} registered for sender {}", self.sender_id)))?;
+                    .ok_or_else(|| {
+                        dci::Error::Key(format!(
+                            "no key {key_id} registered for sender {}",
+                            self.sender_id
+                        ))
+                    })?;
                 if !fits(key) {
-                    return Err(dci::Error::Key(format!("key {key_id} is not a {} key", alg.dci_name())));
+                    return Err(dci::Error::Key(format!(
+                        "key {key_id} is not a {} key",
+                        alg.dci_name()
+                    )));
                 }
                 Ok(key.clone())
             }
@@ -86,7 +94,13 @@ impl KeyResolver for SenderKeys<'_> {
                 .map(|(_, k)| k)
                 .find(|k| fits(k))
                 .cloned()
-                .ok_or_else(|| dci::Error::Key(format!("sender {} has no {} key", self.sender_id, alg.dci_name()))),
+                .ok_or_else(|| {
+                    dci::Error::Key(format!(
+                        "sender {} has no {} key",
+                        self.sender_id,
+                        alg.dci_name()
+                    ))
+                }),
         }
     }
 }
@@ -123,20 +137,30 @@ pub fn admit(
     partial: &mut Partial,
 ) -> Result<Admitted, Reject> {
     // 1. Bearer token (401 with HttpErrorResponse when missing or invalid).
-    let token = bearer(headers).ok_or_else(|| Reject::unauthorized("missing bearer token (Authorization: Bearer ...)"))?;
+    let token = bearer(headers)
+        .ok_or_else(|| Reject::unauthorized("missing bearer token (Authorization: Bearer ...)"))?;
     let claims = state
         .tokens
         .check(state, token)
         .map_err(|m| Reject::unauthorized(format!("invalid bearer token: {m}")))?;
     if !claims.allows(op) {
-        return Err(Reject::forbidden(format!("the access token's scope does not include registry.{op}")));
+        return Err(Reject::forbidden(format!(
+            "the access token's scope does not include registry.{op}"
+        )));
     }
     // 2. JSON envelope.
-    let env: Value = serde_json::from_slice(body).map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
+    let env: Value = serde_json::from_slice(body)
+        .map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
     let header = env.get("header").cloned().unwrap_or(Value::Null);
     let message = env.get("message").cloned().unwrap_or(Value::Null);
-    partial.message_id = header.get("message_id").and_then(Value::as_str).map(str::to_string);
-    partial.transaction_id = message.get("transaction_id").and_then(Value::as_str).map(str::to_string);
+    partial.message_id = header
+        .get("message_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    partial.transaction_id = message
+        .get("transaction_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let sender_id = match header.get("sender_id").and_then(Value::as_str) {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => {
@@ -152,10 +176,18 @@ pub fn admit(
     let sender = match state.store.sender(&sender_id) {
         Ok(Some(s)) if s.active => s,
         Ok(Some(_)) => {
-            return Err(Reject::new(StatusCode::FORBIDDEN, "err.sender_id.invalid", format!("sender {sender_id} is disabled")))
+            return Err(Reject::new(
+                StatusCode::FORBIDDEN,
+                "err.sender_id.invalid",
+                format!("sender {sender_id} is disabled"),
+            ))
         }
         Ok(None) => {
-            return Err(Reject::new(StatusCode::FORBIDDEN, "err.sender_id.invalid", format!("sender {sender_id} is not registered")))
+            return Err(Reject::new(
+                StatusCode::FORBIDDEN,
+                "err.sender_id.invalid",
+                format!("sender {sender_id} is not registered"),
+            ))
         }
         Err(e) => {
             tracing::error!(error = %e, "sender lookup failed");
@@ -171,7 +203,9 @@ pub fn admit(
         }
     }
     if !sender.may(op) {
-        return Err(Reject::forbidden(format!("sender {sender_id} may not call {op}")));
+        return Err(Reject::forbidden(format!(
+            "sender {sender_id} may not call {op}"
+        )));
     }
     // 4. Signature, over the bytes as received.
     let sig = env.get("signature").and_then(Value::as_str);
@@ -187,9 +221,16 @@ pub fn admit(
     } else {
         let jwks = Jwks::from_json(&sender.jwks).map_err(|e| {
             tracing::error!(sender = %sender_id, error = %e, "sender JWKS unreadable");
-            Reject::new(StatusCode::UNAUTHORIZED, "err.signature.invalid", "the sender's registered keys cannot be read")
+            Reject::new(
+                StatusCode::UNAUTHORIZED,
+                "err.signature.invalid",
+                "the sender's registered keys cannot be read",
+            )
         })?;
-        let keys = SenderKeys { sender_id: &sender_id, jwks };
+        let keys = SenderKeys {
+            sender_id: &sender_id,
+            jwks,
+        };
         let opts = VerifyOptions {
             clock_skew_secs: state.config.clock_skew_secs,
             ..VerifyOptions::default()
@@ -213,7 +254,10 @@ pub fn admit(
     if !violations.is_empty() {
         return Err(Reject::invalid(violations));
     }
-    let got_action = header.get("action").and_then(Value::as_str).unwrap_or_default();
+    let got_action = header
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if got_action != action {
         return Err(Reject::new(
             StatusCode::BAD_REQUEST,
@@ -241,8 +285,17 @@ pub fn admit(
         }
     }
     // 7. Replay (after the signature, so unsigned junk cannot burn a sender's ids).
-    let message_id = header.get("message_id").and_then(Value::as_str).unwrap_or_default().to_string();
-    if !state.replay.first_time(&sender_id, &message_id, now.timestamp_millis(), 2 * state.config.clock_skew_secs * 1000) {
+    let message_id = header
+        .get("message_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !state.replay.first_time(
+        &sender_id,
+        &message_id,
+        now.timestamp_millis(),
+        2 * state.config.clock_skew_secs * 1000,
+    ) {
         return Err(Reject::new(
             StatusCode::CONFLICT,
             "rjct.message_id.duplicate",
@@ -251,7 +304,9 @@ pub fn admit(
     }
     // 8. Registry access.
     if !sender.may_read(registry) {
-        return Err(Reject::forbidden(format!("sender {sender_id} has no data sharing agreement for the {registry} registry")));
+        return Err(Reject::forbidden(format!(
+            "sender {sender_id} has no data sharing agreement for the {registry} registry"
+        )));
     }
     Ok(Admitted {
         claims,

@@ -13,7 +13,13 @@ use super::store::{NewRecord, Sender, Store, StoreResult, Subscription};
 /// replaced by the one wanted.
 pub fn callback_url(sender_uri: &str, path: &str) -> String {
     let mut base = sender_uri.trim_end_matches('/');
-    for known in ["/on-search", "/on-subscribe", "/on-unsubscribe", "/notify", "/txn/on-status"] {
+    for known in [
+        "/on-search",
+        "/on-subscribe",
+        "/on-unsubscribe",
+        "/notify",
+        "/txn/on-status",
+    ] {
         if let Some(b) = base.strip_suffix(known) {
             base = b;
             break;
@@ -23,7 +29,14 @@ pub fn callback_url(sender_uri: &str, path: &str) -> String {
 }
 
 /// A callback header (MsgCallbackHeader) from `server_id` to `receiver_id`.
-pub fn header(server_id: &str, action: &str, status: &str, receiver_id: &str, total: usize, completed: usize) -> Value {
+pub fn header(
+    server_id: &str,
+    action: &str,
+    status: &str,
+    receiver_id: &str,
+    total: usize,
+    completed: usize,
+) -> Value {
     json!({
         "version": "1.0.0",
         "message_id": new_id(),
@@ -47,8 +60,15 @@ pub fn subscribe(
     message: &Value,
     correlation_id: &str,
 ) -> StoreResult<(Value, usize)> {
-    let txn = message.get("transaction_id").and_then(Value::as_str).unwrap_or_default();
-    let items = message.get("subscribe_request").and_then(Value::as_array).cloned().unwrap_or_default();
+    let txn = message
+        .get("transaction_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let items = message
+        .get("subscribe_request")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut out = Vec::new();
     let mut ok = 0;
     for it in &items {
@@ -92,11 +112,21 @@ pub fn subscribe(
 }
 
 /// Ends subscriptions owned by `sender_id`; returns the UnSubscribeResponse message.
-pub fn unsubscribe(store: &dyn Store, sender_id: &str, message: &Value, correlation_id: &str) -> StoreResult<Value> {
+pub fn unsubscribe(
+    store: &dyn Store,
+    sender_id: &str,
+    message: &Value,
+    correlation_id: &str,
+) -> StoreResult<Value> {
     let codes: Vec<String> = message
         .get("subscription_codes")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let mut statuses = Vec::new();
     let mut bad = Vec::new();
@@ -118,14 +148,22 @@ pub fn unsubscribe(store: &dyn Store, sender_id: &str, message: &Value, correlat
     });
     if !bad.is_empty() {
         m["status_reason_code"] = json!("rjct.subscription_code.invalid");
-        m["status_reason_message"] = json!(format!("unknown subscription codes for this sender: {}", bad.join(", ")));
+        m["status_reason_message"] = json!(format!(
+            "unknown subscription codes for this sender: {}",
+            bad.join(", ")
+        ));
     }
     Ok(m)
 }
 
 /// Whether a record change matches a subscription's criteria.
 fn sub_matches(sub: &Subscription, record_type: &str, event_type: &str, record: &Value) -> bool {
-    let last = |s: &str| s.rsplit([':', '/', '#']).next().unwrap_or(s).to_ascii_lowercase();
+    let last = |s: &str| {
+        s.rsplit([':', '/', '#'])
+            .next()
+            .unwrap_or(s)
+            .to_ascii_lowercase()
+    };
     if let Some(e) = sub.reg_event_type.as_deref().filter(|e| !e.is_empty()) {
         if last(e) != last(event_type) {
             return false;
@@ -197,7 +235,11 @@ pub fn apply_changes(
                 "notify_event": events,
             },
         });
-        entries.push(("notify".to_string(), callback_url(&sub.callback_uri, "notify"), env.to_string()));
+        entries.push((
+            "notify".to_string(),
+            callback_url(&sub.callback_uri, "notify"),
+            env.to_string(),
+        ));
     }
     let n = entries.len();
     if n > 0 {
@@ -207,10 +249,24 @@ pub fn apply_changes(
 }
 
 /// Answers a TxnStatusRequest from the audit log (only the asking sender's transactions).
-pub fn txn_status(store: &dyn Store, sender_id: &str, message: &Value, correlation_id: &str) -> StoreResult<Value> {
-    let r = message.get("txnstatus_request").cloned().unwrap_or(Value::Null);
-    let txn_type = r.get("txn_type").and_then(Value::as_str).unwrap_or("search");
-    let attr = r.get("attribute_type").and_then(Value::as_str).unwrap_or_default();
+pub fn txn_status(
+    store: &dyn Store,
+    sender_id: &str,
+    message: &Value,
+    correlation_id: &str,
+) -> StoreResult<Value> {
+    let r = message
+        .get("txnstatus_request")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let txn_type = r
+        .get("txn_type")
+        .and_then(Value::as_str)
+        .unwrap_or("search");
+    let attr = r
+        .get("attribute_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let value = r.get("attribute_value").cloned().unwrap_or(Value::Null);
     let mut found: Option<Value> = None;
     let mut reason = None;
@@ -270,9 +326,21 @@ mod tests {
 
     #[test]
     fn callback_urls() {
-        assert_eq!(callback_url("http://h/registry", "on-search"), "http://h/registry/on-search");
-        assert_eq!(callback_url("http://h/registry/", "notify"), "http://h/registry/notify");
-        assert_eq!(callback_url("http://h/cb/on-search", "on-subscribe"), "http://h/cb/on-subscribe");
-        assert_eq!(callback_url("http://h/cb/txn/on-status", "notify"), "http://h/cb/notify");
+        assert_eq!(
+            callback_url("http://h/registry", "on-search"),
+            "http://h/registry/on-search"
+        );
+        assert_eq!(
+            callback_url("http://h/registry/", "notify"),
+            "http://h/registry/notify"
+        );
+        assert_eq!(
+            callback_url("http://h/cb/on-search", "on-subscribe"),
+            "http://h/cb/on-subscribe"
+        );
+        assert_eq!(
+            callback_url("http://h/cb/txn/on-status", "notify"),
+            "http://h/cb/notify"
+        );
     }
 }

@@ -17,7 +17,14 @@ impl V {
     fn add(&mut self, path: impl Into<String>, rule: impl Into<String>) {
         self.0.push(Violation::new(path, rule));
     }
-    fn string(&mut self, obj: &Value, key: &str, path: &str, required: bool, max: usize) -> Option<String> {
+    fn string(
+        &mut self,
+        obj: &Value,
+        key: &str,
+        path: &str,
+        required: bool,
+        max: usize,
+    ) -> Option<String> {
         match obj.get(key) {
             None | Some(Value::Null) => {
                 if required {
@@ -105,7 +112,10 @@ fn pagination(v: &mut V, c: &Value, path: &str) {
             match p.get(k) {
                 None => {}
                 Some(n) if n.as_f64().is_some_and(|x| x >= 1.0 && x.fract() == 0.0) => {}
-                Some(_) => v.add(format!("{path}.pagination.{k}"), "must be an integer of at least 1"),
+                Some(_) => v.add(
+                    format!("{path}.pagination.{k}"),
+                    "must be an integer of at least 1",
+                ),
             }
         }
     }
@@ -148,7 +158,10 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
     }
     // An encrypted message (EncryptedMessage) cannot be checked or served here.
     if m.get("ciphertext").is_some() {
-        v.add("message", "encrypted messages are not supported by this server");
+        v.add(
+            "message",
+            "encrypted messages are not supported by this server",
+        );
         return v.0;
     }
     v.string(m, "transaction_id", "message", true, 99);
@@ -164,7 +177,10 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                         let cp = format!("{p}.search_criteria");
                         if let Some(qt) = v.string(c, "query_type", &cp, true, 99) {
                             if !QUERY_TYPES.contains(&query_type_name(&qt).as_str()) {
-                                v.add(format!("{cp}.query_type"), format!("must be one of {}", QUERY_TYPES.join(", ")));
+                                v.add(
+                                    format!("{cp}.query_type"),
+                                    format!("must be one of {}", QUERY_TYPES.join(", ")),
+                                );
                             }
                         }
                         if c.get("query").is_none_or(Value::is_null) {
@@ -209,7 +225,10 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                         v.string(c, "reg_event_type", &cp, false, 99);
                         if let Some(ft) = v.string(c, "filter_type", &cp, false, 99) {
                             if !QUERY_TYPES.contains(&query_type_name(&ft).as_str()) {
-                                v.add(format!("{cp}.filter_type"), format!("must be one of {}", QUERY_TYPES.join(", ")));
+                                v.add(
+                                    format!("{cp}.filter_type"),
+                                    format!("must be one of {}", QUERY_TYPES.join(", ")),
+                                );
                             }
                         }
                     }
@@ -222,8 +241,14 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                 for (i, c) in codes.iter().enumerate() {
                     match c.as_str() {
                         Some(s) if s.chars().count() <= 99 => {}
-                        Some(_) => v.add(format!("message.subscription_codes[{i}]"), "at most 99 characters"),
-                        None => v.add(format!("message.subscription_codes[{i}]"), "must be a string"),
+                        Some(_) => v.add(
+                            format!("message.subscription_codes[{i}]"),
+                            "at most 99 characters",
+                        ),
+                        None => v.add(
+                            format!("message.subscription_codes[{i}]"),
+                            "must be a string",
+                        ),
                     }
                 }
             }
@@ -234,12 +259,20 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
                 v.string(r, "reference_id", p, true, 99);
                 if let Some(t) = v.string(r, "txn_type", p, true, 99) {
                     if !["search", "subscribe", "unsubscribe"].contains(&t.as_str()) {
-                        v.add(format!("{p}.txn_type"), "must be one of search, subscribe, unsubscribe");
+                        v.add(
+                            format!("{p}.txn_type"),
+                            "must be one of search, subscribe, unsubscribe",
+                        );
                     }
                 }
                 if let Some(t) = v.string(r, "attribute_type", p, true, 99) {
-                    if !["transaction_id", "reference_id_list", "correlation_id", "subscription_code_list"]
-                        .contains(&t.as_str())
+                    if ![
+                        "transaction_id",
+                        "reference_id_list",
+                        "correlation_id",
+                        "subscription_code_list",
+                    ]
+                    .contains(&t.as_str())
                     {
                         v.add(
                             format!("{p}.attribute_type"),
@@ -279,7 +312,9 @@ mod tests {
 
     #[test]
     fn header_violations_name_fields() {
-        let v = header(&json!({"message_id": "m", "message_ts": "2024-01-01T00:00:00", "action": "search"}));
+        let v = header(
+            &json!({"message_id": "m", "message_ts": "2024-01-01T00:00:00", "action": "search"}),
+        );
         let got: Vec<String> = v.iter().map(|x| x.to_string()).collect();
         assert_eq!(
             got,
@@ -297,7 +332,10 @@ mod tests {
             {"reference_id": "r", "timestamp": "2024-01-01T00:00:00Z",
              "search_criteria": {"query_type": "sql", "pagination": {"page_size": 0}}}
         ]});
-        let got: Vec<String> = message("search", &m).iter().map(|x| x.to_string()).collect();
+        let got: Vec<String> = message("search", &m)
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -69,12 +69,19 @@ impl Server {
                 panic!("server did not start; log:\n{log}");
             }
         };
-        Server { child, base, stdout: lines }
+        Server {
+            child,
+            base,
+            stdout: lines,
+        }
     }
 
     /// SIGTERM, then wait for a graceful exit.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -176,7 +183,16 @@ pub fn search_message(query_type: &str, query: Value) -> Value {
 
 /// Creates a client with `dci clients add`; returns (id, secret).
 pub fn client(db: &Path, id: &str, scopes: &str) -> (String, String) {
-    let out = dci(&["clients", "add", "--db", db.to_str().unwrap(), "--id", id, "--scopes", scopes]);
+    let out = dci(&[
+        "clients",
+        "add",
+        "--db",
+        db.to_str().unwrap(),
+        "--id",
+        id,
+        "--scopes",
+        scopes,
+    ]);
     let secret = out
         .lines()
         .find_map(|l| l.strip_prefix("client_secret="))
@@ -188,14 +204,21 @@ pub fn client(db: &Path, id: &str, scopes: &str) -> (String, String) {
 pub async fn token(base: &str, id: &str, secret: &str) -> String {
     let v: Value = reqwest::Client::new()
         .post(format!("{base}/oauth2/client/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    v["access_token"].as_str().expect("access_token").to_string()
+    v["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// POSTs raw bytes; returns (status, JSON body, raw body).
@@ -259,6 +282,11 @@ impl Receiver {
 
 /// The server's JWKS (to check response signatures).
 pub async fn server_jwks(base: &str) -> dci::keys::Jwks {
-    let v: Value = reqwest::get(format!("{base}/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let v: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     dci::keys::Jwks::from_json(&v).expect("jwks")
 }

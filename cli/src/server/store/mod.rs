@@ -177,8 +177,12 @@ pub trait Store: Send + Sync {
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>>;
     fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>>;
     /// Record ids of `registry` having the identifier `(id_type, id_value)`.
-    fn ids_by_identifier(&self, registry: &str, id_type: &str, id_value: &str)
-        -> StoreResult<Vec<i64>>;
+    fn ids_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<i64>>;
     /// Calls `f` for every record of `registry` (optionally one record type), in id order,
     /// until it returns false.
     fn scan(
@@ -205,12 +209,19 @@ pub trait Store: Send + Sync {
     fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()>;
     /// Logs the transaction and queues the outbox entries in one SQLite transaction, so an
     /// ACK is never sent for work that is not stored.
-    fn log_with_outbox(&self, txn: &Transaction, outbox: &[(String, String, String)])
-        -> StoreResult<()>;
+    fn log_with_outbox(
+        &self,
+        txn: &Transaction,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()>;
     /// Transactions of `sender_id` whose `attribute` (`transaction_id`, `correlation_id`,
     /// `message_id`) equals `value`, newest first.
-    fn transactions_by(&self, sender_id: &str, attribute: &str, value: &str)
-        -> StoreResult<Vec<Transaction>>;
+    fn transactions_by(
+        &self,
+        sender_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Vec<Transaction>>;
     /// Message ids seen since `since_ms` (to rebuild the replay cache at start).
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
 

@@ -215,7 +215,8 @@ fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
     })
 }
 
-const TXN_COLS: &str = "transaction_id, message_id, correlation_id, sender_id, operation, registry, \
+const TXN_COLS: &str =
+    "transaction_id, message_id, correlation_id, sender_id, operation, registry, \
                         request, response, status, error_code, created_at";
 
 fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
@@ -693,8 +694,10 @@ impl Store for SqliteStore {
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         self.read(|c| {
-            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
         })
     }
 
