@@ -22,6 +22,9 @@ use super::AppState;
 
 const HASH_ROUNDS: u32 = 10_000;
 
+/// How long a verified token is trusted before its client's status is read again.
+const REVOCATION_CHECK_SECS: i64 = 2;
+
 /// A new random secret (32 bytes, base64url).
 pub fn new_secret() -> String {
     let mut b = [0u8; 32];
@@ -100,8 +103,9 @@ impl TokenClaims {
 
 /// Issues and checks access tokens.
 pub struct Tokens {
-    /// Verified tokens (token -> claims), so a busy client costs one signature check per token.
-    cache: Mutex<HashMap<String, TokenClaims>>,
+    /// Verified tokens (token -> claims, when the client was last seen active), so a busy
+    /// client costs one signature check per token.
+    cache: Mutex<HashMap<String, (TokenClaims, i64)>>,
 }
 
 impl Default for Tokens {
@@ -147,11 +151,15 @@ impl Tokens {
     /// Checks a bearer token: our signature, `exp`, and that the client is still active.
     pub fn check(&self, state: &AppState, token: &str) -> Result<TokenClaims, &'static str> {
         let now = chrono::Utc::now().timestamp();
-        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(token).cloned()) {
+        if let Some((c, checked)) = self.cache.lock().ok().and_then(|m| m.get(token).cloned()) {
             if c.exp <= now {
                 return Err("access token expired");
             }
-            return Ok(c);
+            // Revocation (possibly by `dci clients revoke` in another process) takes effect
+            // within REVOCATION_CHECK_SECS.
+            if now - checked < REVOCATION_CHECK_SECS {
+                return Ok(c);
+            }
         }
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
@@ -214,18 +222,11 @@ impl Tokens {
         };
         if let Ok(mut m) = self.cache.lock() {
             if m.len() > 100_000 {
-                m.retain(|_, c| c.exp > now);
+                m.retain(|_, (c, _)| c.exp > now);
             }
-            m.insert(token.to_string(), tc.clone());
+            m.insert(token.to_string(), (tc.clone(), now));
         }
         Ok(tc)
-    }
-
-    /// Forgets cached tokens (after a client is revoked through the admin API).
-    pub fn forget_client(&self, client_id: &str) {
-        if let Ok(mut m) = self.cache.lock() {
-            m.retain(|_, c| c.client_id != client_id);
-        }
     }
 }
 

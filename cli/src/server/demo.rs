@@ -319,7 +319,7 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
             let (pid, pname) = if members.iter().any(|p| p.disabled) {
                 PROGRAMMES[3]
             } else {
-                PROGRAMMES[(hh % 3) as usize]
+                PROGRAMMES[hh % 3]
             };
             let rec = json!({
                 "@type": "Beneficiary",

@@ -78,7 +78,7 @@ async fn deliver(state: AppState, e: OutboxEntry) {
                 state.config.retry_max_ms,
                 e.attempts,
             );
-            tracing::warn!(id = e.id, kind = %e.kind, attempt = e.attempts + 1, retry_in_ms = delay, give_up, error = %msg, "callback not delivered");
+            tracing::warn!(id = e.id, kind = %e.kind, correlation_id = %e.correlation_id, due_at = e.next_attempt_at, attempt = e.attempts + 1, retry_in_ms = delay, give_up, error = %msg, "callback not delivered");
             if let Err(err) = state
                 .store
                 .mark_attempt(e.id, now() + delay as i64, &msg, give_up)

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::config::REGISTRIES;
 use super::reply::{ack, callback_header, new_id, signed_envelope, Reject};
-use super::security::{admit, Admitted, Partial};
+use super::security::{admit, Admitted, Expect, Partial};
 use super::store::{NewRecord, Transaction};
 use super::{admin, auth, search, subscribe, AppState};
 

@@ -14,7 +14,7 @@ use dci::keys::{Algorithm, Jwks, VerifyingKey};
 use dci::signature::{self, KeyResolver, VerifyOptions};
 use serde_json::Value;
 
-use super::auth::{bearer, TokenClaims};
+use super::auth::bearer;
 use super::reply::Reject;
 use super::store::{Sender, SignaturePolicy};
 use super::{validate, AppState};
@@ -107,14 +107,11 @@ impl KeyResolver for SenderKeys<'_> {
 
 /// An admitted request.
 pub struct Admitted {
-    pub claims: TokenClaims,
     pub sender: Sender,
     pub header: Value,
     pub message: Value,
     pub message_id: String,
     pub correlation_id: String,
-    /// Whether a signature was present and verified.
-    pub signed: bool,
 }
 
 /// Context for rejecting a request that got far enough to have one.
@@ -124,18 +121,24 @@ pub struct Partial {
     pub transaction_id: Option<String>,
 }
 
-/// Runs every check, in the order of docs/server.md. `op` is the operation name (for the
-/// allowed-operations list and the token scope), `action` the expected header.action.
+/// What an endpoint expects: the operation name (for the allowed-operations list and the
+/// token scope), the header.action, and the registry it serves.
+pub struct Expect<'a> {
+    pub op: &'a str,
+    pub action: &'a str,
+    pub registry: &'a str,
+}
+
+/// Runs every check, in the order of docs/server.md.
 pub fn admit(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-    op: &str,
-    action: &str,
-    registry: &str,
+    want: &Expect<'_>,
     correlation_id: String,
     partial: &mut Partial,
 ) -> Result<Admitted, Reject> {
+    let (op, action, registry) = (want.op, want.action, want.registry);
     // 1. Bearer token (401 with HttpErrorResponse when missing or invalid).
     let token = bearer(headers)
         .ok_or_else(|| Reject::unauthorized("missing bearer token (Authorization: Bearer ...)"))?;
@@ -308,14 +311,13 @@ pub fn admit(
             "sender {sender_id} has no data sharing agreement for the {registry} registry"
         )));
     }
+    tracing::debug!(sender = %sender_id, signed, client = %claims.client_id, op, "request admitted");
     Ok(Admitted {
-        claims,
         sender,
         header,
         message,
         message_id,
         correlation_id,
-        signed,
     })
 }
 

@@ -31,6 +31,7 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// One registry record.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // id, registry and key are part of the storage API, not all read yet.
 pub struct Record {
     pub id: i64,
     /// `crvs`, `social`, `ibr`, `dr`, `fr`.
