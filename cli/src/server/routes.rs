@@ -339,13 +339,16 @@ async fn handle(
         Ok(b) => b,
         Err(r) => return r.into_response(&state, Some(e.action), None, &correlation_id),
     };
+    let want = Expect {
+        op: e.op,
+        action: e.action,
+        registry,
+    };
     let admitted = match admit(
         &state,
         &headers,
         &bytes,
-        e.op,
-        e.action,
-        registry,
+        &want,
         correlation_id.clone(),
         &mut partial,
     ) {
