@@ -46,6 +46,41 @@ impl ReplayCache {
     }
 }
 
+/// Senders and their parsed keys, read again after [`SENDER_CACHE_SECS`] (so `dci senders
+/// disable` in another process takes effect within that time).
+#[derive(Default)]
+pub struct SenderCache {
+    map: Mutex<HashMap<String, (Sender, Option<Jwks>, i64)>>,
+}
+
+const SENDER_CACHE_SECS: i64 = 2;
+
+impl SenderCache {
+    pub fn get(
+        &self,
+        state: &AppState,
+        id: &str,
+    ) -> Result<Option<(Sender, Option<Jwks>)>, super::store::StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some((s, j, at)) = self.map.lock().ok().and_then(|m| m.get(id).cloned()) {
+            if now - at < SENDER_CACHE_SECS {
+                return Ok(Some((s, j)));
+            }
+        }
+        let Some(s) = state.store.sender(id)? else {
+            return Ok(None);
+        };
+        let j = Jwks::from_json(&s.jwks).ok();
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(id.to_string(), (s.clone(), j.clone(), now));
+        }
+        Ok(Some((s, j)))
+    }
+}
+
 /// Resolves signature keys from one sender's JWKS, checking the kid.
 struct SenderKeys<'a> {
     sender_id: &'a str,
@@ -176,8 +211,8 @@ pub fn admit(
     };
     partial.sender_id = Some(sender_id.clone());
     // 3. Sender registry.
-    let sender = match state.store.sender(&sender_id) {
-        Ok(Some(s)) if s.active => s,
+    let sender = match state.senders.get(state, &sender_id) {
+        Ok(Some((s, _))) if s.active => s,
         Ok(Some(_)) => {
             return Err(Reject::new(
                 StatusCode::FORBIDDEN,
@@ -222,14 +257,17 @@ pub fn admit(
         }
         false
     } else {
-        let jwks = Jwks::from_json(&sender.jwks).map_err(|e| {
-            tracing::error!(sender = %sender_id, error = %e, "sender JWKS unreadable");
-            Reject::new(
-                StatusCode::UNAUTHORIZED,
-                "err.signature.invalid",
-                "the sender's registered keys cannot be read",
-            )
-        })?;
+        let jwks = match state.senders.get(state, &sender_id) {
+            Ok(Some((_, Some(j)))) => j,
+            _ => {
+                tracing::error!(sender = %sender_id, "sender JWKS unreadable");
+                return Err(Reject::new(
+                    StatusCode::UNAUTHORIZED,
+                    "err.signature.invalid",
+                    "the sender's registered keys cannot be read",
+                ));
+            }
+        };
         let keys = SenderKeys {
             sender_id: &sender_id,
             jwks,
