@@ -133,6 +133,9 @@ async fn rejections_have_spec_codes_and_statuses() {
         sender(dir, "s2").register(db, &["--ops", "search"]);
         sender(dir, "s4").register(db, &[]);
         dci(&["senders", "disable", "--db", db.to_str().unwrap(), "s4"]);
+        let list = dci(&["senders", "list", "--db", db.to_str().unwrap()]);
+        assert!(list.contains("s2\tactive\ts2\tops=search\tregistries=*\tfields=*\tsignature=required\tconsent=false\tkeys=k1"), "{list}");
+        assert!(list.contains("s4\tdisabled"), "{list}");
     })
     .await;
     let url = e.server.url("/registry/sync/search");
@@ -400,6 +403,9 @@ async fn oauth2_token_endpoint() {
     assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
     // Revocation stops the token at once.
     dci(&["clients", "revoke", "--db", db.to_str().unwrap(), "c1"]);
+    let list = dci(&["clients", "list", "--db", db.to_str().unwrap()]);
+    assert!(list.starts_with("c1\trevoked\tc1\tscopes=registry.search\tsender=*"), "{list}");
+    assert!(!list.contains(&secret));
     let body = serde_json::to_vec(&json!({})).unwrap();
     let (s, v, _) = post(&server.url("/registry/sync/search"), Some(tok), body).await;
     assert_eq!(
