@@ -404,7 +404,10 @@ async fn oauth2_token_endpoint() {
     // Revocation stops the token at once.
     dci(&["clients", "revoke", "--db", db.to_str().unwrap(), "c1"]);
     let list = dci(&["clients", "list", "--db", db.to_str().unwrap()]);
-    assert!(list.starts_with("c1\trevoked\tc1\tscopes=registry.search\tsender=*"), "{list}");
+    assert!(
+        list.starts_with("c1\trevoked\tc1\tscopes=registry.search\tsender=*"),
+        "{list}"
+    );
     assert!(!list.contains(&secret));
     let body = serde_json::to_vec(&json!({})).unwrap();
     let (s, v, _) = post(&server.url("/registry/sync/search"), Some(tok), body).await;

@@ -100,8 +100,14 @@ async fn async_search_subscribe_notify_and_status() {
         sub(&s1, Some(json!({"type": "expression", "value": {"expression": {"address.region_code": {"$eq": "central_region"}}}})))).await;
     assert_eq!(s, 200, "{v}");
     // The spec requires a filter; s6's matches every person.
-    let every = json!({"type": "expression", "value": {"expression": {"@type": {"$eq": "Person"}}}});
-    let (s, v, _) = post(&server.url("/registry/subscribe"), Some(&tok), sub(&s6, Some(every))).await;
+    let every =
+        json!({"type": "expression", "value": {"expression": {"@type": {"$eq": "Person"}}}});
+    let (s, v, _) = post(
+        &server.url("/registry/subscribe"),
+        Some(&tok),
+        sub(&s6, Some(every)),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     until("two on-subscribe", || {
         rcv.on("/registry/on-subscribe").len() == 2

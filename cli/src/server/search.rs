@@ -156,16 +156,14 @@ pub fn find(
             }
             Some(other) => other.to_string(),
         };
-        let ids = store
-            .ids_by_identifier(registry, t, &v)
+        let found = store
+            .records_by_identifier(registry, t, &v)
             .map_err(|e| e.to_string())?;
-        for id in ids {
-            if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
-                if record_type.is_none_or(|t| t == r.record_type) {
-                    out.push(r);
-                }
-            }
-        }
+        out.extend(
+            found
+                .into_iter()
+                .filter(|r| record_type.is_none_or(|t| t == r.record_type)),
+        );
     } else {
         if super::validate::query_type_name(query_type) == "graphql" {
             return Err("query_type graphql is not supported by this registry".into());

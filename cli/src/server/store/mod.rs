@@ -184,6 +184,13 @@ pub trait Store: Send + Sync {
         id_type: &str,
         id_value: &str,
     ) -> StoreResult<Vec<i64>>;
+    /// Records of `registry` having the identifier `(id_type, id_value)` (one query).
+    fn records_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<Record>>;
     /// Calls `f` for every record of `registry` (optionally one record type), in id order,
     /// until it returns false.
     fn scan(

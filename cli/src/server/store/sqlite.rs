@@ -362,6 +362,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn records_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<Record>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT r.id, r.registry, r.record_type, r.record_key, r.data
+                 FROM identifiers i JOIN records r ON r.id = i.record_id
+                 WHERE i.registry = ?1 AND i.id_type = ?2 AND i.id_value = ?3 ORDER BY r.id",
+            )?;
+            let v = st
+                .query_map(params![registry, id_type, id_value], record_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
     fn scan(
         &self,
         registry: &str,
