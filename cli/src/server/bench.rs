@@ -41,6 +41,14 @@ pub struct BenchArgs {
     pub server_pid: Option<u32>,
 }
 
+/// utime + stime of a process, in clock ticks (Linux /proc).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
 fn rss_kb(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
@@ -109,6 +117,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{}/registry/sync/search", a.url);
+    let cpu0 = a.server_pid.and_then(cpu_ticks);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.connections {
@@ -123,6 +132,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
             let mut lat = Vec::new();
             let mut errors = 0usize;
             let mut found = 0usize;
+            let mut sample: Option<String> = None;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= bodies.len() {
@@ -141,22 +151,30 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                         let b = resp.bytes().await.unwrap_or_default();
                         if memchr_found(&b) {
                             found += 1;
+                        } else if sample.is_none() {
+                            sample =
+                                Some(String::from_utf8_lossy(&b[..b.len().min(600)]).into_owned());
                         }
                     }
                     _ => errors += 1,
                 }
                 lat.push(t0.elapsed());
             }
-            (lat, errors, found)
+            (lat, errors, found, sample)
         }));
     }
     let mut lat: Vec<Duration> = Vec::new();
     let (mut errors, mut found) = (0, 0);
+    let mut sample = None;
     for t in tasks {
-        let (l, e, f) = t.await.map_err(|e| e.to_string())?;
+        let (l, e, f, s) = t.await.map_err(|e| e.to_string())?;
         lat.extend(l);
         errors += e;
         found += f;
+        sample = sample.or(s);
+    }
+    if let Some(s) = sample {
+        eprintln!("a response without a record: {s}");
     }
     let elapsed = start.elapsed();
     lat.sort();
@@ -177,6 +195,16 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         found
     );
     if let Some(pid) = a.server_pid {
+        if let (Some(c0), Some(c1)) = (cpu0, cpu_ticks(pid)) {
+            // Clock ticks are 1/100 s on Linux.
+            let cpu_s = (c1 - c0) as f64 / 100.0;
+            println!(
+                "server_cpu={:.1}s ({:.0} us per request, {:.2} cores busy)",
+                cpu_s,
+                cpu_s * 1e6 / lat.len().max(1) as f64,
+                cpu_s / elapsed.as_secs_f64()
+            );
+        }
         if let Some(kb) = rss_kb(pid) {
             println!("server_rss={:.1}MiB", kb as f64 / 1024.0);
         }
@@ -190,8 +218,7 @@ fn bytes_of(v: &Value) -> bytes_vec::Bytes {
 
 /// Whether a response found a record (cheap check without parsing).
 fn memchr_found(b: &[u8]) -> bool {
-    b.windows(17).any(|w| w == b"\"total_count\":1}")
-        || b.windows(16).any(|w| w == b"\"total_count\":1")
+    b.windows(16).any(|w| w == b"\"total_count\":1}")
 }
 
 mod bytes_vec {

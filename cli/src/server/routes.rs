@@ -488,6 +488,30 @@ async fn compute(
             .map_or(0, Vec::len),
         _ => 1,
     };
+    // An idtype-value search is a couple of index probes: run it here rather than pay a
+    // thread hop; anything that may scan goes to the blocking pool.
+    let inline = op == "search"
+        && m.get("search_request")
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items.iter().all(|it| {
+                    it.pointer("/search_criteria/query_type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|q| super::validate::query_type_name(q) == "idtype-value")
+                        && it.pointer("/search_criteria/sort").is_none()
+                })
+            });
+    if inline {
+        let (msg, ok) = search::search(
+            state.store.as_ref(),
+            registry,
+            &sender,
+            &m,
+            &corr,
+            state.config.max_page_size,
+        );
+        return Ok((msg, total, ok));
+    }
     let r = blocking(move || -> Result<(Value, usize), Reject> {
         let store = st.store.as_ref();
         Ok(match op {
