@@ -118,6 +118,8 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{}/registry/sync/search", a.url);
     let cpu0 = a.server_pid.and_then(cpu_ticks);
+    let me = std::process::id();
+    let my0 = cpu_ticks(me);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.connections {
@@ -194,6 +196,14 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
         errors,
         found
     );
+    if let (Some(c0), Some(c1)) = (my0, cpu_ticks(me)) {
+        let cpu_s = (c1 - c0) as f64 / 100.0;
+        println!(
+            "generator_cpu={:.1}s ({:.0} us per request)",
+            cpu_s,
+            cpu_s * 1e6 / lat.len().max(1) as f64
+        );
+    }
     if let Some(pid) = a.server_pid {
         if let (Some(c0), Some(c1)) = (cpu0, cpu_ticks(pid)) {
             // Clock ticks are 1/100 s on Linux.
