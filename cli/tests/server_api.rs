@@ -538,6 +538,33 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         v["message"]["enrolled_response"][0]["enrolled_status"],
         "no"
     );
+    // Enrollment updates from an SP system: stored, then found by enrolled.
+    let upd = json!({"signature": "", "header": {"version": "1.0.0", "message_id": uuid::Uuid::new_v4().to_string(),
+        "message_ts": now(), "action": "notify", "status": "succ", "sender_id": "s1", "total_count": 1},
+        "message": {"transaction_id": "tu-1", "enrolled_updates": {"beneficiaries": [
+            {"@type": "Beneficiary", "beneficiary_identifier": [{"identifier_type": "BID", "identifier_value": "BID-NEW-1"}],
+             "person_identifier": {"identifier_type": "UIN", "identifier_value": "777000001"},
+             "programme": {"programme_identifier": "PRG-CT-01"}, "enrollment_status": "active"}]}}});
+    let (s, v, _) = post(
+        &e.server.url("/ibr/registry/sync/enrollment/updates"),
+        Some(&e.token),
+        s1.sign(upd),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["message"]["enrolled_response"][0]["status"], "succ");
+    let m = json!({"transaction_id": "te-3", "enrolled_criteria": {"query": {"person_identifier": {"eq": "777000001"},
+        "programme.programme_identifier": {"eq": "PRG-CT-01"}}}});
+    let (_, v, _) = post(
+        &e.server.url("/ibr/registry/sync/enrolled"),
+        Some(&e.token),
+        s1.sign(s1.envelope("search", m)),
+    )
+    .await;
+    assert_eq!(
+        v["message"]["enrolled_response"][0]["enrolled_status"], "yes",
+        "{v}"
+    );
     // The IBR endpoints exist only under the IBR prefix (the default registry here is crvs).
     let (s, _, _) = post(
         &e.server.url("/registry/sync/enrolled"),
