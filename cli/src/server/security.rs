@@ -50,10 +50,13 @@ impl ReplayCache {
 /// disable` in another process takes effect within that time).
 #[derive(Default)]
 pub struct SenderCache {
-    map: Mutex<HashMap<String, (Sender, Option<Jwks>, i64)>>,
+    map: Mutex<HashMap<String, CachedSender>>,
 }
 
 const SENDER_CACHE_SECS: i64 = 2;
+
+/// A sender, its parsed keys (None if its JWKS does not parse), and when it was read.
+type CachedSender = (Sender, Option<Jwks>, i64);
 
 impl SenderCache {
     pub fn get(
