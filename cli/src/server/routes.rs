@@ -239,8 +239,11 @@ pub fn router(state: AppState) -> Router {
             }
         }
     }
+    // The registry endpoints read their body with `read_body` (a spec error body on overflow);
+    // this limit covers the others (token, admin).
+    let limit = state.config.max_body_bytes;
     app.fallback(not_found)
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
