@@ -59,13 +59,15 @@ impl AppState {
     /// Logs a transaction through the batching writer (sync requests; async requests are
     /// logged with their outbox entry in one SQLite transaction instead).
     pub fn audit(&self, t: Transaction) {
-        let sent = self
-            .audit
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().map(|tx| tx.send(t.clone()).is_ok()))
-            .unwrap_or(false);
-        if !sent {
+        // Through the writer thread; if it is gone (shutting down), write directly.
+        let unsent = match self.audit.lock() {
+            Ok(g) => match g.as_ref() {
+                Some(tx) => tx.send(t).err().map(|e| e.0),
+                None => Some(t),
+            },
+            Err(_) => Some(t),
+        };
+        if let Some(t) = unsent {
             if let Err(e) = self.store.log_transactions(&[t]) {
                 tracing::error!(error = %e, "audit write failed");
             }

@@ -439,7 +439,7 @@ fn txn(
 ) -> Transaction {
     Transaction {
         transaction_id: a
-            .message
+            .message()
             .get("transaction_id")
             .and_then(Value::as_str)
             .unwrap_or_default()
@@ -473,9 +473,8 @@ async fn compute(
     callback_uri: Option<String>,
 ) -> Result<(Value, usize, usize), Reject> {
     let st = state.clone();
-    let m = a.message.clone();
+    let m = a.message();
     let corr = a.correlation_id.clone();
-    let sender = a.sender.clone();
     let total = match op {
         "search" => m
             .get("search_request")
@@ -508,13 +507,15 @@ async fn compute(
         let (msg, ok) = search::search(
             state.store.as_ref(),
             registry,
-            &sender,
-            &m,
+            &a.sender,
+            m,
             &corr,
             state.config.max_page_size,
         );
         return Ok((msg, total, ok));
     }
+    let m = m.clone();
+    let sender = a.sender.clone();
     let r = blocking(move || -> Result<(Value, usize), Reject> {
         let store = st.store.as_ref();
         Ok(match op {
@@ -593,7 +594,7 @@ async fn async_op(
     a: &Admitted,
     body: &[u8],
 ) -> OpResult {
-    let sender_uri = match a.header.get("sender_uri").and_then(Value::as_str) {
+    let sender_uri = match a.header().get("sender_uri").and_then(Value::as_str) {
         Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.to_string(),
         Some(u) => {
             return Err(Reject::new(

@@ -146,10 +146,20 @@ impl KeyResolver for SenderKeys<'_> {
 /// An admitted request.
 pub struct Admitted {
     pub sender: Sender,
-    pub header: Value,
-    pub message: Value,
+    /// The envelope as parsed (header and message through [`Admitted::header`] and
+    /// [`Admitted::message`]).
+    pub env: Value,
     pub message_id: String,
     pub correlation_id: String,
+}
+
+impl Admitted {
+    pub fn header(&self) -> &Value {
+        self.env.get("header").unwrap_or(&Value::Null)
+    }
+    pub fn message(&self) -> &Value {
+        self.env.get("message").unwrap_or(&Value::Null)
+    }
 }
 
 /// Context for rejecting a request that got far enough to have one.
@@ -192,8 +202,9 @@ pub fn admit(
     // 2. JSON envelope.
     let env: Value = serde_json::from_slice(body)
         .map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
-    let header = env.get("header").cloned().unwrap_or(Value::Null);
-    let message = env.get("message").cloned().unwrap_or(Value::Null);
+    let null = Value::Null;
+    let header = env.get("header").unwrap_or(&null);
+    let message = env.get("message").unwrap_or(&null);
     partial.message_id = header
         .get("message_id")
         .and_then(Value::as_str)
@@ -205,7 +216,7 @@ pub fn admit(
     let sender_id = match header.get("sender_id").and_then(Value::as_str) {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => {
-            let mut v = validate::header(&header);
+            let mut v = validate::header(header);
             if header.is_object() && !v.iter().any(|x| x.path == "header.sender_id") {
                 v.push(dci::Violation::new("header.sender_id", "required"));
             }
@@ -310,11 +321,11 @@ pub fn admit(
         // verify (our own schema) and the receiving side.
         None => {
             let mut v = if matches!(op, "callback" | "notify") {
-                validate::callback_header(&header)
+                validate::callback_header(header)
             } else {
-                validate::header(&header)
+                validate::header(header)
             };
-            v.extend(validate::message(op, &message));
+            v.extend(validate::message(op, message));
             v
         }
     };
@@ -367,8 +378,7 @@ pub fn admit(
     tracing::debug!(sender = %sender_id, signed, client = %claims.client_id, op, "request admitted");
     Ok(Admitted {
         sender,
-        header,
-        message,
+        env,
         message_id,
         correlation_id,
     })
