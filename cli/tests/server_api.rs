@@ -237,6 +237,19 @@ async fn rejections_have_spec_codes_and_statuses() {
     let (s, v, _) = post(&url, Some(&e.token), e.s1.sign(e.s1.envelope("search", m))).await;
     assert_eq!((s, code(&v)), (413, "err.request.bad"), "{v}");
 
+    // Not declared as JSON.
+    let r = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&e.token)
+        .header("content-type", "text/plain")
+        .body(e.s1.sign(e.s1.envelope("search", msg())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(code(&v), "err.request.bad");
+
     // Not JSON.
     let (s, v, _) = post(&url, Some(&e.token), b"{not json".to_vec()).await;
     assert_eq!((s, code(&v)), (400, "err.request.bad"), "{v}");
@@ -492,7 +505,9 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         )
         .await;
         assert_eq!(s, 200, "{v}");
-        if v["message"]["txnstatus_response"]["txn_status"].is_object() {
+        if v["message"]["txnstatus_response"]["txn_status"]["search_response"][0]["status"]
+            == "succ"
+        {
             found = v;
             break;
         }

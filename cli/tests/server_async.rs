@@ -70,11 +70,42 @@ async fn async_search_subscribe_notify_and_status() {
     )
     .expect("callback signature");
 
-    // Async without sender_uri.
+    // Async without sender_uri: acknowledged, no callback; the result waits for txn status.
     let env = s1.envelope(
+        "search",
+        search_message("idtype-value", json!({"type": "UIN", "value": "100000008"})),
+    );
+    let txn_id = env["message"]["transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
+    assert_eq!(
+        (s, v["message"]["ack_status"].as_str()),
+        (200, Some("ACK")),
+        "{v}"
+    );
+    let status = json!({"transaction_id": "ts-0", "txnstatus_request": {"reference_id": "q-0",
+        "txn_type": "search", "attribute_type": "transaction_id", "attribute_value": txn_id}});
+    let (s, v, _) = post(
+        &server.url("/registry/sync/txn/status"),
+        Some(&tok),
+        s1.sign(s1.envelope("txn-status", status)),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let st = &v["message"]["txnstatus_response"]["txn_status"];
+    assert_eq!(
+        st["search_response"][0]["data"]["reg_records"][0]["identifier"][0]["identifier_value"],
+        "100000008",
+        "{v}"
+    );
+    // A sender_uri that is not an http(s) URL is refused.
+    let mut env = s1.envelope(
         "search",
         search_message("idtype-value", json!({"type": "UIN", "value": "1"})),
     );
+    env["header"]["sender_uri"] = json!("ftp://example.org/cb");
     let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
     assert_eq!(
         (s, v["message"]["error"]["code"].as_str()),

@@ -269,13 +269,20 @@ pub fn search(
         let query = c.get("query").cloned().unwrap_or(Value::Null);
         let reg_record_type = c.get("reg_record_type").and_then(Value::as_str);
         let record_type = pick_record_type(registry, reg_record_type);
-        let page_size = c
+        // search_criteria.pagination (the spec), else the item's (where the OpenSPP
+        // spdci-compliance suite sends it).
+        let pg = if c.get("pagination").is_some() {
+            &c
+        } else {
+            it
+        };
+        let page_size = pg
             .pointer("/pagination/page_size")
             .and_then(Value::as_f64)
             .map(|x| x as usize)
             .unwrap_or(100)
             .clamp(1, max_page_size);
-        let page_number = c
+        let page_number = pg
             .pointer("/pagination/page_number")
             .and_then(Value::as_f64)
             .map(|x| x as usize)

@@ -320,7 +320,10 @@ pub fn admit(
         },
         // verify (our own schema) and the receiving side.
         None => {
-            let mut v = if matches!(op, "callback" | "notify") {
+            // on-subscribe and on-unsubscribe carry a MsgHeader in the spec (no status).
+            let mut v = if matches!(action, "on-subscribe" | "on-unsubscribe") {
+                validate::header(header)
+            } else if matches!(op, "callback" | "notify") {
                 validate::callback_header(header)
             } else {
                 validate::header(header)
@@ -329,6 +332,10 @@ pub fn admit(
             v
         }
     };
+    let mut violations = violations;
+    if op == "search" {
+        violations.extend(validate::item_pagination(message));
+    }
     if !violations.is_empty() {
         return Err(Reject::invalid(violations));
     }

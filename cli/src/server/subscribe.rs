@@ -89,20 +89,25 @@ pub fn subscribe(
         };
         store.put_subscription(&sub)?;
         ok += 1;
+        let mut info = json!({
+            "code": sub.code,
+            "status": "subscribe",
+            "timestamp": now_ts(),
+            "reg_type": c.get("reg_type").cloned().unwrap_or_else(|| json!(reg_type(registry))),
+            "reg_event_type": sub.reg_event_type,
+            "filter_type": sub.filter_type,
+            "filter": sub.filter,
+            "notify_record_type": sub.notify_record_type,
+        });
+        // SubscriptionInfo fields are typed strings and objects: leave the absent ones out.
+        if let Some(o) = info.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
         out.push(json!({
             "reference_id": it.get("reference_id").cloned().unwrap_or(Value::Null),
             "timestamp": now_ts(),
             "status": "succ",
-            "subscriptions": [{
-                "code": sub.code,
-                "status": "subscribe",
-                "timestamp": now_ts(),
-                "reg_type": c.get("reg_type").cloned().unwrap_or_else(|| json!(reg_type(registry))),
-                "reg_event_type": sub.reg_event_type,
-                "filter_type": sub.filter_type,
-                "filter": sub.filter,
-                "notify_record_type": sub.notify_record_type,
-            }],
+            "subscriptions": [info],
         }));
     }
     Ok((
@@ -204,6 +209,10 @@ pub fn apply_changes(
         let Some(sender) = sender.filter(|s| s.active && s.may_read(registry)) else {
             continue;
         };
+        // Subscribed without a sender_uri: nowhere to notify.
+        if sub.callback_uri.is_empty() {
+            continue;
+        }
         let events: Vec<Value> = records
             .iter()
             .filter(|r| sub_matches(sub, &r.record_type, event_type, &r.data))
@@ -311,10 +320,19 @@ pub fn txn_status(
     });
     match found {
         Some(s) => resp["txnstatus_response"]["txn_status"] = s,
+        // txn_status is required: an unknown transaction is a rejected search response.
         None => {
-            resp["txnstatus_response"]["status"] = json!("rjct");
-            resp["txnstatus_response"]["status_reason_code"] = json!("rjct.reference_id.invalid");
-            resp["txnstatus_response"]["status_reason_message"] = json!(reason.unwrap_or_default());
+            resp["txnstatus_response"]["txn_status"] = json!({
+                "transaction_id": value.as_str().unwrap_or_default(),
+                "correlation_id": correlation_id,
+                "search_response": [{
+                    "reference_id": r.get("reference_id").cloned().unwrap_or(Value::Null),
+                    "timestamp": now_ts(),
+                    "status": "rjct",
+                    "status_reason_code": "rjct.reference_id.invalid",
+                    "status_reason_message": reason.unwrap_or_default(),
+                }],
+            });
         }
     }
     Ok(resp)

@@ -305,6 +305,19 @@ pub fn message(op: &str, m: &Value) -> Vec<Violation> {
     v.0
 }
 
+/// `search_request[i].pagination`: not where the spec puts pagination (it is in
+/// `search_criteria`), but where the OpenSPP spdci-compliance suite sends it; checked with the
+/// same rule (page_size and page_number at least 1).
+pub fn item_pagination(message: &Value) -> Vec<Violation> {
+    let mut v = V(Vec::new());
+    if let Some(items) = message.get("search_request").and_then(Value::as_array) {
+        for (i, it) in items.iter().enumerate() {
+            pagination(&mut v, it, &format!("message.search_request[{i}]"));
+        }
+    }
+    v.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
