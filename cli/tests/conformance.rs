@@ -233,6 +233,8 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
         "/registry/txn/on-status",
     ),
     ("SR-SEC-AUTH-SP-NOTIFY-01", "POST", "/registry/notify"),
+    ("SR-SEC-SIG-RG-01", "POST", "/registry/search"),
+    ("SR-SEC-SIG-SP-01", "POST", "/registry/notify"),
     (
         "SR-EXTRA-RG-SYNC-SEARCH-REGRECORDS-01",
         "POST",
