@@ -279,6 +279,41 @@ async fn rejections_have_spec_codes_and_statuses() {
         .as_str()
         .unwrap()
         .contains("message.search_request[0].reference_id: required"));
+
+    // The audit log keeps every rejection after the token check, with its code and the
+    // violations (written in the background: wait for it).
+    let db = e._dir.path().join("reg.db");
+    let audit = |code: &str| -> Vec<(String, String)> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c
+            .prepare("SELECT status, response FROM transactions WHERE error_code = ?1")
+            .unwrap();
+        let rows = st
+            .query_map([code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<Vec<(String, String)>, _>>()
+            .unwrap();
+        rows
+    };
+    until("audit of the invalid request", || {
+        audit("err.request.bad")
+            .iter()
+            .any(|(_, r)| r.contains("message.search_request[0].search_criteria.query_type"))
+    })
+    .await;
+    for code in [
+        "err.signature.missing",
+        "err.signature.invalid",
+        "err.sender_id.invalid",
+        "err.request.forbidden",
+        "rjct.message_id.duplicate",
+        "rjct.message_ts.invalid",
+    ] {
+        let rows = audit(code);
+        assert!(!rows.is_empty(), "no audit entry for {code}");
+        assert!(rows.iter().all(|(s, _)| s == "rjct"));
+    }
+    assert!(audit("err.request.unauthorized").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
