@@ -393,3 +393,59 @@ async fn restart_resumes_delivery_once() {
     txns.sort();
     assert_eq!(got, txns, "each callback exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sender_keys_from_a_jwks_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reg.db");
+    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", "20"]);
+    let (cid, secret) = client(&db, "c1", "registry");
+    // The sender publishes its JWKS; the registry knows only the URL.
+    let s7 = sender(dir.path(), "s7");
+    let jwks = json!({"keys": [s7.signer.key.verifying_key().to_jwk(Some("k1"))]});
+    let (l, port) = listener().await;
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let j = jwks.clone();
+            async move { axum::Json(j) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    let url = format!("http://127.0.0.1:{port}/jwks.json");
+    dci(&[
+        "senders",
+        "add",
+        "--db",
+        db.to_str().unwrap(),
+        "--id",
+        "s7",
+        "--jwks-url",
+        &url,
+    ]);
+    let server = Server::start(&db, &[]);
+    let tok = token(&server.base, &cid, &secret).await;
+    // The keys are fetched in the background at start; a signed request passes once they are in.
+    let mut last = (0, Value::Null);
+    for _ in 0..200 {
+        let body = s7.sign(s7.envelope(
+            "search",
+            search_message("idtype-value", json!({"type": "UIN", "value": "100000003"})),
+        ));
+        let (s, v, _) = post(&server.url("/registry/sync/search"), Some(&tok), body).await;
+        last = (s, v);
+        if s == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last.0, 200, "{}", last.1);
+    assert_eq!(
+        last.1["message"]["search_response"][0]["pagination"]["total_count"],
+        1
+    );
+    let list = dci(&["senders", "list", "--db", db.to_str().unwrap()]);
+    assert!(list.contains("keys=k1"), "{list}");
+}

@@ -121,8 +121,11 @@ pub enum SendersCmd {
         #[arg(long, default_value = "key-1")]
         key_id: String,
         /// A JWKS file (keys with their kid = key id).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jwks_url")]
         jwks: Option<PathBuf>,
+        /// Where the running server fetches the sender's JWKS (at start and every 5 minutes).
+        #[arg(long, conflicts_with = "pubkey")]
+        jwks_url: Option<String>,
         /// Allowed operations (search, verify, subscribe, unsubscribe, txn-status, enrolled,
         /// enrollment-updates, disabled, disability-support, disability-details, notify,
         /// callback) or *.
@@ -328,12 +331,18 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             pubkey,
             key_id,
             jwks,
+            jwks_url,
             ops,
             registries,
             fields,
             consent_required,
             signature,
         } => {
+            if let Some(u) = &jwks_url {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(format!("--jwks-url {u} is not an http(s) URL"));
+                }
+            }
             let policy = SignaturePolicy::parse(&signature)
                 .ok_or("--signature must be required or optional")?;
             let jwks = match (pubkey, jwks) {
@@ -353,9 +362,10 @@ fn senders(c: SendersCmd) -> Result<(), String> {
                     v
                 }
                 (None, None) => {
-                    if policy == SignaturePolicy::Required {
+                    if policy == SignaturePolicy::Required && jwks_url.is_none() {
                         return Err(
-                            "a sender with --signature required needs --pubkey or --jwks".into(),
+                            "a sender with --signature required needs --pubkey, --jwks or --jwks-url"
+                                .into(),
                         );
                     }
                     json!({"keys": []})
@@ -367,7 +377,7 @@ fn senders(c: SendersCmd) -> Result<(), String> {
                     name: if name.is_empty() { id.clone() } else { name },
                     sender_id: id.clone(),
                     jwks,
-                    jwks_url: None,
+                    jwks_url,
                     allowed_ops: ops,
                     registries,
                     fields,

@@ -179,7 +179,8 @@ pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(outbox::run(state.clone(), stop_rx));
+    let worker = tokio::spawn(outbox::run(state.clone(), stop_rx.clone()));
+    tokio::spawn(jwks_refresh(state.clone(), stop_rx));
 
     let pending = store.pending_outbox().unwrap_or(0);
     tracing::info!(%addr, registry = %config.default_registry, pending_callbacks = pending, "dci registry server listening");
@@ -203,6 +204,53 @@ pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
     let _ = audit_thread.join();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Fetches the JWKS of every sender registered with a JWKS URL, at start and every 5 minutes;
+/// a fetch that fails or does not parse keeps the keys already stored.
+async fn jwks_refresh(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let senders = state.store.senders().unwrap_or_default();
+        for mut s in senders.into_iter().filter(|s| s.jwks_url.is_some()) {
+            let url = s.jwks_url.clone().unwrap_or_default();
+            let fetched = async {
+                let v: Value = state
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .error_for_status()
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                Jwks::from_json(&v).ok().map(|_| v)
+            }
+            .await;
+            match fetched {
+                Some(v) if v != s.jwks => {
+                    s.jwks = v;
+                    match state.store.put_sender(&s) {
+                        Ok(()) => {
+                            tracing::info!(sender = %s.sender_id, %url, "sender JWKS refreshed")
+                        }
+                        Err(e) => {
+                            tracing::error!(sender = %s.sender_id, error = %e, "storing a fetched JWKS failed")
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(sender = %s.sender_id, %url, "sender JWKS could not be fetched; keeping the stored keys")
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn shutdown_signal() {
