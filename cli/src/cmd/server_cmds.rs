@@ -103,6 +103,8 @@ pub struct SeedArgs {
     pub registries: Vec<String>,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum SendersCmd {
     /// Register (or replace) a sender.
