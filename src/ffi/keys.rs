@@ -5,8 +5,8 @@ use std::ptr;
 
 use super::string::{in_json, in_str, opt_in_str, out_string};
 use super::{
-    boundary, dci_error, dci_result, free_handle, guard, handle, handle_mut, into_handle,
-    out_ptr, write_out, FfiResult,
+    boundary, dci_error, dci_result, free_handle, guard, handle, handle_mut, into_handle, out_ptr,
+    write_out, FfiResult,
 };
 use crate::error::Error;
 use crate::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};

@@ -20,6 +20,7 @@
 // NUL-terminated, not freed) is the caller's and is written in each function's comment.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod keys;
@@ -322,7 +323,11 @@ mod tests {
 
     #[test]
     fn result_names() {
-        let name = |r: u32| unsafe { CStr::from_ptr(dci_result_name(r)) }.to_str().unwrap();
+        let name = |r: u32| {
+            unsafe { CStr::from_ptr(dci_result_name(r)) }
+                .to_str()
+                .unwrap()
+        };
         assert_eq!(name(0), "ok");
         assert_eq!(name(5), "signature_invalid");
         assert_eq!(name(100), "null_argument");
@@ -348,7 +353,10 @@ mod tests {
         assert!(!err.is_null());
         let e = unsafe { &*err };
         assert_eq!(e.result, dci_result::Internal);
-        assert_eq!(e.message.to_str().unwrap(), "internal error: panic in libdci: boom");
+        assert_eq!(
+            e.message.to_str().unwrap(),
+            "internal error: panic in libdci: boom"
+        );
         error::dci_error_free(err);
         // A NULL err is allowed: only the code comes back.
         assert_eq!(

@@ -190,7 +190,12 @@ pub extern "C" fn dci_predicate_list_join(
             }
             None
         } else {
-            Some(exp_predicate(attribute_name, op, value_json, "expression2")?)
+            Some(exp_predicate(
+                attribute_name,
+                op,
+                value_json,
+                "expression2",
+            )?)
         };
         let at = list.0.items.len();
         let last = list.0.items.last_mut().ok_or_else(|| {

@@ -45,5 +45,6 @@ void test_keys(void);
 void test_sign_and_verify(void);
 void test_signature_vectors(void);
 void test_queries(void);
+void test_envelopes(void);
 
 #endif

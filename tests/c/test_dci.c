@@ -96,12 +96,12 @@ static void test_json_readers(void) {
     if (CHECK_OK(dci_json_len(doc, "", &n, &err))) CHECK(n == 2);
 
     out = NULL;
-    CHECK_FAIL(dci_json_get(doc, "/a/z", &out, &err), DCI_RESULT_JSON, NULL,
+    CHECK_FAIL(dci_json_get(doc, "/a/z", &out, &err), DCI_RESULT_JSON, "err.request.bad",
                "no value at JSON pointer \"/a/z\"");
     CHECK(out == NULL);
-    CHECK_FAIL(dci_json_get_string(doc, "/a/b/0", &out, &err), DCI_RESULT_JSON, NULL,
+    CHECK_FAIL(dci_json_get_string(doc, "/a/b/0", &out, &err), DCI_RESULT_JSON, "err.request.bad",
                "is not a string");
-    CHECK_FAIL(dci_json_len(doc, "/s", &n, &err), DCI_RESULT_JSON, NULL,
+    CHECK_FAIL(dci_json_len(doc, "/s", &n, &err), DCI_RESULT_JSON, "err.request.bad",
                "neither an array nor an object");
     CHECK_FAIL(dci_json_get("{\"a\":", "", &out, &err), DCI_RESULT_JSON, "err.request.bad",
                "json: ");
@@ -131,6 +131,7 @@ int main(int argc, char **argv) {
     test_sign_and_verify();
     test_signature_vectors();
     test_queries();
+    test_envelopes();
 
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;

@@ -13,6 +13,7 @@ static void test_idtype_value(void) {
         CHECK_STR(q, "{\"query_type\":\"idtype-value\",\"query\":{\"type\":\"UIN\",\"value\":"
                      "\"847951632\"}}");
         dci_string_free(q);
+        q = NULL;
     }
     const char *record = "{\"identifier\":[{\"identifier_type\":\"UIN\",\"identifier_value\":"
                          "\"847951632\"}],\"name\":{\"given_name\":\"Ana\"}}";
@@ -100,7 +101,8 @@ static void test_expression(void) {
                                       &err))) {
         CHECK_STR(q, "{\"query_type\":\"expression\",\"query\":{\"type\":"
                      "\"ns:org:QueryType:expression\",\"value\":{\"expression\":{\"collection\":"
-                     "\"Person\",\"query\":{\"age\":{\"$lt\":25},\"sex\":{\"$eq\":\"F\"}}}}}}");
+                     "\"Person\",\"query\":{\"$and\":[{\"age\":{\"$lt\":25}},{\"sex\":{\"$eq\":"
+                     "\"F\"}}]}}}}}");
         if (CHECK_OK(dci_json_get(q, "/query", &query, &err))) {
             if (CHECK_OK(dci_query_matches("{\"age\":20,\"sex\":\"F\"}", "expression", query, &m,
                                            &err)))
@@ -111,11 +113,14 @@ static void test_expression(void) {
             dci_string_free(query);
         }
         dci_string_free(q);
+        q = NULL;
     }
     if (CHECK_OK(dci_query_expression("{}", NULL, &q, &err))) {
         CHECK_STR(q, "{\"query_type\":\"expression\",\"query\":{\"type\":"
-                     "\"ns:org:QueryType:expression\",\"value\":{\"expression\":{\"query\":{}}}}}");
+                     "\"ns:org:QueryType:expression\",\"value\":{\"expression\":{\"query\":{"
+                     "\"$and\":[]}}}}}");
         dci_string_free(q);
+        q = NULL;
     }
     CHECK_FAIL(dci_query_expression("{\"age\":{\"$like\":1}}", NULL, &q, &err), DCI_RESULT_QUERY,
                "err.request.bad", "$like");
@@ -138,6 +143,7 @@ static void test_parse_and_match_errors(void) {
         CHECK_STR(q, "{\"query_type\":\"predicate\",\"query\":[{\"expression1\":{"
                      "\"attribute_name\":\"age\",\"operator\":\"gt\",\"attribute_value\":\"18\"}}]}");
         dci_string_free(q);
+        q = NULL;
     }
     CHECK_FAIL(dci_query_parse("sql", "{}", &q, &err), DCI_RESULT_QUERY, "err.request.bad",
                "query_type: unknown query type \"sql\"");
