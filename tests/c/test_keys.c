@@ -143,7 +143,19 @@ static void test_key_errors(void) {
                "argument key");
     CHECK_FAIL(dci_signing_key_verifying_key(NULL, &vk, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
                "argument key");
-    CHECK_FAIL(dci_verifying_key_from_pem(PRIVATE_PEM, &vk, &err), DCI_RESULT_KEY, NULL, NULL);
+    /* A private key PEM gives its public half. */
+    if (CHECK_OK(dci_verifying_key_from_pem(PRIVATE_PEM, &vk, &err))) {
+        if (CHECK_OK(dci_verifying_key_to_pem(vk, &s, &err))) {
+            CHECK_STR(s, PUBLIC_PEM);
+            dci_string_free(s);
+            s = NULL;
+        }
+        dci_verifying_key_free(vk);
+        vk = NULL;
+    }
+    CHECK_FAIL(dci_verifying_key_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                                          &vk, &err),
+               DCI_RESULT_KEY, NULL, NULL);
     CHECK_FAIL(dci_verifying_key_from_pem(NULL, &vk, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
                "argument pem");
     CHECK_FAIL(dci_verifying_key_from_jwk("{\"kty\":\"OKP\",\"crv\":\"Ed25519\"}", &vk, &err),

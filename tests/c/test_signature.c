@@ -125,8 +125,8 @@ static void test_signer_settings_and_errors(void) {
                "argument key_id is not valid UTF-8");
     if (!CHECK_OK(dci_signer_new(key, "spmis.example.org", "key1", &signer, &err))) goto out;
 
-    CHECK_FAIL(dci_signer_set_profile(signer, "pgp", &err), DCI_RESULT_UNSUPPORTED_ALGORITHM,
-               "err.signature.invalid", "pgp");
+    CHECK_FAIL(dci_signer_set_profile(signer, "pgp", &err), DCI_RESULT_CONFIG, NULL,
+               "unknown signature profile \"pgp\"");
     CHECK_FAIL(dci_signer_set_digest(signer, "md5", &err), DCI_RESULT_UNSUPPORTED_ALGORITHM,
                "err.signature.invalid", "md5");
     CHECK_FAIL(dci_signer_set_validity(signer, 0, &err), DCI_RESULT_CONFIG, NULL,
@@ -170,7 +170,7 @@ static void test_signer_settings_and_errors(void) {
     CHECK_FAIL(dci_verify_with_jwks(ENVELOPE, NULL, NULL, CREATED, -1, &report, &err),
                DCI_RESULT_NULL_ARGUMENT, NULL, "argument jwks");
     CHECK_FAIL(dci_verify_with_key(ENVELOPE, pub, "x-profile", CREATED, -1, &report, &err),
-               DCI_RESULT_UNSUPPORTED_ALGORITHM, "err.signature.invalid", NULL);
+               DCI_RESULT_CONFIG, NULL, "x-profile");
     CHECK(report == NULL);
 out:
     dci_signer_free(signer);
