@@ -4,11 +4,14 @@
  * under valgrind --leak-check=full. Usage: test_dci REPO_ROOT (to find tests/vectors/).
  * Prints "N passed, M failed" and exits non-zero when anything failed.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dci.h"
 #include "harness.h"
@@ -119,19 +122,35 @@ static void test_json_readers(void) {
 
 /* ------------------------------------------------------------------------------------------ */
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs one group and reports its failures and time (to see what is slow under valgrind). */
+#define RUN(group)                                                                    \
+    do {                                                                              \
+        int failed_before = harness_failed;                                           \
+        double t0 = now_seconds();                                                    \
+        group();                                                                      \
+        printf("%-40s %s %.2f s\n", #group,                                           \
+               harness_failed == failed_before ? "ok  " : "FAIL", now_seconds() - t0); \
+    } while (0)
+
 int main(int argc, char **argv) {
     if (argc > 1) repo_root = argv[1];
     printf("libdci %s\n", dci_version());
 
-    test_version_and_names();
-    test_null_tolerant_frees_and_accessors();
-    test_error_without_err_pointer();
-    test_json_readers();
-    test_keys();
-    test_sign_and_verify();
-    test_signature_vectors();
-    test_queries();
-    test_envelopes();
+    RUN(test_version_and_names);
+    RUN(test_null_tolerant_frees_and_accessors);
+    RUN(test_error_without_err_pointer);
+    RUN(test_json_readers);
+    RUN(test_keys);
+    RUN(test_sign_and_verify);
+    RUN(test_signature_vectors);
+    RUN(test_queries);
+    RUN(test_envelopes);
 
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;
