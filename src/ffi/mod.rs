@@ -103,6 +103,12 @@ impl From<ErrorKind> for dci_result {
 }
 
 impl dci_result {
+    /// The stable name without its NUL (`signature_invalid`).
+    pub(crate) fn name_str(self) -> &'static str {
+        let n = self.name();
+        std::str::from_utf8(&n[..n.len() - 1]).unwrap_or("unknown")
+    }
+
     /// A stable lower-case name (`signature_invalid`), NUL-terminated.
     fn name(self) -> &'static [u8] {
         match self {
