@@ -140,6 +140,7 @@ static double now_seconds(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1) repo_root = argv[1];
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines show as they happen, also in CI logs */
     printf("libdci %s\n", dci_version());
 
     RUN(test_version_and_names);
