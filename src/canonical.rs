@@ -103,12 +103,20 @@ impl<'a> Node<'a> {
                 out.push(b']');
             }
             Node::Object(members) => {
-                let mut sorted: Vec<(Cow<'a, str>, &JsonStr<'a>, &Node<'a>)> =
-                    members.iter().map(|(k, v)| (k.decode(), k, v)).collect();
+                let mut sorted: Vec<(u64, Cow<'a, str>, &JsonStr<'a>, &Node<'a>)> = members
+                    .iter()
+                    .map(|(k, v)| {
+                        let d = k.decode();
+                        (key_prefix(d.as_bytes()), d, k, v)
+                    })
+                    .collect();
                 // Byte order of UTF-8 equals code point order, which is how Python sorts str keys.
-                sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                sorted.sort_unstable_by(|a, b| {
+                    a.0.cmp(&b.0)
+                        .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
+                });
                 out.push(b'{');
-                for (i, (_, key, value)) in sorted.iter().enumerate() {
+                for (i, (_, _, key, value)) in sorted.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -173,9 +181,12 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                if i < 0 {
+                    out.push(b'-');
+                }
+                write_u64(out, i.unsigned_abs());
             } else if let Some(u) = n.as_u64() {
-                out.extend_from_slice(u.to_string().as_bytes());
+                write_u64(out, u);
             } else {
                 write_python_float(out, n.as_f64().unwrap_or(f64::NAN));
             }
@@ -192,16 +203,24 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            // Sort the (key, value) pairs themselves: looking values up by key again would
+            // hash every key a second time.
+            let mut members: Vec<(u64, &String, &Value)> = map
+                .iter()
+                .map(|(k, v)| (key_prefix(k.as_bytes()), k, v))
+                .collect();
+            members.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
+            });
             out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
+            for (i, (_, key, value)) in members.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 write_str(out, key, style);
                 out.push(b':');
-                write_value(out, &map[key], style);
+                write_value(out, value, style);
             }
             out.push(b'}');
         }
@@ -216,20 +235,62 @@ fn write_json_str(out: &mut Vec<u8>, s: &JsonStr<'_>, style: Style) {
     }
 }
 
+/// The first 8 bytes of a key as a big-endian integer (zero-padded): comparing these first
+/// orders most keys without a byte-string comparison; equal prefixes fall back to the full key.
+#[inline]
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = key.len().min(8);
+    buf[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(buf)
+}
+
+/// Appends the decimal digits of `v`.
+fn write_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Bytes written as they are, per style: printable ASCII except `"` and `\` (Ascii), and
+/// also every byte of a multi-byte UTF-8 character (Utf8).
+const fn plain_table(utf8: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 256 {
+        // ensure_ascii escapes everything outside 0x20..=0x7e, DEL included.
+        t[b] = b != b'"' as usize && b != b'\\' as usize && (b < 0x7f || utf8);
+        b += 1;
+    }
+    t
+}
+
+static PLAIN_ASCII: [bool; 256] = plain_table(false);
+static PLAIN_UTF8: [bool; 256] = plain_table(true);
+
 /// Writes `s` as a quoted JSON string escaped the way Python's json module does.
 pub fn write_str(out: &mut Vec<u8>, s: &str, style: Style) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let plain = |b: u8| match style {
-        Style::Ascii => (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\',
-        Style::Utf8 => b >= 0x20 && b != b'"' && b != b'\\',
+    let table = match style {
+        Style::Ascii => &PLAIN_ASCII,
+        Style::Utf8 => &PLAIN_UTF8,
     };
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     // Copy runs of bytes that need no escaping in one go; escape the rest.
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if plain(b) {
+        if table[b as usize] {
             i += 1;
             continue;
         }
@@ -346,6 +407,18 @@ pub fn write_python_float(out: &mut Vec<u8>, x: f64) {
     }
 }
 
+/// Objects up to this many members check for duplicate keys pairwise; larger ones use a set.
+const LINEAR_KEY_CHECK: usize = 16;
+
+/// Whether two keys are the same string (raw comparison when neither has escapes).
+fn same_key(a: &JsonStr<'_>, b: &JsonStr<'_>) -> bool {
+    if !a.has_escapes && !b.has_escapes {
+        a.raw == b.raw
+    } else {
+        a.decode() == b.decode()
+    }
+}
+
 /// Nesting limit: deeper documents are refused instead of exhausting the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -402,6 +475,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         self.i += 1;
         let mut members: Vec<(JsonStr<'a>, Node<'a>)> = Vec::new();
+        let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -422,10 +496,18 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let value = self.value()?;
-            let decoded = key.decode();
-            if members.iter().any(|(k, _)| k.decode() == decoded) {
+            let duplicate = if members.len() < LINEAR_KEY_CHECK {
+                members.iter().any(|(k, _)| same_key(k, &key))
+            } else {
+                // Large objects: a set keeps the check linear (pairwise would be quadratic).
+                let set =
+                    seen.get_or_insert_with(|| members.iter().map(|(k, _)| k.decode()).collect());
+                !set.insert(key.decode())
+            };
+            if duplicate {
                 return Err(Error::Json(format!(
-                    "duplicate object key {decoded:?} at byte {key_at}"
+                    "duplicate object key {:?} at byte {key_at}",
+                    key.decode()
                 )));
             }
             members.push((key, value));
@@ -473,6 +555,13 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut has_escapes = false;
         loop {
+            // Skip ordinary bytes quickly; stop at a quote, a backslash or a control character.
+            while let Some(&c) = self.b.get(self.i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
             match self.b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => break,
@@ -665,6 +754,15 @@ mod tests {
                 "{bad}"
             );
         }
+        // Duplicates are found in large objects too (the set path), with escapes decoded.
+        let mut big: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        big.push_str("\"k\\u0031\":0");
+        assert!(
+            canonicalize_slice(format!("{{{big}}}").as_bytes(), Style::Ascii)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate object key \"k1\"")
+        );
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(canonicalize_slice(deep.as_bytes(), Style::Ascii).is_err());
     }

@@ -1,1 +1,54 @@
-fn main() {}
+//! `dci`: the libdci command line. This file only parses arguments and dispatches; each group
+//! of subcommands lives in its own module under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "dci",
+    version,
+    about = "Digital Convergence Initiative (SPDCI) registry tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a signing key (PKCS#8 PEM, mode 0600) and its public key; print the JWK.
+    Keygen(cmd::crypto::KeygenArgs),
+    /// Sign the envelope read from stdin; write the signed envelope to stdout.
+    Sign(cmd::crypto::SignArgs),
+    /// Verify the envelope read from stdin (exit 0 valid, 1 invalid with the reason on stderr).
+    Verify(cmd::crypto::VerifyArgs),
+    /// Build ready-to-send request envelopes.
+    #[command(subcommand)]
+    Envelope(cmd::envelope::EnvelopeCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A bug must end as a message and an exit code, never a stack trace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("dci: internal error: {info}");
+    }));
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Keygen(args) => cmd::crypto::keygen(args),
+        Command::Sign(args) => cmd::crypto::sign(args),
+        Command::Verify(args) => cmd::crypto::verify(args),
+        Command::Envelope(c) => cmd::envelope::run(c),
+    });
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(failure)) => {
+            eprintln!("dci: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+        Err(_) => ExitCode::from(70),
+    }
+}

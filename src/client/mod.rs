@@ -1,1 +1,709 @@
-//! The DCI client. STUB: owned by the client work.
+//! The DCI client: what a host calls to query an external DCI registry.
+//!
+//! The API is synchronous (blocking HTTP). "Async" in [`DCIClient::search_async`] is the DCI
+//! protocol mode: the registry acknowledges now and posts the result to our callback URI later
+//! (see [`callback`] and [`listener`]). A [`DCIClient`] is cheap to clone, safe to share between
+//! threads, and pools its connections.
+//!
+//! Every call builds the envelope (`signature`, `header`, `message`) in the data source's
+//! [`Dialect`], signs it when a signing key is configured, gets (and caches) the OAuth2 token,
+//! sends it, checks the HTTP status, the ACK or response header status and every item's status,
+//! verifies the response signature when a registry key is configured, and returns typed results.
+//!
+//! Retries (bounded, exponential backoff from 200 ms, at most `max_retries`): only calls that are
+//! safe to repeat are retried, and only on a refused connection or HTTP 429/502/503/504: the sync
+//! search, the sync and async txn status, the token request and the JWKS fetch are reads; a retry
+//! resends the same bytes (same message_id and transaction_id), so a registry that de-duplicates
+//! sees one request. Async search, subscribe and unsubscribe create state at the registry and are
+//! never retried. A timeout is never retried (the time budget is spent). A 401 is retried once,
+//! with a fresh OAuth2 token, for every call.
+
+pub mod auth;
+pub mod callback;
+pub mod datasource;
+pub mod dialect;
+pub mod listener;
+pub mod pages;
+pub mod request;
+pub mod response;
+pub mod transport;
+mod verify;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result, Violation};
+use crate::keys::SigningKey;
+use crate::signature::{Profile, Signer};
+
+pub use callback::{CallbackOutcome, CallbackResult};
+pub use datasource::{
+    AuthConfig, DataSource, DataSources, Endpoints, RegistryKeyConfig, RegistryType, Secret,
+    SigningConfig, VerifyMode,
+};
+pub use dialect::Dialect;
+pub use listener::CallbackListener;
+pub use pages::Pages;
+pub use request::{SearchSpec, SubscribeSpec, TxnStatusQuery};
+pub use response::{
+    Ack, NotifyEvent, NotifyItem, PageInfo, SearchItem, SearchResult, SignatureCheck,
+    SubscribeItem, SubscribeResult, Subscription, TxnStatusResult, UnsubscribeResult,
+};
+
+use response::Ctx;
+use transport::Transport;
+
+type NotifyHandler = Arc<dyn Fn(&NotifyEvent) + Send + Sync>;
+
+struct Inner {
+    ds: DataSource,
+    transport: Transport,
+    signer: Option<Signer>,
+    tokens: auth::TokenCache,
+    keys: Option<verify::RegistryKeys>,
+    pending: callback::Pending,
+    notify_handlers: RwLock<Vec<NotifyHandler>>,
+}
+
+/// A client for one external DCI registry.
+#[derive(Clone)]
+pub struct DCIClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DCIClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DCIClient")
+            .field("base_url", &self.inner.ds.base_url)
+            .field("our_sender_id", &self.inner.ds.our_sender_id)
+            .field("dialect", &self.inner.ds.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A raw sync response that passed the HTTP, ACK, header-status and signature checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawResponse {
+    pub transaction_id: String,
+    pub envelope: Value,
+    pub signature: SignatureCheck,
+}
+
+/// What [`DCIClient::test_connection`] found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    /// True when a token was obtained (OAuth2) or a static credential is configured.
+    pub authenticated: bool,
+    /// The registry answered the probe search with a DCI response.
+    pub reachable: bool,
+    /// A rejection code of the probe's item (`rjct.*`), which still proves the connection.
+    pub item_rejection: Option<String>,
+    pub signature: SignatureCheck,
+    pub elapsed_ms: u64,
+}
+
+struct Sent {
+    url: String,
+    message_id: String,
+}
+
+impl DCIClient {
+    /// Validates the data source, loads its keys and builds the HTTP client.
+    pub fn new(ds: DataSource) -> Result<Self> {
+        ds.validate()?;
+        let transport = Transport::new(&ds)?;
+        let signer = match &ds.signing {
+            None => None,
+            Some(s) => {
+                let pem = match (&s.key_pem, &s.key_file) {
+                    (Some(p), _) => zeroize::Zeroizing::new(p.expose().to_string()),
+                    (None, Some(f)) => {
+                        zeroize::Zeroizing::new(std::fs::read_to_string(f).map_err(|e| {
+                            Error::Config {
+                                field: "signing.key_file".into(),
+                                reason: format!("{f}: {e}"),
+                            }
+                        })?)
+                    }
+                    (None, None) => {
+                        return Err(Error::Config {
+                            field: "signing.key_pem".into(),
+                            reason: "key_pem or key_file is required".into(),
+                        })
+                    }
+                };
+                let key = SigningKey::from_pem(&pem).map_err(|e| Error::Config {
+                    field: "signing.key_pem".into(),
+                    reason: e.to_string(),
+                })?;
+                let mut signer = Signer::new(key, ds.our_sender_id.trim(), s.key_id.clone());
+                signer.profile = Profile::parse(&s.profile).map_err(|e| Error::Config {
+                    field: "signing.profile".into(),
+                    reason: e.to_string(),
+                })?;
+                Some(signer)
+            }
+        };
+        let keys = verify::RegistryKeys::new(&ds)?;
+        Ok(DCIClient {
+            inner: Arc::new(Inner {
+                ds,
+                transport,
+                signer,
+                tokens: auth::TokenCache::default(),
+                keys,
+                pending: callback::Pending::default(),
+                notify_handlers: RwLock::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Like [`DCIClient::new`] with a signing key given in code instead of in the data source.
+    pub fn with_signer(ds: DataSource, signer: Signer) -> Result<Self> {
+        let mut ds = ds;
+        ds.signing = None;
+        let c = Self::new(ds)?;
+        let mut inner = Arc::try_unwrap(c.inner)
+            .map_err(|_| Error::Internal("fresh client is shared".into()))?;
+        inner.signer = Some(signer);
+        Ok(DCIClient {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub fn data_source(&self) -> &DataSource {
+        &self.inner.ds
+    }
+
+    /// Forgets the cached OAuth2 token; the next call fetches a fresh one.
+    pub fn clear_token_cache(&self) {
+        self.inner.tokens.clear();
+    }
+
+    /// The OAuth2 access token the next call would send (fetched if none is cached or it is
+    /// due for refresh); None when the data source does not use OAuth2.
+    pub fn oauth2_token(&self) -> Result<Option<String>> {
+        if !matches!(self.inner.ds.auth, AuthConfig::OAuth2 { .. }) {
+            return Ok(None);
+        }
+        let h = self
+            .inner
+            .tokens
+            .authorization(&self.inner.ds, &self.inner.transport)?;
+        Ok(h.and_then(|h| h.strip_prefix("Bearer ").map(str::to_string)))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Search
+
+    /// Searches through the sync endpoint (`/registry/sync/search`).
+    pub fn search_sync(&self, spec: &SearchSpec) -> Result<SearchResult> {
+        spec.check()?;
+        let ds = &self.inner.ds;
+        let (txn, _refs, message) = self.search_message(spec);
+        let (sent, env, body) =
+            self.exchange(&ds.endpoints.sync_search, "search", message, &txn, true)?;
+        let ctx = Ctx {
+            endpoint: &sent.url,
+            transaction_id: Some(&txn),
+        };
+        if let Some(e) = response::ack_error(&ctx, &env) {
+            return Err(e);
+        }
+        let sig = self.verify(&sent.url, &body, &env)?;
+        response::parse_search(&ctx, &env, "search_response", sig)
+    }
+
+    /// Searches through the async endpoint (`/registry/search`); returns the ACK. The result
+    /// arrives at `our_callback_uri` + `/on-search`; see [`DCIClient::handle_callback`] and
+    /// [`DCIClient::wait_for`].
+    pub fn search_async(&self, spec: &SearchSpec) -> Result<Ack> {
+        spec.check()?;
+        self.require_callback_uri()?;
+        let (txn, refs, message) = self.search_message(spec);
+        self.async_call(
+            &self.inner.ds.endpoints.search.clone(),
+            "search",
+            "on-search",
+            message,
+            txn,
+            refs,
+            false,
+        )
+    }
+
+    /// `idtype-value` search through the sync endpoint.
+    pub fn search_by_id(
+        &self,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> Result<SearchResult> {
+        self.search_sync(&SearchSpec::by_id(identifier_type, identifier_value))
+    }
+
+    pub fn search_by_predicate(&self, predicate: Value) -> Result<SearchResult> {
+        self.search_sync(&SearchSpec::predicate(predicate))
+    }
+
+    pub fn search_by_expression(&self, expression: Value) -> Result<SearchResult> {
+        self.search_sync(&SearchSpec::expression(expression))
+    }
+
+    /// `attribute` between `from` and `to` (inclusive), through the sync endpoint.
+    pub fn search_by_date_range(
+        &self,
+        attribute: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<SearchResult> {
+        self.search_sync(&SearchSpec::date_range(attribute, from, to))
+    }
+
+    /// An iterator over every page of a result set, starting at `spec.page_number`.
+    pub fn pages(&self, spec: SearchSpec) -> Pages<'_> {
+        Pages::new(self, spec)
+    }
+
+    /// Every record of every page.
+    pub fn search_all(&self, spec: SearchSpec) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for page in self.pages(spec) {
+            out.extend(page?.records().cloned());
+        }
+        Ok(out)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Subscriptions and transaction status
+
+    /// Subscribes to registry events (one `subscribe_request` item per spec); returns the ACK.
+    /// The subscription codes arrive by the on-subscribe callback.
+    pub fn subscribe(&self, specs: &[SubscribeSpec]) -> Result<Ack> {
+        if specs.is_empty() {
+            return Err(Error::Validation(vec![Violation::new(
+                "subscribe_request",
+                "at least one subscription",
+            )]));
+        }
+        self.require_callback_uri()?;
+        let ds = &self.inner.ds;
+        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
+        let txn = new_id();
+        let mut refs = Vec::new();
+        let items: Vec<Value> = specs
+            .iter()
+            .map(|s| {
+                let r = new_id();
+                let it = s.to_item(ds, &r, &ts);
+                refs.push(r);
+                it
+            })
+            .collect();
+        let message = json!({"transaction_id": txn, "subscribe_request": items});
+        self.async_call(
+            &ds.endpoints.subscribe.clone(),
+            "subscribe",
+            "on-subscribe",
+            message,
+            txn,
+            refs,
+            false,
+        )
+    }
+
+    /// Ends subscriptions by their codes; returns the ACK (result by on-unsubscribe callback).
+    pub fn unsubscribe(&self, subscription_codes: &[String]) -> Result<Ack> {
+        if subscription_codes.is_empty() || subscription_codes.iter().any(|c| c.is_empty()) {
+            return Err(Error::Validation(vec![Violation::new(
+                "subscription_codes",
+                "at least one non-empty code",
+            )]));
+        }
+        self.require_callback_uri()?;
+        let ds = &self.inner.ds;
+        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
+        let txn = new_id();
+        let message = json!({
+            "transaction_id": txn,
+            "timestamp": ts,
+            "subscription_codes": subscription_codes,
+        });
+        self.async_call(
+            &ds.endpoints.unsubscribe.clone(),
+            "unsubscribe",
+            "on-unsubscribe",
+            message,
+            txn,
+            Vec::new(),
+            false,
+        )
+    }
+
+    /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
+    pub fn txn_status(&self, q: &TxnStatusQuery) -> Result<TxnStatusResult> {
+        q.check()?;
+        let ds = &self.inner.ds;
+        let txn = new_id();
+        let message = json!({"transaction_id": txn, "txnstatus_request": q.to_body(&new_id())});
+        let (sent, env, body) = self.exchange(
+            &ds.endpoints.sync_txn_status,
+            "txn-status",
+            message,
+            &txn,
+            true,
+        )?;
+        let ctx = Ctx {
+            endpoint: &sent.url,
+            transaction_id: Some(&txn),
+        };
+        if let Some(e) = response::ack_error(&ctx, &env) {
+            return Err(e);
+        }
+        let sig = self.verify(&sent.url, &body, &env)?;
+        response::parse_txn_status(&ctx, &env, sig)
+    }
+
+    /// Transaction status through the async endpoint (`/registry/txn/status`); returns the ACK,
+    /// the status arrives by the txn/on-status callback.
+    pub fn txn_status_async(&self, q: &TxnStatusQuery) -> Result<Ack> {
+        q.check()?;
+        self.require_callback_uri()?;
+        let ds = &self.inner.ds;
+        let txn = new_id();
+        let r = new_id();
+        let message = json!({"transaction_id": txn, "txnstatus_request": q.to_body(&r)});
+        self.async_call(
+            &ds.endpoints.txn_status.clone(),
+            "txn-status",
+            "txn-on-status",
+            message,
+            txn,
+            vec![r],
+            true,
+        )
+    }
+
+    /// A sync call to a registry-specific endpoint (IBR `/registry/sync/enrolled`, the DR sync
+    /// endpoints): `body` is the message without `transaction_id`. The HTTP status, an error ACK,
+    /// the header status and the signature are checked; the items are left to the caller.
+    pub fn call_sync(
+        &self,
+        path: &str,
+        action: &str,
+        body: Map<String, Value>,
+    ) -> Result<RawResponse> {
+        let txn = new_id();
+        let mut m = Map::new();
+        m.insert("transaction_id".into(), json!(txn));
+        m.extend(body);
+        let (sent, env, bytes) = self.exchange(path, action, Value::Object(m), &txn, true)?;
+        let ctx = Ctx {
+            endpoint: &sent.url,
+            transaction_id: Some(&txn),
+        };
+        if let Some(e) = response::ack_error(&ctx, &env) {
+            return Err(e);
+        }
+        let signature = self.verify(&sent.url, &bytes, &env)?;
+        response::check_header(&ctx, &env)?;
+        Ok(RawResponse {
+            transaction_id: txn,
+            envelope: env,
+            signature,
+        })
+    }
+
+    /// Checks auth and reachability: gets a token (OAuth2), then sends a one-record identifier
+    /// search that matches nothing. An item-level `rjct.*` still counts as reachable.
+    pub fn test_connection(&self) -> Result<ConnectionReport> {
+        let start = Instant::now();
+        let auth = self
+            .inner
+            .tokens
+            .authorization(&self.inner.ds, &self.inner.transport)?;
+        let spec = SearchSpec::by_id("UIN", "libdci-connection-test").page(1, 1);
+        let (item_rejection, signature) = match self.search_sync(&spec) {
+            Ok(r) => (None, r.signature),
+            Err(Error::Protocol { code, .. }) if code.starts_with("rjct.") => {
+                (Some(code), SignatureCheck::default())
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(ConnectionReport {
+            authenticated: auth.is_some(),
+            reachable: true,
+            item_rejection,
+            signature,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Callbacks
+
+    /// Verifies and parses a callback (on-search, on-subscribe, on-unsubscribe, notify,
+    /// txn/on-status), matches it to the pending transaction, and returns the result with the
+    /// ACK body to answer with. `headers` are the HTTP request headers (name, value); a
+    /// `Content-Type` other than JSON is refused. An `Err` means the callback itself is not
+    /// acceptable: answer it with [`callback::error_ack`] and HTTP 400 (401 for signatures).
+    pub fn handle_callback(
+        &self,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Result<CallbackOutcome> {
+        callback::handle(self, body, headers)
+    }
+
+    /// Waits for the callback of an async call (by its transaction_id, as in the [`Ack`]).
+    /// A registry rejection (`rjct`) arrives as `Error::Protocol`; no callback within `timeout`
+    /// is `Error::Transport { kind: Timeout }`.
+    pub fn wait_for(&self, transaction_id: &str, timeout: Duration) -> Result<CallbackResult> {
+        self.inner.pending.wait(transaction_id, timeout)
+    }
+
+    /// Registers a handler called for every notify callback this client accepts.
+    pub fn on_notify(&self, handler: impl Fn(&NotifyEvent) + Send + Sync + 'static) {
+        if let Ok(mut g) = self.inner.notify_handlers.write() {
+            g.push(Arc::new(handler));
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Internals
+
+    fn require_callback_uri(&self) -> Result<()> {
+        if self.inner.ds.our_callback_uri.is_none() {
+            return Err(Error::Config {
+                field: "our_callback_uri".into(),
+                reason: "required for async calls (the registry posts the result there)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn search_message(&self, spec: &SearchSpec) -> (String, Vec<String>, Value) {
+        let ds = &self.inner.ds;
+        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
+        let txn = new_id();
+        let r = new_id();
+        let item = spec.to_item(ds, &r, &ts);
+        let message = json!({"transaction_id": txn, "search_request": [item]});
+        (txn, vec![r], message)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn async_call(
+        &self,
+        path: &str,
+        action: &str,
+        callback_action: &'static str,
+        message: Value,
+        txn: String,
+        refs: Vec<String>,
+        idempotent: bool,
+    ) -> Result<Ack> {
+        // Registered before sending: the callback may arrive before the ACK is read.
+        self.inner.pending.register(&txn, callback_action);
+        let out = (|| {
+            let (sent, env, body) = self.exchange(path, action, message, &txn, idempotent)?;
+            let ctx = Ctx {
+                endpoint: &sent.url,
+                transaction_id: Some(&txn),
+            };
+            // ACKs carry no data and the spec gives them no signature: an unsigned one is
+            // accepted in both modes; one that is signed is still checked.
+            if self.inner.keys.is_some()
+                && !crate::signature::is_missing(env.get("signature").and_then(Value::as_str))
+            {
+                self.verify(&sent.url, &body, &env)?;
+            }
+            let ack = response::parse_ack(&ctx, &env, &sent.message_id, refs)?;
+            Ok(ack)
+        })();
+        match &out {
+            Ok(ack) => self
+                .inner
+                .pending
+                .set_correlation(&txn, ack.correlation_id.as_deref()),
+            Err(_) => self.inner.pending.forget(&txn),
+        }
+        out
+    }
+
+    /// Verifies the response signature when a registry key is configured.
+    fn verify(&self, url: &str, body: &[u8], env: &Value) -> Result<SignatureCheck> {
+        match &self.inner.keys {
+            None => Ok(SignatureCheck::default()),
+            Some(k) => {
+                if env.get("header").is_none()
+                    && crate::signature::is_missing(env.get("signature").and_then(Value::as_str))
+                {
+                    // A bare ACK: nothing to verify.
+                    return Ok(SignatureCheck::default());
+                }
+                k.verify(&self.inner.transport, body, env, url)
+            }
+        }
+    }
+
+    /// Builds, signs and sends an envelope; returns the parsed JSON and the bytes received.
+    fn exchange(
+        &self,
+        path: &str,
+        action: &str,
+        message: Value,
+        txn: &str,
+        idempotent: bool,
+    ) -> Result<(Sent, Value, Vec<u8>)> {
+        let inner = &self.inner;
+        let ds = &inner.ds;
+        let url = ds.url(path);
+        let message_id = new_id();
+        let receiver = ds.receiver_id_or_host();
+        let header = dialect::build_header(
+            ds.dialect,
+            &dialect::HeaderFields {
+                message_id: &message_id,
+                message_ts: dialect::truncate_ts(Utc::now()),
+                action,
+                sender_id: ds.our_sender_id.trim(),
+                sender_uri: ds.our_callback_uri.as_deref(),
+                receiver_id: Some(&receiver),
+                total_count: count_items(&message),
+            },
+        );
+        let mut env = Map::new();
+        // `signature` first, as the spec lists it; OpenSPP 2's envelope model requires the field.
+        env.insert("signature".into(), json!(""));
+        env.insert("header".into(), header);
+        env.insert("message".into(), message);
+        let mut env = Value::Object(env);
+        match &inner.signer {
+            Some(s) => s.sign_value(&mut env, None)?,
+            None if ds.dialect != Dialect::Openspp2 => {
+                if let Some(m) = env.as_object_mut() {
+                    m.remove("signature");
+                }
+            }
+            None => {}
+        }
+        let bytes = serde_json::to_vec(&env)?;
+
+        let mut attempt = 0u32;
+        let mut renewed_token = false;
+        loop {
+            let auth = inner.tokens.authorization(ds, &inner.transport)?;
+            let sent = inner
+                .transport
+                .post_json(&url, &bytes, auth.as_deref(), Some(txn));
+            let retryable = idempotent && attempt < ds.max_retries;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(Error::Transport {
+                    kind: crate::error::TransportKind::Connection,
+                    ..
+                }) if retryable => {
+                    transport::backoff(attempt, None);
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match resp.status {
+                200..=299 => {
+                    let env: Value = serde_json::from_slice(&resp.body).map_err(|e| {
+                        Error::Json(format!(
+                            "response from {url} (transaction {txn}) is not JSON: {e}"
+                        ))
+                    })?;
+                    return Ok((Sent { url, message_id }, env, resp.body));
+                }
+                401 if matches!(ds.auth, AuthConfig::OAuth2 { .. }) && !renewed_token => {
+                    inner.tokens.clear();
+                    renewed_token = true;
+                    continue;
+                }
+                401 => {
+                    return Err(Error::Auth {
+                        endpoint: url,
+                        message: format!(
+                            "HTTP 401 (transaction {txn}): {}",
+                            auth::clip(&resp.body)
+                        ),
+                    })
+                }
+                s if transport::is_transient(s) && retryable => {
+                    transport::backoff(attempt, resp.retry_after);
+                    attempt += 1;
+                    continue;
+                }
+                status => {
+                    return Err(Error::Http {
+                        status,
+                        endpoint: url,
+                        body: auth::clip(&resp.body),
+                        transaction_id: Some(txn.to_string()),
+                    })
+                }
+            }
+        }
+    }
+
+    pub(crate) fn keys(&self) -> Option<&verify::RegistryKeys> {
+        self.inner.keys.as_ref()
+    }
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+    pub(crate) fn pending(&self) -> &callback::Pending {
+        &self.inner.pending
+    }
+    pub(crate) fn notify_handlers(&self) -> Vec<NotifyHandler> {
+        self.inner
+            .notify_handlers
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `total_count` of a request header: the number of request items in the message.
+fn count_items(message: &Value) -> u64 {
+    for k in ["search_request", "subscribe_request"] {
+        if let Some(a) = message.get(k).and_then(Value::as_array) {
+            return a.len() as u64;
+        }
+    }
+    if let Some(a) = message.get("subscription_codes").and_then(Value::as_array) {
+        return a.len() as u64;
+    }
+    1
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn client_is_send_and_sync() {
+        assert_send_sync::<DCIClient>();
+    }
+
+    #[test]
+    fn total_count_counts_request_items() {
+        assert_eq!(count_items(&json!({"search_request": [1, 2, 3]})), 3);
+        assert_eq!(count_items(&json!({"subscribe_request": [1]})), 1);
+        assert_eq!(count_items(&json!({"subscription_codes": ["a", "b"]})), 2);
+        assert_eq!(count_items(&json!({"txnstatus_request": {}})), 1);
+    }
+}

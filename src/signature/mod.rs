@@ -2,7 +2,10 @@
 //! - [`spdci`]: HTTP-signature style string (OpenSPP 2 spp_dci); the default;
 //! - [`jws_detached`]: detached JWS over the canonical JSON (OpenG2P registry-platform);
 //! - [`jws_compact`]: attached compact JWS of {header, message} (opencrvs/dci-crvs-api).
-//! INTERFACE STUB: owned by the signature work; bodies to be written.
+//!
+//! Verification always works on the envelope bytes as received ([`verify_bytes`]): the header and
+//! message are canonicalised from the parsed [`Node`](crate::canonical::Node)s, never re-serialised
+//! through typed structs (that would drop unknown fields and break peers' signatures).
 
 pub mod jws_compact;
 pub mod jws_detached;
@@ -10,7 +13,8 @@ pub mod spdci;
 
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::canonical::{self, Node, Style};
+use crate::error::{Error, Result};
 use crate::keys::{Algorithm, SigningKey, VerifyingKey};
 
 /// A signature profile.
@@ -32,8 +36,17 @@ impl Profile {
         }
     }
     pub fn parse(name: &str) -> Result<Self> {
-        let _ = name;
-        todo!()
+        match name.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "spdci" | "dci" | "http-signature" => Ok(Profile::Spdci),
+            "jws-detached" | "detached" | "openg2p" => Ok(Profile::JwsDetached),
+            "jws-compact" | "compact" | "jws" | "opencrvs" => Ok(Profile::JwsCompact),
+            _ => Err(Error::Config {
+                field: "profile".into(),
+                reason: format!(
+                    "unknown signature profile {name:?} (spdci, jws-detached, jws-compact)"
+                ),
+            }),
+        }
     }
 }
 
@@ -87,18 +100,100 @@ impl Signer {
         message: &Value,
         now: Option<i64>,
     ) -> Result<String> {
-        let _ = (header, message, now);
-        todo!()
+        let style = self.profile_style();
+        with_scratch(|payload| {
+            canonical_pair_value(payload, header, message, style);
+            self.sign_payload(payload, now)
+        })
     }
+
     /// Sets `envelope["signature"]` over its header and message.
     pub fn sign_value(&self, envelope: &mut Value, now: Option<i64>) -> Result<()> {
-        let _ = (envelope, now);
-        todo!()
+        let obj = envelope
+            .as_object_mut()
+            .ok_or_else(|| Error::Json("envelope must be a JSON object".into()))?;
+        let header = obj
+            .get("header")
+            .ok_or_else(|| Error::Json("envelope has no \"header\"".into()))?;
+        let message = obj
+            .get("message")
+            .ok_or_else(|| Error::Json("envelope has no \"message\"".into()))?;
+        let signature = self.signature_for(header, message, now)?;
+        obj.insert("signature".into(), Value::String(signature));
+        Ok(())
     }
+
     /// Signs an envelope given as bytes (exact numbers kept); returns the signed envelope's bytes.
+    ///
+    /// The output keeps every member, in the order received, with strings and numbers exactly as
+    /// written; only whitespace is dropped and `signature` is set (replaced in place, or added first).
     pub fn sign_bytes(&self, envelope: &[u8], now: Option<i64>) -> Result<Vec<u8>> {
-        let _ = (envelope, now);
-        todo!()
+        let root = canonical::parse(envelope)?;
+        let (header, message) = envelope_parts(&root)?;
+        let mut payload = Vec::with_capacity(envelope.len() + 64);
+        canonical_pair_nodes(&mut payload, header, message, self.profile_style())?;
+        let signature = self.sign_payload(&payload, now)?;
+        let members = match &root {
+            Node::Object(members) => members,
+            _ => return Err(Error::Json("envelope must be a JSON object".into())),
+        };
+        let mut out = Vec::with_capacity(envelope.len() + signature.len() + 32);
+        let mut sig_json = Vec::with_capacity(signature.len() + 2);
+        canonical::write_str(&mut sig_json, &signature, Style::Utf8);
+        out.push(b'{');
+        let has_signature = members.iter().any(|(k, _)| k.decode() == "signature");
+        if !has_signature {
+            out.extend_from_slice(b"\"signature\":");
+            out.extend_from_slice(&sig_json);
+        }
+        for (i, (key, value)) in members.iter().enumerate() {
+            if i > 0 || !has_signature {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(key.raw().as_bytes());
+            out.extend_from_slice(b"\":");
+            if key.decode() == "signature" {
+                out.extend_from_slice(&sig_json);
+            } else {
+                write_raw(&mut out, value);
+            }
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+
+    fn profile_style(&self) -> Style {
+        match self.profile {
+            Profile::Spdci => Style::Ascii,
+            Profile::JwsDetached | Profile::JwsCompact => Style::Utf8,
+        }
+    }
+
+    /// Signs the canonical `{"header":..,"message":..}` bytes in this signer's profile.
+    fn sign_payload(&self, payload: &[u8], now: Option<i64>) -> Result<String> {
+        match self.profile {
+            Profile::Spdci => {
+                let created = now.unwrap_or_else(unix_now);
+                let expires =
+                    created
+                        .checked_add(self.validity_secs)
+                        .ok_or_else(|| Error::Config {
+                            field: "validity_secs".into(),
+                            reason: "created + validity overflows".into(),
+                        })?;
+                spdci::sign(
+                    &self.key,
+                    &self.kid(),
+                    payload,
+                    created,
+                    expires,
+                    self.digest,
+                )
+            }
+            Profile::JwsDetached => jws_detached::sign(&self.key, Some(&self.kid()), payload),
+            Profile::JwsCompact => jws_compact::sign(&self.key, Some(&self.kid()), payload),
+        }
     }
 }
 
@@ -116,8 +211,40 @@ impl KeyResolver for VerifyingKey {
 
 impl KeyResolver for crate::keys::Jwks {
     fn resolve(&self, kid: Option<&str>, alg: Algorithm) -> Result<VerifyingKey> {
-        let _ = (kid, alg);
-        todo!()
+        if let Some(kid) = kid {
+            return self.find(kid).cloned().ok_or_else(|| {
+                Error::Key(format!("unknown key: no key with kid {kid:?} in the JWKS"))
+            });
+        }
+        // No kid: accept only an unambiguous key of the declared algorithm.
+        let mut fitting = self.keys.iter().filter(|(_, k)| k.algorithm() == alg);
+        match (fitting.next(), fitting.next()) {
+            (Some((_, key)), None) => Ok(key.clone()),
+            (None, _) => Err(Error::Key(format!("no {} key in the JWKS", alg.dci_name()))),
+            (Some(_), Some(_)) => Err(Error::Key(format!(
+                "the signature names no kid and the JWKS holds several {} keys",
+                alg.dci_name()
+            ))),
+        }
+    }
+}
+
+/// One key known under one kid: the kid in a signature must match it.
+#[derive(Debug, Clone)]
+pub struct KeyWithKid {
+    pub kid: String,
+    pub key: VerifyingKey,
+}
+
+impl KeyResolver for KeyWithKid {
+    fn resolve(&self, kid: Option<&str>, _alg: Algorithm) -> Result<VerifyingKey> {
+        match kid {
+            Some(k) if k != self.kid => Err(Error::Key(format!(
+                "unknown key: the signature names kid {k:?}, the key is {:?}",
+                self.kid
+            ))),
+            _ => Ok(self.key.clone()),
+        }
     }
 }
 
@@ -158,12 +285,198 @@ pub fn verify_bytes(
     keys: &dyn KeyResolver,
     opts: &VerifyOptions,
 ) -> Result<Verified> {
-    let _ = (envelope, keys, opts);
-    todo!()
+    let root = canonical::parse(envelope)?;
+    if !matches!(root, Node::Object(_)) {
+        return Err(Error::Json("envelope must be a JSON object".into()));
+    }
+    let signature = match root.get("signature") {
+        None | Some(Node::Null) => {
+            return Err(Error::SignatureMissing(
+                "the envelope has no signature".into(),
+            ))
+        }
+        Some(Node::String(s)) => s.decode(),
+        Some(_) => {
+            return Err(Error::SignatureMalformed(
+                "\"signature\" must be a string".into(),
+            ))
+        }
+    };
+    if is_missing(Some(&signature)) {
+        return Err(Error::SignatureMissing(format!(
+            "{:?} is not a signature",
+            shorten(&signature)
+        )));
+    }
+    let (header, message) = envelope_parts(&root)?;
+    let profile = match opts.profile {
+        Some(p) => p,
+        None => detect_profile(&signature),
+    };
+    match profile {
+        Profile::Spdci => with_scratch(|payload| {
+            canonical_pair_nodes(payload, header, message, Style::Ascii)?;
+            spdci::verify(&signature, payload, keys, opts)
+        }),
+        Profile::JwsDetached => with_scratch(|payload| {
+            canonical_pair_nodes(payload, header, message, Style::Utf8)?;
+            jws_detached::verify(&signature, payload, keys)
+        }),
+        Profile::JwsCompact => jws_compact::verify(&signature, header, message, keys),
+    }
+}
+
+/// The profile a signature value is written in: JWS (`eyJ...`) is detached when its payload
+/// segment is empty, compact otherwise; anything else is the spdci parameter list.
+pub fn detect_profile(signature: &str) -> Profile {
+    let s = signature.trim();
+    if looks_like_jws(s) {
+        let mut parts = s.split('.');
+        let _ = parts.next();
+        match parts.next() {
+            Some("") => Profile::JwsDetached,
+            _ => Profile::JwsCompact,
+        }
+    } else {
+        Profile::Spdci
+    }
 }
 
 /// Whether a `signature` value is absent in substance (empty, a placeholder such as `unsigned-stub`).
 pub fn is_missing(signature: Option<&str>) -> bool {
-    let _ = signature;
-    todo!()
+    let Some(s) = signature else { return true };
+    let s = s.trim();
+    if s.is_empty() {
+        return true;
+    }
+    !(looks_like_jws(s) || spdci::looks_like_params(s))
+}
+
+/// A JWS starts with the base64url of `{"` and holds only base64url characters and dots.
+fn looks_like_jws(s: &str) -> bool {
+    s.starts_with("eyJ")
+        && s.contains('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 40 {
+        let head: String = s.chars().take(40).collect();
+        format!("{head}...")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Larger scratch buffers are freed after use rather than kept for the next message.
+const SCRATCH_KEEP: usize = 8 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with an empty per-thread buffer for canonical bytes: a server signs and verifies
+/// message after message, and growing a fresh buffer to 1 MB each time costs more than the
+/// hashing. Re-entrant calls fall back to a fresh buffer.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let out = f(&mut buf);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            out
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The envelope's `header` and `message` nodes.
+pub(crate) fn envelope_parts<'n, 'a>(root: &'n Node<'a>) -> Result<(&'n Node<'a>, &'n Node<'a>)> {
+    if !matches!(root, Node::Object(_)) {
+        return Err(Error::Json("envelope must be a JSON object".into()));
+    }
+    let header = root
+        .get("header")
+        .ok_or_else(|| Error::Json("envelope has no \"header\"".into()))?;
+    let message = root
+        .get("message")
+        .ok_or_else(|| Error::Json("envelope has no \"message\"".into()))?;
+    Ok((header, message))
+}
+
+/// Appends the canonical `{"header":h,"message":m}` ("header" sorts before "message").
+pub(crate) fn canonical_pair_nodes(
+    out: &mut Vec<u8>,
+    header: &Node<'_>,
+    message: &Node<'_>,
+    style: Style,
+) -> Result<()> {
+    out.extend_from_slice(b"{\"header\":");
+    header.write_canonical(out, style)?;
+    out.extend_from_slice(b",\"message\":");
+    message.write_canonical(out, style)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends the canonical `{"header":h,"message":m}` of in-memory values.
+pub(crate) fn canonical_pair_value(
+    out: &mut Vec<u8>,
+    header: &Value,
+    message: &Value,
+    style: Style,
+) {
+    out.extend_from_slice(b"{\"header\":");
+    canonical::write_value(out, header, style);
+    out.extend_from_slice(b",\"message\":");
+    canonical::write_value(out, message, style);
+    out.push(b'}');
+}
+
+/// Writes a node compactly, members in received order, strings and numbers exactly as received.
+fn write_raw(out: &mut Vec<u8>, node: &Node<'_>) {
+    match node {
+        Node::Null => out.extend_from_slice(b"null"),
+        Node::Bool(true) => out.extend_from_slice(b"true"),
+        Node::Bool(false) => out.extend_from_slice(b"false"),
+        Node::Number(text) => out.extend_from_slice(text.as_bytes()),
+        Node::String(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.raw().as_bytes());
+            out.push(b'"');
+        }
+        Node::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_raw(out, item);
+            }
+            out.push(b']');
+        }
+        Node::Object(members) => {
+            out.push(b'{');
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(key.raw().as_bytes());
+                out.extend_from_slice(b"\":");
+                write_raw(out, value);
+            }
+            out.push(b'}');
+        }
+    }
 }

@@ -1,0 +1,509 @@
+//! The configuration of one external registry: where it is, who we are to it, how we
+//! authenticate, sign and verify, and which dialect it speaks.
+//!
+//! Loadable from TOML or JSON (see `docs/client.md`) and buildable in code. [`DataSource::validate`]
+//! (called by [`crate::client::DCIClient::new`] and by the loaders) fails at once, naming the field,
+//! when `base_url` or `our_sender_id` is missing or malformed.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::client::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::signature::Profile;
+
+/// A secret string (client secret, bearer token, private key PEM): never shown by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// The kind of registry (OpenSPP's `registry_type`); decides the default `reg_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistryType {
+    /// Civil registration and vital statistics.
+    Crvs,
+    /// Social registry.
+    #[default]
+    Social,
+    /// Integrated beneficiary registry.
+    Ibr,
+    /// Disability registry.
+    Dr,
+    /// Farmer registry.
+    Fr,
+}
+
+impl RegistryType {
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "crvs" | "civil" => RegistryType::Crvs,
+            "social" | "sr" => RegistryType::Social,
+            "ibr" => RegistryType::Ibr,
+            "dr" | "disability" => RegistryType::Dr,
+            "fr" | "farmer" => RegistryType::Fr,
+            _ => {
+                return Err(config(
+                    "registry_type",
+                    format!("unknown registry type {s:?} (expected crvs, social, ibr, dr or fr)"),
+                ))
+            }
+        })
+    }
+
+    /// The spec's `reg_type` value for this registry (`RegistryType.jsonld`, e.g. `ns:org:RegistryType:Civil`).
+    pub fn reg_type(self) -> &'static str {
+        match self {
+            RegistryType::Crvs => "ns:org:RegistryType:Civil",
+            RegistryType::Social => "ns:org:RegistryType:Social",
+            RegistryType::Ibr => "ns:org:RegistryType:IBR",
+            RegistryType::Dr => "ns:org:RegistryType:DR",
+            RegistryType::Fr => "ns:org:RegistryType:Farmer",
+        }
+    }
+}
+
+/// How we authenticate to the registry's HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthConfig {
+    #[default]
+    None,
+    /// A static `Authorization: Bearer <token>`.
+    Bearer { token: Secret },
+    /// OAuth 2.0 client credentials (RFC 6749 section 4.4).
+    #[serde(rename = "oauth2")]
+    OAuth2 {
+        /// Absolute URL, or a path joined to `base_url`; default: `endpoints.token`.
+        #[serde(default)]
+        token_url: Option<String>,
+        client_id: String,
+        client_secret: Secret,
+        #[serde(default)]
+        scope: Option<String>,
+    },
+}
+
+/// Our signing key (PKCS#8 PEM, inline or in a file), its key id and the signature profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningConfig {
+    #[serde(default)]
+    pub key_pem: Option<Secret>,
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// The second part of the kid `{sender_id}|{key_id}|{alg}`.
+    pub key_id: String,
+    /// `spdci` (default), `jws-detached` or `jws-compact`.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+}
+
+fn default_profile() -> String {
+    Profile::Spdci.name().to_string()
+}
+
+/// Whether a response must carry a valid signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyMode {
+    /// Unsigned responses are refused (`Error::SignatureMissing`); bad signatures too.
+    #[default]
+    Required,
+    /// Unsigned responses are accepted; a signature that is present must verify.
+    IfPresent,
+}
+
+/// The registry's public key(s), for verifying its responses and callbacks. Exactly one source.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RegistryKeyConfig {
+    /// A JWKS URL (absolute, or a path joined to `base_url`), fetched on first use and again
+    /// when a signature names a kid it does not hold.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// An inline JWKS document `{"keys": [...]}`.
+    #[serde(default)]
+    pub jwks: Option<Value>,
+    /// An SPKI PEM public key, inline.
+    #[serde(default)]
+    pub pem: Option<String>,
+    /// An SPKI PEM public key, in a file.
+    #[serde(default)]
+    pub pem_file: Option<String>,
+    #[serde(default)]
+    pub mode: VerifyMode,
+}
+
+/// Endpoint paths, joined to `base_url`. Defaults are the spec's paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Endpoints {
+    pub sync_search: String,
+    pub search: String,
+    pub subscribe: String,
+    pub unsubscribe: String,
+    pub sync_txn_status: String,
+    pub txn_status: String,
+    pub token: String,
+    /// IBR: `/registry/sync/enrolled`.
+    pub enrolled: String,
+    /// DR: `/registry/sync/get-disability-details`; None = use the search endpoint.
+    pub disability_details: Option<String>,
+    /// DR: `/registry/sync/disabled`; None = use the search endpoint.
+    pub disabled: Option<String>,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            sync_search: "/registry/sync/search".into(),
+            search: "/registry/search".into(),
+            subscribe: "/registry/subscribe".into(),
+            unsubscribe: "/registry/unsubscribe".into(),
+            sync_txn_status: "/registry/sync/txn/status".into(),
+            txn_status: "/registry/txn/status".into(),
+            token: "/oauth2/client/token".into(),
+            enrolled: "/registry/sync/enrolled".into(),
+            disability_details: None,
+            disabled: None,
+        }
+    }
+}
+
+/// One external DCI registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    #[serde(default)]
+    pub name: String,
+    /// Lookup code (`crvs_main`, `ibr_main`, `dr_main`).
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub registry_type: RegistryType,
+    /// `http://` or `https://` URL of the registry's API root, without a trailing slash.
+    #[serde(default)]
+    pub base_url: String,
+    /// Our `sender_id` (required): the registry identifies us by it.
+    #[serde(default)]
+    pub our_sender_id: String,
+    /// The registry's id, sent as `header.receiver_id`.
+    #[serde(default)]
+    pub receiver_id: Option<String>,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
+    /// Where the registry sends callbacks (`header.sender_uri`); the registry posts to
+    /// `{our_callback_uri}/on-search`, `/on-subscribe`, `/on-unsubscribe`, `/notify`, `/txn/on-status`.
+    #[serde(default)]
+    pub our_callback_uri: Option<String>,
+    #[serde(default)]
+    pub endpoints: Endpoints,
+    #[serde(default = "default_true")]
+    pub verify_tls: bool,
+    /// Per-request timeout in seconds (default 30).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: f64,
+    #[serde(default)]
+    pub registry_key: Option<RegistryKeyConfig>,
+    #[serde(default)]
+    pub dialect: Dialect,
+    /// Retries for calls that are safe to repeat (default 2; see `docs/client.md`).
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// `locale` of search requests (ISO 639-3, e.g. `eng`); the opencrvs dialect defaults to `eng`.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> f64 {
+    30.0
+}
+fn default_retries() -> u32 {
+    2
+}
+
+fn config(field: &str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl DataSource {
+    /// A data source with the spec defaults; set the other public fields as needed.
+    pub fn new(base_url: impl Into<String>, our_sender_id: impl Into<String>) -> Self {
+        DataSource {
+            name: String::new(),
+            code: String::new(),
+            registry_type: RegistryType::default(),
+            base_url: base_url.into(),
+            our_sender_id: our_sender_id.into(),
+            receiver_id: None,
+            auth: AuthConfig::None,
+            signing: None,
+            our_callback_uri: None,
+            endpoints: Endpoints::default(),
+            verify_tls: true,
+            timeout_secs: default_timeout(),
+            registry_key: None,
+            dialect: Dialect::default(),
+            max_retries: default_retries(),
+            locale: None,
+        }
+    }
+
+    /// Parses and validates a TOML document.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        let ds: DataSource = toml::from_str(s).map_err(|e| config("toml", e.to_string()))?;
+        ds.validate()?;
+        Ok(ds)
+    }
+
+    /// Parses and validates a JSON document.
+    pub fn from_json_str(s: &str) -> Result<Self> {
+        let ds: DataSource = serde_json::from_str(s).map_err(|e| config("json", e.to_string()))?;
+        ds.validate()?;
+        Ok(ds)
+    }
+
+    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("json") => Self::from_json_str(&text),
+            _ => Self::from_toml_str(&text),
+        }
+    }
+
+    /// The request timeout.
+    pub fn timeout(&self) -> Duration {
+        // Validated to (0, 86400]; clamp anyway so an unvalidated value cannot panic.
+        Duration::from_secs_f64(if self.timeout_secs.is_finite() {
+            self.timeout_secs.clamp(0.001, 86_400.0)
+        } else {
+            30.0
+        })
+    }
+
+    /// Checks the configuration; the error names the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        let base = self.base_url.trim();
+        if base.is_empty() {
+            return Err(config("base_url", "required"));
+        }
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| config("base_url", format!("not a URL ({e}): {base:?}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(config("base_url", "must start with http:// or https://"));
+        }
+        if url.host_str().is_none() {
+            return Err(config("base_url", "has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(config("base_url", "must not carry a query or fragment"));
+        }
+        let sender = self.our_sender_id.trim();
+        if sender.is_empty() {
+            return Err(config("our_sender_id", "required"));
+        }
+        if sender.len() > 99 || sender.chars().any(|c| c.is_control() || c == '|') {
+            // The kid is `{sender_id}|{key_id}|{alg}`: a `|` would make it ambiguous.
+            return Err(config(
+                "our_sender_id",
+                "at most 99 characters, no control characters and no '|'",
+            ));
+        }
+        let t = self.timeout_secs;
+        if !(t.is_finite() && t > 0.0 && t <= 86_400.0) {
+            return Err(config(
+                "timeout_secs",
+                "must be a positive number of seconds, at most 86400",
+            ));
+        }
+        if let Some(cb) = &self.our_callback_uri {
+            let u = reqwest::Url::parse(cb)
+                .map_err(|e| config("our_callback_uri", format!("not a URL ({e})")))?;
+            if u.scheme() != "http" && u.scheme() != "https" {
+                return Err(config("our_callback_uri", "must be an http(s) URL"));
+            }
+        }
+        match &self.auth {
+            AuthConfig::None => {}
+            AuthConfig::Bearer { token } => {
+                if token.is_empty() {
+                    return Err(config("auth.token", "required for bearer auth"));
+                }
+            }
+            AuthConfig::OAuth2 {
+                client_id,
+                client_secret,
+                ..
+            } => {
+                if client_id.is_empty() {
+                    return Err(config("auth.client_id", "required for oauth2"));
+                }
+                if client_secret.is_empty() {
+                    return Err(config("auth.client_secret", "required for oauth2"));
+                }
+            }
+        }
+        if let Some(s) = &self.signing {
+            if s.key_pem.is_none() && s.key_file.is_none() {
+                return Err(config("signing.key_pem", "key_pem or key_file is required"));
+            }
+            if s.key_id.is_empty() || s.key_id.contains('|') {
+                return Err(config("signing.key_id", "required, without '|'"));
+            }
+            Profile::parse(&s.profile).map_err(|e| config("signing.profile", e.to_string()))?;
+        }
+        if let Some(k) = &self.registry_key {
+            let n = [
+                k.jwks_url.is_some(),
+                k.jwks.is_some(),
+                k.pem.is_some(),
+                k.pem_file.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            if n != 1 {
+                return Err(config(
+                    "registry_key",
+                    "exactly one of jwks_url, jwks, pem, pem_file",
+                ));
+            }
+        }
+        for (field, path) in [
+            ("endpoints.sync_search", &self.endpoints.sync_search),
+            ("endpoints.search", &self.endpoints.search),
+            ("endpoints.subscribe", &self.endpoints.subscribe),
+            ("endpoints.unsubscribe", &self.endpoints.unsubscribe),
+            ("endpoints.sync_txn_status", &self.endpoints.sync_txn_status),
+            ("endpoints.txn_status", &self.endpoints.txn_status),
+            ("endpoints.token", &self.endpoints.token),
+            ("endpoints.enrolled", &self.endpoints.enrolled),
+        ] {
+            if !path.starts_with('/') {
+                return Err(config(field, "must start with '/'"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `base_url` joined with an endpoint path, or the path itself when it is an absolute URL.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return path.to_string();
+        }
+        format!("{}{}", self.base_url.trim().trim_end_matches('/'), path)
+    }
+
+    /// The `receiver_id` to send: the configured one, else the base URL's host.
+    pub fn receiver_id_or_host(&self) -> String {
+        if let Some(r) = &self.receiver_id {
+            return r.clone();
+        }
+        reqwest::Url::parse(self.base_url.trim())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+/// Several data sources, looked up by code (OpenSPP's `get_by_code`) or registry type.
+/// File form: one `[[data_source]]` table (TOML) or a `data_source` list (JSON) per registry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DataSources {
+    #[serde(default, rename = "data_source")]
+    pub sources: Vec<DataSource>,
+}
+
+impl DataSources {
+    /// Parses and validates every source; codes must be unique.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        let d: DataSources = toml::from_str(s).map_err(|e| config("toml", e.to_string()))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    pub fn from_json_str(s: &str) -> Result<Self> {
+        let d: DataSources = serde_json::from_str(s).map_err(|e| config("json", e.to_string()))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("json") => Self::from_json_str(&text),
+            _ => Self::from_toml_str(&text),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (i, ds) in self.sources.iter().enumerate() {
+            ds.validate().map_err(|e| match e {
+                Error::Config { field, reason } => {
+                    config(&format!("data_source[{i}].{field}"), reason)
+                }
+                other => other,
+            })?;
+            if self.sources[..i].iter().any(|o| o.code == ds.code) {
+                return Err(config(
+                    &format!("data_source[{i}].code"),
+                    format!("duplicate code {:?}", ds.code),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The source with this code (`crvs_main`, `ibr_main`, `dr_main`, ...).
+    pub fn get_by_code(&self, code: &str) -> Option<&DataSource> {
+        self.sources.iter().find(|d| d.code == code)
+    }
+
+    /// Every source of a registry type.
+    pub fn by_registry_type(&self, t: RegistryType) -> Vec<&DataSource> {
+        self.sources
+            .iter()
+            .filter(|d| d.registry_type == t)
+            .collect()
+    }
+}

@@ -1,0 +1,203 @@
+//! Dialects: how deployed registries depart from the spec, and how we speak to each.
+//!
+//! - `spdci` (default): the spec as written (latest-bundled `*_api_v1.0.0.yaml`).
+//! - `opencrvs` (opencrvs/dci-crvs-api): `reg_type` is a lowercase event type (`birth`), no
+//!   `reg_event_type`; `consent` (beside `search_criteria`, `{id, ts, purpose: {text, code,
+//!   refUri}}`) and `locale` are required; OAuth2 credentials go in the token request's query
+//!   string; date ranges are an `expression` with a `range` value.
+//! - `openg2p` (OpenG2P registries): `reg_type` and `reg_record_type` are the literal `Individual`;
+//!   an identifier lookup is an `expression` query whose `type` is the namespaced
+//!   `ns:org:QueryType:expression` and whose value is `{"expression":{"query":{"search_text":{"$eq":v}}}}`;
+//!   `consent` and `authorize` are required.
+//! - `openspp2` (OpenSPP 2 `spp_dci`): its server verifies our signature over its own
+//!   re-serialisation of the header (pydantic `model_dump(mode="json")` of `DCIMessageHeader`), so
+//!   we send exactly that form: all ten fields in declaration order, `null` where absent, and
+//!   `message_ts` as pydantic writes a UTC datetime.
+
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    Spdci,
+    Opencrvs,
+    Openg2p,
+    Openspp2,
+}
+
+impl Dialect {
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "spdci" | "" => Dialect::Spdci,
+            "opencrvs" => Dialect::Opencrvs,
+            "openg2p" => Dialect::Openg2p,
+            "openspp2" => Dialect::Openspp2,
+            _ => {
+                return Err(Error::Config {
+                    field: "dialect".into(),
+                    reason: format!("unknown dialect {s:?} (spdci, opencrvs, openg2p, openspp2)"),
+                })
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Spdci => "spdci",
+            Dialect::Opencrvs => "opencrvs",
+            Dialect::Openg2p => "openg2p",
+            Dialect::Openspp2 => "openspp2",
+        }
+    }
+
+    /// Whether OAuth2 client credentials go in the token request's query string (OpenCRVS)
+    /// rather than the form body (RFC 6749).
+    pub fn token_credentials_in_query(self) -> bool {
+        self == Dialect::Opencrvs
+    }
+
+    /// The timestamp form this dialect writes for `message_ts` and item `timestamp`s.
+    pub fn format_ts(self, t: DateTime<Utc>) -> String {
+        match self {
+            Dialect::Openspp2 => pydantic_utc(t),
+            _ => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// A UTC datetime as pydantic v2 writes it in JSON mode: `Z` for UTC, fractional seconds as
+/// six digits when not zero and none when zero.
+pub fn pydantic_utc(t: DateTime<Utc>) -> String {
+    // Pydantic keeps microseconds; drop anything finer so the text is what it would re-serialise.
+    let micros = t.nanosecond() % 1_000_000_000 / 1_000;
+    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if micros == 0 {
+        format!("{base}Z")
+    } else {
+        format!("{base}.{micros:06}Z")
+    }
+}
+
+/// Truncates a time to the precision the dialect writes, so that signing and sending agree.
+pub fn truncate_ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = t.nanosecond() / 1_000 * 1_000;
+    t.with_nanosecond(nanos).unwrap_or(t)
+}
+
+/// The values of a request header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderFields<'a> {
+    pub message_id: &'a str,
+    pub message_ts: DateTime<Utc>,
+    pub action: &'a str,
+    pub sender_id: &'a str,
+    pub sender_uri: Option<&'a str>,
+    pub receiver_id: Option<&'a str>,
+    pub total_count: u64,
+}
+
+/// Builds the request header (`MsgHeader_V1.0.0`) in the dialect's form.
+pub fn build_header(dialect: Dialect, h: &HeaderFields<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("version".into(), json!("1.0.0"));
+    m.insert("message_id".into(), json!(h.message_id));
+    m.insert("message_ts".into(), json!(dialect.format_ts(h.message_ts)));
+    m.insert("action".into(), json!(h.action));
+    m.insert("sender_id".into(), json!(h.sender_id));
+    match dialect {
+        Dialect::Openspp2 => {
+            // DCIMessageHeader field order; receiver_id is a required str there.
+            m.insert("sender_uri".into(), opt(h.sender_uri));
+            m.insert("receiver_id".into(), json!(h.receiver_id.unwrap_or("")));
+            m.insert("total_count".into(), json!(h.total_count));
+            m.insert("is_msg_encrypted".into(), json!(false));
+            m.insert("meta".into(), Value::Null);
+        }
+        _ => {
+            if let Some(u) = h.sender_uri {
+                m.insert("sender_uri".into(), json!(u));
+            }
+            if let Some(r) = h.receiver_id {
+                m.insert("receiver_id".into(), json!(r));
+            }
+            m.insert("total_count".into(), json!(h.total_count));
+            m.insert("is_msg_encrypted".into(), json!(false));
+        }
+    }
+    Value::Object(m)
+}
+
+fn opt(s: Option<&str>) -> Value {
+    s.map(|s| json!(s)).unwrap_or(Value::Null)
+}
+
+/// The default consent block sent where a dialect requires one (spec `Consent.jsonld`).
+pub fn default_consent(ts: &str, purpose_ref: Option<&str>) -> Value {
+    json!({
+        "@context": "https://schema.spdci.org/common/v1/api-schemas/Consent.jsonld",
+        "@type": "Consent",
+        "ts": ts,
+        "purpose": {
+            "text": "Social protection programme verification",
+            "code": "ELIGIBILITY_CHECK",
+            "ref_uri": purpose_ref.unwrap_or("https://spdci.org"),
+        }
+    })
+}
+
+/// The default authorize block sent where a dialect requires one (spec `Authorize.jsonld`).
+pub fn default_authorize(ts: &str, purpose_ref: Option<&str>) -> Value {
+    json!({
+        "@context": "https://schema.spdci.org/common/v1/api-schemas/Authorize.jsonld",
+        "@type": "Authorize",
+        "ts": ts,
+        "purpose": {
+            "text": "Social protection programme verification",
+            "code": "ELIGIBILITY_CHECK",
+            "ref_uri": purpose_ref.unwrap_or("https://spdci.org"),
+        }
+    })
+}
+
+/// The consent block OpenCRVS requires beside `search_criteria`: `{id, ts, purpose: {text, code,
+/// refUri}}` (camelCase `refUri`, as its request validation reads it).
+pub fn opencrvs_consent(id: &str, ts: &str, purpose_ref: Option<&str>) -> Value {
+    json!({
+        "id": format!("consent-{id}"),
+        "ts": ts,
+        "purpose": {
+            "text": "Social protection programme verification",
+            "code": "ELIGIBILITY_CHECK",
+            "refUri": purpose_ref.unwrap_or("https://spdci.org"),
+        }
+    })
+}
+
+/// The OpenCRVS `reg_type` for an event type: the lowercase event name (`birth`, `death`).
+pub fn opencrvs_reg_type(event_type: Option<&str>) -> String {
+    let e = event_type.unwrap_or("birth");
+    // `spdci-common:RegistryEventType:LiveBirth` -> `LiveBirth`
+    let last = e.rsplit([':', '/', '#']).next().unwrap_or(e);
+    match last
+        .to_ascii_lowercase()
+        .replace(['_', '-', ' '], "")
+        .as_str()
+    {
+        "livebirth" | "birth" => "birth".into(),
+        "death" => "death".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The openg2p identifier lookup query.
+pub fn openg2p_search_text(value: &Value) -> Value {
+    json!({
+        "type": "ns:org:QueryType:expression",
+        "value": {"expression": {"query": {"search_text": {"$eq": value}}}}
+    })
+}

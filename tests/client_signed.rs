@@ -1,0 +1,266 @@
+//! DCIClient with signatures: response and callback verification (PEM, inline JWKS, JWKS URL;
+//! required and if-present), request signing checked by the registry, the openspp2 dialect
+//! signed, and the key configuration errors.
+
+mod support;
+
+use std::time::Duration;
+
+use dci::client::callback::error_status;
+use dci::client::{
+    AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Dialect,
+    RegistryKeyConfig, SearchSpec, Secret, SigningConfig, VerifyMode,
+};
+use dci::error::{Error, ErrorKind};
+use dci::signature::Signer;
+use serde_json::json;
+use support::{key, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, KEY_ID, REGISTRY_ID};
+
+const REGISTRY_KID: &str = "registry.test|reg-key-1|ed25519";
+
+fn signed_registry() -> TestRegistry {
+    TestRegistry::start(Config {
+        signing_key: Some(key(1)),
+        ..Config::default()
+    })
+}
+
+fn registry_pem() -> String {
+    key(1).verifying_key().to_pem().unwrap()
+}
+
+fn ds(reg: &TestRegistry, mode: VerifyMode) -> DataSource {
+    let mut d = DataSource::new(&reg.base_url, "openspp.test");
+    d.receiver_id = Some(REGISTRY_ID.into());
+    d.auth = AuthConfig::OAuth2 {
+        token_url: None,
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        scope: None,
+    };
+    d.registry_key = Some(RegistryKeyConfig {
+        pem: Some(registry_pem()),
+        mode,
+        ..Default::default()
+    });
+    d.timeout_secs = 5.0;
+    d
+}
+
+#[test]
+fn signed_responses_verify_against_the_registry_pem() {
+    let reg = signed_registry();
+    let c = DCIClient::new(ds(&reg, VerifyMode::Required)).unwrap();
+    let r = c.search_by_id("UIN", "1001").unwrap();
+    assert!(r.signature.verified);
+    assert_eq!(r.signature.kid.as_deref(), Some(REGISTRY_KID));
+    assert_eq!(r.record_count(), 1);
+    let t = c
+        .txn_status(&dci::client::TxnStatusQuery::search_transaction("t-1"))
+        .unwrap();
+    assert!(t.signature.verified);
+}
+
+#[test]
+fn a_wrong_signature_is_refused_in_both_modes() {
+    let reg = signed_registry();
+    for mode in [VerifyMode::Required, VerifyMode::IfPresent] {
+        let c = DCIClient::new(ds(&reg, mode)).unwrap();
+        let e = c.search_by_id("UIN", "BADSIG").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SignatureInvalid, "{mode:?}: {e}");
+        assert!(
+            e.to_string()
+                .contains("/registry/sync/search (transaction "),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn an_unsigned_response_is_refused_only_when_required() {
+    let reg = signed_registry();
+    let e = DCIClient::new(ds(&reg, VerifyMode::Required))
+        .unwrap()
+        .search_by_id("UIN", "UNSIGNED")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SignatureMissing);
+    assert!(e.to_string().contains("/registry/sync/search"), "{e}");
+    let r = DCIClient::new(ds(&reg, VerifyMode::IfPresent))
+        .unwrap()
+        .search_by_id("UIN", "UNSIGNED")
+        .unwrap();
+    assert!(!r.signature.verified);
+}
+
+#[test]
+fn the_registry_key_can_come_from_a_jwks_url_or_document() {
+    let reg = signed_registry();
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.registry_key = Some(RegistryKeyConfig {
+        jwks_url: Some("/.well-known/jwks.json".into()),
+        ..Default::default()
+    });
+    let c = DCIClient::new(d).unwrap();
+    assert!(c.search_by_id("UIN", "1001").unwrap().signature.verified);
+    assert!(c.search_by_id("UIN", "1002").unwrap().signature.verified);
+    // Fetched once, then cached.
+    assert_eq!(reg.requests_to("/.well-known/jwks.json").len(), 1);
+
+    let jwks = json!({"keys": [key(1).verifying_key().to_jwk(Some(KEY_ID))]});
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.registry_key = Some(RegistryKeyConfig {
+        jwks: Some(jwks),
+        ..Default::default()
+    });
+    let r = DCIClient::new(d)
+        .unwrap()
+        .search_by_id("UIN", "1001")
+        .unwrap();
+    assert!(r.signature.verified);
+
+    // A JWKS without the registry's key: the kid is unknown.
+    let other = json!({"keys": [key(9).verifying_key().to_jwk(Some("someone-else"))]});
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.registry_key = Some(RegistryKeyConfig {
+        jwks: Some(other),
+        ..Default::default()
+    });
+    let e = DCIClient::new(d)
+        .unwrap()
+        .search_by_id("UIN", "1001")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Key, "{e}");
+}
+
+#[test]
+fn requests_are_signed_with_our_key_and_the_registry_checks_them() {
+    let reg = TestRegistry::start(Config {
+        signing_key: Some(key(1)),
+        client_key: Some(key(2).verifying_key()),
+        ..Config::default()
+    });
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.signing = Some(SigningConfig {
+        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
+        key_file: None,
+        key_id: "k2".into(),
+        profile: "spdci".into(),
+    });
+    let c = DCIClient::new(d.clone()).unwrap();
+    assert_eq!(c.search_by_id("UIN", "1001").unwrap().record_count(), 1);
+    let sent = reg.last_request("/registry/sync/search").json();
+    let sig = sent["signature"].as_str().unwrap();
+    assert!(sig.contains("openspp.test|k2|ed25519"), "{sig}");
+    // Signed over exactly the bytes sent: the registry verified them.
+    dci::signature::verify_bytes(
+        &reg.last_request("/registry/sync/search").body,
+        &key(2).verifying_key(),
+        &Default::default(),
+    )
+    .unwrap();
+
+    // A key the registry does not know: its error ACK becomes a protocol error.
+    let c = DCIClient::with_signer(d, Signer::new(key(3), "openspp.test", "k3")).unwrap();
+    match c.search_by_id("UIN", "1001").unwrap_err() {
+        Error::Protocol { code, .. } => assert_eq!(code, "err.signature.invalid"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_openspp2_dialect_signs_the_header_it_sends() {
+    let reg = TestRegistry::start(Config {
+        signing_key: Some(key(1)),
+        client_key: Some(key(2).verifying_key()),
+        ..Config::default()
+    });
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.dialect = Dialect::Openspp2;
+    let c = DCIClient::with_signer(d, Signer::new(key(2), "openspp.test", "k2")).unwrap();
+    assert!(c.search_by_id("UIN", "1001").unwrap().signature.verified);
+    let env = reg.last_request("/registry/sync/search").json();
+    assert_eq!(env["header"]["meta"], serde_json::Value::Null);
+    assert!(env["signature"].as_str().unwrap().len() > 20);
+}
+
+#[test]
+fn callbacks_are_verified() {
+    let reg = signed_registry();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.our_callback_uri = Some(format!("http://{}/cb", tcp.local_addr().unwrap()));
+    let c = DCIClient::new(d).unwrap();
+    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    let ack = c.search_async(&SearchSpec::by_id("UIN", "1001")).unwrap();
+    match l
+        .wait_for(&ack.transaction_id, Duration::from_secs(10))
+        .unwrap()
+    {
+        CallbackResult::Search(r) => {
+            assert!(r.signature.verified);
+            assert_eq!(r.signature.kid.as_deref(), Some(REGISTRY_KID));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let msg = json!({"transaction_id": "t-x", "correlation_id": "c",
+        "search_response": [{"reference_id": "r", "timestamp": "2025-01-01T00:00:00Z", "status": "succ",
+                             "data": {"reg_records": []}}]});
+    let hdr = [("Content-Type", "application/json")];
+    let e = c
+        .handle_callback(&reg.badly_signed_callback("on-search", msg.clone()), &hdr)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SignatureInvalid);
+    assert_eq!(error_status(&e), 401);
+
+    // Unsigned callbacks are refused when a signature is required.
+    let unsigned = serde_json::to_vec(&json!({
+        "header": {"action": "on-search", "status": "succ", "message_id": "m", "message_ts": "2025-01-01T00:00:00Z"},
+        "message": msg
+    }))
+    .unwrap();
+    let e = c.handle_callback(&unsigned, &hdr).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SignatureMissing);
+
+    // Through the listener the refusal is a 401 with an ERR ack.
+    let base = c.data_source().our_callback_uri.clone().unwrap();
+    let (status, body) = reg.post_raw(&format!("{base}/on-search"), "application/json", unsigned);
+    assert_eq!(status, 401);
+    assert_eq!(body["message"]["error"]["code"], "err.signature.missing");
+}
+
+#[test]
+fn bad_keys_fail_at_construction_naming_the_field() {
+    let reg = signed_registry();
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.registry_key = Some(RegistryKeyConfig {
+        pem: Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        DCIClient::new(d).unwrap_err().field(),
+        Some("registry_key.pem")
+    );
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.signing = Some(SigningConfig {
+        key_pem: Some(Secret::new("garbage")),
+        key_file: None,
+        key_id: "k".into(),
+        profile: "spdci".into(),
+    });
+    assert_eq!(
+        DCIClient::new(d).unwrap_err().field(),
+        Some("signing.key_pem")
+    );
+    let mut d = ds(&reg, VerifyMode::Required);
+    d.signing = Some(SigningConfig {
+        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
+        key_file: None,
+        key_id: "k".into(),
+        profile: "rot13".into(),
+    });
+    assert_eq!(
+        DCIClient::new(d).unwrap_err().field(),
+        Some("signing.profile")
+    );
+}

@@ -1,0 +1,1023 @@
+//! An in-process DCI registry for the client tests: an axum server on 127.0.0.1 with a token
+//! endpoint (with expiry), signed responses, paginated results, async ACK + signed callbacks,
+//! and switches for the failures a real registry shows (slow, 500, wrong signature, unsigned,
+//! rejected items, expired tokens).
+//!
+//! Behaviour is chosen by the identifier value a test searches for:
+//! `SLOW` (sleeps past the client's timeout), `ERR500`, `BADSIG` (signed with another key),
+//! `UNSIGNED`, `RJCT` (item rejected), `HDRRJCT` (header rejected), `NACK` (error ACK),
+//! `NOTJSON`, `UNAVAILABLE` (503 once, then normal), `CBREJECT` (async: rejected callback),
+//! `CBBADSIG` (async: callback signed with another key).
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use dci::keys::{Algorithm, SigningKey, VerifyingKey};
+use dci::signature::Signer;
+use serde_json::{json, Value};
+
+pub const REGISTRY_ID: &str = "registry.test";
+pub const CLIENT_ID: &str = "client-1";
+pub const CLIENT_SECRET: &str = "s3cret";
+pub const KEY_ID: &str = "reg-key-1";
+
+/// How the registry behaves.
+pub struct Config {
+    /// Sign responses and callbacks with this key (None = unsigned).
+    pub signing_key: Option<SigningKey>,
+    /// Token lifetime announced (`expires_in`).
+    pub token_lifetime_secs: u64,
+    /// Require a valid bearer token on registry endpoints.
+    pub require_token: bool,
+    /// Verify the client's request signatures with this key.
+    pub client_key: Option<VerifyingKey>,
+    pub records: Vec<Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            signing_key: None,
+            token_lifetime_secs: 3600,
+            require_token: true,
+            client_key: None,
+            records: sample_records(),
+        }
+    }
+}
+
+/// A request the registry received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: String,
+    pub query: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+struct Shared {
+    signer: Option<Signer>,
+    /// Another key, for the wrong-signature cases (only when signing is on).
+    wrong_signer: Option<Signer>,
+    token_lifetime_secs: u64,
+    require_token: bool,
+    client_key: Option<VerifyingKey>,
+    records: Vec<Value>,
+    tokens: Mutex<HashSet<String>>,
+    tokens_issued: AtomicUsize,
+    requests: Mutex<Vec<Recorded>>,
+    unavailable_served: AtomicUsize,
+    callbacks_sent: AtomicUsize,
+    /// Token requests still to answer with 503.
+    token_failures: AtomicUsize,
+    http: reqwest::Client,
+}
+
+pub struct TestRegistry {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    rt: Option<tokio::runtime::Runtime>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn signer_for(key: SigningKey) -> Signer {
+    Signer::new(key, REGISTRY_ID, KEY_ID)
+}
+
+impl TestRegistry {
+    pub fn start(cfg: Config) -> TestRegistry {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let wrong_signer = cfg
+            .signing_key
+            .as_ref()
+            .map(|_| signer_for(SigningKey::from_ed25519_seed(&[7u8; 32])));
+        let shared = Arc::new(Shared {
+            signer: cfg.signing_key.map(signer_for),
+            wrong_signer,
+            token_lifetime_secs: cfg.token_lifetime_secs,
+            require_token: cfg.require_token,
+            client_key: cfg.client_key,
+            records: cfg.records,
+            tokens: Mutex::new(HashSet::new()),
+            tokens_issued: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
+            unavailable_served: AtomicUsize::new(0),
+            callbacks_sent: AtomicUsize::new(0),
+            token_failures: AtomicUsize::new(0),
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route("/oauth2/client/token", post(token))
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/registry/sync/search", post(sync_search))
+            .route("/registry/search", post(async_search))
+            .route("/registry/subscribe", post(subscribe))
+            .route("/registry/unsubscribe", post(unsubscribe))
+            .route("/registry/sync/txn/status", post(sync_txn_status))
+            .route("/registry/txn/status", post(async_txn_status))
+            .route("/registry/sync/enrolled", post(enrolled))
+            .route(
+                "/registry/sync/get-disability-details",
+                post(disability_details),
+            )
+            .route("/registry/sync/disabled", post(disabled))
+            .with_state(shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        rt.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        TestRegistry {
+            base_url: format!("http://{addr}"),
+            addr,
+            shared,
+            rt: Some(rt),
+            stop: Some(tx),
+        }
+    }
+
+    pub fn tokens_issued(&self) -> usize {
+        self.shared.tokens_issued.load(Ordering::SeqCst)
+    }
+
+    /// Forgets every issued token: the next request with one gets 401 (an expired token).
+    pub fn expire_tokens(&self) {
+        self.shared.tokens.lock().unwrap().clear();
+    }
+
+    /// The next `n` token requests are answered 503 (a transient failure).
+    pub fn fail_token_requests(&self, n: usize) {
+        self.shared.token_failures.store(n, Ordering::SeqCst);
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    pub fn last_request(&self, path: &str) -> Recorded {
+        self.requests_to(path).pop().expect("a request to the path")
+    }
+
+    /// Sends a signed notify callback to `{callback_base}/notify`; returns the HTTP status and body.
+    pub fn notify(
+        &self,
+        callback_base: &str,
+        event_type: &str,
+        records: Vec<Value>,
+    ) -> (u16, Value) {
+        let shared = self.shared.clone();
+        let url = format!("{callback_base}/notify");
+        let env = envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "notify",
+            "succ",
+            None,
+            "client",
+            json!({
+                "transaction_id": new_id(),
+                "notify_event": [{
+                    "reference_id": new_id(),
+                    "timestamp": now(),
+                    "data": {
+                        "version": "1.0.0",
+                        "reg_type": "ns:org:RegistryType:Civil",
+                        "reg_event_type": event_type,
+                        "reg_record_type": "Person",
+                        "reg_records": records
+                    }
+                }]
+            }),
+        );
+        self.rt.as_ref().expect("runtime").block_on(async move {
+            let r = shared
+                .http
+                .post(url)
+                .header("Content-Type", "application/json")
+                .body(env)
+                .send()
+                .await
+                .expect("notify sent");
+            let status = r.status().as_u16();
+            let body = r.json::<Value>().await.unwrap_or(Value::Null);
+            (status, body)
+        })
+    }
+
+    /// Posts raw bytes to a callback URL (for testing the listener's refusals).
+    pub fn post_raw(&self, url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let http = self.shared.http.clone();
+        let (url, ct) = (url.to_string(), content_type.to_string());
+        self.rt.as_ref().expect("runtime").block_on(async move {
+            let r = http
+                .post(url)
+                .header("Content-Type", ct)
+                .body(body)
+                .send()
+                .await
+                .expect("sent");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    }
+
+    /// A callback envelope signed by the registry (or unsigned), for handle_callback tests.
+    pub fn signed_callback(&self, action: &str, status: &str, message: Value) -> Vec<u8> {
+        envelope(
+            &self.shared,
+            self.shared.signer.as_ref(),
+            action,
+            status,
+            None,
+            "client",
+            message,
+        )
+    }
+
+    /// The same, signed with a key the client does not trust.
+    pub fn badly_signed_callback(&self, action: &str, message: Value) -> Vec<u8> {
+        envelope(
+            &self.shared,
+            self.shared.wrong_signer.as_ref(),
+            action,
+            "succ",
+            None,
+            "client",
+            message,
+        )
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/// Five persons: two with programmes (IBR), one deceased, one with WG scores (DR).
+pub fn sample_records() -> Vec<Value> {
+    vec![
+        json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1001"},
+                           {"identifier_type": "BRN", "identifier_value": "BR-2024-0042"}],
+            "name": {"given_name": "Amina", "surname": "Diallo"},
+            "sex": "female",
+            "birth_date": "2024-02-10",
+            "birth_place": {"name": "Central Hospital"},
+            "programs_enrollments": [{"programme_name": "Child Grant", "programme_identifier": "CG01"}]
+        }),
+        json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1002"}],
+            "name": {"given_name": "Omar", "surname": "Diallo"},
+            "sex": "male",
+            "birth_date": "2024-03-15",
+            "death_date": "2024-09-01"
+        }),
+        json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1003"}],
+            "name": {"given_name": "Lea", "surname": "Martin"},
+            "sex": "female",
+            "birth_date": "2024-05-01",
+            "programme_identifier": {"programme": {"programme_identifier": "DCI001", "programme_name": "Test Programme"}},
+            "disability_info": [
+                {"disability_limitation_type": "VIS_SS", "functional_severity": 1},
+                {"disability_limitation_type": "MOB_SS", "functional_severity": 3},
+                {"disability_limitation_type": "type:COG_SS", "functional_severity": "category:2"}
+            ],
+            "disability_status": "Approved",
+            "disability_details": [{"impairment_type": "Physical and movement related functions"}]
+        }),
+        json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1004"}],
+            "name": {"given_name": "Noah", "surname": "Kato"},
+            "sex": "male",
+            "birth_date": "2024-07-20",
+            "disability_info": [{"disability_limitation_type": "HEAR_SS", "functional_severity": 2}]
+        }),
+        json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1005"}],
+            "name": {"given_name": "Sara", "surname": "Lopez"},
+            "sex": "female",
+            "birth_date": "2023-12-31"
+        }),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+fn record(shared: &Shared, path: &str, q: Option<String>, headers: &HeaderMap, body: &[u8]) {
+    shared.requests.lock().unwrap().push(Recorded {
+        path: path.to_string(),
+        query: q,
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: body.to_vec(),
+    });
+}
+
+fn form_params(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.replace("%20", " ").replace('+', " ")))
+        })
+        .collect()
+}
+
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, "/oauth2/client/token", q.clone(), &headers, &body);
+    if shared
+        .token_failures
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec());
+    }
+    let mut params = form_params(&String::from_utf8_lossy(&body));
+    if let Some(q) = &q {
+        params.extend(form_params(q));
+    }
+    let get = |k: &str| params.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    if get("grant_type").as_deref() != Some("client_credentials")
+        || get("client_id").as_deref() != Some(CLIENT_ID)
+        || get("client_secret").as_deref() != Some(CLIENT_SECRET)
+    {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            br#"{"error":"invalid_client"}"#.to_vec(),
+        );
+    }
+    let n = shared.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let tok = format!("tok-{n}");
+    shared.tokens.lock().unwrap().insert(tok.clone());
+    let body = json!({"access_token": tok, "token_type": "Bearer", "expires_in": shared.token_lifetime_secs});
+    json_response(StatusCode::OK, body.to_string().into_bytes())
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    record(&shared, "/.well-known/jwks.json", None, &headers, b"");
+    let keys: Vec<Value> = shared
+        .signer
+        .iter()
+        .map(|s| s.key.verifying_key().to_jwk(Some(KEY_ID)))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({"keys": keys}).to_string().into_bytes(),
+    )
+}
+
+/// Common checks: token, JSON, client signature. Err = the response to send.
+#[allow(clippy::result_large_err)]
+fn admit(
+    shared: &Shared,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Response> {
+    record(shared, path, None, headers, body);
+    if shared.require_token {
+        let ok = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| shared.tokens.lock().unwrap().contains(t));
+        if !ok {
+            return Err(json_response(
+                StatusCode::UNAUTHORIZED,
+                br#"{"errors":[{"code":"err.request.unauthorized","message":"token missing or expired"}]}"#.to_vec(),
+            ));
+        }
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|_| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            br#"{"errors":[{"code":"err.request.bad","message":"not JSON"}]}"#.to_vec(),
+        )
+    })?;
+    if let Some(k) = &shared.client_key {
+        if let Err(e) =
+            dci::signature::verify_bytes(body, k, &dci::signature::VerifyOptions::default())
+        {
+            let ack = json!({"message": {"ack_status": "ERR", "timestamp": now(), "correlation_id": "",
+                "error": {"code": "err.signature.invalid", "message": e.to_string()}}});
+            return Err(json_response(StatusCode::OK, ack.to_string().into_bytes()));
+        }
+    }
+    Ok(v)
+}
+
+/// A response/callback envelope, signed by `signer` when given.
+fn envelope(
+    _shared: &Shared,
+    signer: Option<&Signer>,
+    action: &str,
+    status: &str,
+    reason: Option<(&str, &str)>,
+    receiver: &str,
+    message: Value,
+) -> Vec<u8> {
+    let mut header = json!({
+        "version": "1.0.0",
+        "message_id": new_id(),
+        "message_ts": now(),
+        "action": action,
+        "status": status,
+        "total_count": 1,
+        "completed_count": 1,
+        "sender_id": REGISTRY_ID,
+        "receiver_id": receiver,
+        "is_msg_encrypted": false
+    });
+    if let Some((code, msg)) = reason {
+        header["status_reason_code"] = json!(code);
+        header["status_reason_message"] = json!(msg);
+    }
+    let mut env = json!({"signature": "", "header": header, "message": message});
+    match signer {
+        Some(s) => s.sign_value(&mut env, None).expect("registry signs"),
+        None => {
+            env.as_object_mut().unwrap().remove("signature");
+        }
+    }
+    serde_json::to_vec(&env).unwrap()
+}
+
+fn id_lookup(criteria: &Value) -> Option<(String, String)> {
+    let q = criteria.get("query")?;
+    if let (Some(t), Some(v)) = (
+        q.get("type").and_then(Value::as_str),
+        q.get("value").and_then(Value::as_str),
+    ) {
+        return Some((t.to_string(), v.to_string()));
+    }
+    // openg2p: {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {"search_text": {"$eq": v}}}}}
+    let v = q
+        .pointer("/value/expression/query/search_text/$eq")?
+        .as_str()?;
+    Some(("*".into(), v.to_string()))
+}
+
+fn range(criteria: &Value) -> Option<(String, String, String)> {
+    let q = criteria.get("query")?;
+    if let Some(items) = q.as_array() {
+        let it = items.first()?;
+        let a = it.pointer("/expression1/attribute_name")?.as_str()?;
+        let f = it.pointer("/expression1/attribute_value")?.as_str()?;
+        let t = it.pointer("/expression2/attribute_value")?.as_str()?;
+        return Some((a.into(), f.into(), t.into()));
+    }
+    // opencrvs: {"type": ..., "value": {attr: {"type": "range", "gte": f, "lte": t}}}
+    let (a, r) = q.get("value")?.as_object()?.iter().next()?;
+    Some((
+        a.clone(),
+        r.get("gte")?.as_str()?.into(),
+        r.get("lte")?.as_str()?.into(),
+    ))
+}
+
+fn has_id(rec: &Value, t: &str, v: &str) -> bool {
+    rec.get("identifier")
+        .and_then(Value::as_array)
+        .is_some_and(|ids| {
+            ids.iter().any(|i| {
+                (t == "*" || i["identifier_type"].as_str() == Some(t))
+                    && i["identifier_value"].as_str() == Some(v)
+            })
+        })
+}
+
+/// Evaluates one search_request item: (records page, total_count) or an item rejection.
+fn run_query(shared: &Shared, criteria: &Value) -> (Vec<Value>, u64, u64, u64) {
+    let page_size = criteria
+        .pointer("/pagination/page_size")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .max(1);
+    let page_number = criteria
+        .pointer("/pagination/page_number")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .max(1);
+    let mut hits: Vec<Value> = if let Some((t, v)) = id_lookup(criteria) {
+        shared
+            .records
+            .iter()
+            .filter(|r| has_id(r, &t, &v))
+            .cloned()
+            .collect()
+    } else if let Some((a, f, t)) = range(criteria) {
+        let mut h: Vec<Value> = shared
+            .records
+            .iter()
+            .filter(|r| {
+                r.get(&a)
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d >= f.as_str() && d <= t.as_str())
+            })
+            .cloned()
+            .collect();
+        h.sort_by(|x, y| x[&a].as_str().cmp(&y[&a].as_str()));
+        h
+    } else {
+        Vec::new()
+    };
+    let total = hits.len() as u64;
+    let start = ((page_number - 1) * page_size) as usize;
+    let page: Vec<Value> = if start >= hits.len() {
+        Vec::new()
+    } else {
+        hits.drain(start..).take(page_size as usize).collect()
+    };
+    (page, total, page_size, page_number)
+}
+
+fn search_message(
+    shared: &Shared,
+    req: &Value,
+    key: &str,
+    correlation_id: &str,
+) -> (Value, Option<&'static str>) {
+    let txn = req
+        .pointer("/message/transaction_id")
+        .cloned()
+        .unwrap_or(json!(""));
+    let mut special = None;
+    let list = match req
+        .pointer("/message/search_request")
+        .and_then(Value::as_array)
+    {
+        Some(a) => a.clone(),
+        // DR sync endpoints: one `disabled_criteria` instead of a list of items.
+        None => vec![json!({"reference_id": "r-1",
+            "search_criteria": req.pointer("/message/disabled_criteria").cloned().unwrap_or(Value::Null)})],
+    };
+    let items: Vec<Value> = list
+        .iter()
+        .map(|it| {
+            let c = &it["search_criteria"];
+            let id = id_lookup(c).map(|(_, v)| v).unwrap_or_default();
+            if id == "RJCT" {
+                return json!({"reference_id": it["reference_id"], "timestamp": now(), "status": "rjct",
+                    "status_reason_code": "rjct.search_criteria.invalid", "status_reason_message": "bad criteria"});
+            }
+            if matches!(id.as_str(), "BADSIG" | "UNSIGNED" | "HDRRJCT" | "CBREJECT" | "CBBADSIG") {
+                special = Some(match id.as_str() {
+                    "BADSIG" => "BADSIG",
+                    "UNSIGNED" => "UNSIGNED",
+                    "HDRRJCT" => "HDRRJCT",
+                    "CBREJECT" => "CBREJECT",
+                    _ => "CBBADSIG",
+                });
+            }
+            let (page, total, size, number) = run_query(shared, c);
+            json!({
+                "reference_id": it["reference_id"],
+                "timestamp": now(),
+                "status": "succ",
+                "data": {"version": "1.0.0", "reg_type": c.get("reg_type").cloned().unwrap_or(json!("ns:org:RegistryType:Civil")),
+                         "reg_record_type": "Person", "reg_records": page},
+                "pagination": {"page_size": size, "page_number": number, "total_count": total},
+                "locale": "eng"
+            })
+        })
+        .collect();
+    (
+        json!({"transaction_id": txn, "correlation_id": correlation_id, key: items}),
+        special,
+    )
+}
+
+fn first_id(req: &Value) -> String {
+    req.pointer("/message/search_request/0/search_criteria")
+        .and_then(id_lookup)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+async fn sync_search(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(&shared, "/registry/sync/search", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match first_id(&req).as_str() {
+        "SLOW" => tokio::time::sleep(Duration::from_secs(3)).await,
+        "ERR500" => {
+            return json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"errors":[{"code":"err.service.unavailable","message":"boom"}]}"#.to_vec(),
+            )
+        }
+        "NOTJSON" => return (StatusCode::OK, "<html>oops</html>").into_response(),
+        "NACK" => {
+            let ack = json!({"message": {"ack_status": "ERR", "timestamp": now(), "correlation_id": "",
+                "error": {"code": "err.request.bad", "message": "query not understood"}}});
+            return json_response(StatusCode::OK, ack.to_string().into_bytes());
+        }
+        "UNAVAILABLE" if shared.unavailable_served.fetch_add(1, Ordering::SeqCst) == 0 => {
+            return json_response(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec());
+        }
+        _ => {}
+    }
+    let (msg, special) = search_message(
+        &shared,
+        &req,
+        "search_response",
+        &format!("corr-{}", new_id()),
+    );
+    let receiver = req
+        .pointer("/header/sender_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let (signer, status, reason) = match special {
+        Some("BADSIG") => (shared.wrong_signer.as_ref(), "succ", None),
+        Some("UNSIGNED") => (None, "succ", None),
+        Some("HDRRJCT") => (
+            shared.signer.as_ref(),
+            "rjct",
+            Some(("rjct.action.not_supported", "no")),
+        ),
+        _ => (shared.signer.as_ref(), "succ", None),
+    };
+    json_response(
+        StatusCode::OK,
+        envelope(&shared, signer, "on-search", status, reason, &receiver, msg),
+    )
+}
+
+fn ack(correlation_id: &str) -> Response {
+    let a = json!({"message": {"ack_status": "ACK", "timestamp": now(), "correlation_id": correlation_id}});
+    json_response(StatusCode::OK, a.to_string().into_bytes())
+}
+
+/// Posts a callback after the ACK has gone.
+fn callback_later(shared: Arc<Shared>, req: &Value, suffix: &'static str, body: Vec<u8>) {
+    let base = req
+        .pointer("/header/sender_uri")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = shared
+            .http
+            .post(format!("{base}{suffix}"))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        shared.callbacks_sent.fetch_add(1, Ordering::SeqCst);
+    });
+}
+
+async fn async_search(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(&shared, "/registry/search", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let corr = format!("corr-{}", new_id());
+    let (msg, special) = search_message(&shared, &req, "search_response", &corr);
+    let receiver = req
+        .pointer("/header/sender_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let cb = match special {
+        Some("CBREJECT") => envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "on-search",
+            "rjct",
+            Some(("rjct.search.too_many_records_found", "narrow the query")),
+            &receiver,
+            msg,
+        ),
+        Some("CBBADSIG") => envelope(
+            &shared,
+            shared.wrong_signer.as_ref(),
+            "on-search",
+            "succ",
+            None,
+            &receiver,
+            msg,
+        ),
+        _ => envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "on-search",
+            "succ",
+            None,
+            &receiver,
+            msg,
+        ),
+    };
+    callback_later(shared.clone(), &req, "/on-search", cb);
+    ack(&corr)
+}
+
+async fn subscribe(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match admit(&shared, "/registry/subscribe", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let corr = format!("corr-{}", new_id());
+    let items: Vec<Value> = req
+        .pointer("/message/subscribe_request")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            json!({"reference_id": it["reference_id"], "timestamp": now(), "status": "succ",
+                "subscriptions": [{"code": format!("sub-{}", i + 1), "status": "subscribe", "timestamp": now(),
+                    "reg_event_type": it["subscribe_criteria"]["reg_event_type"]}]})
+        })
+        .collect();
+    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": corr, "subscribe_response": items});
+    let cb = envelope(
+        &shared,
+        shared.signer.as_ref(),
+        "on-subscribe",
+        "succ",
+        None,
+        "client",
+        msg,
+    );
+    callback_later(shared.clone(), &req, "/on-subscribe", cb);
+    ack(&corr)
+}
+
+async fn unsubscribe(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(&shared, "/registry/unsubscribe", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let corr = format!("corr-{}", new_id());
+    let codes: Vec<Value> = req
+        .pointer("/message/subscription_codes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| json!({"code": c, "status": "unsubscribe"}))
+        .collect();
+    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": corr,
+        "timestamp": now(), "status": "succ", "subscription_status": codes});
+    let cb = envelope(
+        &shared,
+        shared.signer.as_ref(),
+        "on-unsubscribe",
+        "succ",
+        None,
+        "client",
+        msg,
+    );
+    callback_later(shared.clone(), &req, "/on-unsubscribe", cb);
+    ack(&corr)
+}
+
+fn txn_status_message(req: &Value, corr: &str) -> Value {
+    let queried = req
+        .pointer("/message/txnstatus_request/attribute_value")
+        .cloned()
+        .unwrap_or(Value::Null);
+    json!({
+        "transaction_id": req["message"]["transaction_id"],
+        "correlation_id": corr,
+        "txnstatus_response": {
+            "txn_type": req.pointer("/message/txnstatus_request/txn_type").cloned().unwrap_or(json!("search")),
+            "txn_status": {
+                "transaction_id": queried,
+                "correlation_id": "corr-earlier",
+                "search_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
+                    "data": {"reg_records": [{"identifier": [{"identifier_type": "UIN", "identifier_value": "1001"}]}]}}]
+            }
+        }
+    })
+}
+
+async fn sync_txn_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(&shared, "/registry/sync/txn/status", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let msg = txn_status_message(&req, &format!("corr-{}", new_id()));
+    json_response(
+        StatusCode::OK,
+        envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "txn-on-status",
+            "succ",
+            None,
+            "client",
+            msg,
+        ),
+    )
+}
+
+async fn async_txn_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(&shared, "/registry/txn/status", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let corr = format!("corr-{}", new_id());
+    let msg = txn_status_message(&req, &corr);
+    let cb = envelope(
+        &shared,
+        shared.signer.as_ref(),
+        "txn-on-status",
+        "succ",
+        None,
+        "client",
+        msg,
+    );
+    callback_later(shared.clone(), &req, "/txn/on-status", cb);
+    ack(&corr)
+}
+
+async fn enrolled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match admit(&shared, "/registry/sync/enrolled", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let c = req
+        .pointer("/message/enrolled_criteria")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let (t, v) = id_lookup(&c).unwrap_or_default();
+    let yes = shared.records.iter().any(|r| {
+        has_id(r, &t, &v)
+            && (r.get("programs_enrollments").is_some() || r.get("programme_identifier").is_some())
+    });
+    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": "corr-e",
+        "enrolled_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
+            "enrolled_status": if yes { "yes" } else { "no" }}]});
+    json_response(
+        StatusCode::OK,
+        envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "on-search",
+            "succ",
+            None,
+            "client",
+            msg,
+        ),
+    )
+}
+
+async fn disability_details(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match admit(
+        &shared,
+        "/registry/sync/get-disability-details",
+        &headers,
+        &body,
+    ) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (msg, _) = search_message(&shared, &req, "search_response", "corr-d");
+    json_response(
+        StatusCode::OK,
+        envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "on-search",
+            "succ",
+            None,
+            "client",
+            msg,
+        ),
+    )
+}
+
+async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match admit(&shared, "/registry/sync/disabled", &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let c = req
+        .pointer("/message/disabled_criteria")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let (t, v) = id_lookup(&c).unwrap_or_default();
+    let yes = shared
+        .records
+        .iter()
+        .any(|r| has_id(r, &t, &v) && r.get("disability_status").is_some());
+    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": "corr-x",
+        "disabled_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
+            "disabled_status": if yes { "yes" } else { "no" }}]});
+    json_response(
+        StatusCode::OK,
+        envelope(
+            &shared,
+            shared.signer.as_ref(),
+            "on-search",
+            "succ",
+            None,
+            "client",
+            msg,
+        ),
+    )
+}
+
+/// An Ed25519 key from a fixed seed (deterministic tests).
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_ed25519_seed(&[seed; 32])
+}
+
+pub fn alg() -> Algorithm {
+    Algorithm::Ed25519
+}
