@@ -64,6 +64,9 @@ typedef uint32_t dci_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A client for one external DCI registry. Free with `dci_client_free`.
+typedef struct dci_client dci_client;
+
 // An error from a libdci call: result code, message and, where they apply, the DCI error
 // code, the field, the transaction id, the HTTP status and the validation violations.
 // Owned by the caller; free it with `dci_error_free`. The strings its accessors return belong
@@ -72,6 +75,10 @@ typedef struct dci_error dci_error;
 
 // A JWK Set: public keys with their `kid`s. Free with `dci_jwks_free`.
 typedef struct dci_jwks dci_jwks;
+
+// A small HTTP server that receives the registry's callbacks for a client (for hosts without
+// a web server of their own). Free with `dci_listener_free`.
+typedef struct dci_listener dci_listener;
 
 // A predicate query being built (the spec's `ExpPredicateWithConditionList`).
 // Free with `dci_predicate_list_free`.
@@ -99,6 +106,141 @@ const char *dci_version(void);
 // `"null_argument"`, ...), or `"unknown"` for a value that is not a `dci_result`.
 // The string is static: do not free it.
 const char *dci_result_name(uint32_t result);
+
+// A new client in `*out` for the registry described by `datasource_json`: a DataSource
+// object (`base_url`, `our_sender_id` required; `registry_type`, `receiver_id`, `auth`,
+// `signing`, `our_callback_uri`, `endpoints`, `verify_tls`, `timeout_secs`, `registry_key`,
+// `dialect`, `max_retries`, `locale`; see the client documentation). A bad data source fails
+// with `DCI_RESULT_CONFIG` naming the field. Nothing is sent until the first call.
+dci_result dci_client_new(const char *datasource_json, dci_client **out, dci_error **err);
+
+// Frees a client. NULL is ignored. No call may be running on it.
+void dci_client_free(dci_client *client);
+
+// Searches through the registry's sync endpoint (`/registry/sync/search`) and writes the
+// result to `*out` as JSON: `{"transaction_id", "correlation_id", "message_id", "header",
+// "items": [{"reference_id", "status", "records": [...], "pagination", ...}], "signature":
+// {"verified", "kid"}, "raw"}`.
+//
+// `search_json` is `{"query_type", "query"}` as the `dci_query_*` builders return it, with
+// optional `reg_type`, `reg_event_type`, `reg_record_type`, `page_number` (default 1),
+// `page_size` (default 100), `sort`, `consent`, `authorize`, `locale`.
+//
+// Failures: `DCI_RESULT_QUERY` (a malformed query, before sending), `DCI_RESULT_CONNECTION`
+// (registry unreachable), `DCI_RESULT_TIMEOUT`, `DCI_RESULT_HTTP` (see
+// `dci_error_http_status`), `DCI_RESULT_PROTOCOL` (a DCI `err.*`/`rjct.*` code in
+// `dci_error_code`), `DCI_RESULT_AUTH`, signature errors for a response that does not verify.
+dci_result dci_client_search_sync(const dci_client *client,
+                                  const char *search_json,
+                                  char **out,
+                                  dci_error **err);
+
+// Searches through the async endpoint (`/registry/search`) and writes the registry's
+// acknowledgement to `*out`: `{"ack_status", "correlation_id", "timestamp",
+// "transaction_id", "message_id", "reference_ids", "raw"}`. The result arrives later at the
+// data source's `our_callback_uri` (required): pass it to `dci_client_handle_callback`, then
+// `dci_client_wait_for` the transaction_id. `search_json` as for `dci_client_search_sync`.
+dci_result dci_client_search_async(const dci_client *client,
+                                   const char *search_json,
+                                   char **out,
+                                   dci_error **err);
+
+// Asks the status of a transaction through the sync endpoint (`/registry/sync/txn/status`).
+// `query_json` is `{"txn_type": "search"|"subscribe"|"unsubscribe", "attribute_type":
+// "transaction_id"|"reference_id_list"|"correlation_id"|"subscription_code_list",
+// "attribute_value": ..., "locale"?: ...}`. Writes the result to `*out` as JSON.
+dci_result dci_client_txn_status(const dci_client *client,
+                                 const char *query_json,
+                                 char **out,
+                                 dci_error **err);
+
+// As `dci_client_txn_status` through the async endpoint (`/registry/txn/status`); writes
+// the acknowledgement to `*out` (the status arrives by the txn/on-status callback).
+dci_result dci_client_txn_status_async(const dci_client *client,
+                                       const char *query_json,
+                                       char **out,
+                                       dci_error **err);
+
+// Subscribes to registry events and writes the acknowledgement to `*out` (the subscription
+// codes arrive by the on-subscribe callback). `subscriptions_json` is a non-empty list of
+// `{"reg_event_type", "reg_type"?, "filter_type"?, "filter"?, "notify_record_type"?,
+// "frequency"?, "authorize"?, "locale"?}`.
+dci_result dci_client_subscribe(const dci_client *client,
+                                const char *subscriptions_json,
+                                char **out,
+                                dci_error **err);
+
+// Ends subscriptions: `codes_json` is a non-empty list of subscription codes. Writes the
+// acknowledgement to `*out` (the result arrives by the on-unsubscribe callback).
+dci_result dci_client_unsubscribe(const dci_client *client,
+                                  const char *codes_json,
+                                  char **out,
+                                  dci_error **err);
+
+// Calls a registry-specific sync endpoint (`path`, e.g. `/registry/sync/enrolled`) with the
+// header action `action` and the message `body_json` (an object, without `transaction_id`).
+// Writes `{"transaction_id", "envelope", "signature"}` to `*out`; the items are left to the
+// caller.
+dci_result dci_client_call_sync(const dci_client *client,
+                                const char *path,
+                                const char *action,
+                                const char *body_json,
+                                char **out,
+                                dci_error **err);
+
+// Checks authentication and reachability (a token, then a one-record search that matches
+// nothing) and writes `{"authenticated", "reachable", "item_rejection", "signature",
+// "elapsed_ms"}` to `*out`.
+dci_result dci_client_test_connection(const dci_client *client, char **out, dci_error **err);
+
+// Handles a callback the registry posted to our callback URI (on-search, on-subscribe,
+// on-unsubscribe, notify, txn/on-status): verifies and parses it, hands its result to the
+// transaction waiting in `dci_client_wait_for`, and writes to `*out` the HTTP answer and what
+// was found, as JSON:
+//
+// `{"http_status": 200, "body": {...ACK...}, "accepted": true, "action": "on-search",
+// "transaction_id": ..., "correlation_id": ..., "matched": true, "result": {"kind":
+// "search", "result": {...}} or null, "error": null}`
+//
+// A callback that cannot be accepted (bad JSON, bad signature, ...) still gets an answer:
+// `accepted` false, `http_status` 400 or 401, the `ERR` ACK as `body`, and `error`
+// (`{"kind", "code", "message"}`). An accepted callback that carries a registry rejection
+// has `result` null and the rejection in `error`. `body` is the raw request body (JSON text)
+// and `headers_json` the request headers as an object (`{"Content-Type":
+// "application/json", ...}`; NULL for none). The call itself fails only for bad arguments.
+dci_result dci_client_handle_callback(const dci_client *client,
+                                      const char *body,
+                                      const char *headers_json,
+                                      char **out,
+                                      dci_error **err);
+
+// Waits up to `timeout_ms` milliseconds for the callback of an async call (by the
+// `transaction_id` of its acknowledgement) and writes its result to `*out`:
+// `{"kind": "search"|"subscribe"|"unsubscribe"|"txn_status"|"notify", "result": {...}}`.
+// No callback in time fails with `DCI_RESULT_TIMEOUT`; a registry rejection with
+// `DCI_RESULT_PROTOCOL` and its `rjct.*` code; a transaction this client did not start (or
+// already collected) with `DCI_RESULT_VALIDATION`.
+dci_result dci_client_wait_for(const dci_client *client,
+                               const char *transaction_id,
+                               uint64_t timeout_ms,
+                               char **out,
+                               dci_error **err);
+
+// Starts a callback listener on `addr` (`"127.0.0.1:8081"`, or port 0 for any free port) that
+// accepts the registry's callbacks (any path ending in `/on-search`, `/on-subscribe`,
+// `/on-unsubscribe`, `/notify`, `/txn/on-status`), hands them to `client` and answers them.
+// Collect results with `dci_client_wait_for`. The client's `our_callback_uri` must point at
+// this address. Fails with `DCI_RESULT_IO` when the address cannot be bound.
+dci_result dci_listener_bind(const dci_client *client,
+                             const char *addr,
+                             dci_listener **out,
+                             dci_error **err);
+
+// Writes the address the listener is bound to (`"127.0.0.1:40123"`) to `*out`.
+dci_result dci_listener_local_addr(const dci_listener *listener, char **out, dci_error **err);
+
+// Stops the listener (waits for its thread) and frees it. NULL is ignored.
+void dci_listener_free(dci_listener *listener);
 
 // Validates an envelope (`{signature, header, message}` as JSON text) against the spec's
 // constraints. `kind` names the message (`"search"`, `"on-search"`, `"SearchRequest"`,
@@ -312,6 +454,85 @@ dci_result dci_predicate_list_to_json(const dci_predicate_list *list, char **out
 
 // Frees a predicate list. NULL is ignored.
 void dci_predicate_list_free(dci_predicate_list *list);
+
+// CRVS: looks the person up by identifier and writes the first birth record found to `*out`
+// as JSON (`{"identifier_type", "identifier_value", "person_name", "given_name",
+// "family_name", "sex", "birth_date", "birth_place", "registrant", "record"}`), or `null`
+// when nobody is found.
+dci_result dci_crvs_verify_birth(const dci_client *client,
+                                 const char *identifier_type,
+                                 const char *identifier_value,
+                                 char **out,
+                                 dci_error **err);
+
+// CRVS: whether a death is registered for the person (`false` when nobody is found).
+dci_result dci_crvs_is_deceased(const dci_client *client,
+                                const char *identifier_type,
+                                const char *identifier_value,
+                                bool *out,
+                                dci_error **err);
+
+// CRVS: subscribes to vital events; `event_types_json` is a list of `reg_event_type`s
+// (NULL or `[]`: live births and deaths). Writes the acknowledgement to `*out`.
+dci_result dci_crvs_subscribe_events(const dci_client *client,
+                                     const char *event_types_json,
+                                     char **out,
+                                     dci_error **err);
+
+// CRVS: every birth record with `birth_date` between `date_from` and `date_to` (inclusive,
+// `YYYY-MM-DD`), all pages, written to `*out` as a JSON list of records.
+dci_result dci_crvs_search_births(const dci_client *client,
+                                  const char *date_from,
+                                  const char *date_to,
+                                  char **out,
+                                  dci_error **err);
+
+// IBR: searches for each identifier (`identifiers_json`: a non-empty list of
+// `{"identifier_type", "identifier_value"}`) and writes `{"is_duplicate",
+// "matched_programs", "raw_response"}` to `*out`. An error on any identifier fails the call
+// (never read as "not a duplicate").
+dci_result dci_ibr_check_duplication(const dci_client *client,
+                                     const char *identifiers_json,
+                                     char **out,
+                                     dci_error **err);
+
+// IBR: the beneficiaries held under the identifier, as a JSON list of
+// `{"identifier_type", "identifier_value", "name", "programs", "metadata"}`.
+dci_result dci_ibr_search_beneficiary(const dci_client *client,
+                                      const char *identifier_type,
+                                      const char *identifier_value,
+                                      char **out,
+                                      dci_error **err);
+
+// IBR: whether the person is enrolled (through `/registry/sync/enrolled`).
+dci_result dci_ibr_enrolled(const dci_client *client,
+                            const char *identifier_type,
+                            const char *identifier_value,
+                            bool *out,
+                            dci_error **err);
+
+// DR: the person's disability status as JSON, or `null` when not found.
+dci_result dci_dr_get_disability_status(const dci_client *client,
+                                        const char *identifier_type,
+                                        const char *identifier_value,
+                                        char **out,
+                                        dci_error **err);
+
+// DR: the Washington Group scores as a JSON object (domain name -> 1..4; `{}` when the
+// person is not found or the record has none).
+dci_result dci_dr_get_functional_scores(const dci_client *client,
+                                        const char *identifier_type,
+                                        const char *identifier_value,
+                                        char **out,
+                                        dci_error **err);
+
+// DR: whether the person is a person with disability (any Washington Group domain at 3 or
+// more; the registry's own answer for records without scores; `false` when not found).
+dci_result dci_dr_is_pwd(const dci_client *client,
+                         const char *identifier_type,
+                         const char *identifier_value,
+                         bool *out,
+                         dci_error **err);
 
 // A new signer in `*out` with a copy of `key` (the caller still owns and frees `key`), for
 // sender `sender_id` and key id `key_id`; the kid it writes is `{sender_id}|{key_id}|{alg}`.

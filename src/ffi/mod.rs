@@ -20,11 +20,13 @@
 // NUL-terminated, not freed) is the caller's and is written in each function's comment.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod keys;
 pub mod query;
+pub mod services;
 pub mod signature;
 pub mod string;
 

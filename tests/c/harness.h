@@ -46,5 +46,6 @@ void test_sign_and_verify(void);
 void test_signature_vectors(void);
 void test_queries(void);
 void test_envelopes(void);
+void test_client(void);
 
 #endif

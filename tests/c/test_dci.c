@@ -152,6 +152,7 @@ int main(int argc, char **argv) {
     RUN(test_signature_vectors);
     RUN(test_queries);
     RUN(test_envelopes);
+    RUN(test_client);
 
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;
