@@ -280,13 +280,14 @@ def no_duplicates(pairs):
     return dict(pairs)
 
 
+PLACEHOLDERS = {"unsigned", "unsigned-stub", "todo", "null", "none", "placeholder", "n/a", "-"}
+
+
 def is_placeholder(sig):
     s = sig.strip()
-    if not s:
-        return True
-    jws = s.startswith("eyJ") and "." in s and re.fullmatch(r"[A-Za-z0-9_.=-]+", s)
-    params = re.match(r"(?i)(signature:)?\s*[A-Za-z0-9_-]+\s*=", s)
-    return not (jws or params)
+    if s.startswith("Signature:"):
+        s = s[len("Signature:"):].strip()
+    return not s or s.lower() in PLACEHOLDERS
 
 
 def detect(sig):

@@ -232,6 +232,8 @@ fn placeholders_count_as_missing() {
         assert!(is_missing(p), "{p:?}");
     }
     for p in [
+        "invalid-signature",
+        "garbage",
         "namespace=\"dci\"",
         "Signature: keyId=\"x\"",
         "eyJhbGciOiJFZERTQSJ9..c2ln",
@@ -248,6 +250,17 @@ fn placeholders_count_as_missing() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SignatureMissing);
     assert_eq!(err.dci_code(), Some("err.signature.missing"));
+
+    // A value that is neither a placeholder nor a signature is a bad signature, not a missing one.
+    let env = json!({"signature": "invalid-signature", "header": {}, "message": {}});
+    let err = verify_bytes(
+        &serde_json::to_vec(&env).unwrap(),
+        &ed_key().verifying_key(),
+        &opts(T),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SignatureMalformed);
+    assert_eq!(err.dci_code(), Some("err.signature.invalid"));
 }
 
 #[test]

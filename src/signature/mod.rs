@@ -342,15 +342,30 @@ pub fn detect_profile(signature: &str) -> Profile {
     }
 }
 
-/// Whether a `signature` value is absent in substance (empty, a placeholder such as `unsigned-stub`).
+/// Whether a `signature` value is absent in substance: no value, an empty one, or one of the
+/// placeholder words that unsigned senders put there (`unsigned`, `unsigned-stub`, `TODO`, ...).
+///
+/// Any other value is a signature claim and must verify: a garbage value such as
+/// `invalid-signature` is refused as invalid, never waved through as "missing" under an
+/// optional signature policy (the spdci-compliance suite checks exactly that).
 pub fn is_missing(signature: Option<&str>) -> bool {
     let Some(s) = signature else { return true };
     let s = s.trim();
-    if s.is_empty() {
-        return true;
-    }
-    !(looks_like_jws(s) || spdci::looks_like_params(s))
+    let s = s.strip_prefix("Signature:").unwrap_or(s).trim();
+    s.is_empty() || PLACEHOLDERS.iter().any(|p| s.eq_ignore_ascii_case(p))
 }
+
+/// Values peers send in place of a signature (compared case-insensitively).
+const PLACEHOLDERS: &[&str] = &[
+    "unsigned",
+    "unsigned-stub",
+    "todo",
+    "null",
+    "none",
+    "placeholder",
+    "n/a",
+    "-",
+];
 
 /// A JWS starts with the base64url of `{"` and holds only base64url characters and dots.
 fn looks_like_jws(s: &str) -> bool {
