@@ -135,6 +135,14 @@ dci_result dci_client_search_sync(const dci_client *client,
                                   char **out,
                                   dci_error **err);
 
+// Searches through the sync endpoint page after page, from `page_number` (default 1) until
+// the result set is exhausted, and writes every record of every page to `*out` as a JSON list.
+// `search_json` as for `dci_client_search_sync` (`page_size` sets the page length).
+dci_result dci_client_search_all(const dci_client *client,
+                                 const char *search_json,
+                                 char **out,
+                                 dci_error **err);
+
 // Searches through the async endpoint (`/registry/search`) and writes the registry's
 // acknowledgement to `*out`: `{"ack_status", "correlation_id", "timestamp",
 // "transaction_id", "message_id", "reference_ids", "raw"}`. The result arrives later at the

@@ -168,6 +168,14 @@ func (c *Client) SearchSync(s Search) (*SearchResult, error) {
 	}))
 }
 
+// SearchAll searches page after page (PageSize long, from PageNumber) and returns every
+// record of every page.
+func (c *Client) SearchAll(s Search) ([]json.RawMessage, error) {
+	return decode[[]json.RawMessage](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_search_all(p, a, o, e)
+	}))
+}
+
 // SearchAsync searches through the async endpoint; the result arrives at our_callback_uri
 // (hand it to HandleCallback, then WaitFor the Ack's TransactionID).
 func (c *Client) SearchAsync(s Search) (*Ack, error) {

@@ -194,6 +194,35 @@ func TestSearchAgainstReferenceServer(t *testing.T) {
 		t.Fatalf("connection report %+v", report)
 	}
 
+	// A predicate over a year of births, fetched in pages of 10: the same records as one big
+	// page, and as many as the registry counts.
+	pl := must(dci.NewPredicateList())
+	defer pl.Close()
+	if err := pl.Add("birth_date", "ge", "1990-01-01"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Join("and", "birth_date", "le", "1990-12-31"); err != nil {
+		t.Fatal(err)
+	}
+	year := must(pl.Query())
+	first, err := client.SearchSync(dci.Search{Query: year, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := first.Items[0].Pagination.TotalCount
+	all, err := client.SearchAll(dci.Search{Query: year, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total <= 10 || len(all) != total || len(first.Records()) != total {
+		t.Fatalf("total_count %d, %d records in one page, %d in pages of 10", total, len(first.Records()), len(all))
+	}
+	for _, rec := range all {
+		if !must(year.Matches(rec)) {
+			t.Fatalf("the local evaluator disagrees with the server on %s", rec)
+		}
+	}
+
 	// Nobody under this identifier.
 	none, err := client.SearchSync(dci.Search{Query: must(dci.IDTypeValue("UIN", "999999999"))})
 	if err != nil {

@@ -154,6 +154,26 @@ pub extern "C" fn dci_client_search_sync(
     })
 }
 
+/// Searches through the sync endpoint page after page, from `page_number` (default 1) until
+/// the result set is exhausted, and writes every record of every page to `*out` as a JSON list.
+/// `search_json` as for `dci_client_search_sync` (`page_size` sets the page length).
+#[no_mangle]
+pub extern "C" fn dci_client_search_all(
+    client: *const dci_client,
+    search_json: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    boundary(err, || {
+        let out = out_ptr(out, "out")?;
+        let client = handle(client, "client")?;
+        let spec = in_args::<SearchArgs>(search_json, "search_json")?.into_spec()?;
+        let records = client.0.search_all(spec)?;
+        out_string(out, &to_json(&records)?);
+        Ok(())
+    })
+}
+
 /// Searches through the async endpoint (`/registry/search`) and writes the registry's
 /// acknowledgement to `*out`: `{"ack_status", "correlation_id", "timestamp",
 /// "transaction_id", "message_id", "reference_ids", "raw"}`. The result arrives later at the

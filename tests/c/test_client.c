@@ -41,6 +41,7 @@ static void test_unreachable_registry(void) {
                "127.0.0.1:9");
     CHECK_FAIL(dci_client_search_async(c, SEARCH, &out, &err), DCI_RESULT_CONNECTION, NULL,
                NULL);
+    CHECK_FAIL(dci_client_search_all(c, SEARCH, &out, &err), DCI_RESULT_CONNECTION, NULL, NULL);
     CHECK_FAIL(dci_client_txn_status(c,
                                      "{\"txn_type\":\"search\",\"attribute_type\":"
                                      "\"transaction_id\",\"attribute_value\":\"t-1\"}",
