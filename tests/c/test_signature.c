@@ -334,6 +334,50 @@ static void check_resign(const char *doc, dci_signing_key *ed) {
     dci_string_free(envelope);
 }
 
+/* The OpenSPP 2 style vector (RFC 8032 test key): it verifies, and signing the same envelope
+ * at its time gives its signature. */
+static void check_openspp2_vector(void) {
+    char path[4096];
+    dci_error *err = NULL;
+    snprintf(path, sizeof path, "%s/tests/vectors/dci-signature-ed25519-openspp2-style.json",
+             repo_root);
+    char *doc = read_file(path);
+    if (!CHECK(doc != NULL)) return;
+    char *envelope = NULL, *jwk = NULL, *report = NULL, *resigned = NULL;
+    char *seed = json_str(doc, "/key/private_seed_hex");
+    dci_verifying_key *pub = NULL;
+    dci_signing_key *key = key_from_seed_hex(seed);
+    dci_signer *signer = NULL;
+    int64_t created = json_int(doc, "/created");
+    if (CHECK_OK(dci_json_get(doc, "/envelope", &envelope, &err)) &&
+        CHECK_OK(dci_json_get(doc, "/key/jwk_public", &jwk, &err)) &&
+        CHECK_OK(dci_verifying_key_from_jwk(jwk, &pub, &err))) {
+        if (CHECK_OK(dci_verify_with_key(envelope, pub, "spdci", created + 1, 60, &report,
+                                         &err))) {
+            CHECK_JSON_STR(report, "/kid", "spmis.example.org|key1|ed25519");
+        }
+        CHECK_FAIL(dci_verify_with_key(envelope, pub, NULL, json_int(doc, "/expires") + 1, 60,
+                                       &resigned, &err),
+                   DCI_RESULT_SIGNATURE_EXPIRED, "err.signature.invalid", NULL);
+        if (CHECK(key != NULL) &&
+            CHECK_OK(dci_signer_new(key, "spmis.example.org", "key1", &signer, &err)) &&
+            CHECK_OK(dci_signer_sign(signer, envelope, created, &resigned, &err))) {
+            char *want = json_str(envelope, "/signature");
+            CHECK_JSON_STR(resigned, "/signature", want);
+            dci_string_free(want);
+        }
+    }
+    dci_string_free(resigned);
+    dci_string_free(report);
+    dci_string_free(jwk);
+    dci_string_free(envelope);
+    dci_string_free(seed);
+    dci_signer_free(signer);
+    dci_signing_key_free(key);
+    dci_verifying_key_free(pub);
+    free(doc);
+}
+
 void test_signature_vectors(void) {
     char path[4096];
     dci_error *err = NULL;
@@ -381,6 +425,23 @@ void test_signature_vectors(void) {
            invalid, n);
     CHECK((size_t)(valid + invalid) == n);
     check_resign(doc, ed);
+
+    /* Signatures made by Python (python_tests/test_vectors.py) over the same keys. */
+    snprintf(path, sizeof path, "%s/tests/vectors/dci-signature-python-made.json", repo_root);
+    char *python = read_file(path);
+    if (CHECK(python != NULL)) {
+        size_t m = 0;
+        valid = invalid = 0;
+        if (CHECK_OK(dci_json_len(python, "/cases", &m, &err))) {
+            CHECK(m >= 10);
+            for (size_t i = 0; i < m; i++) check_case(python, i, &v, &valid, &invalid);
+        }
+        printf("python-made vectors: %d valid and %d invalid cases as expected, of %zu\n",
+               valid, invalid, m);
+        CHECK((size_t)(valid + invalid) == m);
+        free(python);
+    }
+    check_openspp2_vector();
 
 out:
     dci_jwks_free(v.both);
