@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod server;
 
 #[derive(Parser)]
 #[command(
@@ -29,19 +30,28 @@ enum Command {
     /// Build ready-to-send request envelopes.
     #[command(subcommand)]
     Envelope(cmd::envelope::EnvelopeCommand),
+    #[command(flatten)]
+    Server(cmd::server_cmds::ServerCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server commands report their own errors (the server turns handler panics into
+    // error responses).
+    let command = match cli.command {
+        Command::Server(c) => return cmd::server_cmds::run(c),
+        other => other,
+    };
     // A bug must end as a message and an exit code, never a stack trace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("dci: internal error: {info}");
     }));
-    let result = std::panic::catch_unwind(|| match cli.command {
+    let result = std::panic::catch_unwind(|| match command {
         Command::Keygen(args) => cmd::crypto::keygen(args),
         Command::Sign(args) => cmd::crypto::sign(args),
         Command::Verify(args) => cmd::crypto::verify(args),
         Command::Envelope(c) => cmd::envelope::run(c),
+        Command::Server(_) => unreachable!("handled above"),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

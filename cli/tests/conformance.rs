@@ -233,6 +233,8 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
         "/registry/txn/on-status",
     ),
     ("SR-SEC-AUTH-SP-NOTIFY-01", "POST", "/registry/notify"),
+    ("SR-SEC-SIG-RG-01", "POST", "/registry/search"),
+    ("SR-SEC-SIG-SP-01", "POST", "/registry/notify"),
     (
         "SR-EXTRA-RG-SYNC-SEARCH-REGRECORDS-01",
         "POST",
@@ -292,27 +294,7 @@ const EXTRA: &[(&str, &str, &str)] = &[
 
 /// Requirements `dci serve` does not meet yet, with the change each needs. Keep in step
 /// with docs/conformance.md ("Known gaps").
-/// NOTE for the server work: a tested prototype of these fixes is at
-/// /work/conformance-server-fixes.patch (against server commit bce0ce1; G7 is already fixed in
-/// dci::signature::is_missing). Remove this note when the list is empty.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    ("DCI-VAL-FMT-TS-02", "async request without header.sender_uri is refused (err.sender_uri.invalid); ACK it (routes.rs async_op)"),
-    ("DCI-VAL-FMT-LOC-01", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-VAL-BND-TXN-01", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-VAL-BND-REF-01", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-VAL-BND-SUB-01", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-CORE-PAG-01", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-CORE-PAG-03", "async request without header.sender_uri is refused; ACK it (routes.rs async_op)"),
-    ("DCI-VAL-PAG-01", "search_request[i].pagination (where the suite puts it) is not checked; check it after the core validator (security.rs admit, step 5) and honour it (search.rs search)"),
-    ("DCI-VAL-PAG-02", "search_request[i].pagination (where the suite puts it) is not checked; check it after the core validator (security.rs admit, step 5) and honour it (search.rs search)"),
-    ("DCI-VAL-PAG-03", "search_request[i].pagination (where the suite puts it) is not checked; check it after the core validator (security.rs admit, step 5) and honour it (search.rs search)"),
-    ("SR-CORE-RG-SYNC-TXNSTATUS-01", "unknown transaction: txnstatus_response has no txn_status (subscribe.rs txn_status)"),
-    ("SR-CORE-RG-ASYNC-TXNSTATUS-CB-01", "unknown transaction: txnstatus_response has no txn_status (subscribe.rs txn_status)"),
-    ("SR-CORE-RG-ASYNC-SUBSCRIBE-CB-01", "on-subscribe callback sends subscriptions[].filter_type: null (subscribe.rs subscribe)"),
-    ("SR-CORE-SP-ON-SUBSCRIBE-01", "on-subscribe carries a MsgHeader (no status) but is checked as a callback header (security.rs admit)"),
-    ("SR-CORE-SP-ON-UNSUBSCRIBE-01", "on-unsubscribe carries a MsgHeader (no status) but is checked as a callback header (security.rs admit)"),
-    ("SPDCI-SEC-CONTENT-01", "a body without Content-Type: application/json is accepted; answer 415 (routes.rs handle)"),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 // ---------------------------------------------------------------------------------------
 // The server and a callback receiver

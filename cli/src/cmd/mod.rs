@@ -2,6 +2,7 @@
 
 pub mod crypto;
 pub mod envelope;
+pub mod server_cmds;
 
 /// A failed command: the message for stderr and the exit code.
 #[derive(Debug)]

@@ -1,0 +1,69 @@
+//! Server settings (from `dci serve` flags).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use dci::signature::Profile;
+
+/// The registry types one server can serve.
+pub const REGISTRIES: &[&str] = &["crvs", "social", "ibr", "dr", "fr"];
+
+/// Everything `dci serve` can set.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// The registry served under the plain `/registry/...` paths; the others (all in
+    /// [`REGISTRIES`]) are under `/{type}/registry/...`.
+    pub default_registry: String,
+    /// Our sender id in responses and callbacks (first part of our kid).
+    pub server_id: String,
+    /// The key id of our signing key (second part of our kid).
+    pub key_id: String,
+    /// A PKCS#8 PEM signing key; None = the key kept in the database (generated on first start).
+    pub key_file: Option<PathBuf>,
+    /// The signature profile of our responses and callbacks.
+    pub profile: Profile,
+    /// Accepted distance between header.message_ts and now, and between a signature's
+    /// `created` and now (seconds). Also how long message ids are remembered for replay checks.
+    pub clock_skew_secs: i64,
+    pub max_body_bytes: usize,
+    pub token_ttl_secs: i64,
+    /// First callback retry delay; doubled per attempt, capped at `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// Attempts before a callback is given up (kept in the outbox, marked failed).
+    pub max_attempts: i64,
+    /// How often the outbox worker looks for due entries it was not woken for (ms).
+    pub outbox_poll_ms: u64,
+    /// Largest page_size a search may ask for.
+    pub max_page_size: usize,
+    /// A bearer token sent with our callbacks, for receivers that require one.
+    pub callback_token: Option<String>,
+    /// Generate the demo dataset, client and sender.
+    pub demo: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            db: PathBuf::from("dci-registry.db"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            default_registry: "crvs".into(),
+            server_id: "registry.example.org".into(),
+            key_id: "server-key-1".into(),
+            key_file: None,
+            profile: Profile::Spdci,
+            clock_skew_secs: 300,
+            max_body_bytes: 1024 * 1024,
+            token_ttl_secs: 3600,
+            retry_base_ms: 1000,
+            retry_max_ms: 300_000,
+            max_attempts: 20,
+            outbox_poll_ms: 500,
+            max_page_size: 1000,
+            callback_token: None,
+            demo: false,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The reference DCI registry server (`dci serve`).
+//!
+//! One request flows: bytes -> [`security::admit`] (token, sender, signature over the
+//! received bytes, spec checks, skew, replay) -> the operation ([`search`], [`subscribe`])
+//! -> a signed response ([`reply`]) -> the audit log; async work goes through the
+//! [`outbox`]. Storage is behind the [`store::Store`] trait (SQLite by default).
+
+pub mod admin;
+pub mod auth;
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod outbox;
+pub mod reply;
+pub mod routes;
+pub mod search;
+pub mod security;
+pub mod store;
+pub mod subscribe;
+pub mod validate;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use dci::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};
+use dci::signature::Signer;
+use serde_json::Value;
+
+pub use config::ServeConfig;
+use store::{SqliteStore, Store, Transaction};
+
+/// Shared state of the running server.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: ServeConfig,
+    pub store: Arc<dyn Store>,
+    pub signer: Signer,
+    pub verifying_key: VerifyingKey,
+    pub jwks: Value,
+    pub tokens: auth::Tokens,
+    pub replay: security::ReplayCache,
+    pub senders: security::SenderCache,
+    pub outbox_wake: tokio::sync::Notify,
+    pub http: reqwest::Client,
+    pub callback_token: Option<String>,
+    audit: Mutex<Option<mpsc::Sender<Transaction>>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Logs a transaction through the batching writer (sync requests; async requests are
+    /// logged with their outbox entry in one SQLite transaction instead).
+    pub fn audit(&self, t: Transaction) {
+        // Through the writer thread; if it is gone (shutting down), write directly.
+        let unsent = match self.audit.lock() {
+            Ok(g) => match g.as_ref() {
+                Some(tx) => tx.send(t).err().map(|e| e.0),
+                None => Some(t),
+            },
+            Err(_) => Some(t),
+        };
+        if let Some(t) = unsent {
+            if let Err(e) = self.store.log_transactions(&[t]) {
+                tracing::error!(error = %e, "audit write failed");
+            }
+        }
+    }
+}
+
+/// Starts the audit writer thread: it writes queued entries in batches (one SQLite
+/// transaction per batch) until the channel closes.
+fn audit_writer(store: Arc<dyn Store>) -> (mpsc::Sender<Transaction>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel::<Transaction>();
+    let h = std::thread::spawn(move || {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < 1000 {
+                match rx.try_recv() {
+                    Ok(t) => batch.push(t),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = store.log_transactions(&batch) {
+                tracing::error!(error = %e, n = batch.len(), "audit batch write failed");
+            }
+        }
+    });
+    (tx, h)
+}
+
+/// The server's signing key: from `--key`, else the one kept in the database (made on first
+/// start, so the JWKS stays the same across restarts).
+pub fn server_key(config: &ServeConfig, store: &dyn Store) -> anyhow_like::Result<SigningKey> {
+    if let Some(p) = &config.key_file {
+        let pem =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        return SigningKey::from_pem(&pem).map_err(|e| format!("{}: {e}", p.display()));
+    }
+    if let Some(pem) = store.meta("server_key_pem").map_err(|e| e.to_string())? {
+        return SigningKey::from_pem(&pem).map_err(|e| format!("stored server key: {e}"));
+    }
+    let key = SigningKey::generate(Algorithm::Ed25519).map_err(|e| e.to_string())?;
+    let pem = key.to_pem().map_err(|e| e.to_string())?;
+    store
+        .set_meta("server_key_pem", &pem)
+        .map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// String errors for the command layer.
+pub mod anyhow_like {
+    pub type Result<T> = std::result::Result<T, String>;
+}
+
+/// Opens the database at `config.db`.
+pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
+    let s = SqliteStore::open(&config.db, 4)
+        .map_err(|e| format!("opening {}: {e}", config.db.display()))?;
+    Ok(Arc::new(s))
+}
+
+/// Runs the server until SIGINT or SIGTERM; in-flight requests and deliveries finish first.
+pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
+    let store = open_store(&config)?;
+    let key = server_key(&config, store.as_ref())?;
+    let verifying_key = key.verifying_key();
+    let mut signer = Signer::new(key, config.server_id.clone(), config.key_id.clone());
+    signer.profile = config.profile;
+    let jwks = Jwks {
+        keys: vec![(Some(signer.kid()), verifying_key.clone())],
+    }
+    .to_json();
+
+    let demo_info = if config.demo {
+        Some(demo::prepare(store.as_ref(), &config)?)
+    } else {
+        None
+    };
+
+    let (audit_tx, audit_thread) = audit_writer(store.clone());
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let state = AppState(Arc::new(Inner {
+        callback_token: config.callback_token.clone(),
+        config: config.clone(),
+        store: store.clone(),
+        signer,
+        verifying_key,
+        jwks,
+        tokens: auth::Tokens::default(),
+        replay: security::ReplayCache::default(),
+        senders: security::SenderCache::default(),
+        outbox_wake: tokio::sync::Notify::new(),
+        http,
+        audit: Mutex::new(Some(audit_tx)),
+    }));
+    // Rebuild the replay cache from the audit log, so a restart does not reopen the window.
+    let window_ms = 2 * config.clock_skew_secs * 1000;
+    let now = chrono::Utc::now().timestamp_millis();
+    if let Ok(seen) = store.recent_message_ids(now - window_ms) {
+        for (s, m, t) in seen {
+            state.replay.first_time(&s, &m, t, window_ms);
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(outbox::run(state.clone(), stop_rx.clone()));
+    tokio::spawn(jwks_refresh(state.clone(), stop_rx));
+
+    let pending = store.pending_outbox().unwrap_or(0);
+    tracing::info!(%addr, registry = %config.default_registry, pending_callbacks = pending, "dci registry server listening");
+    if let Some(info) = demo_info {
+        demo::print_banner(&info, &addr.to_string());
+    } else {
+        println!("dci registry server listening on http://{addr}");
+    }
+
+    let app = routes::router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("shutting down: finishing deliveries and the audit log");
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    if let Ok(mut g) = state.audit.lock() {
+        g.take();
+    }
+    let _ = audit_thread.join();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Fetches the JWKS of every sender registered with a JWKS URL, at start and every 5 minutes;
+/// a fetch that fails or does not parse keeps the keys already stored.
+async fn jwks_refresh(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let senders = state.store.senders().unwrap_or_default();
+        for mut s in senders.into_iter().filter(|s| s.jwks_url.is_some()) {
+            let url = s.jwks_url.clone().unwrap_or_default();
+            let fetched = async {
+                let v: Value = state
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .error_for_status()
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                Jwks::from_json(&v).ok().map(|_| v)
+            }
+            .await;
+            match fetched {
+                Some(v) if v != s.jwks => {
+                    s.jwks = v;
+                    match state.store.put_sender(&s) {
+                        Ok(()) => {
+                            tracing::info!(sender = %s.sender_id, %url, "sender JWKS refreshed")
+                        }
+                        Err(e) => {
+                            tracing::error!(sender = %s.sender_id, error = %e, "storing a fetched JWKS failed")
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(sender = %s.sender_id, %url, "sender JWKS could not be fetched; keeping the stored keys")
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

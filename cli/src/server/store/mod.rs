@@ -1,0 +1,328 @@
+//! Storage behind a trait, so another backend can follow SQLite.
+//!
+//! Records are kept as the JSON of their registry's schema (Person, Group, Member, Beneficiary,
+//! DisabledPerson, Farmer); identifiers are indexed separately so an idtype-value lookup is one
+//! index probe at any size.
+
+pub mod sqlite;
+
+use serde_json::Value;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure (SQLite error, corrupt row). Never shown to peers verbatim.
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(pub String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// One registry record.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // id, registry and key are part of the storage API, not all read yet.
+pub struct Record {
+    pub id: i64,
+    /// `crvs`, `social`, `ibr`, `dr`, `fr`.
+    pub registry: String,
+    /// `Person`, `Group`, `Member`, `Beneficiary`, `DisabledPerson`, `Farmer`.
+    pub record_type: String,
+    /// A stable key for upserts (the primary identifier value).
+    pub key: String,
+    /// The record JSON text.
+    pub data: String,
+}
+
+/// A record to insert or replace.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub registry: String,
+    pub record_type: String,
+    pub key: String,
+    pub data: Value,
+}
+
+/// An OAuth2 client; the secret is kept only as a salted hash.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    /// When set, tokens of this client may only be used with this header.sender_id.
+    pub sender_id: Option<String>,
+    pub active: bool,
+}
+
+/// How a sender's signatures are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignaturePolicy {
+    /// A valid signature is required (the default).
+    Required,
+    /// A present signature must be valid; a missing, empty or placeholder one is accepted.
+    Optional,
+}
+
+impl SignaturePolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignaturePolicy::Required => "required",
+            SignaturePolicy::Optional => "optional",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "required" => Some(SignaturePolicy::Required),
+            "optional" => Some(SignaturePolicy::Optional),
+            _ => None,
+        }
+    }
+}
+
+/// A registered sender: who may call, with which keys, for what, and which data it may receive.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub sender_id: String,
+    pub name: String,
+    /// `{"keys":[...]}`: JWKs whose `kid` is the key id (second part of `{sender}|{key}|{alg}`).
+    pub jwks: Value,
+    /// Where to fetch the sender's JWKS instead (fetched at start and on unknown kids).
+    pub jwks_url: Option<String>,
+    /// Operations it may call (`search`, `verify`, `subscribe`, `unsubscribe`, `txn-status`,
+    /// `enrolled`, `enrollment-updates`, `disabled`, `disability-support`, `disability-details`,
+    /// `notify`, `callback`), or `*`.
+    pub allowed_ops: Vec<String>,
+    /// Registries it may read (`crvs`, `social`, `ibr`, `dr`, `fr`), or `*`.
+    pub registries: Vec<String>,
+    /// Top-level record fields it may receive, or `*` (its data sharing agreement).
+    pub fields: Vec<String>,
+    /// Whether each search item must carry a `consent` object.
+    pub consent_required: bool,
+    pub signature_policy: SignaturePolicy,
+    pub active: bool,
+}
+
+impl Sender {
+    pub fn may(&self, op: &str) -> bool {
+        self.allowed_ops.iter().any(|o| o == "*" || o == op)
+    }
+    pub fn may_read(&self, registry: &str) -> bool {
+        self.registries.iter().any(|r| r == "*" || r == registry)
+    }
+}
+
+/// One audit log entry (one request and its response).
+#[derive(Debug, Clone, Default)]
+pub struct Transaction {
+    pub transaction_id: String,
+    pub message_id: String,
+    pub correlation_id: String,
+    pub sender_id: String,
+    pub operation: String,
+    pub registry: String,
+    pub request: String,
+    pub response: String,
+    /// `succ`, `rjct`, `pdng`, `err`.
+    pub status: String,
+    pub error_code: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A subscription and its criteria.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub code: String,
+    pub sender_id: String,
+    pub registry: String,
+    pub reg_event_type: Option<String>,
+    pub filter_type: Option<String>,
+    pub filter: Option<Value>,
+    pub notify_record_type: Option<String>,
+    pub callback_uri: String,
+    /// `subscribe` or `unsubscribe`.
+    pub status: String,
+    pub transaction_id: String,
+    pub created_at: i64,
+}
+
+/// A callback or notification waiting for delivery.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    /// `on-search`, `on-subscribe`, `on-unsubscribe`, `txn-on-status`, `notify`.
+    pub kind: String,
+    pub url: String,
+    /// The unsigned envelope (signed at each delivery attempt, so `expires` is fresh).
+    pub body: String,
+    pub attempts: i64,
+    /// Unix milliseconds.
+    pub next_attempt_at: i64,
+    pub correlation_id: String,
+}
+
+/// Storage for the registry server.
+pub trait Store: Send + Sync {
+    // Records.
+    fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>>;
+    fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>>;
+    /// Record ids of `registry` having the identifier `(id_type, id_value)`.
+    fn ids_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<i64>>;
+    /// Records of `registry` having the identifier `(id_type, id_value)` (one query).
+    fn records_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<Record>>;
+    /// Calls `f` for every record of `registry` (optionally one record type), in id order,
+    /// until it returns false.
+    fn scan(
+        &self,
+        registry: &str,
+        record_type: Option<&str>,
+        f: &mut dyn FnMut(Record) -> bool,
+    ) -> StoreResult<()>;
+    fn count_records(&self, registry: Option<&str>) -> StoreResult<i64>;
+
+    // OAuth2 clients.
+    fn put_client(&self, c: &Client) -> StoreResult<()>;
+    fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    fn clients(&self) -> StoreResult<Vec<Client>>;
+    fn set_client_active(&self, client_id: &str, active: bool) -> StoreResult<bool>;
+
+    // Sender registry.
+    fn put_sender(&self, s: &Sender) -> StoreResult<()>;
+    fn sender(&self, sender_id: &str) -> StoreResult<Option<Sender>>;
+    fn senders(&self) -> StoreResult<Vec<Sender>>;
+    fn set_sender_active(&self, sender_id: &str, active: bool) -> StoreResult<bool>;
+
+    // Audit log.
+    fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()>;
+    /// Logs the transaction and queues the outbox entries in one SQLite transaction, so an
+    /// ACK is never sent for work that is not stored.
+    fn log_with_outbox(
+        &self,
+        txn: &Transaction,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()>;
+    /// Transactions of `sender_id` whose `attribute` (`transaction_id`, `correlation_id`,
+    /// `message_id`) equals `value`, newest first.
+    fn transactions_by(
+        &self,
+        sender_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Vec<Transaction>>;
+    /// Message ids seen since `since_ms` (to rebuild the replay cache at start).
+    fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
+
+    // Subscriptions.
+    fn put_subscription(&self, s: &Subscription) -> StoreResult<()>;
+    fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>>;
+    fn active_subscriptions(&self, registry: &str) -> StoreResult<Vec<Subscription>>;
+    fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool>;
+
+    // Outbox.
+    fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()>;
+    fn due_outbox(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()>;
+    fn mark_attempt(&self, id: i64, next_at_ms: i64, error: &str, give_up: bool)
+        -> StoreResult<()>;
+    fn pending_outbox(&self) -> StoreResult<i64>;
+
+    // Server settings (the server's signing key, ...).
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// Extracts the `(identifier_type, identifier_value)` pairs a record can be found by.
+/// Looks at the identifier lists of every registry schema, and one level into
+/// `demographic_info`, `person` and `member`; parents', related persons' and a household
+/// head's identifiers are not the record's own and are skipped.
+pub fn identifiers_of(record: &Value) -> Vec<(String, String)> {
+    const LISTS: &[&str] = &[
+        "identifier",
+        "identifiers",
+        "member_identifier",
+        "group_identifier",
+        "beneficiary_identifier",
+        "farmer_identifier",
+        "person_identifier",
+    ];
+    const NESTED: &[&str] = &["demographic_info", "person", "member"];
+    let mut out = Vec::new();
+    fn push(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| push(i, out)),
+            Value::Object(o) => {
+                if let (Some(t), Some(val)) = (o.get("identifier_type"), o.get("identifier_value"))
+                {
+                    if let Some(t) = t.as_str() {
+                        let val = match val {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        out.push((t.to_string(), val));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(obj) = record.as_object() else {
+        return out;
+    };
+    for k in LISTS {
+        if let Some(v) = obj.get(*k) {
+            push(v, &mut out);
+        }
+    }
+    for n in NESTED {
+        if let Some(inner) = obj.get(*n).and_then(Value::as_object) {
+            for k in LISTS {
+                if let Some(v) = inner.get(*k) {
+                    push(v, &mut out);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identifiers_skip_parents() {
+        let r = json!({
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "1"}],
+            "parent1_identifier": {"identifier_type": "UIN", "identifier_value": "9"},
+            "demographic_info": {"identifier": [{"identifier_type": "BRN", "identifier_value": 7}]}
+        });
+        assert_eq!(
+            identifiers_of(&r),
+            vec![("BRN".into(), "7".into()), ("UIN".into(), "1".into())]
+        );
+    }
+}

@@ -1,0 +1,733 @@
+//! The SQLite backend: one file, WAL mode, created and migrated at open.
+//!
+//! Reads go through a small pool of connections (a lookup is one short index probe, so a
+//! blocking mutex per connection is cheaper than a thread hop); writes go through one writer
+//! connection, as SQLite allows one writer at a time anyway.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::Value;
+
+use super::*;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+  id INTEGER PRIMARY KEY,
+  registry TEXT NOT NULL,
+  record_type TEXT NOT NULL,
+  record_key TEXT NOT NULL,
+  data TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (registry, record_key)
+);
+CREATE INDEX IF NOT EXISTS records_registry_type ON records (registry, record_type, id);
+CREATE TABLE IF NOT EXISTS identifiers (
+  registry TEXT NOT NULL,
+  id_type TEXT NOT NULL,
+  id_value TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  PRIMARY KEY (registry, id_type, id_value, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (record_id);
+CREATE TABLE IF NOT EXISTS clients (
+  client_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  sender_id TEXT,
+  active INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS senders (
+  sender_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  jwks TEXT NOT NULL,
+  jwks_url TEXT,
+  allowed_ops TEXT NOT NULL,
+  registries TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  consent_required INTEGER NOT NULL,
+  signature_policy TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transactions (
+  id INTEGER PRIMARY KEY,
+  transaction_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  sender_id TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  registry TEXT NOT NULL,
+  request TEXT NOT NULL,
+  response TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error_code TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_txn ON transactions (sender_id, transaction_id);
+CREATE INDEX IF NOT EXISTS transactions_corr ON transactions (correlation_id);
+CREATE INDEX IF NOT EXISTS transactions_created ON transactions (created_at);
+CREATE TABLE IF NOT EXISTS subscriptions (
+  code TEXT PRIMARY KEY,
+  sender_id TEXT NOT NULL,
+  registry TEXT NOT NULL,
+  reg_event_type TEXT,
+  filter_type TEXT,
+  filter TEXT,
+  notify_record_type TEXT,
+  callback_uri TEXT NOT NULL,
+  status TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at INTEGER,
+  failed INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, failed, next_attempt_at);
+"#;
+
+const SCHEMA_VERSION: &str = "1";
+
+/// SQLite storage.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn open_conn(path: &Path) -> StoreResult<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(c)
+}
+
+fn list(v: &str) -> Vec<String> {
+    serde_json::from_str(v).unwrap_or_default()
+}
+
+fn to_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the database at `path`, with `readers` read connections.
+    pub fn open(path: &Path, readers: usize) -> StoreResult<Self> {
+        let w = open_conn(path)?;
+        w.execute_batch(SCHEMA)?;
+        w.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+             ON CONFLICT(key) DO NOTHING",
+            [SCHEMA_VERSION],
+        )?;
+        let readers = (0..readers.max(1))
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(w),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free connection, else wait on the one round-robin points at.
+        for i in 0..n {
+            if let Ok(c) = self.readers[(start + i) % n].try_lock() {
+                return f(&c);
+            }
+        }
+        let c = self.readers[start % n]
+            .lock()
+            .map_err(|_| StoreError("reader lock poisoned".into()))?;
+        f(&c)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut c = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError("writer lock poisoned".into()))?;
+        f(&mut c)
+    }
+}
+
+fn record_row(r: &Row) -> rusqlite::Result<Record> {
+    Ok(Record {
+        id: r.get(0)?,
+        registry: r.get(1)?,
+        record_type: r.get(2)?,
+        key: r.get(3)?,
+        data: r.get(4)?,
+    })
+}
+
+fn client_row(r: &Row) -> rusqlite::Result<Client> {
+    Ok(Client {
+        client_id: r.get(0)?,
+        name: r.get(1)?,
+        secret_hash: r.get(2)?,
+        scopes: list(&r.get::<_, String>(3)?),
+        sender_id: r.get(4)?,
+        active: r.get::<_, i64>(5)? != 0,
+    })
+}
+
+const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, registries, fields, \
+                           consent_required, signature_policy, active";
+
+fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
+    Ok(Sender {
+        sender_id: r.get(0)?,
+        name: r.get(1)?,
+        jwks: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or(Value::Null),
+        jwks_url: r.get(3)?,
+        allowed_ops: list(&r.get::<_, String>(4)?),
+        registries: list(&r.get::<_, String>(5)?),
+        fields: list(&r.get::<_, String>(6)?),
+        consent_required: r.get::<_, i64>(7)? != 0,
+        signature_policy: SignaturePolicy::parse(&r.get::<_, String>(8)?)
+            .unwrap_or(SignaturePolicy::Required),
+        active: r.get::<_, i64>(9)? != 0,
+    })
+}
+
+const TXN_COLS: &str =
+    "transaction_id, message_id, correlation_id, sender_id, operation, registry, \
+                        request, response, status, error_code, created_at";
+
+fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
+    Ok(Transaction {
+        transaction_id: r.get(0)?,
+        message_id: r.get(1)?,
+        correlation_id: r.get(2)?,
+        sender_id: r.get(3)?,
+        operation: r.get(4)?,
+        registry: r.get(5)?,
+        request: r.get(6)?,
+        response: r.get(7)?,
+        status: r.get(8)?,
+        error_code: r.get(9)?,
+        created_at: r.get(10)?,
+    })
+}
+
+const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
+                        notify_record_type, callback_uri, status, transaction_id, created_at";
+
+fn sub_row(r: &Row) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        code: r.get(0)?,
+        sender_id: r.get(1)?,
+        registry: r.get(2)?,
+        reg_event_type: r.get(3)?,
+        filter_type: r.get(4)?,
+        filter: r
+            .get::<_, Option<String>>(5)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        notify_record_type: r.get(6)?,
+        callback_uri: r.get(7)?,
+        status: r.get(8)?,
+        transaction_id: r.get(9)?,
+        created_at: r.get(10)?,
+    })
+}
+
+fn insert_txn(c: &Connection, t: &Transaction) -> rusqlite::Result<()> {
+    c.prepare_cached(&format!(
+        "INSERT INTO transactions ({TXN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+    ))?
+    .execute(params![
+        t.transaction_id,
+        t.message_id,
+        t.correlation_id,
+        t.sender_id,
+        t.operation,
+        t.registry,
+        t.request,
+        t.response,
+        t.status,
+        t.error_code,
+        t.created_at
+    ])?;
+    Ok(())
+}
+
+fn insert_outbox(c: &Connection, entries: &[(String, String, String)]) -> rusqlite::Result<()> {
+    let now = now_ms();
+    let mut st = c.prepare_cached(
+        "INSERT INTO outbox (kind, url, body, correlation_id, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?;
+    for (kind, url, body) in entries {
+        let corr = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/message/correlation_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        st.execute(params![kind, url, body, corr, now])?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let mut ids = Vec::with_capacity(records.len());
+            {
+                let mut up = tx.prepare_cached(
+                    "INSERT INTO records (registry, record_type, record_key, data, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(registry, record_key) DO UPDATE SET
+                       record_type = excluded.record_type, data = excluded.data,
+                       updated_at = excluded.updated_at
+                     RETURNING id",
+                )?;
+                let mut del = tx.prepare_cached("DELETE FROM identifiers WHERE record_id = ?1")?;
+                let mut ins = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO identifiers (registry, id_type, id_value, record_id)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                let now = now_ms();
+                for r in records {
+                    let text = serde_json::to_string(&r.data)?;
+                    let id: i64 = up.query_row(
+                        params![r.registry, r.record_type, r.key, text, now],
+                        |row| row.get(0),
+                    )?;
+                    del.execute([id])?;
+                    for (t, v) in identifiers_of(&r.data) {
+                        ins.execute(params![r.registry, t, v, id])?;
+                    }
+                    ids.push(id);
+                }
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+    }
+
+    fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT id, registry, record_type, record_key, data FROM records WHERE id = ?1",
+            )?
+            .query_row([id], record_row)
+            .optional()?)
+        })
+    }
+
+    fn ids_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<i64>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT record_id FROM identifiers
+                 WHERE registry = ?1 AND id_type = ?2 AND id_value = ?3 ORDER BY record_id",
+            )?;
+            let ids = st
+                .query_map(params![registry, id_type, id_value], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn records_by_identifier(
+        &self,
+        registry: &str,
+        id_type: &str,
+        id_value: &str,
+    ) -> StoreResult<Vec<Record>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT r.id, r.registry, r.record_type, r.record_key, r.data
+                 FROM identifiers i JOIN records r ON r.id = i.record_id
+                 WHERE i.registry = ?1 AND i.id_type = ?2 AND i.id_value = ?3 ORDER BY r.id",
+            )?;
+            let v = st
+                .query_map(params![registry, id_type, id_value], record_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn scan(
+        &self,
+        registry: &str,
+        record_type: Option<&str>,
+        f: &mut dyn FnMut(Record) -> bool,
+    ) -> StoreResult<()> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, registry, record_type, record_key, data FROM records
+                 WHERE registry = ?1 AND (?2 IS NULL OR record_type = ?2) ORDER BY id",
+            )?;
+            let mut rows = st.query(params![registry, record_type])?;
+            while let Some(row) = rows.next()? {
+                if !f(record_row(row)?) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn count_records(&self, registry: Option<&str>) -> StoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM records WHERE (?1 IS NULL OR registry = ?1)",
+                [registry],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn put_client(&self, cl: &Client) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO clients (client_id, name, secret_hash, scopes, sender_id, active, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(client_id) DO UPDATE SET name = excluded.name,
+                   secret_hash = excluded.secret_hash, scopes = excluded.scopes,
+                   sender_id = excluded.sender_id, active = excluded.active",
+                params![
+                    cl.client_id,
+                    cl.name,
+                    cl.secret_hash,
+                    to_list(&cl.scopes),
+                    cl.sender_id,
+                    cl.active as i64,
+                    now_ms()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT client_id, name, secret_hash, scopes, sender_id, active FROM clients
+                 WHERE client_id = ?1",
+            )?
+            .query_row([client_id], client_row)
+            .optional()?)
+        })
+    }
+
+    fn clients(&self) -> StoreResult<Vec<Client>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT client_id, name, secret_hash, scopes, sender_id, active FROM clients
+                 ORDER BY client_id",
+            )?;
+            let v = st
+                .query_map([], client_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn set_client_active(&self, client_id: &str, active: bool) -> StoreResult<bool> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE clients SET active = ?2 WHERE client_id = ?1",
+                params![client_id, active as i64],
+            )? > 0)
+        })
+    }
+
+    fn put_sender(&self, s: &Sender) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO senders ({SENDER_COLS}, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ),
+                params![
+                    s.sender_id,
+                    s.name,
+                    s.jwks.to_string(),
+                    s.jwks_url,
+                    to_list(&s.allowed_ops),
+                    to_list(&s.registries),
+                    to_list(&s.fields),
+                    s.consent_required as i64,
+                    s.signature_policy.name(),
+                    s.active as i64,
+                    now_ms()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn sender(&self, sender_id: &str) -> StoreResult<Option<Sender>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {SENDER_COLS} FROM senders WHERE sender_id = ?1"
+            ))?
+            .query_row([sender_id], sender_row)
+            .optional()?)
+        })
+    }
+
+    fn senders(&self) -> StoreResult<Vec<Sender>> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {SENDER_COLS} FROM senders ORDER BY sender_id"
+            ))?;
+            let v = st
+                .query_map([], sender_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn set_sender_active(&self, sender_id: &str, active: bool) -> StoreResult<bool> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE senders SET active = ?2 WHERE sender_id = ?1",
+                params![sender_id, active as i64],
+            )? > 0)
+        })
+    }
+
+    fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            for t in txns {
+                insert_txn(&tx, t)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn log_with_outbox(
+        &self,
+        txn: &Transaction,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            insert_txn(&tx, txn)?;
+            insert_outbox(&tx, outbox)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn transactions_by(
+        &self,
+        sender_id: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreResult<Vec<Transaction>> {
+        let col = match attribute {
+            "transaction_id" => "transaction_id",
+            "correlation_id" => "correlation_id",
+            "message_id" => "message_id",
+            other => return Err(StoreError(format!("unknown attribute {other}"))),
+        };
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {TXN_COLS} FROM transactions WHERE sender_id = ?1 AND {col} = ?2
+                 ORDER BY id DESC LIMIT 100"
+            ))?;
+            let v = st
+                .query_map(params![sender_id, value], txn_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT sender_id, message_id, created_at FROM transactions WHERE created_at >= ?1",
+            )?;
+            let v = st
+                .query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn put_subscription(&self, s: &Subscription) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ),
+                params![
+                    s.code,
+                    s.sender_id,
+                    s.registry,
+                    s.reg_event_type,
+                    s.filter_type,
+                    s.filter.as_ref().map(Value::to_string),
+                    s.notify_record_type,
+                    s.callback_uri,
+                    s.status,
+                    s.transaction_id,
+                    s.created_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {SUB_COLS} FROM subscriptions WHERE code = ?1"
+            ))?
+            .query_row([code], sub_row)
+            .optional()?)
+        })
+    }
+
+    fn active_subscriptions(&self, registry: &str) -> StoreResult<Vec<Subscription>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {SUB_COLS} FROM subscriptions WHERE registry = ?1 AND status = 'subscribe'
+                 ORDER BY created_at"
+            ))?;
+            let v = st
+                .query_map([registry], sub_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE subscriptions SET status = ?2 WHERE code = ?1",
+                params![code, status],
+            )? > 0)
+        })
+    }
+
+    fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            insert_outbox(&tx, entries)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn due_outbox(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, kind, url, body, attempts, next_attempt_at, correlation_id FROM outbox
+                 WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1
+                 ORDER BY id LIMIT ?2",
+            )?;
+            let v = st
+                .query_map(params![now_ms, limit as i64], |r| {
+                    Ok(OutboxEntry {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        url: r.get(2)?,
+                        body: r.get(3)?,
+                        attempts: r.get(4)?,
+                        next_attempt_at: r.get(5)?,
+                        correlation_id: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn mark_attempt(
+        &self,
+        id: i64,
+        next_at_ms: i64,
+        error: &str,
+        give_up: bool,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+                   failed = ?4 WHERE id = ?1",
+                params![id, next_at_ms, error, give_up as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn pending_outbox(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed = 0",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+}
