@@ -196,6 +196,11 @@ pub fn canonicalize_value(value: &Value, style: Style) -> Vec<u8> {
 
 /// Appends the canonical form of `value` to `out`.
 pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
+    write_value_floats(out, value, style, FloatStyle::Python)
+}
+
+/// Appends the canonical form of `value` to `out`, spelling floats per `floats`.
+pub fn write_value_floats(out: &mut Vec<u8>, value: &Value, style: Style, floats: FloatStyle) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -209,7 +214,11 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
             } else if let Some(u) = n.as_u64() {
                 write_u64(out, u);
             } else {
-                write_python_float(out, n.as_f64().unwrap_or(f64::NAN));
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                match floats {
+                    FloatStyle::Python => write_python_float(out, x),
+                    FloatStyle::Orjson => write_orjson_float(out, x),
+                }
             }
         }
         Value::String(s) => write_str(out, s, style),
@@ -219,7 +228,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item, style);
+                write_value_floats(out, item, style, floats);
             }
             out.push(b']');
         }
@@ -241,7 +250,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
                 }
                 write_str(out, key, style);
                 out.push(b':');
-                write_value(out, value, style);
+                write_value_floats(out, value, style, floats);
             }
             out.push(b'}');
         }

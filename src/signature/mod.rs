@@ -86,6 +86,10 @@ pub struct Signer {
     pub validity_secs: i64,
     /// The kid form of the JWS profiles (spdci always uses `{sender_id}|{key_id}|{alg}`).
     pub jws_kid: JwsKid,
+    /// How jws-detached spells floats in the payload it signs. The default is orjson's spelling
+    /// (`1e-7`), because OpenG2P recomputes the payload with orjson to verify; verification here
+    /// accepts either spelling. spdci always uses Python's; jws-compact carries its payload.
+    pub jws_floats: FloatStyle,
 }
 
 impl Signer {
@@ -98,6 +102,7 @@ impl Signer {
             digest: DigestAlgorithm::Sha256,
             validity_secs: 300,
             jws_kid: JwsKid::Dci,
+            jws_floats: FloatStyle::Orjson,
         }
     }
 
@@ -126,8 +131,9 @@ impl Signer {
         now: Option<i64>,
     ) -> Result<String> {
         let style = self.profile_style();
+        let floats = self.profile_floats();
         with_scratch(|payload| {
-            canonical_pair_value(payload, header, message, style);
+            canonical_pair_value(payload, header, message, style, floats);
             self.sign_payload(payload, now)
         })
     }
@@ -156,7 +162,13 @@ impl Signer {
         let root = canonical::parse(envelope)?;
         let (header, message) = envelope_parts(&root)?;
         let mut payload = Vec::with_capacity(envelope.len() + 64);
-        canonical_pair_nodes(&mut payload, header, message, self.profile_style())?;
+        canonical_pair_nodes_floats(
+            &mut payload,
+            header,
+            message,
+            self.profile_style(),
+            self.profile_floats(),
+        )?;
         let signature = self.sign_payload(&payload, now)?;
         let members = match &root {
             Node::Object(members) => members,
@@ -192,6 +204,13 @@ impl Signer {
         match self.profile {
             Profile::Spdci => Style::Ascii,
             Profile::JwsDetached | Profile::JwsCompact => Style::Utf8,
+        }
+    }
+
+    fn profile_floats(&self) -> FloatStyle {
+        match self.profile {
+            Profile::JwsDetached => self.jws_floats,
+            Profile::Spdci | Profile::JwsCompact => FloatStyle::Python,
         }
     }
 
@@ -515,11 +534,12 @@ pub(crate) fn canonical_pair_value(
     header: &Value,
     message: &Value,
     style: Style,
+    floats: FloatStyle,
 ) {
     out.extend_from_slice(b"{\"header\":");
-    canonical::write_value(out, header, style);
+    canonical::write_value_floats(out, header, style, floats);
     out.extend_from_slice(b",\"message\":");
-    canonical::write_value(out, message, style);
+    canonical::write_value_floats(out, message, style, floats);
     out.push(b'}');
 }
 
