@@ -16,8 +16,14 @@ use crate::keys::SigningKey;
 /// Signs payload bytes; returns `header.payload.signature`.
 pub fn sign(key: &SigningKey, kid: Option<&str>, payload: &[u8]) -> Result<String> {
     let header = protected_header(key.algorithm(), kid, false);
-    let (h, p, s) = sign_parts(key, &header, payload)?;
-    Ok(format!("{h}.{p}.{s}"))
+    let (input, _, s) = sign_parts(key, &header, payload)?;
+    // The signing input is already `header.payload`, all base64url (ASCII).
+    let mut out = String::from_utf8(input)
+        .map_err(|_| Error::SignatureMalformed("JWS segments are not ASCII".into()))?;
+    out.reserve(s.len() + 1);
+    out.push('.');
+    out.push_str(&s);
+    Ok(out)
 }
 
 /// Verifies a compact JWS and that its payload is this envelope's header and message.
