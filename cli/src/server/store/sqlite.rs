@@ -120,11 +120,6 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
-    // Reads through a memory map instead of a pread syscall per page, and a larger page
-    // cache: an idtype lookup touches a few pages of two B-trees (perf: readDbPage and pread
-    // were about 6% of the server's CPU per search).
-    c.pragma_update(None, "mmap_size", 256i64 * 1024 * 1024)?;
-    c.pragma_update(None, "cache_size", -8000i64)?;
     Ok(c)
 }
 
