@@ -10,7 +10,10 @@ fn main() -> dci::Result<()> {
     let envelope = br#"{"header":{"version":"1.0.0","message_id":"m1","message_ts":"2025-01-01T00:00:00Z","action":"search","sender_id":"spmis.example.org","total_count":1},"message":{"transaction_id":"t1","search_request":[]}}"#;
     let signed = signer.sign_bytes(envelope, None)?; // exact bytes kept, signature added
     let verified = verify_bytes(&signed, &public, &VerifyOptions::default())?;
-    assert_eq!(verified.kid.as_deref(), Some("spmis.example.org|k1|ed25519"));
+    assert_eq!(
+        verified.kid.as_deref(),
+        Some("spmis.example.org|k1|ed25519")
+    );
     println!("{}", String::from_utf8_lossy(&signed));
     println!("verified: kid {}", verified.kid.unwrap_or_default());
     Ok(())

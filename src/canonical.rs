@@ -28,6 +28,17 @@ pub enum Style {
     Utf8,
 }
 
+/// How non-integer numbers are spelled: the JSON libraries of the peers disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FloatStyle {
+    /// CPython's `repr(float)` (`json.dumps`): `1e-07`, `1e-05`, `1e+21` (OpenSPP 2, Python peers).
+    #[default]
+    Python,
+    /// orjson (3.x, as measured with 3.13): exponent digits unpadded (`1e-7`, `1e+21`) and plain
+    /// decimals down to 1e-5 (`0.00001`, `1e-6`); OpenG2P signs `orjson.dumps(.., OPT_SORT_KEYS)`.
+    Orjson,
+}
+
 /// A JSON value parsed without copying: strings and numbers borrow the input bytes.
 #[derive(Debug, Clone)]
 pub enum Node<'a> {
@@ -86,11 +97,21 @@ impl<'a> Node<'a> {
 
     /// Appends this node's canonical form to `out`.
     pub fn write_canonical(&self, out: &mut Vec<u8>, style: Style) -> Result<()> {
+        self.write_canonical_floats(out, style, FloatStyle::Python)
+    }
+
+    /// Appends this node's canonical form to `out`, spelling floats per `floats`.
+    pub fn write_canonical_floats(
+        &self,
+        out: &mut Vec<u8>,
+        style: Style,
+        floats: FloatStyle,
+    ) -> Result<()> {
         match self {
             Node::Null => out.extend_from_slice(b"null"),
             Node::Bool(true) => out.extend_from_slice(b"true"),
             Node::Bool(false) => out.extend_from_slice(b"false"),
-            Node::Number(text) => write_number_text(out, text)?,
+            Node::Number(text) => write_number_text(out, text, floats)?,
             Node::String(s) => write_json_str(out, s, style),
             Node::Array(items) => {
                 out.push(b'[');
@@ -98,7 +119,7 @@ impl<'a> Node<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write_canonical(out, style)?;
+                    item.write_canonical_floats(out, style, floats)?;
                 }
                 out.push(b']');
             }
@@ -122,7 +143,7 @@ impl<'a> Node<'a> {
                     }
                     write_json_str(out, key, style);
                     out.push(b':');
-                    value.write_canonical(out, style)?;
+                    value.write_canonical_floats(out, style, floats)?;
                 }
                 out.push(b'}');
             }
@@ -175,6 +196,11 @@ pub fn canonicalize_value(value: &Value, style: Style) -> Vec<u8> {
 
 /// Appends the canonical form of `value` to `out`.
 pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
+    write_value_floats(out, value, style, FloatStyle::Python)
+}
+
+/// Appends the canonical form of `value` to `out`, spelling floats per `floats`.
+pub fn write_value_floats(out: &mut Vec<u8>, value: &Value, style: Style, floats: FloatStyle) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -188,7 +214,11 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
             } else if let Some(u) = n.as_u64() {
                 write_u64(out, u);
             } else {
-                write_python_float(out, n.as_f64().unwrap_or(f64::NAN));
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                match floats {
+                    FloatStyle::Python => write_python_float(out, x),
+                    FloatStyle::Orjson => write_orjson_float(out, x),
+                }
             }
         }
         Value::String(s) => write_str(out, s, style),
@@ -198,7 +228,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item, style);
+                write_value_floats(out, item, style, floats);
             }
             out.push(b']');
         }
@@ -220,7 +250,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
                 }
                 write_str(out, key, style);
                 out.push(b':');
-                write_value(out, value, style);
+                write_value_floats(out, value, style, floats);
             }
             out.push(b'}');
         }
@@ -330,8 +360,19 @@ fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
     }
 }
 
-/// Writes a number received as text: integers as Python ints, the rest as Python floats.
-fn write_number_text(out: &mut Vec<u8>, text: &str) -> Result<()> {
+/// Whether a node holds a non-integer number anywhere (the only values whose canonical
+/// spelling depends on [`FloatStyle`]).
+pub fn has_float(node: &Node<'_>) -> bool {
+    match node {
+        Node::Number(text) => text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')),
+        Node::Array(items) => items.iter().any(has_float),
+        Node::Object(members) => members.iter().any(|(_, v)| has_float(v)),
+        _ => false,
+    }
+}
+
+/// Writes a number received as text: integers as Python ints, the rest as floats in `floats` style.
+fn write_number_text(out: &mut Vec<u8>, text: &str, floats: FloatStyle) -> Result<()> {
     let is_integer = !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
     if is_integer {
         // Python's int() of "-0" is 0; every other integer keeps its exact digits.
@@ -345,8 +386,80 @@ fn write_number_text(out: &mut Vec<u8>, text: &str) -> Result<()> {
     let value: f64 = text
         .parse()
         .map_err(|_| Error::Json(format!("invalid number {text:?}")))?;
-    write_python_float(out, value);
+    match floats {
+        FloatStyle::Python => write_python_float(out, value),
+        FloatStyle::Orjson => write_orjson_float(out, value),
+    }
     Ok(())
+}
+
+/// Writes `x` as orjson 3.x does: the shortest round-trip digits like Python, but plain
+/// decimals for 1e-5 <= |x| < 1e16, exponent digits unpadded (`1e-7`, `1e+21`), and `null` for
+/// non-finite values (orjson cannot write NaN or infinity).
+pub fn write_orjson_float(out: &mut Vec<u8>, x: f64) {
+    if !x.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    if x == 0.0 {
+        out.extend_from_slice(if x.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    let (digits, decpt) = shortest_digits(x);
+    if x < 0.0 {
+        out.push(b'-');
+    }
+    write_digits(out, &digits, decpt, -5, false);
+}
+
+/// The shortest round-trip decimal digits of |x| and the decimal point's position relative
+/// to the first digit (`0.05` -> ("5", -1)).
+fn shortest_digits(x: f64) -> (String, i32) {
+    // Rust's `{:e}` gives the shortest digits that round-trip, as Python's repr and orjson do.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    (digits, exp + 1)
+}
+
+/// Writes digits with the decimal point at `decpt`: plain when `min_decpt < decpt <= 16`,
+/// else `d.ddde±X` (exponent zero-padded to two digits when `pad_exp`).
+fn write_digits(out: &mut Vec<u8>, digits: &str, decpt: i32, min_decpt: i32, pad_exp: bool) {
+    let nd = digits.len() as i32;
+    if decpt > min_decpt && decpt <= 16 {
+        if decpt <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
+            out.extend_from_slice(digits.as_bytes());
+        } else if decpt >= nd {
+            out.extend_from_slice(digits.as_bytes());
+            out.extend(std::iter::repeat_n(b'0', (decpt - nd) as usize));
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits.as_bytes()[..decpt as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[decpt as usize..]);
+        }
+    } else {
+        let exp = decpt - 1;
+        out.push(digits.as_bytes()[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if pad_exp && e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    }
 }
 
 /// Writes `x` exactly as Python's `repr(float)` (and so `json.dumps`) spells it.
@@ -367,44 +480,11 @@ pub fn write_python_float(out: &mut Vec<u8>, x: f64) {
         });
         return;
     }
-    // Rust's `{:e}` gives the shortest digits that round-trip, as Python's repr does.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let decpt = exp + 1; // position of the decimal point relative to the first digit
+    let (digits, decpt) = shortest_digits(x);
     if x < 0.0 {
         out.push(b'-');
     }
-    let nd = digits.len() as i32;
-    if decpt > -4 && decpt <= 16 {
-        if decpt <= 0 {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
-            out.extend_from_slice(digits.as_bytes());
-        } else if decpt >= nd {
-            out.extend_from_slice(digits.as_bytes());
-            out.extend(std::iter::repeat_n(b'0', (decpt - nd) as usize));
-            out.extend_from_slice(b".0");
-        } else {
-            out.extend_from_slice(&digits.as_bytes()[..decpt as usize]);
-            out.push(b'.');
-            out.extend_from_slice(&digits.as_bytes()[decpt as usize..]);
-        }
-    } else {
-        out.push(digits.as_bytes()[0]);
-        if nd > 1 {
-            out.push(b'.');
-            out.extend_from_slice(&digits.as_bytes()[1..]);
-        }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
-        }
-        out.extend_from_slice(e.to_string().as_bytes());
-    }
+    write_digits(out, &digits, decpt, -4, true);
 }
 
 /// Objects up to this many members check for duplicate keys pairwise; larger ones use a set.
@@ -721,6 +801,26 @@ mod tests {
             canon("[123456789012345678.0, 1e15, 3.14159]"),
             "[1.2345678901234568e+17,1000000000000000.0,3.14159]"
         );
+    }
+
+    #[test]
+    fn numbers_like_orjson() {
+        let text = "[1.0,0.1,1e21,1e-07,1e16,1.5e16,123456789012345678.0,1e15,0.0001,1e-5,1e-6,\
+                    1.5e-5,3.14159,-0.0,5e-324,1.7976931348623157e308,2.5e20,1E400,-7,12345678901234567890]";
+        let mut out = Vec::new();
+        parse(text.as_bytes())
+            .unwrap()
+            .write_canonical_floats(&mut out, Style::Utf8, FloatStyle::Orjson)
+            .unwrap();
+        // Measured with orjson 3.13 (python_tests/test_peers.py checks the live library).
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[1.0,0.1,1e+21,1e-7,1e+16,1.5e+16,1.2345678901234568e+17,1000000000000000.0,0.0001,\
+             0.00001,1e-6,0.000015,3.14159,-0.0,5e-324,1.7976931348623157e+308,2.5e+20,null,-7,\
+             12345678901234567890]"
+        );
+        assert!(has_float(&parse(b"{\"a\":[1,{\"b\":2.0}]}").unwrap()));
+        assert!(!has_float(&parse(b"{\"a\":[1,{\"b\":\"2.0\"}]}").unwrap()));
     }
 
     #[test]

@@ -289,6 +289,8 @@ fn python_made_vectors_verify_in_rust() {
         };
         let mut signer = Signer::new(key, SENDER, "key1");
         signer.profile = profile;
+        // Made with Python's json module, so with Python's float spelling.
+        signer.jws_floats = dci::canonical::FloatStyle::Python;
         let envelope = case["envelope"].as_str().unwrap();
         let now = case["created"].as_i64();
         let signed = signer.sign_bytes(envelope.as_bytes(), now).unwrap();
@@ -376,6 +378,10 @@ fn signer_for(keys: &Keys, alg: Algorithm, profile: Profile) -> Signer {
     };
     let mut s = Signer::new(key, SENDER, "key1");
     s.profile = profile;
+    // These vectors were made with Python's float spelling, which the independent check in
+    // python_tests/test_vectors.py (json module only) reproduces; the orjson default is covered
+    // by tests/vectors/dci-signature-peers.json.
+    s.jws_floats = dci::canonical::FloatStyle::Python;
     s
 }
 

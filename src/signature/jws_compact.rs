@@ -2,21 +2,28 @@
 //! (`header.payload.signature`) whose payload is the JSON of `{"header":h,"message":m}`.
 //!
 //! opencrvs signs `JSON.stringify({header, message})` with `{"alg":"RS256","kid":<RFC 7638
-//! thumbprint>}` and, on receipt, checks that the signed payload equals the envelope's header and
-//! message as JSON values. We sign the canonical form (keys sorted, raw UTF-8) and verify the
-//! same way: the payload's header and message must equal the envelope's, compared canonically.
+//! thumbprint>}` (its first releases: `{"alg":"RS256"}` alone) and, on receipt, checks with
+//! lodash `isEqual` that the signed payload equals the envelope without its signature. We sign
+//! the canonical form (keys sorted, raw UTF-8) and verify the same way: the payload must hold
+//! exactly `header` and `message`, each deep-equal to the envelope's ([`json_equal`]).
 
 use super::jws_detached::{check_header, decode_segment, protected_header, sign_parts, split};
 use super::{KeyResolver, Profile, Verified};
-use crate::canonical::{self, Node, Style};
+use crate::canonical::{self, Node};
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
 
 /// Signs payload bytes; returns `header.payload.signature`.
 pub fn sign(key: &SigningKey, kid: Option<&str>, payload: &[u8]) -> Result<String> {
     let header = protected_header(key.algorithm(), kid, false);
-    let (h, p, s) = sign_parts(key, &header, payload)?;
-    Ok(format!("{h}.{p}.{s}"))
+    let (input, _, s) = sign_parts(key, &header, payload)?;
+    // The signing input is already `header.payload`, all base64url (ASCII).
+    let mut out = String::from_utf8(input)
+        .map_err(|_| Error::SignatureMalformed("JWS segments are not ASCII".into()))?;
+    out.reserve(s.len() + 1);
+    out.push('.');
+    out.push_str(&s);
+    Ok(out)
 }
 
 /// Verifies a compact JWS and that its payload is this envelope's header and message.
@@ -64,7 +71,7 @@ pub fn verify(
         let signed_part = signed.get(name).ok_or_else(|| {
             Error::SignatureInvalid(format!("the signed payload has no {name:?}"))
         })?;
-        if signed_part.to_canonical(Style::Utf8)? != received.to_canonical(Style::Utf8)? {
+        if !json_equal(signed_part, received) {
             return Err(Error::SignatureInvalid(format!(
                 "the envelope's {name} differs from the signed payload (tampered)"
             )));
@@ -77,4 +84,99 @@ pub fn verify(
         created: None,
         expires: None,
     })
+}
+
+/// Objects with more members than this are compared through a map instead of pairwise scans.
+const LINEAR_MEMBERS: usize = 16;
+
+/// Deep equality of two JSON values, as lodash `isEqual` sees the parsed values: member order
+/// does not matter, array order does; strings compare decoded; numbers compare by value
+/// (`1` equals `1.0`), except that two integers compare exactly (JavaScript would round
+/// integers beyond 2^53; we do not let such a rounding hide a change).
+///
+/// Walks both trees once without serialising them (comparing canonical bytes cost an
+/// allocation and a key sort per object).
+pub fn json_equal(a: &Node<'_>, b: &Node<'_>) -> bool {
+    match (a, b) {
+        (Node::Null, Node::Null) => true,
+        (Node::Bool(x), Node::Bool(y)) => x == y,
+        (Node::Number(x), Node::Number(y)) => numbers_equal(x, y),
+        (Node::String(x), Node::String(y)) => x.raw() == y.raw() || x.decode() == y.decode(),
+        (Node::Array(xs), Node::Array(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_equal(x, y))
+        }
+        (Node::Object(xs), Node::Object(ys)) => {
+            if xs.len() != ys.len() {
+                return false;
+            }
+            // Keys are unique (the parser refuses duplicates), so equal counts and every key
+            // of one found with an equal value in the other means equal objects.
+            if xs.len() <= LINEAR_MEMBERS {
+                xs.iter().all(|(k, v)| {
+                    ys.iter()
+                        .find(|(k2, _)| k2.raw() == k.raw() || k2.decode() == k.decode())
+                        .is_some_and(|(_, v2)| json_equal(v, v2))
+                })
+            } else {
+                let index: std::collections::HashMap<_, _> =
+                    ys.iter().map(|(k, v)| (k.decode(), v)).collect();
+                xs.iter()
+                    .all(|(k, v)| index.get(&k.decode()).is_some_and(|v2| json_equal(v, v2)))
+            }
+        }
+        _ => false,
+    }
+}
+
+fn numbers_equal(x: &str, y: &str) -> bool {
+    if x == y {
+        return true;
+    }
+    let is_int = |t: &str| !t.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if is_int(x) && is_int(y) {
+        // Only -0 has two spellings of one integer in JSON.
+        return matches!((x, y), ("-0", "0") | ("0", "-0"));
+    }
+    match (x.parse::<f64>(), y.parse::<f64>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_equal;
+    use crate::canonical::parse;
+
+    fn eq(a: &str, b: &str) -> bool {
+        json_equal(&parse(a.as_bytes()).unwrap(), &parse(b.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn deep_equality_like_lodash_is_equal() {
+        assert!(eq(
+            r#"{"a":1,"b":[1,2,{"c":"\u00e9"}]}"#,
+            r#"{"b":[1,2,{"c":"é"}],"a":1.0}"#
+        ));
+        assert!(eq("[1e-7, -0, 100]", "[1e-07, 0, 1e2]"));
+        assert!(!eq(r#"{"a":[1,2]}"#, r#"{"a":[2,1]}"#));
+        assert!(!eq(r#"{"a":1}"#, r#"{"a":1,"b":null}"#));
+        assert!(!eq(r#"{"a":"1"}"#, r#"{"a":1}"#));
+        assert!(!eq("[null]", "[false]"));
+        // Integers compare exactly, beyond what a double holds.
+        assert!(!eq("18446744073709551617", "18446744073709551616"));
+        // Large objects take the map path.
+        let big: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let rev: Vec<String> = big.iter().rev().cloned().collect();
+        assert!(eq(
+            &format!("{{{}}}", big.join(",")),
+            &format!("{{{}}}", rev.join(","))
+        ));
+        let mut changed = rev.clone();
+        changed[0] = "\"k39\":0".into();
+        assert!(!eq(
+            &format!("{{{}}}", big.join(",")),
+            &format!("{{{}}}", changed.join(","))
+        ));
+    }
 }

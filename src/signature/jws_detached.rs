@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{KeyResolver, Profile, Verified};
 use crate::error::{Error, Result};
@@ -17,7 +17,9 @@ use crate::keys::{Algorithm, SigningKey};
 /// Signs canonical payload bytes; returns `header..signature`.
 pub fn sign(key: &SigningKey, kid: Option<&str>, payload: &[u8]) -> Result<String> {
     let header = protected_header(key.algorithm(), kid, true);
-    let (h, _, s) = sign_parts(key, &header, payload)?;
+    let (input, h_len, s) = sign_parts(key, &header, payload)?;
+    // The segments are base64url, so ASCII.
+    let h = std::str::from_utf8(&input[..h_len]).unwrap_or_default();
     Ok(format!("{h}..{s}"))
 }
 
@@ -43,30 +45,34 @@ pub fn verify(jws: &str, payload: &[u8], keys: &dyn KeyResolver) -> Result<Verif
     })
 }
 
-/// The protected header JSON (sorted keys, compact).
+/// The protected header JSON: keys sorted and compact, as PyJWT writes it (`alg`, `kid`, `typ`).
 pub(crate) fn protected_header(alg: Algorithm, kid: Option<&str>, typ: bool) -> Vec<u8> {
-    let mut map = Map::new();
-    map.insert("alg".into(), Value::String(alg.jws_name().into()));
+    let mut out = Vec::with_capacity(48 + kid.map_or(0, str::len));
+    out.extend_from_slice(b"{\"alg\":\"");
+    out.extend_from_slice(alg.jws_name().as_bytes());
+    out.push(b'"');
     if let Some(kid) = kid {
-        map.insert("kid".into(), Value::String(kid.into()));
+        out.extend_from_slice(b",\"kid\":");
+        crate::canonical::write_str(&mut out, kid, crate::canonical::Style::Utf8);
     }
     if typ {
-        map.insert("typ".into(), Value::String("JWT".into()));
+        out.extend_from_slice(b",\"typ\":\"JWT\"");
     }
-    crate::canonical::canonicalize_value(&Value::Object(map), crate::canonical::Style::Utf8)
+    out.push(b'}');
+    out
 }
 
-/// base64url(header), base64url(payload), base64url(signature over both).
+/// Signs `base64url(header).base64url(payload)`; returns the signing input (the first two
+/// segments joined by a dot), the length of the header segment, and base64url(signature).
 pub(crate) fn sign_parts(
     key: &SigningKey,
     header: &[u8],
     payload: &[u8],
-) -> Result<(String, String, String)> {
+) -> Result<(Vec<u8>, usize, String)> {
     let h = URL_SAFE_NO_PAD.encode(header);
     let input = signing_input(&h, payload);
     let signature = key.sign(&input)?;
-    let p = String::from_utf8_lossy(&input[h.len() + 1..]).into_owned();
-    Ok((h, p, URL_SAFE_NO_PAD.encode(signature)))
+    Ok((input, h.len(), URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// `base64url(header) || '.' || base64url(payload)`.

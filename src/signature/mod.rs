@@ -13,7 +13,7 @@ pub mod spdci;
 
 use serde_json::Value;
 
-use crate::canonical::{self, Node, Style};
+use crate::canonical::{self, FloatStyle, Node, Style};
 use crate::error::{Error, Result};
 use crate::keys::{Algorithm, SigningKey, VerifyingKey};
 
@@ -60,6 +60,19 @@ pub enum DigestAlgorithm {
     Blake512,
 }
 
+/// The `kid` a JWS profile puts in its protected header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JwsKid {
+    /// `{sender_id}|{key_id}|{alg}`, as in the spdci profile (the default).
+    #[default]
+    Dci,
+    /// The RFC 7638 JWK thumbprint of the public key, as opencrvs/dci-crvs-api publishes in its
+    /// JWKS (and OpenG2P's key manager uses a thumbprint-style kid too).
+    Thumbprint,
+    /// No kid: the receiver picks the key by algorithm (opencrvs' first releases signed so).
+    Omit,
+}
+
 /// Who signs and how: the key, the kid parts and the profile.
 pub struct Signer {
     pub key: SigningKey,
@@ -71,6 +84,12 @@ pub struct Signer {
     pub digest: DigestAlgorithm,
     /// Seconds between `created` and `expires` (default 300).
     pub validity_secs: i64,
+    /// The kid form of the JWS profiles (spdci always uses `{sender_id}|{key_id}|{alg}`).
+    pub jws_kid: JwsKid,
+    /// How jws-detached spells floats in the payload it signs. The default is orjson's spelling
+    /// (`1e-7`), because OpenG2P recomputes the payload with orjson to verify; verification here
+    /// accepts either spelling. spdci always uses Python's; jws-compact carries its payload.
+    pub jws_floats: FloatStyle,
 }
 
 impl Signer {
@@ -82,6 +101,17 @@ impl Signer {
             profile: Profile::Spdci,
             digest: DigestAlgorithm::Sha256,
             validity_secs: 300,
+            jws_kid: JwsKid::Dci,
+            jws_floats: FloatStyle::Orjson,
+        }
+    }
+
+    /// The kid of the JWS protected header, per [`Signer::jws_kid`].
+    pub fn jws_kid_value(&self) -> Option<String> {
+        match self.jws_kid {
+            JwsKid::Dci => Some(self.kid()),
+            JwsKid::Thumbprint => Some(self.key.verifying_key().thumbprint()),
+            JwsKid::Omit => None,
         }
     }
     /// The kid: `{sender_id}|{key_id}|{alg}`.
@@ -101,8 +131,9 @@ impl Signer {
         now: Option<i64>,
     ) -> Result<String> {
         let style = self.profile_style();
+        let floats = self.profile_floats();
         with_scratch(|payload| {
-            canonical_pair_value(payload, header, message, style);
+            canonical_pair_value(payload, header, message, style, floats);
             self.sign_payload(payload, now)
         })
     }
@@ -131,7 +162,13 @@ impl Signer {
         let root = canonical::parse(envelope)?;
         let (header, message) = envelope_parts(&root)?;
         let mut payload = Vec::with_capacity(envelope.len() + 64);
-        canonical_pair_nodes(&mut payload, header, message, self.profile_style())?;
+        canonical_pair_nodes_floats(
+            &mut payload,
+            header,
+            message,
+            self.profile_style(),
+            self.profile_floats(),
+        )?;
         let signature = self.sign_payload(&payload, now)?;
         let members = match &root {
             Node::Object(members) => members,
@@ -170,6 +207,13 @@ impl Signer {
         }
     }
 
+    fn profile_floats(&self) -> FloatStyle {
+        match self.profile {
+            Profile::JwsDetached => self.jws_floats,
+            Profile::Spdci | Profile::JwsCompact => FloatStyle::Python,
+        }
+    }
+
     /// Signs the canonical `{"header":..,"message":..}` bytes in this signer's profile.
     fn sign_payload(&self, payload: &[u8], now: Option<i64>) -> Result<String> {
         match self.profile {
@@ -191,8 +235,12 @@ impl Signer {
                     self.digest,
                 )
             }
-            Profile::JwsDetached => jws_detached::sign(&self.key, Some(&self.kid()), payload),
-            Profile::JwsCompact => jws_compact::sign(&self.key, Some(&self.kid()), payload),
+            Profile::JwsDetached => {
+                jws_detached::sign(&self.key, self.jws_kid_value().as_deref(), payload)
+            }
+            Profile::JwsCompact => {
+                jws_compact::sign(&self.key, self.jws_kid_value().as_deref(), payload)
+            }
         }
     }
 }
@@ -320,7 +368,28 @@ pub fn verify_bytes(
         }),
         Profile::JwsDetached => with_scratch(|payload| {
             canonical_pair_nodes(payload, header, message, Style::Utf8)?;
-            jws_detached::verify(&signature, payload, keys)
+            match jws_detached::verify(&signature, payload, keys) {
+                // OpenG2P canonicalises with orjson, which spells some floats differently from
+                // Python (1e-7 against 1e-07, 0.00001 against 1e-05), while the wire may carry
+                // either. Only when the message holds a float, and only when the orjson bytes
+                // differ, try them as well: a signature is valid if it covers either form.
+                Err(Error::SignatureInvalid(reason)) if has_float_pair(header, message) => {
+                    let mut orjson = Vec::with_capacity(payload.len());
+                    canonical_pair_nodes_floats(
+                        &mut orjson,
+                        header,
+                        message,
+                        Style::Utf8,
+                        FloatStyle::Orjson,
+                    )?;
+                    if orjson == *payload {
+                        Err(Error::SignatureInvalid(reason))
+                    } else {
+                        jws_detached::verify(&signature, &orjson, keys)
+                    }
+                }
+                other => other,
+            }
         }),
         Profile::JwsCompact => jws_compact::verify(&signature, header, message, keys),
     }
@@ -436,12 +505,27 @@ pub(crate) fn canonical_pair_nodes(
     message: &Node<'_>,
     style: Style,
 ) -> Result<()> {
+    canonical_pair_nodes_floats(out, header, message, style, FloatStyle::Python)
+}
+
+/// [`canonical_pair_nodes`] with floats spelled per `floats`.
+pub(crate) fn canonical_pair_nodes_floats(
+    out: &mut Vec<u8>,
+    header: &Node<'_>,
+    message: &Node<'_>,
+    style: Style,
+    floats: FloatStyle,
+) -> Result<()> {
     out.extend_from_slice(b"{\"header\":");
-    header.write_canonical(out, style)?;
+    header.write_canonical_floats(out, style, floats)?;
     out.extend_from_slice(b",\"message\":");
-    message.write_canonical(out, style)?;
+    message.write_canonical_floats(out, style, floats)?;
     out.push(b'}');
     Ok(())
+}
+
+fn has_float_pair(header: &Node<'_>, message: &Node<'_>) -> bool {
+    canonical::has_float(header) || canonical::has_float(message)
 }
 
 /// Appends the canonical `{"header":h,"message":m}` of in-memory values.
@@ -450,11 +534,12 @@ pub(crate) fn canonical_pair_value(
     header: &Value,
     message: &Value,
     style: Style,
+    floats: FloatStyle,
 ) {
     out.extend_from_slice(b"{\"header\":");
-    canonical::write_value(out, header, style);
+    canonical::write_value_floats(out, header, style, floats);
     out.extend_from_slice(b",\"message\":");
-    canonical::write_value(out, message, style);
+    canonical::write_value_floats(out, message, style, floats);
     out.push(b'}');
 }
 

@@ -1,0 +1,546 @@
+package dci
+
+/*
+#include <stdlib.h>
+#include <stdbool.h>
+#include "dci.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"time"
+)
+
+// Client talks to one external DCI registry. Its calls block until the registry answers;
+// a Client may be used from several goroutines at once (but not while it is being closed).
+type Client struct{ p *C.dci_client }
+
+// NewClient makes a client from a DataSource: JSON ([]byte, json.RawMessage or string) or
+// any value that marshals to it, such as a map. Required: base_url and our_sender_id; see
+// the client documentation for auth (oauth2 client credentials, bearer), signing,
+// our_callback_uri, registry_key, endpoints, dialect, timeout_secs, max_retries.
+func NewClient(dataSource any) (*Client, error) {
+	var text string
+	switch v := dataSource.(type) {
+	case []byte:
+		text = string(v)
+	case json.RawMessage:
+		text = string(v)
+	case string:
+		text = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, &Error{Kind: KindJSON, Code: "err.request.bad", Message: "dci: data source: " + err.Error()}
+		}
+		text = string(b)
+	}
+	cds := cString(text)
+	defer freeC(cds)
+	var p *C.dci_client
+	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_client_new(cds, &p, e) }); err != nil {
+		return nil, err
+	}
+	c := &Client{p}
+	runtime.SetFinalizer(c, (*Client).Close)
+	return c, nil
+}
+
+// Close frees the client. Calling it again does nothing.
+func (c *Client) Close() error {
+	if c != nil && c.p != nil {
+		C.dci_client_free(c.p)
+		c.p = nil
+		runtime.SetFinalizer(c, nil)
+	}
+	return nil
+}
+
+// callJSON runs a client call that takes one JSON argument and returns JSON.
+func (c *Client) callJSON(arg any, f func(*C.dci_client, *C.char, **C.char, **C.dci_error) C.dci_result) ([]byte, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	carg, err := marshalArg("argument", arg)
+	if err != nil {
+		return nil, err
+	}
+	defer freeC(carg)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, carg, &out, e) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+func decode[T any](b []byte, err error) (T, error) {
+	var v T
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, &Error{Kind: KindInternal, Message: "dci: result: " + err.Error()}
+	}
+	return v, nil
+}
+
+// Search is what to search for: a Query (from IDTypeValue, Expression, PredicateList.Query)
+// and the optional criteria. PageNumber and PageSize default to 1 and 100.
+type Search struct {
+	Query
+	RegType       string `json:"reg_type,omitempty"`
+	RegEventType  string `json:"reg_event_type,omitempty"`
+	RegRecordType string `json:"reg_record_type,omitempty"`
+	PageNumber    int    `json:"page_number,omitempty"`
+	PageSize      int    `json:"page_size,omitempty"`
+	Sort          any    `json:"sort,omitempty"`
+	Consent       any    `json:"consent,omitempty"`
+	Authorize     any    `json:"authorize,omitempty"`
+	Locale        string `json:"locale,omitempty"`
+}
+
+// SignatureCheck is what verifying a response's signature found.
+type SignatureCheck struct {
+	Verified bool   `json:"verified"`
+	Kid      string `json:"kid"`
+}
+
+// PageInfo is the pagination of one search_response item.
+type PageInfo struct {
+	PageSize   int `json:"page_size"`
+	PageNumber int `json:"page_number"`
+	TotalCount int `json:"total_count"`
+}
+
+// SearchItem is one search_response item.
+type SearchItem struct {
+	ReferenceID         string            `json:"reference_id"`
+	Timestamp           string            `json:"timestamp"`
+	Status              string            `json:"status"`
+	StatusReasonCode    string            `json:"status_reason_code"`
+	StatusReasonMessage string            `json:"status_reason_message"`
+	RegType             string            `json:"reg_type"`
+	RegRecordType       string            `json:"reg_record_type"`
+	Records             []json.RawMessage `json:"records"`
+	Pagination          *PageInfo         `json:"pagination"`
+	Locale              string            `json:"locale"`
+}
+
+// SearchResult is a search result (sync response, on-search callback).
+type SearchResult struct {
+	TransactionID string          `json:"transaction_id"`
+	CorrelationID string          `json:"correlation_id"`
+	MessageID     string          `json:"message_id"`
+	Header        json.RawMessage `json:"header"`
+	Items         []SearchItem    `json:"items"`
+	Signature     SignatureCheck  `json:"signature"`
+	// Raw is the whole envelope as received.
+	Raw json.RawMessage `json:"raw"`
+}
+
+// Records are every record of every item.
+func (r *SearchResult) Records() []json.RawMessage {
+	var out []json.RawMessage
+	for _, it := range r.Items {
+		out = append(out, it.Records...)
+	}
+	return out
+}
+
+// Ack is a registry's acknowledgement of an async request.
+type Ack struct {
+	AckStatus     string          `json:"ack_status"`
+	CorrelationID string          `json:"correlation_id"`
+	Timestamp     string          `json:"timestamp"`
+	TransactionID string          `json:"transaction_id"`
+	MessageID     string          `json:"message_id"`
+	ReferenceIDs  []string        `json:"reference_ids"`
+	Raw           json.RawMessage `json:"raw"`
+}
+
+// SearchSync searches through the registry's sync endpoint (/registry/sync/search).
+func (c *Client) SearchSync(s Search) (*SearchResult, error) {
+	return decode[*SearchResult](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_search_sync(p, a, o, e)
+	}))
+}
+
+// SearchAll searches page after page (PageSize long, from PageNumber) and returns every
+// record of every page.
+func (c *Client) SearchAll(s Search) ([]json.RawMessage, error) {
+	return decode[[]json.RawMessage](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_search_all(p, a, o, e)
+	}))
+}
+
+// SearchAsync searches through the async endpoint; the result arrives at our_callback_uri
+// (hand it to HandleCallback, then WaitFor the Ack's TransactionID).
+func (c *Client) SearchAsync(s Search) (*Ack, error) {
+	return decode[*Ack](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_search_async(p, a, o, e)
+	}))
+}
+
+// TxnStatusQuery asks for the status of a transaction.
+type TxnStatusQuery struct {
+	// TxnType: "search", "subscribe" or "unsubscribe".
+	TxnType string `json:"txn_type"`
+	// AttributeType: "transaction_id", "reference_id_list", "correlation_id" or
+	// "subscription_code_list".
+	AttributeType  string `json:"attribute_type"`
+	AttributeValue any    `json:"attribute_value"`
+	Locale         string `json:"locale,omitempty"`
+}
+
+// TxnStatus asks the sync txn status endpoint; the result is JSON.
+func (c *Client) TxnStatus(q TxnStatusQuery) (json.RawMessage, error) {
+	return c.callJSON(q, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_txn_status(p, a, o, e)
+	})
+}
+
+// TxnStatusAsync asks the async txn status endpoint.
+func (c *Client) TxnStatusAsync(q TxnStatusQuery) (*Ack, error) {
+	return decode[*Ack](c.callJSON(q, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_txn_status_async(p, a, o, e)
+	}))
+}
+
+// Subscription asks for registry events.
+type Subscription struct {
+	RegEventType     string `json:"reg_event_type"`
+	RegType          string `json:"reg_type,omitempty"`
+	FilterType       string `json:"filter_type,omitempty"`
+	Filter           any    `json:"filter,omitempty"`
+	NotifyRecordType string `json:"notify_record_type,omitempty"`
+	Frequency        any    `json:"frequency,omitempty"`
+	Authorize        any    `json:"authorize,omitempty"`
+	Locale           string `json:"locale,omitempty"`
+}
+
+// Subscribe subscribes to registry events (codes arrive by the on-subscribe callback).
+func (c *Client) Subscribe(subs ...Subscription) (*Ack, error) {
+	if subs == nil {
+		subs = []Subscription{}
+	}
+	return decode[*Ack](c.callJSON(subs, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_subscribe(p, a, o, e)
+	}))
+}
+
+// Unsubscribe ends subscriptions by their codes.
+func (c *Client) Unsubscribe(codes ...string) (*Ack, error) {
+	if codes == nil {
+		codes = []string{}
+	}
+	return decode[*Ack](c.callJSON(codes, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_unsubscribe(p, a, o, e)
+	}))
+}
+
+// CallbackError describes why a callback was refused, or the registry's rejection it carried.
+type CallbackError struct {
+	Kind    string `json:"kind"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CallbackAnswer is what HandleCallback found and the HTTP answer to send back.
+type CallbackAnswer struct {
+	HTTPStatus    int             `json:"http_status"`
+	Body          json.RawMessage `json:"body"`
+	Accepted      bool            `json:"accepted"`
+	Action        string          `json:"action"`
+	TransactionID string          `json:"transaction_id"`
+	CorrelationID string          `json:"correlation_id"`
+	Matched       bool            `json:"matched"`
+	// Result is {"kind": "search"|"subscribe"|..., "result": {...}}, or null.
+	Result json.RawMessage `json:"result"`
+	Error  *CallbackError  `json:"error"`
+}
+
+// HandleCallback verifies and parses a callback the registry posted to our callback URI and
+// hands its result to a WaitFor on the same transaction. Answer the registry's HTTP request
+// with HTTPStatus and Body.
+func (c *Client) HandleCallback(body []byte, headers map[string]string) (*CallbackAnswer, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	cbody := cString(string(body))
+	defer freeC(cbody)
+	var cheaders *C.char
+	if headers != nil {
+		var err error
+		if cheaders, err = marshalArg("headers", headers); err != nil {
+			return nil, err
+		}
+		defer freeC(cheaders)
+	}
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_client_handle_callback(c.p, cbody, cheaders, &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return decode[*CallbackAnswer](takeBytes(out), nil)
+}
+
+// WaitFor waits for the callback of an async call (by its transaction id); the result is
+// {"kind": ..., "result": {...}}. No callback in time is ErrTimeout.
+func (c *Client) WaitFor(transactionID string, timeout time.Duration) (json.RawMessage, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	ctxn := cString(transactionID)
+	defer freeC(ctxn)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// person runs a service call that takes an identifier and writes JSON.
+func (c *Client) person(idType, idValue string, f func(*C.dci_client, *C.char, *C.char, **C.char, **C.dci_error) C.dci_result) ([]byte, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	ct, cv := cString(idType), cString(idValue)
+	defer freeC(ct)
+	defer freeC(cv)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, ct, cv, &out, e) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// personBool runs a service call that takes an identifier and answers yes or no.
+func (c *Client) personBool(idType, idValue string, f func(*C.dci_client, *C.char, *C.char, *C.bool, **C.dci_error) C.dci_result) (bool, error) {
+	if c == nil || c.p == nil {
+		return false, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	ct, cv := cString(idType), cString(idValue)
+	defer freeC(ct)
+	defer freeC(cv)
+	var out C.bool
+	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, ct, cv, &out, e) }); err != nil {
+		return false, err
+	}
+	return bool(out), nil
+}
+
+// BirthRecord is a verified birth (CRVS).
+type BirthRecord struct {
+	IdentifierType  string          `json:"identifier_type"`
+	IdentifierValue string          `json:"identifier_value"`
+	PersonName      string          `json:"person_name"`
+	GivenName       string          `json:"given_name"`
+	FamilyName      string          `json:"family_name"`
+	Sex             string          `json:"sex"`
+	BirthDate       string          `json:"birth_date"`
+	BirthPlace      string          `json:"birth_place"`
+	Registrant      json.RawMessage `json:"registrant"`
+	Record          json.RawMessage `json:"record"`
+}
+
+// VerifyBirth (CRVS) looks the person up; nil when nobody is found.
+func (c *Client) VerifyBirth(idType, idValue string) (*BirthRecord, error) {
+	return decode[*BirthRecord](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_crvs_verify_birth(p, t, v, o, e)
+	}))
+}
+
+// IsDeceased (CRVS) reports whether a death is registered for the person.
+func (c *Client) IsDeceased(idType, idValue string) (bool, error) {
+	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
+		return C.dci_crvs_is_deceased(p, t, v, o, e)
+	})
+}
+
+// SearchBirths (CRVS) returns every birth record between two dates (YYYY-MM-DD, inclusive).
+func (c *Client) SearchBirths(from, to string) ([]json.RawMessage, error) {
+	return decode[[]json.RawMessage](c.person(from, to, func(p *C.dci_client, f, t *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_crvs_search_births(p, f, t, o, e)
+	}))
+}
+
+// SubscribeEvents (CRVS) subscribes to vital events (none given: live births and deaths).
+func (c *Client) SubscribeEvents(eventTypes ...string) (*Ack, error) {
+	if eventTypes == nil {
+		eventTypes = []string{}
+	}
+	return decode[*Ack](c.callJSON(eventTypes, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_crvs_subscribe_events(p, a, o, e)
+	}))
+}
+
+// Identifier of a person.
+type Identifier struct {
+	IdentifierType  string `json:"identifier_type"`
+	IdentifierValue string `json:"identifier_value"`
+}
+
+// DuplicationResult is what CheckDuplication found.
+type DuplicationResult struct {
+	IsDuplicate     bool              `json:"is_duplicate"`
+	MatchedPrograms []string          `json:"matched_programs"`
+	RawResponse     []json.RawMessage `json:"raw_response"`
+}
+
+// CheckDuplication (IBR) searches for each identifier; any record found is a duplicate.
+func (c *Client) CheckDuplication(ids ...Identifier) (*DuplicationResult, error) {
+	if ids == nil {
+		ids = []Identifier{}
+	}
+	return decode[*DuplicationResult](c.callJSON(ids, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_ibr_check_duplication(p, a, o, e)
+	}))
+}
+
+// Beneficiary is one beneficiary the IBR holds.
+type Beneficiary struct {
+	IdentifierType  string          `json:"identifier_type"`
+	IdentifierValue string          `json:"identifier_value"`
+	Name            string          `json:"name"`
+	Programs        []string        `json:"programs"`
+	Metadata        json.RawMessage `json:"metadata"`
+}
+
+// SearchBeneficiary (IBR) lists the beneficiaries held under the identifier.
+func (c *Client) SearchBeneficiary(idType, idValue string) ([]Beneficiary, error) {
+	return decode[[]Beneficiary](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_ibr_search_beneficiary(p, t, v, o, e)
+	}))
+}
+
+// Enrolled (IBR) reports whether the person is enrolled.
+func (c *Client) Enrolled(idType, idValue string) (bool, error) {
+	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
+		return C.dci_ibr_enrolled(p, t, v, o, e)
+	})
+}
+
+// DisabilityStatus (DR) is the person's disability record as JSON (null when not found).
+func (c *Client) DisabilityStatus(idType, idValue string) (json.RawMessage, error) {
+	return c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_dr_get_disability_status(p, t, v, o, e)
+	})
+}
+
+// FunctionalScores (DR) are the Washington Group scores (domain -> 1..4).
+func (c *Client) FunctionalScores(idType, idValue string) (map[string]int, error) {
+	return decode[map[string]int](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_dr_get_functional_scores(p, t, v, o, e)
+	}))
+}
+
+// IsPWD (DR) reports whether the person is a person with disability.
+func (c *Client) IsPWD(idType, idValue string) (bool, error) {
+	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
+		return C.dci_dr_is_pwd(p, t, v, o, e)
+	})
+}
+
+// CallSync calls a registry-specific sync endpoint (path such as "/registry/sync/enrolled")
+// with the header action and the message body (an object, without transaction_id); the result
+// is {"transaction_id", "envelope", "signature"}.
+func (c *Client) CallSync(path, action string, body any) (json.RawMessage, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	cb, err := marshalArg("body", body)
+	if err != nil {
+		return nil, err
+	}
+	defer freeC(cb)
+	cp, ca := cString(path), cString(action)
+	defer freeC(cp)
+	defer freeC(ca)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_client_call_sync(c.p, cp, ca, cb, &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// ConnectionReport is what TestConnection found.
+type ConnectionReport struct {
+	Authenticated bool           `json:"authenticated"`
+	Reachable     bool           `json:"reachable"`
+	ItemRejection string         `json:"item_rejection"`
+	Signature     SignatureCheck `json:"signature"`
+	ElapsedMS     int64          `json:"elapsed_ms"`
+}
+
+// TestConnection checks authentication and reachability with a search that matches nothing.
+func (c *Client) TestConnection() (*ConnectionReport, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_client_test_connection(c.p, &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return decode[*ConnectionReport](takeBytes(out), nil)
+}
+
+// Listener is a small HTTP server that receives the registry's callbacks for a Client, for
+// hosts without a web server of their own. Collect results with Client.WaitFor.
+type Listener struct{ p *C.dci_listener }
+
+// Listen starts a callback listener on addr ("127.0.0.1:8081"; port 0 picks a free one). The
+// client's our_callback_uri must point at it.
+func (c *Client) Listen(addr string) (*Listener, error) {
+	if c == nil || c.p == nil {
+		return nil, closedError("Client")
+	}
+	defer runtime.KeepAlive(c)
+	caddr := cString(addr)
+	defer freeC(caddr)
+	var p *C.dci_listener
+	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_listener_bind(c.p, caddr, &p, e) }); err != nil {
+		return nil, err
+	}
+	l := &Listener{p}
+	runtime.SetFinalizer(l, (*Listener).Close)
+	return l, nil
+}
+
+// Addr is the address the listener is bound to ("127.0.0.1:40123").
+func (l *Listener) Addr() (string, error) {
+	if l == nil || l.p == nil {
+		return "", closedError("Listener")
+	}
+	defer runtime.KeepAlive(l)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, &out, e) }); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
+}
+
+// Close stops the listener. Calling it again does nothing.
+func (l *Listener) Close() error {
+	if l != nil && l.p != nil {
+		C.dci_listener_free(l.p)
+		l.p = nil
+		runtime.SetFinalizer(l, nil)
+	}
+	return nil
+}

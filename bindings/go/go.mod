@@ -1,0 +1,3 @@
+module github.com/libdci/libdci/bindings/go
+
+go 1.22

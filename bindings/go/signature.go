@@ -1,0 +1,214 @@
+package dci
+
+/*
+#include <stdlib.h>
+#include "dci.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"time"
+)
+
+// Signature profiles.
+const (
+	ProfileSpdci       = "spdci"
+	ProfileJWSDetached = "jws-detached"
+	ProfileJWSCompact  = "jws-compact"
+)
+
+// Signer signs envelopes: a copy of a key, the kid parts ({senderID}|{keyID}|{alg}), the
+// profile (default spdci), the digest (default sha256) and the validity (default 300 s).
+type Signer struct{ p *C.dci_signer }
+
+// NewSigner makes a signer with a copy of key (key stays yours to Close).
+func NewSigner(key *SigningKey, senderID, keyID string) (*Signer, error) {
+	if key == nil || key.p == nil {
+		return nil, closedError("SigningKey")
+	}
+	defer runtime.KeepAlive(key)
+	csender, ckey := cString(senderID), cString(keyID)
+	defer freeC(csender)
+	defer freeC(ckey)
+	var p *C.dci_signer
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_signer_new(key.p, csender, ckey, &p, e)
+	}); err != nil {
+		return nil, err
+	}
+	s := &Signer{p}
+	runtime.SetFinalizer(s, (*Signer).Close)
+	return s, nil
+}
+
+func (s *Signer) setString(f func(*C.dci_signer, *C.char, **C.dci_error) C.dci_result, v string) error {
+	if s == nil || s.p == nil {
+		return closedError("Signer")
+	}
+	defer runtime.KeepAlive(s)
+	cv := cString(v)
+	defer freeC(cv)
+	return call(func(e **C.dci_error) C.dci_result { return f(s.p, cv, e) })
+}
+
+// SetProfile chooses the signature profile: ProfileSpdci, ProfileJWSDetached, ProfileJWSCompact.
+func (s *Signer) SetProfile(profile string) error {
+	return s.setString(func(p *C.dci_signer, v *C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signer_set_profile(p, v, e)
+	}, profile)
+}
+
+// SetDigest chooses the digest line of the spdci profile: "sha256" or "blake-512".
+func (s *Signer) SetDigest(digest string) error {
+	return s.setString(func(p *C.dci_signer, v *C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signer_set_digest(p, v, e)
+	}, digest)
+}
+
+// SetValidity sets the time between a signature's created and expires (whole seconds, > 0).
+func (s *Signer) SetValidity(d time.Duration) error {
+	if s == nil || s.p == nil {
+		return closedError("Signer")
+	}
+	defer runtime.KeepAlive(s)
+	secs := C.int64_t(d / time.Second)
+	return call(func(e **C.dci_error) C.dci_result { return C.dci_signer_set_validity(s.p, secs, e) })
+}
+
+// Kid is the kid the signer writes: {senderID}|{keyID}|{alg}.
+func (s *Signer) Kid() (string, error) {
+	if s == nil || s.p == nil {
+		return "", closedError("Signer")
+	}
+	defer runtime.KeepAlive(s)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_signer_kid(s.p, &out, e) }); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
+}
+
+// Sign returns the envelope ({"header", "message"} JSON) with its signature set over the
+// header and message exactly as given. now is the signing time; the zero Time means the clock.
+func (s *Signer) Sign(envelope []byte, now time.Time) ([]byte, error) {
+	if s == nil || s.p == nil {
+		return nil, closedError("Signer")
+	}
+	defer runtime.KeepAlive(s)
+	cenv := cString(string(envelope))
+	defer freeC(cenv)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_signer_sign(s.p, cenv, unixOrZero(now), &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// Close frees the signer (its key copy is wiped). Calling it again does nothing.
+func (s *Signer) Close() error {
+	if s != nil && s.p != nil {
+		C.dci_signer_free(s.p)
+		s.p = nil
+		runtime.SetFinalizer(s, nil)
+	}
+	return nil
+}
+
+func unixOrZero(t time.Time) C.int64_t {
+	if t.IsZero() {
+		return 0
+	}
+	return C.int64_t(t.Unix())
+}
+
+// VerifyOptions tunes verification; the zero value (or nil) means: detect the profile, check
+// against the system clock, allow 60 s of clock skew.
+type VerifyOptions struct {
+	// Profile to expect ("" detects it from the signature's form).
+	Profile string
+	// Now is the time to check created/expires against (zero: the clock).
+	Now time.Time
+	// ClockSkew is how far in the future created may be (0: the default, 60 s; use
+	// NoClockSkew for none).
+	ClockSkew time.Duration
+}
+
+// NoClockSkew as VerifyOptions.ClockSkew allows no skew at all.
+const NoClockSkew time.Duration = -1
+
+// Verified is what a successful verification found.
+type Verified struct {
+	Profile   string `json:"profile"`
+	Algorithm string `json:"algorithm"`
+	// Kid as found in the signature ("" when the profile carries none).
+	Kid string `json:"kid"`
+	// Created and Expires in unix seconds (0 when absent).
+	Created int64 `json:"created"`
+	Expires int64 `json:"expires"`
+}
+
+func (o *VerifyOptions) c() (profile *C.char, now, skew C.int64_t) {
+	skew = -1
+	if o == nil {
+		return nil, 0, skew
+	}
+	switch {
+	case o.ClockSkew == NoClockSkew:
+		skew = 0
+	case o.ClockSkew > 0:
+		skew = C.int64_t(o.ClockSkew / time.Second)
+	}
+	return optCString(o.Profile), unixOrZero(o.Now), skew
+}
+
+func verified(out *C.char) (*Verified, error) {
+	var v Verified
+	if err := json.Unmarshal(takeBytes(out), &v); err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "dci: verification report: " + err.Error()}
+	}
+	return &v, nil
+}
+
+// Verify checks an envelope's signature (over the bytes as given) with one public key.
+// Errors: ErrSignatureMissing, ErrSignatureMalformed, ErrSignatureInvalid,
+// ErrSignatureExpired, ErrSignatureNotYetValid, ErrKey, ErrUnsupportedAlgorithm, ErrJSON.
+func Verify(envelope []byte, key *VerifyingKey, opts *VerifyOptions) (*Verified, error) {
+	if key == nil || key.p == nil {
+		return nil, closedError("VerifyingKey")
+	}
+	defer runtime.KeepAlive(key)
+	cenv := cString(string(envelope))
+	defer freeC(cenv)
+	profile, now, skew := opts.c()
+	defer freeC(profile)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_key(cenv, key.p, profile, now, skew, &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return verified(out)
+}
+
+// VerifyJWKS is Verify with the key found in a JWK Set by the signature's kid.
+func VerifyJWKS(envelope []byte, keys *JWKS, opts *VerifyOptions) (*Verified, error) {
+	if keys == nil || keys.p == nil {
+		return nil, closedError("JWKS")
+	}
+	defer runtime.KeepAlive(keys)
+	cenv := cString(string(envelope))
+	defer freeC(cenv)
+	profile, now, skew := opts.c()
+	defer freeC(profile)
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_jwks(cenv, keys.p, profile, now, skew, &out, e)
+	}); err != nil {
+		return nil, err
+	}
+	return verified(out)
+}

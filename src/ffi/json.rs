@@ -1,0 +1,86 @@
+//! Small JSON readers for C hosts, which usually have no JSON library of their own: libdci
+//! hands back envelopes, records and results as JSON text, and these pick values out of it by
+//! RFC 6901 JSON Pointer (`"/message/search_response/0/data/reg_records"`).
+
+use std::ffi::c_char;
+
+use serde_json::Value;
+
+use super::string::{in_json, in_str, out_string};
+use super::{boundary, dci_error, dci_result, out_ptr, write_out, FfiError, FfiResult};
+use crate::error::Error;
+
+fn lookup<'v>(doc: &'v Value, pointer: &str) -> FfiResult<&'v Value> {
+    doc.pointer(pointer)
+        .ok_or_else(|| FfiError::Core(Error::Json(format!("no value at JSON pointer {pointer:?}"))))
+}
+
+/// Writes to `*out` the JSON text of the value at `pointer` in the JSON document `json`
+/// (`""` is the whole document). Fails with `DCI_RESULT_JSON` when `json` is not JSON or
+/// nothing is at `pointer`. Free `*out` with `dci_string_free`.
+#[no_mangle]
+pub extern "C" fn dci_json_get(
+    json: *const c_char,
+    pointer: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    boundary(err, || {
+        let out = out_ptr(out, "out")?;
+        let doc = in_json(json, "json")?;
+        let v = lookup(&doc, in_str(pointer, "pointer")?)?;
+        out_string(out, &v.to_string());
+        Ok(())
+    })
+}
+
+/// Writes to `*out` the string at `pointer` in `json`, unquoted and unescaped. Fails with
+/// `DCI_RESULT_JSON` when nothing is there or the value is not a string. Free `*out` with
+/// `dci_string_free`.
+#[no_mangle]
+pub extern "C" fn dci_json_get_string(
+    json: *const c_char,
+    pointer: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    boundary(err, || {
+        let out = out_ptr(out, "out")?;
+        let doc = in_json(json, "json")?;
+        let pointer = in_str(pointer, "pointer")?;
+        let s = lookup(&doc, pointer)?.as_str().ok_or_else(|| {
+            FfiError::Core(Error::Json(format!(
+                "value at JSON pointer {pointer:?} is not a string"
+            )))
+        })?;
+        out_string(out, s);
+        Ok(())
+    })
+}
+
+/// Writes to `*out` the number of elements of the array (or members of the object) at
+/// `pointer` in `json`. Fails with `DCI_RESULT_JSON` for any other value or a missing one.
+#[no_mangle]
+pub extern "C" fn dci_json_len(
+    json: *const c_char,
+    pointer: *const c_char,
+    out: *mut usize,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    boundary(err, || {
+        let out = out_ptr(out, "out")?;
+        let doc = in_json(json, "json")?;
+        let pointer = in_str(pointer, "pointer")?;
+        let n = match lookup(&doc, pointer)? {
+            Value::Array(a) => a.len(),
+            Value::Object(o) => o.len(),
+            _ => {
+                return Err(FfiError::Core(Error::Json(format!(
+                    "value at JSON pointer {pointer:?} is neither an array nor an object"
+                ))))
+            }
+        };
+        write_out(out, n);
+        Ok(())
+    })
+}
