@@ -285,12 +285,30 @@ pub(crate) fn check_header(ctx: &Ctx<'_>, env: &Value) -> Result<()> {
         .ok_or_else(|| ctx.shape("header", "required"))?;
     if let Some(st) = s(h, "status") {
         if st.eq_ignore_ascii_case("rjct") {
-            let code = s(h, "status_reason_code").unwrap_or_else(|| "rjct".into());
-            let msg = s(h, "status_reason_message").unwrap_or_default();
+            // Registries often put the reason on the rejected item only (the reference server
+            // does): report the first item's code and text rather than a bare "rjct".
+            let item = first_rejected_item(env);
+            let code = s(h, "status_reason_code")
+                .or_else(|| item.and_then(|i| s(i, "status_reason_code")))
+                .unwrap_or_else(|| "rjct".into());
+            let msg = s(h, "status_reason_message")
+                .or_else(|| item.and_then(|i| s(i, "status_reason_message")))
+                .unwrap_or_default();
             return Err(ctx.protocol(&code, &msg));
         }
     }
     Ok(())
+}
+
+/// The first item with status `rjct` in any response list of the message
+/// (`search_response`, `subscribe_response`, ...).
+fn first_rejected_item(env: &Value) -> Option<&Value> {
+    env.get("message")?
+        .as_object()?
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .find(|i| s(i, "status").is_some_and(|st| st.eq_ignore_ascii_case("rjct")))
 }
 
 fn message<'a>(ctx: &Ctx<'_>, env: &'a Value) -> Result<&'a Value> {
@@ -547,4 +565,37 @@ pub(crate) fn parse_notify(ctx: &Ctx<'_>, env: &Value, sig: SignatureCheck) -> R
         signature: sig,
         raw: env.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rejected_header_reports_the_items_reason() {
+        let ctx = Ctx {
+            endpoint: "/registry/sync/search",
+            transaction_id: Some("t1"),
+        };
+        let env = json!({
+            "header": {"status": "rjct"},
+            "message": {"transaction_id": "t1", "search_response": [
+                {"reference_id": "r0", "status": "succ"},
+                {"reference_id": "r1", "status": "rjct",
+                 "status_reason_code": "rjct.search_criteria.invalid",
+                 "status_reason_message": "query.type: unknown identifier type"}
+            ]}
+        });
+        let err = check_header(&ctx, &env).unwrap_err();
+        assert_eq!(err.dci_code(), Some("rjct.search_criteria.invalid"));
+        assert!(err.to_string().contains("unknown identifier type"), "{err}");
+        // A reason on the header itself wins.
+        let env = json!({"header": {"status": "rjct", "status_reason_code": "rjct.version.invalid"},
+                         "message": env["message"].clone()});
+        assert_eq!(
+            check_header(&ctx, &env).unwrap_err().dci_code(),
+            Some("rjct.version.invalid")
+        );
+    }
 }
