@@ -12,7 +12,8 @@
 //! - `openspp2` (OpenSPP 2 `spp_dci`): its server verifies our signature over its own
 //!   re-serialisation of the header (pydantic `model_dump(mode="json")` of `DCIMessageHeader`), so
 //!   we send exactly that form: all ten fields in declaration order, `null` where absent, and
-//!   `message_ts` as pydantic writes a UTC datetime.
+//!   `message_ts` as pydantic writes a UTC datetime. Its responses are signed over the header
+//!   with its defaulted fields but sent without them: see [`openspp2_signed_header`].
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
