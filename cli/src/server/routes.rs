@@ -539,7 +539,11 @@ async fn compute(
             "disabled" => (search::disabled(store, &m, &corr).map_err(Reject::bad)?, 1),
             "disability-support" => (search::disability_part(store, &sender, &m, &corr, false).map_err(Reject::bad)?, 1),
             "disability-details" => (search::disability_part(store, &sender, &m, &corr, true).map_err(Reject::bad)?, 1),
-            "txn-status" => (subscribe::txn_status(store, &sender.sender_id, &m, &corr).map_err(storage)?, 1),
+            "txn-status" => {
+                // Every earlier request is in the log before the log is read.
+                st.flush_audit();
+                (subscribe::txn_status(store, &sender.sender_id, &m, &corr).map_err(storage)?, 1)
+            }
             "subscribe" => subscribe::subscribe(store, registry, &sender.sender_id, callback_uri.as_deref().unwrap_or_default(), &m, &corr).map_err(storage)?,
             "unsubscribe" => (subscribe::unsubscribe(store, &sender.sender_id, &m, &corr).map_err(storage)?, 1),
             "enrollment-updates" => {

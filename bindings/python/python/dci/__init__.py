@@ -1,0 +1,87 @@
+"""libdci: the Digital Convergence Initiative (SPDCI) registry API, over a Rust core.
+
+Everything here calls the Rust library (``dci._dci``): canonical JSON, keys, signatures
+(spdci, jws-detached, jws-compact), message building and validation, queries, and the client
+with the CRVS, IBR and DR services. Inputs and outputs are plain dicts, lists and strings
+shaped like the JSON on the wire. Errors derive from :class:`DCIError`.
+"""
+
+from ._dci import (
+    BeneficiaryInfo,
+    CallbackListener,
+    CRVSService,
+    DataSource,
+    DCIClient,
+    DRService,
+    DuplicationResult,
+    IBRService,
+    Jwks,
+    Predicate,
+    Query,
+    Signer,
+    SigningKey,
+    VerifyingKey,
+    __version__,
+    callback_action,
+    envelope,
+    new_id,
+    search_request,
+    validate,
+    validate_message,
+    canonicalize,
+    canonicalize_json,
+    is_missing_signature,
+    matches,
+    sort_records,
+    verify,
+)
+from ._errors import (
+    AuthError,
+    DCIError,
+    ProtocolError,
+    SignatureError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "__version__",
+    # errors
+    "DCIError",
+    "SignatureError",
+    "ValidationError",
+    "AuthError",
+    "TransportError",
+    "ProtocolError",
+    # canonical JSON
+    "canonicalize",
+    "canonicalize_json",
+    # keys and signatures
+    "SigningKey",
+    "VerifyingKey",
+    "Jwks",
+    "Signer",
+    "verify",
+    "is_missing_signature",
+    # messages
+    "new_id",
+    "callback_action",
+    "search_request",
+    "envelope",
+    "validate",
+    "validate_message",
+    # client and services
+    "DataSource",
+    "DCIClient",
+    "CallbackListener",
+    "CRVSService",
+    "IBRService",
+    "DRService",
+    "DuplicationResult",
+    "BeneficiaryInfo",
+    # queries
+    "Query",
+    "Predicate",
+    "matches",
+    "sort_records",
+]

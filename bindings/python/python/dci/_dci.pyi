@@ -1,0 +1,577 @@
+"""Type stubs of the native module ``dci._dci`` (checked against the binary by mypy.stubtest)."""
+
+from types import TracebackType
+from typing import Any, Callable, ClassVar, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+
+__version__: str
+__all__ = [
+    "BeneficiaryInfo",
+    "CRVSService",
+    "CallbackListener",
+    "DCIClient",
+    "DRService",
+    "DataSource",
+    "DuplicationResult",
+    "IBRService",
+    "Jwks",
+    "Predicate",
+    "Query",
+    "Signer",
+    "SigningKey",
+    "VerifyingKey",
+    "__version__",
+    "callback_action",
+    "canonicalize",
+    "canonicalize_json",
+    "envelope",
+    "is_missing_signature",
+    "matches",
+    "new_id",
+    "search_request",
+    "sort_records",
+    "validate",
+    "validate_message",
+    "verify",
+]
+
+# ------------------------------------------------------------------------------ canonical JSON
+
+def canonicalize(value: Any, *, ensure_ascii: bool = True) -> bytes:
+    """The canonical JSON of a Python value: ``json.dumps(value, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=ensure_ascii)`` as bytes."""
+
+def canonicalize_json(data: Union[bytes, bytearray, str], *, ensure_ascii: bool = True) -> bytes:
+    """The canonical form of a JSON document given as bytes or str, numbers kept as written."""
+
+# ------------------------------------------------------------------------------ queries
+
+@final
+class Query:
+    """A search query of any type, checked when built."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @staticmethod
+    def idtype_value(id_type: str, value: Any) -> Query:
+        """An identifier lookup: ``{"type": id_type, "value": value}``."""
+    @staticmethod
+    def predicate(items: Union[Predicate, Dict[str, Any], Sequence[Union[Predicate, Dict[str, Any]]]]) -> Query:
+        """A predicate query from Predicate objects or wire-form dicts."""
+    @staticmethod
+    def expression(filter: Dict[str, Any], collection: Optional[str] = None) -> Query:
+        """A Mongo-style expression such as ``{"age": {"$lt": 25}}``."""
+    @staticmethod
+    def graphql(text: str) -> Query:
+        """A GraphQL query string (sent as is, not evaluated)."""
+    @staticmethod
+    def parse(query_type: str, query: Any) -> Query:
+        """Parses ``search_criteria.query`` given its ``query_type``."""
+    @property
+    def query_type(self) -> str:
+        """The wire ``query_type``."""
+    @property
+    def query(self) -> Any:
+        """The wire ``query`` value."""
+    def to_dict(self) -> Dict[str, Any]:
+        """``{"query_type": ..., "query": ...}``."""
+    def matches(self, record: Dict[str, Any]) -> bool:
+        """Whether ``record`` matches."""
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Predicate:
+    """One predicate item: ``Predicate("age", "lt", 25).and_("poverty_score", "lt", 2.5)``."""
+
+    def __new__(cls, attribute_name: str, operator: str, attribute_value: Any) -> Predicate: ...
+    def and_(self, attribute_name: str, operator: str, attribute_value: Any) -> Predicate:
+        """``expression1 AND expression2``."""
+    def or_(self, attribute_name: str, operator: str, attribute_value: Any) -> Predicate:
+        """``expression1 OR expression2``."""
+    def and_not(self, attribute_name: str, operator: str, attribute_value: Any) -> Predicate:
+        """``expression1 AND NOT expression2``."""
+    def negated(self) -> Predicate:
+        """``NOT expression1``."""
+    def with_seq_num(self, seq_num: int) -> Predicate:
+        """This item with an explicit ``seq_num``."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The item in its wire form."""
+
+def matches(record: Dict[str, Any], query_type: str, query: Any) -> bool:
+    """Whether ``record`` matches the query given as on the wire."""
+
+def sort_records(records: List[Dict[str, Any]], sort: Any) -> List[Dict[str, Any]]:
+    """A new list of ``records`` ordered by the spec's ``sort`` value."""
+
+# ------------------------------------------------------------------------------ keys
+
+@final
+class SigningKey:
+    """A private key that signs: Ed25519 or RSA."""
+
+    @staticmethod
+    def generate(algorithm: str = "ed25519") -> SigningKey:
+        """A new random key (``"ed25519"`` or ``"rsa-sha256"``)."""
+    @staticmethod
+    def from_ed25519_seed(seed: bytes) -> SigningKey:
+        """An Ed25519 key from its 32-byte seed."""
+    @staticmethod
+    def from_pem(pem: str) -> SigningKey:
+        """Loads a PKCS#8 PEM private key."""
+    @staticmethod
+    def load(path: str) -> SigningKey:
+        """Loads a PEM private key file."""
+    def to_pem(self) -> str:
+        """The PKCS#8 PEM of this key."""
+    def save(self, path: str) -> None:
+        """Writes the PKCS#8 PEM to ``path`` (owner-only on Unix)."""
+    @property
+    def algorithm(self) -> str:
+        """``"ed25519"`` or ``"rsa-sha256"``."""
+    def verifying_key(self) -> VerifyingKey:
+        """The matching public key."""
+    def sign(self, data: bytes) -> bytes:
+        """The raw signature over ``data``."""
+
+@final
+class VerifyingKey:
+    """A public key that verifies."""
+
+    @staticmethod
+    def from_pem(pem: str) -> VerifyingKey:
+        """Loads an SPKI PEM public key."""
+    @staticmethod
+    def load(path: str) -> VerifyingKey:
+        """Loads a PEM public key file."""
+    @staticmethod
+    def from_jwk(jwk: Dict[str, Any]) -> VerifyingKey:
+        """From a JWK given as a dict."""
+    def to_pem(self) -> str:
+        """The SPKI PEM of this key."""
+    def save(self, path: str) -> None:
+        """Writes the SPKI PEM to ``path``."""
+    def to_jwk(self, kid: Optional[str] = None) -> Dict[str, Any]:
+        """The JWK, with ``kid`` (the RFC 7638 thumbprint when None), ``use`` and ``alg``."""
+    @property
+    def thumbprint(self) -> str:
+        """The RFC 7638 JWK thumbprint."""
+    @property
+    def algorithm(self) -> str:
+        """``"ed25519"`` or ``"rsa-sha256"``."""
+    def verify(self, data: bytes, signature: bytes) -> None:
+        """Checks a raw signature; raises SignatureError if it fails."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Jwks:
+    """A JWK Set: public keys with their ``kid``."""
+
+    def __new__(cls, keys: Optional[List[Union[VerifyingKey, Tuple[Optional[str], VerifyingKey]]]] = None) -> Jwks: ...
+    @staticmethod
+    def from_dict(jwks: Dict[str, Any]) -> Jwks:
+        """Parses ``{"keys": [...]}``."""
+    @staticmethod
+    def from_json(text: str) -> Jwks:
+        """Parses the JSON text of a JWK Set."""
+    def to_dict(self) -> Dict[str, Any]:
+        """``{"keys": [...]}``."""
+    def find(self, kid: str) -> Optional[VerifyingKey]:
+        """The key whose kid is ``kid``, or None."""
+    def kids(self) -> List[Optional[str]]:
+        """The kids, in order."""
+    def __len__(self) -> int: ...
+
+# ------------------------------------------------------------------------------ signatures
+
+@final
+class Signer:
+    """Who signs and how: key, kid parts and profile."""
+
+    def __new__(
+        cls,
+        key: SigningKey,
+        sender_id: str,
+        key_id: str,
+        *,
+        profile: str = "spdci",
+        digest: str = "sha256",
+        validity_secs: int = 300,
+    ) -> Signer: ...
+    @property
+    def kid(self) -> str:
+        """``{sender_id}|{key_id}|{algorithm}``."""
+    @property
+    def profile(self) -> str:
+        """``"spdci"``, ``"jws-detached"`` or ``"jws-compact"``."""
+    @property
+    def sender_id(self) -> str:
+        """The first part of the kid."""
+    @property
+    def key_id(self) -> str:
+        """The second part of the kid."""
+    def verifying_key(self) -> VerifyingKey:
+        """The public key that verifies this signer's signatures."""
+    def signature_for(self, header: Dict[str, Any], message: Any, now: Optional[int] = None) -> str:
+        """The ``signature`` value for ``header`` and ``message``."""
+    def sign(self, envelope: Dict[str, Any], now: Optional[int] = None) -> Dict[str, Any]:
+        """Sets ``envelope["signature"]`` and returns the same dict."""
+    def sign_bytes(self, envelope: Union[bytes, bytearray, str], now: Optional[int] = None) -> bytes:
+        """Signs an envelope given as JSON bytes; returns the signed bytes."""
+
+def verify(
+    envelope: Union[bytes, bytearray, str, Dict[str, Any]],
+    keys: Union[VerifyingKey, Jwks, Dict[str, Any], str],
+    *,
+    now: Optional[int] = None,
+    clock_skew: int = 60,
+    profile: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Verifies an envelope's signature; ``{"profile", "algorithm", "kid", "created", "expires"}``."""
+
+def is_missing_signature(signature: Optional[str]) -> bool:
+    """Whether a ``signature`` value is absent in substance."""
+
+# ------------------------------------------------------------------------------ messages
+
+def new_id() -> str:
+    """A new random id (UUID v4)."""
+
+def callback_action(action: str) -> Optional[str]:
+    """The callback action answering a request action, or None."""
+
+def search_request(
+    queries: Any,
+    *,
+    transaction_id: Optional[str] = None,
+    reg_type: Optional[str] = None,
+    reg_record_type: Optional[str] = None,
+    response_entity: Optional[str] = None,
+    page_size: Optional[int] = None,
+    page_number: int = 1,
+    sort: Optional[List[Any]] = None,
+    consent: Optional[Any] = None,
+    authorize: Optional[Any] = None,
+    locale: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Builds a validated ``SearchRequest`` message."""
+
+def envelope(
+    action: str,
+    message: Dict[str, Any],
+    *,
+    sender_id: str,
+    receiver_id: Optional[str] = None,
+    sender_uri: Optional[str] = None,
+    message_id: Optional[str] = None,
+    message_ts: Optional[str] = None,
+    total_count: Optional[int] = None,
+    meta: Optional[Any] = None,
+    signer: Optional[Signer] = None,
+    now: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Builds a request envelope ``{"signature", "header", "message"}``."""
+
+def validate(envelope: Union[Dict[str, Any], bytes, str], kind: Optional[str] = None) -> None:
+    """Validates an envelope against the spec; raises ValidationError listing every violation."""
+
+def validate_message(kind: str, message: Dict[str, Any]) -> None:
+    """Validates a message body alone."""
+
+# ------------------------------------------------------------------------------ client
+
+@final
+class DataSource:
+    """One external DCI registry's configuration."""
+
+    def __new__(cls, base_url: Optional[str] = None, our_sender_id: Optional[str] = None, **fields: Any) -> DataSource: ...
+    @staticmethod
+    def from_dict(config: Dict[str, Any]) -> DataSource:
+        """From a dict of the same fields as the keyword arguments."""
+    @staticmethod
+    def from_file(path: str) -> DataSource:
+        """From a ``.toml`` or ``.json`` file."""
+    @staticmethod
+    def from_json(text: str) -> DataSource:
+        """From JSON text."""
+    @staticmethod
+    def from_toml(text: str) -> DataSource:
+        """From TOML text."""
+    def to_dict(self, include_secrets: bool = False) -> Dict[str, Any]:
+        """The configuration as a dict (secrets masked unless ``include_secrets``)."""
+    def replace(self, **fields: Any) -> DataSource:
+        """A copy with some fields changed."""
+    def test_connection(self) -> Dict[str, Any]:
+        """Exercises the configured auth and a trivial request."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def registry_type(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def our_sender_id(self) -> str: ...
+    @property
+    def receiver_id(self) -> Optional[str]: ...
+    @property
+    def our_callback_uri(self) -> Optional[str]: ...
+    @property
+    def timeout_secs(self) -> float: ...
+
+@final
+class DCIClient:
+    """A client for one external DCI registry, with OpenSPP's method names."""
+
+    def __new__(
+        cls,
+        data_source: Union[DataSource, DCIClient, Dict[str, Any]],
+        env: Optional[Any] = None,
+        *,
+        signer: Optional[Signer] = None,
+    ) -> DCIClient: ...
+    @property
+    def data_source(self) -> DataSource:
+        """The data source this client was built from."""
+    def search(
+        self,
+        query_type: Union[str, Query],
+        query_value: Optional[Any] = None,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        registry_type: Optional[str] = None,
+        registry_event_type: Optional[str] = None,
+        *,
+        sort: Optional[Any] = None,
+        consent: Optional[Any] = None,
+        authorize: Optional[Any] = None,
+        locale: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Sync search; returns the response envelope."""
+    def search_sync(
+        self,
+        query_type: Union[str, Query],
+        query_value: Optional[Any] = None,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        registry_type: Optional[str] = None,
+        registry_event_type: Optional[str] = None,
+        *,
+        sort: Optional[Any] = None,
+        consent: Optional[Any] = None,
+        authorize: Optional[Any] = None,
+        locale: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """The same as ``search``."""
+    def search_async(
+        self,
+        query_type: Union[str, Query],
+        query_value: Optional[Any] = None,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        registry_type: Optional[str] = None,
+        registry_event_type: Optional[str] = None,
+        *,
+        sort: Optional[Any] = None,
+        consent: Optional[Any] = None,
+        authorize: Optional[Any] = None,
+        locale: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Async search; returns the ack with the ``transaction_id`` to wait for."""
+    def search_by_id(
+        self,
+        identifier_type: str,
+        identifier_value: str,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """Identifier lookup."""
+    def search_by_predicate(
+        self,
+        predicate: Any,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """Predicate search."""
+    def search_by_expression(
+        self,
+        expression: Any,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        registry_type: Optional[str] = None,
+        registry_event_type: Optional[str] = None,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """Expression search."""
+    def search_by_date_range(
+        self,
+        start_date: str,
+        end_date: str,
+        attribute_name: str = "dateOfEvent",
+        event_type: Optional[str] = None,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """``attribute_name`` between the two dates, inclusive."""
+    def search_all(
+        self,
+        query_type: Union[str, Query],
+        query_value: Optional[Any] = None,
+        record_type: Optional[str] = None,
+        page_size: int = 100,
+        registry_type: Optional[str] = None,
+        registry_event_type: Optional[str] = None,
+    ) -> List[Dict[str, Any]]:
+        """Every record of every page."""
+    def subscribe(
+        self,
+        event_type: Union[str, Sequence[str]],
+        filter_query: Optional[Any] = None,
+        notify_record_type: str = "Person",
+        filter_type: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Subscribes to registry events; returns the ack."""
+    def unsubscribe(self, subscription_codes: Sequence[str]) -> Dict[str, Any]:
+        """Ends subscriptions; returns the ack."""
+    def txn_status(self, attribute_value: Any, attribute_type: str = "transaction_id", txn_type: str = "search") -> Dict[str, Any]:
+        """Sync transaction status; returns the response envelope."""
+    def test_connection(self) -> Dict[str, Any]:
+        """Checks auth and reachability."""
+    def clear_oauth2_token_cache(self) -> None:
+        """Forgets the cached OAuth2 token."""
+    def handle_callback(
+        self,
+        body: Union[bytes, bytearray, str, Dict[str, Any]],
+        headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None,
+    ) -> Dict[str, Any]:
+        """Handles a callback the registry posted; returns the outcome with the ack to answer."""
+    def wait_for(self, transaction_id: str, timeout: float = 30.0) -> Dict[str, Any]:
+        """Waits for the callback of an async call."""
+    def on_notify(self, handler: Callable[[Dict[str, Any]], Any]) -> None:
+        """Registers a handler for notify events."""
+
+@final
+class CallbackListener:
+    """An embeddable HTTP listener for the registry's callbacks."""
+
+    def __new__(cls, client: Optional[DCIClient] = None, host: str = "127.0.0.1", port: int = 0) -> CallbackListener: ...
+    def start(self, client: DCIClient) -> None:
+        """Starts serving callbacks for ``client``."""
+    @property
+    def port(self) -> int:
+        """The bound port."""
+    @property
+    def host(self) -> str:
+        """The bound host address."""
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+    def wait_for(self, transaction_id: str, timeout: float = 30.0) -> Dict[str, Any]:
+        """See ``DCIClient.wait_for``."""
+    def on_notify(self, handler: Callable[[Dict[str, Any]], Any]) -> None:
+        """See ``DCIClient.on_notify``."""
+    def shutdown(self) -> None:
+        """Stops accepting callbacks (idempotent)."""
+    def __enter__(self) -> CallbackListener: ...
+    def __exit__(
+        self,
+        *_exc: Union[Optional[type], Optional[BaseException], Optional[TracebackType]],
+    ) -> bool: ...
+
+# ------------------------------------------------------------------------------ services
+
+@final
+class CRVSService:
+    """Civil registration: birth verification, death check, vital-event subscriptions."""
+
+    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> CRVSService: ...
+    @property
+    def client(self) -> DCIClient:
+        """The client the service calls through."""
+    def verify_birth(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+        """The birth record, or None."""
+    def is_deceased(self, identifier_type: str, identifier_value: str) -> bool:
+        """True when the registry records the person's death."""
+    def subscribe_events(self, event_types: Optional[List[str]] = None) -> Dict[str, Any]:
+        """Subscribes to vital events; returns the ack."""
+    def search_births(self, date_from: str, date_to: str) -> List[Dict[str, Any]]:
+        """Every birth registered between the two dates."""
+
+@final
+class DuplicationResult:
+    """The outcome of ``IBRService.check_duplication``."""
+
+    def __new__(cls, is_duplicate: bool, matched_programs: Optional[List[str]] = None, raw_response: Optional[Any] = None) -> DuplicationResult: ...
+    @property
+    def is_duplicate(self) -> bool: ...
+    @property
+    def matched_programs(self) -> List[str]: ...
+    @property
+    def raw_response(self) -> List[Dict[str, Any]]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """``{"is_duplicate", "matched_programs", "raw_response"}``."""
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __bool__(self) -> bool: ...
+
+@final
+class BeneficiaryInfo:
+    """A beneficiary found in the IBR."""
+
+    def __new__(
+        cls,
+        identifier_type: str,
+        identifier_value: str,
+        name: Optional[str] = None,
+        programs: Optional[List[str]] = None,
+        metadata: Optional[Any] = None,
+    ) -> BeneficiaryInfo: ...
+    @property
+    def identifier_type(self) -> str: ...
+    @property
+    def identifier_value(self) -> str: ...
+    @property
+    def name(self) -> Optional[str]: ...
+    @property
+    def programs(self) -> List[str]: ...
+    @property
+    def metadata(self) -> Dict[str, Any]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``."""
+    def __getitem__(self, key: str, /) -> Any: ...
+
+@final
+class IBRService:
+    """Integrated beneficiary registry: duplicate checks and beneficiary lookup."""
+
+    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> IBRService: ...
+    @property
+    def client(self) -> DCIClient: ...
+    def check_duplication(self, identifiers: Any) -> DuplicationResult:
+        """A record for any of the identifiers is a duplicate."""
+    def search_beneficiary(self, identifier_type: str, identifier_value: str) -> List[BeneficiaryInfo]:
+        """The beneficiaries held under this identifier."""
+    def enrolled(self, identifier_type: str, identifier_value: str) -> bool:
+        """Whether the person is enrolled."""
+
+@final
+class DRService:
+    """Disability registry: disability status, Washington Group scores, PWD check."""
+
+    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> DRService: ...
+    @property
+    def client(self) -> DCIClient: ...
+    def get_disability_status(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+        """The person's disability record, or None."""
+    def get_functional_scores(self, identifier_type: str, identifier_value: str) -> Dict[str, int]:
+        """Washington Group scores by domain."""
+    def is_pwd(self, identifier_type: str, identifier_value: str) -> bool:
+        """True when the person is a person with disability."""

@@ -1,0 +1,1097 @@
+//! The client: DataSource, DCIClient (OpenSPP's method names and return shapes), callbacks
+//! and the embeddable listener (dci::client). Every network call releases the GIL.
+
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dci::client::{
+    callback, CallbackListener, CallbackResult, DCIClient, DataSource, SearchSpec, SubscribeSpec,
+    TxnStatusQuery,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use serde_json::{json, Map, Value};
+
+use crate::conv;
+use crate::errors::{to_pyerr, IntoPy};
+use crate::keys::{PySigningKey, PyVerifyingKey};
+use crate::query::PyQuery;
+use crate::signature::PySigner;
+use dci::signature::Signer;
+
+fn config_err(field: &str, reason: impl Into<String>) -> PyErr {
+    to_pyerr(dci::Error::Config {
+        field: field.into(),
+        reason: reason.into(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// DataSource
+
+/// Flat, OpenSPP-style keyword names -> the nested configuration the core reads.
+fn apply_flat(m: &mut Map<String, Value>, key: &str, v: Value) -> PyResult<bool> {
+    let nested = |m: &mut Map<String, Value>, outer: &str, inner: &str, v: Value| {
+        let o = m
+            .entry(outer.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(o) = o {
+            o.insert(inner.to_string(), v);
+        }
+    };
+    match key {
+        "timeout" => {
+            m.insert("timeout_secs".into(), v);
+        }
+        "verify_ssl" => {
+            m.insert("verify_tls".into(), v);
+        }
+        "auth_type" => nested(m, "auth", "type", v),
+        "bearer_token" => nested(m, "auth", "token", v),
+        "oauth2_client_id" | "client_id" => nested(m, "auth", "client_id", v),
+        "oauth2_client_secret" | "client_secret" => nested(m, "auth", "client_secret", v),
+        "oauth2_token_url" | "token_url" => nested(m, "auth", "token_url", v),
+        "oauth2_scope" | "scope" => nested(m, "auth", "scope", v),
+        "signing_key_pem" => nested(m, "signing", "key_pem", v),
+        "signing_key_file" => nested(m, "signing", "key_file", v),
+        "signing_key_id" => nested(m, "signing", "key_id", v),
+        "signature_profile" => nested(m, "signing", "profile", v),
+        "registry_jwks_url" => nested(m, "registry_key", "jwks_url", v),
+        "registry_jwks" => nested(m, "registry_key", "jwks", v),
+        "registry_public_key_pem" => nested(m, "registry_key", "pem", v),
+        "registry_public_key_file" => nested(m, "registry_key", "pem_file", v),
+        "signature_verification" => nested(m, "registry_key", "mode", v),
+        "search_endpoint" => nested(m, "endpoints", "sync_search", v),
+        "async_search_endpoint" => nested(m, "endpoints", "search", v),
+        "subscribe_endpoint" => nested(m, "endpoints", "subscribe", v),
+        "unsubscribe_endpoint" => nested(m, "endpoints", "unsubscribe", v),
+        "txn_status_endpoint" => nested(m, "endpoints", "sync_txn_status", v),
+        "token_endpoint" | "oauth2_token_endpoint" => nested(m, "endpoints", "token", v),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
+    let mut m = Map::new();
+    for (k, v) in fields.iter() {
+        let key: String = k.extract()?;
+        // Key objects stand for their PEM.
+        let value = if let Ok(sk) = v.cast::<PySigningKey>() {
+            Value::String(sk.get().inner.to_pem().py_err()?.to_string())
+        } else if let Ok(vk) = v.cast::<PyVerifyingKey>() {
+            Value::String(vk.get().inner.to_pem().py_err()?)
+        } else {
+            conv::to_value(&v, &key)?
+        };
+        let key = match key.as_str() {
+            "signing_key" => "signing_key_pem".to_string(),
+            "registry_public_key" => "registry_public_key_pem".to_string(),
+            _ => key,
+        };
+        if value.is_null() {
+            continue;
+        }
+        if !apply_flat(&mut m, &key, value.clone())? {
+            // Nested sections given as dicts merge with flat keys given for the same section.
+            match (m.get_mut(&key), value) {
+                (Some(Value::Object(existing)), Value::Object(new)) => existing.extend(new),
+                (_, value) => {
+                    m.insert(key, value);
+                }
+            }
+        }
+    }
+    // A bearer token or OAuth2 credentials without an explicit type imply it.
+    if let Some(Value::Object(auth)) = m.get_mut("auth") {
+        if !auth.contains_key("type") {
+            let t = if auth.contains_key("token") {
+                "bearer"
+            } else if auth.contains_key("client_id") {
+                "oauth2"
+            } else {
+                "none"
+            };
+            auth.insert("type".into(), json!(t));
+        }
+        // Missing credentials read as empty, so validation names the field instead of
+        // the JSON reader reporting a missing member.
+        let required: &[&str] = match auth.get("type").and_then(Value::as_str) {
+            Some("bearer") => &["token"],
+            Some("oauth2") => &["client_id", "client_secret"],
+            _ => &[],
+        };
+        for k in required {
+            auth.entry(k.to_string()).or_insert_with(|| json!(""));
+        }
+    }
+    if let Some(Value::Object(signing)) = m.get_mut("signing") {
+        signing.entry("key_id").or_insert_with(|| json!(""));
+    }
+    let text =
+        serde_json::to_string(&Value::Object(m)).map_err(|e| config_err("json", e.to_string()))?;
+    DataSource::from_json_str(&text).py_err()
+}
+
+/// One external DCI registry: where it is, who we are to it (``our_sender_id``), how we
+/// authenticate (``auth``), sign (``signing``) and verify (``registry_key``), its endpoints and
+/// dialect. Validated when built; errors name the field (``ValidationError.field``).
+///
+/// Keyword arguments are the configuration's fields (``name``, ``code``, ``registry_type``,
+/// ``receiver_id``, ``our_callback_uri``, ``auth``, ``signing``, ``registry_key``,
+/// ``endpoints``, ``verify_tls``, ``timeout_secs``, ``dialect``, ``max_retries``, ``locale``),
+/// or the flat names of OpenSPP's ``spp.dci.data.source`` (``auth_type``, ``bearer_token``,
+/// ``oauth2_client_id``, ``oauth2_client_secret``, ``oauth2_token_url``, ``signing_key``
+/// (a SigningKey or PEM), ``signing_key_id``, ``registry_public_key``, ``registry_jwks_url``,
+/// ``search_endpoint``, ``subscribe_endpoint``, ``timeout``, ``verify_ssl``, ...).
+#[pyclass(frozen, module = "dci._dci", name = "DataSource")]
+#[derive(Clone)]
+pub struct PyDataSource {
+    pub inner: DataSource,
+}
+
+#[pymethods]
+impl PyDataSource {
+    #[new]
+    #[pyo3(signature = (base_url = None, our_sender_id = None, **fields))]
+    fn new(
+        py: Python<'_>,
+        base_url: Option<&str>,
+        our_sender_id: Option<&str>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let all = match fields {
+            Some(f) => f.copy()?,
+            None => PyDict::new(py),
+        };
+        if let Some(b) = base_url {
+            all.set_item("base_url", b)?;
+        }
+        if let Some(s) = our_sender_id {
+            all.set_item("our_sender_id", s)?;
+        }
+        Ok(PyDataSource {
+            inner: build_data_source(&all)?,
+        })
+    }
+
+    /// From a dict of the same fields as the keyword arguments.
+    #[staticmethod]
+    fn from_dict(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let _ = py;
+        Ok(PyDataSource {
+            inner: build_data_source(config)?,
+        })
+    }
+
+    /// From a ``.toml`` or ``.json`` file (by extension).
+    #[staticmethod]
+    fn from_file(path: &str) -> PyResult<Self> {
+        Ok(PyDataSource {
+            inner: DataSource::from_file(path).py_err()?,
+        })
+    }
+
+    /// From JSON text.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyDataSource {
+            inner: DataSource::from_json_str(text).py_err()?,
+        })
+    }
+
+    /// From TOML text.
+    #[staticmethod]
+    fn from_toml(text: &str) -> PyResult<Self> {
+        Ok(PyDataSource {
+            inner: DataSource::from_toml_str(text).py_err()?,
+        })
+    }
+
+    /// The configuration as a dict (nested form). Secrets (tokens, client secrets, private
+    /// keys) read ``"***"`` unless ``include_secrets``.
+    #[pyo3(signature = (include_secrets = false))]
+    fn to_dict<'py>(&self, py: Python<'py>, include_secrets: bool) -> PyResult<Bound<'py, PyAny>> {
+        let mut v =
+            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
+        if !include_secrets {
+            for path in [
+                ["auth", "token"],
+                ["auth", "client_secret"],
+                ["signing", "key_pem"],
+            ] {
+                if let Some(s) = v.get_mut(path[0]).and_then(|o| o.get_mut(path[1])) {
+                    if s.is_string() {
+                        *s = json!("***");
+                    }
+                }
+            }
+        }
+        conv::to_py(py, &v)
+    }
+
+    /// A copy with some fields changed (same names as the constructor's).
+    #[pyo3(signature = (**fields))]
+    fn replace(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let base =
+            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
+        let all = conv::to_py(py, &base)?.cast_into::<PyDict>()?;
+        if let Some(f) = fields {
+            all.update(f.as_mapping())?;
+        }
+        Ok(PyDataSource {
+            inner: build_data_source(&all)?,
+        })
+    }
+
+    /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``).
+    fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let ds = self.inner.clone();
+        let report = py
+            .detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()))
+            .py_err()?;
+        conv::ser_to_py(py, &report)
+    }
+
+    /// The display name.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+    /// The lookup code (``crvs_main``, ``ibr_main``, ``dr_main``).
+    #[getter]
+    fn code(&self) -> String {
+        self.inner.code.clone()
+    }
+    /// ``crvs``, ``social``, ``ibr``, ``dr`` or ``fr``.
+    #[getter]
+    fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::ser_to_py(py, &self.inner.registry_type)
+    }
+    /// The registry's API root URL.
+    #[getter]
+    fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+    /// Our ``sender_id``: the registry identifies us by it.
+    #[getter]
+    fn our_sender_id(&self) -> String {
+        self.inner.our_sender_id.clone()
+    }
+    /// The registry's id, sent as ``header.receiver_id``.
+    #[getter]
+    fn receiver_id(&self) -> Option<String> {
+        self.inner.receiver_id.clone()
+    }
+    /// Where the registry sends callbacks (``header.sender_uri``).
+    #[getter]
+    fn our_callback_uri(&self) -> Option<String> {
+        self.inner.our_callback_uri.clone()
+    }
+    /// Per-request timeout in seconds.
+    #[getter]
+    fn timeout_secs(&self) -> f64 {
+        self.inner.timeout_secs
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "DataSource(code={:?}, base_url={:?}, our_sender_id={:?})",
+            self.inner.code, self.inner.base_url, self.inner.our_sender_id
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DCIClient
+
+/// The query of a search call: a Query object, or a query type with its wire value. For
+/// ``idtype-value``, OpenSPP's ``"TYPE:VALUE"`` string form is accepted too.
+fn query_of(
+    query_type: &Bound<'_, PyAny>,
+    query_value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, Value)> {
+    if let Ok(q) = query_type.cast::<PyQuery>() {
+        let (qt, v) = q.get().inner.to_wire();
+        return Ok((qt.to_string(), v));
+    }
+    let qt: String = query_type
+        .extract()
+        .map_err(|_| PyTypeError::new_err("query_type: expected a str or a Query"))?;
+    let Some(value) = query_value else {
+        return Err(to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
+            "query_value",
+            "required with a query type",
+        )])));
+    };
+    if let Ok(s) = value.cast::<PyString>() {
+        let s = s.to_cow()?;
+        let is_id = qt
+            .rsplit(':')
+            .next()
+            .is_some_and(|t| t.eq_ignore_ascii_case("idtype-value"));
+        if is_id {
+            let (t, v) = s.split_once(':').ok_or_else(|| {
+                to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
+                    "query_value",
+                    format!(
+                        "for idtype-value, \"TYPE:VALUE\" or {{\"type\", \"value\"}}, got {s:?}"
+                    ),
+                )]))
+            })?;
+            return Ok((qt, json!({"type": t.trim(), "value": v.trim()})));
+        }
+    }
+    Ok((qt, conv::to_value(value, "query_value")?))
+}
+
+#[derive(Default)]
+struct SearchOptions<'a, 'py> {
+    record_type: Option<String>,
+    page: u32,
+    page_size: u32,
+    registry_type: Option<String>,
+    registry_event_type: Option<String>,
+    sort: Option<&'a Bound<'py, PyAny>>,
+    consent: Option<&'a Bound<'py, PyAny>>,
+    authorize: Option<&'a Bound<'py, PyAny>>,
+    locale: Option<String>,
+}
+
+impl SearchOptions<'_, '_> {
+    fn apply(self, mut spec: SearchSpec) -> PyResult<SearchSpec> {
+        spec = spec.page(self.page, self.page_size);
+        if let Some(v) = self.record_type {
+            spec = spec.reg_record_type(v);
+        }
+        if let Some(v) = self.registry_type {
+            spec = spec.reg_type(v);
+        }
+        if let Some(v) = self.registry_event_type {
+            spec = spec.reg_event_type(v);
+        }
+        if let Some(v) = self.sort {
+            spec = spec.sort(conv::to_value(v, "sort")?);
+        }
+        if let Some(v) = self.consent {
+            spec = spec.consent(conv::to_value(v, "consent")?);
+        }
+        if let Some(v) = self.authorize {
+            spec = spec.authorize(conv::to_value(v, "authorize")?);
+        }
+        if let Some(v) = self.locale {
+            spec = spec.locale(v);
+        }
+        Ok(spec)
+    }
+}
+
+/// A client for one external DCI registry, with the method names of OpenSPP's ``DCIClient``.
+///
+/// Every call builds the envelope, signs it when a signing key is configured, gets (and
+/// caches) the OAuth2 token, sends it with the GIL released, checks the HTTP status, the ack
+/// and every item's status, and verifies the response signature when a registry key is
+/// configured. Sync searches return the response envelope as a dict; async calls return the
+/// ack as a dict with the ``transaction_id`` to wait for. Safe to share between threads.
+#[pyclass(frozen, module = "dci._dci", name = "DCIClient")]
+pub struct PyDCIClient {
+    pub inner: DCIClient,
+}
+
+impl PyDCIClient {
+    fn sync<'py>(
+        &self,
+        py: Python<'py>,
+        spec: SearchSpec,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = &self.inner;
+        if async_mode {
+            let ack = py.detach(|| c.search_async(&spec)).py_err()?;
+            conv::ser_to_py(py, &ack)
+        } else {
+            let r = py.detach(|| c.search_sync(&spec)).py_err()?;
+            conv::to_py(py, &r.raw)
+        }
+    }
+}
+
+/// A DataSource, a DCIClient, or a dict of DataSource fields.
+pub fn client_from(obj: &Bound<'_, PyAny>, signer: Option<Signer>) -> PyResult<DCIClient> {
+    if let Ok(c) = obj.cast::<PyDCIClient>() {
+        return Ok(c.get().inner.clone());
+    }
+    let ds = if let Ok(d) = obj.cast::<PyDataSource>() {
+        d.get().inner.clone()
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        build_data_source(d)?
+    } else {
+        return Err(PyTypeError::new_err(
+            "data_source: expected a DataSource, a DCIClient or a dict of DataSource fields",
+        ));
+    };
+    match signer {
+        Some(s) => DCIClient::with_signer(ds, s).py_err(),
+        None => DCIClient::new(ds).py_err(),
+    }
+}
+
+#[pymethods]
+impl PyDCIClient {
+    /// ``data_source``: a DataSource (or a dict of its fields). ``env`` is accepted for
+    /// OpenSPP's ``DCIClient(data_source, env)`` call shape and not used. ``signer``: a
+    /// Signer to use instead of the data source's ``signing`` section (its key is copied).
+    /// Raises ValidationError naming the field when ``base_url`` or ``our_sender_id`` is
+    /// missing or malformed.
+    #[new]
+    #[pyo3(signature = (data_source, env = None, *, signer = None))]
+    fn new(
+        data_source: &Bound<'_, PyAny>,
+        env: Option<&Bound<'_, PyAny>>,
+        signer: Option<&Bound<'_, PySigner>>,
+    ) -> PyResult<Self> {
+        let _ = env;
+        let signer = signer.map(|s| s.get().clone_signer()).transpose()?;
+        let inner = client_from(data_source, signer)?;
+        Ok(PyDCIClient { inner })
+    }
+
+    /// The data source this client was built from.
+    #[getter]
+    fn data_source(&self) -> PyDataSource {
+        PyDataSource {
+            inner: self.inner.data_source().clone(),
+        }
+    }
+
+    /// Sync search (``/registry/sync/search``); returns the response envelope.
+    /// ``query_type``: a Query, or ``"idtype-value"``/``"predicate"``/``"expression"`` with
+    /// ``query_value`` (the wire query; ``"TYPE:VALUE"`` for idtype-value).
+    #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
+        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
+        authorize = None, locale = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        query_type: &Bound<'py, PyAny>,
+        query_value: Option<&Bound<'py, PyAny>>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        registry_type: Option<String>,
+        registry_event_type: Option<String>,
+        sort: Option<&Bound<'py, PyAny>>,
+        consent: Option<&Bound<'py, PyAny>>,
+        authorize: Option<&Bound<'py, PyAny>>,
+        locale: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (qt, q) = query_of(query_type, query_value)?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        }
+        .apply(SearchSpec::new(qt, q))?;
+        self.sync(py, spec, false)
+    }
+
+    /// The same as ``search`` (the name OpenSPP's documentation uses).
+    #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
+        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
+        authorize = None, locale = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_sync<'py>(
+        &self,
+        py: Python<'py>,
+        query_type: &Bound<'py, PyAny>,
+        query_value: Option<&Bound<'py, PyAny>>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        registry_type: Option<String>,
+        registry_event_type: Option<String>,
+        sort: Option<&Bound<'py, PyAny>>,
+        consent: Option<&Bound<'py, PyAny>>,
+        authorize: Option<&Bound<'py, PyAny>>,
+        locale: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.search(
+            py,
+            query_type,
+            query_value,
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        )
+    }
+
+    /// Async search (``/registry/search``): returns once the registry acknowledges, with
+    /// ``{"ack_status", "correlation_id", "timestamp", "transaction_id", "message_id",
+    /// "reference_ids", "raw"}``. The result arrives at ``our_callback_uri`` + ``/on-search``
+    /// (see ``handle_callback``, ``CallbackListener`` and ``wait_for``).
+    #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
+        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
+        authorize = None, locale = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_async<'py>(
+        &self,
+        py: Python<'py>,
+        query_type: &Bound<'py, PyAny>,
+        query_value: Option<&Bound<'py, PyAny>>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        registry_type: Option<String>,
+        registry_event_type: Option<String>,
+        sort: Option<&Bound<'py, PyAny>>,
+        consent: Option<&Bound<'py, PyAny>>,
+        authorize: Option<&Bound<'py, PyAny>>,
+        locale: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (qt, q) = query_of(query_type, query_value)?;
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort,
+            consent,
+            authorize,
+            locale,
+        }
+        .apply(SearchSpec::new(qt, q))?;
+        self.sync(py, spec, true)
+    }
+
+    /// Identifier lookup (``idtype-value``); the response envelope, or the ack with
+    /// ``async_mode=True``.
+    #[pyo3(signature = (identifier_type, identifier_value, record_type = None, page = 1, page_size = 10, async_mode = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_by_id<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            ..Default::default()
+        }
+        .apply(SearchSpec::by_id(identifier_type, identifier_value))?;
+        self.sync(py, spec, async_mode)
+    }
+
+    /// Predicate search: ``predicate`` is the wire list of
+    /// ``{seq_num, expression1, condition, expression2}`` items (Predicate objects work too).
+    #[pyo3(signature = (predicate, record_type = None, page = 1, page_size = 10, async_mode = false))]
+    fn search_by_predicate<'py>(
+        &self,
+        py: Python<'py>,
+        predicate: &Bound<'py, PyAny>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let q = match predicate.cast::<PyQuery>() {
+            Ok(q) => q.get().inner.to_wire().1,
+            Err(_) => conv::to_value(predicate, "predicate")?,
+        };
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            ..Default::default()
+        }
+        .apply(SearchSpec::predicate(q))?;
+        self.sync(py, spec, async_mode)
+    }
+
+    /// Expression search: ``expression`` as sent (an expression object, or a predicate list as
+    /// OpenSPP sends it; a Query works too).
+    #[pyo3(signature = (expression, record_type = None, page = 1, page_size = 10, registry_type = None,
+        registry_event_type = None, async_mode = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_by_expression<'py>(
+        &self,
+        py: Python<'py>,
+        expression: &Bound<'py, PyAny>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        registry_type: Option<String>,
+        registry_event_type: Option<String>,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let q = match expression.cast::<PyQuery>() {
+            Ok(q) => q.get().inner.to_wire().1,
+            Err(_) => conv::to_value(expression, "expression")?,
+        };
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::expression(q))?;
+        self.sync(py, spec, async_mode)
+    }
+
+    /// ``attribute_name`` between ``start_date`` and ``end_date`` inclusive (a spec predicate;
+    /// registries with their own range syntax get it through the data source's ``dialect``).
+    #[pyo3(signature = (start_date, end_date, attribute_name = "dateOfEvent", event_type = None,
+        record_type = None, page = 1, page_size = 10, async_mode = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_by_date_range<'py>(
+        &self,
+        py: Python<'py>,
+        start_date: &str,
+        end_date: &str,
+        attribute_name: &str,
+        event_type: Option<String>,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let spec = SearchOptions {
+            record_type,
+            page,
+            page_size,
+            registry_event_type: event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::date_range(attribute_name, start_date, end_date))?;
+        self.sync(py, spec, async_mode)
+    }
+
+    /// Every record of every page of a sync search (pages of ``page_size``).
+    #[pyo3(signature = (query_type, query_value = None, record_type = None, page_size = 100, registry_type = None, registry_event_type = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_all<'py>(
+        &self,
+        py: Python<'py>,
+        query_type: &Bound<'py, PyAny>,
+        query_value: Option<&Bound<'py, PyAny>>,
+        record_type: Option<String>,
+        page_size: u32,
+        registry_type: Option<String>,
+        registry_event_type: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (qt, q) = query_of(query_type, query_value)?;
+        let spec = SearchOptions {
+            record_type,
+            page: 1,
+            page_size,
+            registry_type,
+            registry_event_type,
+            ..Default::default()
+        }
+        .apply(SearchSpec::new(qt, q))?;
+        let c = &self.inner;
+        let records = py.detach(|| c.search_all(spec)).py_err()?;
+        conv::to_py(py, &Value::Array(records))
+    }
+
+    /// Subscribes to registry events (``event_type``: one ``reg_event_type`` or a list);
+    /// ``filter_query`` defaults to every record. Returns the ack; the subscription codes
+    /// arrive by the on-subscribe callback.
+    #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None))]
+    fn subscribe<'py>(
+        &self,
+        py: Python<'py>,
+        event_type: &Bound<'py, PyAny>,
+        filter_query: Option<&Bound<'py, PyAny>>,
+        notify_record_type: &str,
+        filter_type: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let types: Vec<String> = if let Ok(s) = event_type.extract::<String>() {
+            vec![s]
+        } else {
+            event_type.extract()?
+        };
+        let filter = filter_query
+            .map(|f| conv::to_value(f, "filter_query"))
+            .transpose()?;
+        let specs: Vec<SubscribeSpec> = types
+            .into_iter()
+            .map(|t| {
+                let mut s = SubscribeSpec::event(t);
+                s.filter = filter.clone();
+                s.filter_type = filter_type.clone();
+                s.notify_record_type = Some(notify_record_type.to_string());
+                s
+            })
+            .collect();
+        let c = &self.inner;
+        let ack = py.detach(|| c.subscribe(&specs)).py_err()?;
+        conv::ser_to_py(py, &ack)
+    }
+
+    /// Ends subscriptions by their codes; returns the ack.
+    fn unsubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        subscription_codes: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = &self.inner;
+        let ack = py.detach(|| c.unsubscribe(&subscription_codes)).py_err()?;
+        conv::ser_to_py(py, &ack)
+    }
+
+    /// Sync transaction status (``/registry/sync/txn/status``): ``attribute_type``
+    /// ``transaction_id``, ``correlation_id``, ``reference_id_list`` or
+    /// ``subscription_code_list``; ``txn_type`` ``search``, ``subscribe`` or ``unsubscribe``.
+    /// Returns the response envelope.
+    #[pyo3(signature = (attribute_value, attribute_type = "transaction_id", txn_type = "search"))]
+    fn txn_status<'py>(
+        &self,
+        py: Python<'py>,
+        attribute_value: &Bound<'py, PyAny>,
+        attribute_type: &str,
+        txn_type: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let q = TxnStatusQuery {
+            txn_type: txn_type.to_string(),
+            attribute_type: attribute_type.to_string(),
+            attribute_value: conv::to_value(attribute_value, "attribute_value")?,
+            locale: None,
+        };
+        let c = &self.inner;
+        let r = py.detach(|| c.txn_status(&q)).py_err()?;
+        conv::to_py(py, &r.raw)
+    }
+
+    /// Checks auth and reachability: gets a token (OAuth2), then sends a one-record identifier
+    /// search that matches nothing. Returns ``{"authenticated", "reachable",
+    /// "item_rejection", "signature", "elapsed_ms"}``; raises on failure.
+    fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = &self.inner;
+        let r = py.detach(|| c.test_connection()).py_err()?;
+        conv::ser_to_py(py, &r)
+    }
+
+    /// Forgets the cached OAuth2 token; the next call fetches a fresh one.
+    fn clear_oauth2_token_cache(&self) {
+        self.inner.clear_token_cache()
+    }
+
+    /// Handles a callback the registry posted (on-search, on-subscribe, on-unsubscribe,
+    /// notify, txn/on-status): verifies and parses it and matches it to the waiting
+    /// transaction. ``body``: the request body (bytes or str); ``headers``: the HTTP request
+    /// headers (a dict or (name, value) pairs). Returns ``{"accepted", "http_status", "ack",
+    /// "action", "transaction_id", "correlation_id", "matched", "result", "error"}``: answer
+    /// the HTTP request with ``http_status`` and the JSON of ``ack``. ``result`` is
+    /// ``{"kind": "search" | "subscribe" | "unsubscribe" | "txn_status" | "notify",
+    /// "result": {...}}``; ``error`` is the DCIError of a refused callback or of the
+    /// registry's rejection.
+    #[pyo3(signature = (body, headers = None))]
+    fn handle_callback<'py>(
+        &self,
+        py: Python<'py>,
+        body: &Bound<'py, PyAny>,
+        headers: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let bytes = if body.cast::<PyDict>().is_ok() {
+            serde_json::to_vec(&conv::to_value(body, "body")?)
+                .map_err(|e| config_err("body", e.to_string()))?
+        } else {
+            conv::json_bytes(body)?
+        };
+        let mut hs: Vec<(String, String)> = Vec::new();
+        if let Some(h) = headers {
+            if let Ok(d) = h.cast::<PyDict>() {
+                for (k, v) in d.iter() {
+                    hs.push((k.extract()?, v.extract()?));
+                }
+            } else {
+                for item in h.try_iter()? {
+                    hs.push(item?.extract()?);
+                }
+            }
+        } else {
+            hs.push(("Content-Type".into(), "application/json".into()));
+        }
+        let c = &self.inner;
+        let out = py.detach(|| {
+            let refs: Vec<(&str, &str)> =
+                hs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            c.handle_callback(&bytes, &refs)
+        });
+        let d = PyDict::new(py);
+        match out {
+            Ok(o) => {
+                d.set_item("accepted", true)?;
+                d.set_item("http_status", 200)?;
+                d.set_item("ack", conv::to_py(py, &o.ack)?)?;
+                d.set_item("action", o.action)?;
+                d.set_item("transaction_id", o.transaction_id)?;
+                d.set_item("correlation_id", o.correlation_id)?;
+                d.set_item("matched", o.matched)?;
+                match o.result {
+                    Ok(r) => {
+                        d.set_item("result", conv::ser_to_py(py, &r)?)?;
+                        d.set_item("error", py.None())?;
+                    }
+                    Err(e) => {
+                        d.set_item("result", py.None())?;
+                        d.set_item("error", to_pyerr(e).into_value(py))?;
+                    }
+                }
+            }
+            Err(e) => {
+                d.set_item("accepted", false)?;
+                d.set_item("http_status", callback::error_status(&e))?;
+                d.set_item("ack", conv::to_py(py, &callback::error_ack(&e))?)?;
+                for k in ["action", "transaction_id", "correlation_id", "result"] {
+                    d.set_item(k, py.None())?;
+                }
+                d.set_item("matched", false)?;
+                d.set_item("error", to_pyerr(e).into_value(py))?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Waits (GIL released) for the callback of an async call, by the ``transaction_id`` of
+    /// its ack; returns ``{"kind", "result"}`` as in ``handle_callback``. Raises
+    /// ProtocolError for the registry's rejection, TransportError (kind ``"timeout"``) when
+    /// nothing arrives within ``timeout`` seconds.
+    #[pyo3(signature = (transaction_id, timeout = 30.0))]
+    fn wait_for<'py>(
+        &self,
+        py: Python<'py>,
+        transaction_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = duration(timeout)?;
+        let c = &self.inner;
+        let r: CallbackResult = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
+        conv::ser_to_py(py, &r)
+    }
+
+    /// Registers ``handler(event: dict)``, called for every notify callback this client
+    /// accepts (from the listener's thread). Exceptions in the handler are reported with
+    /// ``sys.unraisablehook`` and do not refuse the callback.
+    fn on_notify(&self, handler: Py<PyAny>) -> PyResult<()> {
+        on_notify(&self.inner, handler)
+    }
+
+    fn __repr__(&self) -> String {
+        let ds = self.inner.data_source();
+        format!(
+            "DCIClient(base_url={:?}, our_sender_id={:?})",
+            ds.base_url, ds.our_sender_id
+        )
+    }
+}
+
+fn duration(secs: f64) -> PyResult<Duration> {
+    if secs.is_finite() && secs >= 0.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(config_err(
+            "timeout",
+            "must be a non-negative number of seconds",
+        ))
+    }
+}
+
+fn on_notify(client: &DCIClient, handler: Py<PyAny>) -> PyResult<()> {
+    Python::attach(|py| {
+        if !handler.bind(py).is_callable() {
+            return Err(PyTypeError::new_err("handler must be callable"));
+        }
+        Ok(())
+    })?;
+    client.on_notify(move |ev| {
+        Python::attach(|py| {
+            let r = conv::ser_to_py(py, ev).and_then(|d| handler.call1(py, (d,)));
+            if let Err(e) = r {
+                e.write_unraisable(py, Some(handler.bind(py)));
+            }
+        })
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The embeddable listener
+
+enum ListenerState {
+    Bound(TcpListener),
+    Running(CallbackListener, DCIClient),
+    Stopped,
+}
+
+/// An embeddable HTTP listener for the registry's callbacks, for hosts without a web
+/// framework route: serves ``.../on-search``, ``/on-subscribe``, ``/on-unsubscribe``,
+/// ``/notify`` and ``/txn/on-status`` on its own thread and hands them to the client.
+///
+/// ``CallbackListener(client)`` binds and starts at once; ``CallbackListener(port=0)`` only
+/// binds (read ``port``/``url`` to configure ``our_callback_uri``), then ``start(client)``.
+/// Use it as a context manager, or call ``shutdown()``.
+#[pyclass(frozen, module = "dci._dci", name = "CallbackListener")]
+pub struct PyCallbackListener {
+    state: Mutex<ListenerState>,
+    addr: std::net::SocketAddr,
+}
+
+impl PyCallbackListener {
+    fn running(&self) -> PyResult<DCIClient> {
+        match &*self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?
+        {
+            ListenerState::Running(_, c) => Ok(c.clone()),
+            ListenerState::Bound(_) => Err(PyRuntimeError::new_err(
+                "the listener is not started: call start(client)",
+            )),
+            ListenerState::Stopped => Err(PyRuntimeError::new_err("the listener is shut down")),
+        }
+    }
+}
+
+#[pymethods]
+impl PyCallbackListener {
+    #[new]
+    #[pyo3(signature = (client = None, host = "127.0.0.1", port = 0))]
+    fn new(
+        py: Python<'_>,
+        client: Option<&Bound<'_, PyDCIClient>>,
+        host: &str,
+        port: u16,
+    ) -> PyResult<Self> {
+        let l = TcpListener::bind((host, port))
+            .map_err(|e| to_pyerr(dci::Error::Io(format!("bind {host}:{port}: {e}"))))?;
+        let addr = l
+            .local_addr()
+            .map_err(|e| to_pyerr(dci::Error::Io(e.to_string())))?;
+        let me = PyCallbackListener {
+            state: Mutex::new(ListenerState::Bound(l)),
+            addr,
+        };
+        if let Some(c) = client {
+            me.start(py, c)?;
+        }
+        Ok(me)
+    }
+
+    /// Starts serving callbacks for ``client``.
+    fn start(&self, py: Python<'_>, client: &Bound<'_, PyDCIClient>) -> PyResult<()> {
+        let _ = py;
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
+        match std::mem::replace(&mut *st, ListenerState::Stopped) {
+            ListenerState::Bound(l) => {
+                let c = client.get().inner.clone();
+                let running = CallbackListener::from_listener(c.clone(), l).py_err()?;
+                *st = ListenerState::Running(running, c);
+                Ok(())
+            }
+            other => {
+                *st = other;
+                Err(PyRuntimeError::new_err(
+                    "the listener is already started or shut down",
+                ))
+            }
+        }
+    }
+
+    /// The bound port.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The bound host address.
+    #[getter]
+    fn host(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    /// ``http://host:port``: the ``our_callback_uri`` to configure.
+    #[getter]
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// See ``DCIClient.wait_for``.
+    #[pyo3(signature = (transaction_id, timeout = 30.0))]
+    fn wait_for<'py>(
+        &self,
+        py: Python<'py>,
+        transaction_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.running()?;
+        let t = duration(timeout)?;
+        let r = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
+        conv::ser_to_py(py, &r)
+    }
+
+    /// See ``DCIClient.on_notify``.
+    fn on_notify(&self, handler: Py<PyAny>) -> PyResult<()> {
+        let c = self.running()?;
+        on_notify(&c, handler)
+    }
+
+    /// Stops accepting callbacks and joins the listener thread (idempotent).
+    fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
+        let old = {
+            let mut st = self
+                .state
+                .lock()
+                .map_err(|_| PyRuntimeError::new_err("listener state poisoned"))?;
+            std::mem::replace(&mut *st, ListenerState::Stopped)
+        };
+        if let ListenerState::Running(l, _) = old {
+            py.detach(move || l.shutdown());
+        }
+        Ok(())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.shutdown(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "CallbackListener(url={:?})",
+            format!("http://{}", self.addr)
+        )
+    }
+}

@@ -1,0 +1,433 @@
+//! Registry services over the client: CRVS, IBR, DR (dci::services), with OpenSPP's method
+//! names. OpenSPP's constructors take an Odoo env and a data-source code; these take a
+//! DataSource (or a DCIClient, or a dict of DataSource fields).
+
+use dci::services::{self, CrvsService, DrService, IbrService};
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use serde_json::Value;
+
+use crate::client::{client_from, PyDCIClient};
+use crate::conv;
+use crate::errors::IntoPy;
+
+fn client_of(source: &Bound<'_, PyAny>) -> PyResult<dci::client::DCIClient> {
+    client_from(source, None)
+}
+
+/// Civil registration (CRVS): birth verification, death check, vital-event subscriptions.
+#[pyclass(frozen, module = "dci._dci", name = "CRVSService")]
+pub struct PyCrvsService {
+    inner: CrvsService,
+}
+
+#[pymethods]
+impl PyCrvsService {
+    /// ``source``: a DataSource (registry_type ``crvs``), a DCIClient, or a dict of fields.
+    #[new]
+    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyCrvsService {
+            inner: CrvsService::new(client_of(source)?),
+        })
+    }
+
+    /// The client the service calls through.
+    #[getter]
+    fn client(&self) -> PyDCIClient {
+        PyDCIClient {
+            inner: self.inner.client().clone(),
+        }
+    }
+
+    /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
+    /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
+    /// ``registrant`` and the ``record`` as received, or None when the registry has no record.
+    fn verify_birth<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let s = &self.inner;
+        let r = py
+            .detach(|| s.verify_birth(identifier_type, identifier_value))
+            .py_err()?;
+        r.map(|b| conv::ser_to_py(py, &b)).transpose()
+    }
+
+    /// True when the registry records the person's death; no record is False.
+    fn is_deceased(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
+        let s = &self.inner;
+        py.detach(|| s.is_deceased(identifier_type, identifier_value))
+            .py_err()
+    }
+
+    /// Subscribes to vital events (default: live birth and death); returns the ack.
+    #[pyo3(signature = (event_types = None))]
+    fn subscribe_events<'py>(
+        &self,
+        py: Python<'py>,
+        event_types: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let types = event_types.unwrap_or_default();
+        let s = &self.inner;
+        let ack = py
+            .detach(|| {
+                let refs: Vec<&str> = types.iter().map(String::as_str).collect();
+                s.subscribe_events(&refs)
+            })
+            .py_err()?;
+        conv::ser_to_py(py, &ack)
+    }
+
+    /// Every birth registered between the two dates (inclusive), across all pages.
+    fn search_births<'py>(
+        &self,
+        py: Python<'py>,
+        date_from: &str,
+        date_to: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let s = &self.inner;
+        let r = py.detach(|| s.search_births(date_from, date_to)).py_err()?;
+        conv::to_py(py, &Value::Array(r))
+    }
+}
+
+/// The outcome of ``IBRService.check_duplication``: ``is_duplicate``, ``matched_programs``
+/// and ``raw_response`` (one response envelope per identifier searched). Reads like a dict
+/// too (``result["is_duplicate"]``), as OpenSPP code uses it.
+#[pyclass(frozen, module = "dci._dci", name = "DuplicationResult")]
+pub struct PyDuplicationResult {
+    inner: services::DuplicationResult,
+}
+
+#[pymethods]
+impl PyDuplicationResult {
+    #[new]
+    #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
+    fn new(
+        is_duplicate: bool,
+        matched_programs: Option<Vec<String>>,
+        raw_response: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let matched_programs = matched_programs.unwrap_or_default();
+        let raw = match raw_response {
+            None => Vec::new(),
+            Some(r) => match conv::to_value(r, "raw_response")? {
+                Value::Array(a) => a,
+                other => vec![other],
+            },
+        };
+        Ok(PyDuplicationResult {
+            inner: services::DuplicationResult {
+                is_duplicate,
+                matched_programs,
+                raw_response: raw,
+            },
+        })
+    }
+    /// True when the registry holds a record for any identifier.
+    #[getter]
+    fn is_duplicate(&self) -> bool {
+        self.inner.is_duplicate
+    }
+    /// Programme names (sorted, without repeats).
+    #[getter]
+    fn matched_programs(&self) -> Vec<String> {
+        self.inner.matched_programs.clone()
+    }
+    /// One response envelope per identifier searched.
+    #[getter]
+    fn raw_response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::to_py(py, &Value::Array(self.inner.raw_response.clone()))
+    }
+    /// ``{"is_duplicate", "matched_programs", "raw_response"}``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::ser_to_py(py, &self.inner)
+    }
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        item(self.to_dict(py)?, key)
+    }
+    fn __bool__(&self) -> bool {
+        self.inner.is_duplicate
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "DuplicationResult(is_duplicate={}, matched_programs={:?})",
+            if self.inner.is_duplicate {
+                "True"
+            } else {
+                "False"
+            },
+            self.inner.matched_programs
+        )
+    }
+}
+
+fn item<'py>(d: Bound<'py, PyAny>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+    d.cast::<PyDict>()?
+        .get_item(key)?
+        .ok_or_else(|| PyKeyError::new_err(key.to_string()))
+}
+
+/// A beneficiary found in the IBR: ``identifier_type``, ``identifier_value``, ``name``,
+/// ``programs`` and ``metadata`` (the record as received). Reads like a dict too.
+#[pyclass(frozen, module = "dci._dci", name = "BeneficiaryInfo")]
+pub struct PyBeneficiaryInfo {
+    inner: services::BeneficiaryInfo,
+}
+
+#[pymethods]
+impl PyBeneficiaryInfo {
+    #[new]
+    #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
+    fn new(
+        identifier_type: String,
+        identifier_value: String,
+        name: Option<String>,
+        programs: Option<Vec<String>>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let programs = programs.unwrap_or_default();
+        Ok(PyBeneficiaryInfo {
+            inner: services::BeneficiaryInfo {
+                identifier_type,
+                identifier_value,
+                name,
+                programs,
+                metadata: match metadata {
+                    Some(m) => conv::to_value(m, "metadata")?,
+                    None => Value::Object(Default::default()),
+                },
+            },
+        })
+    }
+    /// The identifier type looked up.
+    #[getter]
+    fn identifier_type(&self) -> String {
+        self.inner.identifier_type.clone()
+    }
+    /// The identifier value looked up.
+    #[getter]
+    fn identifier_value(&self) -> String {
+        self.inner.identifier_value.clone()
+    }
+    /// The beneficiary's name, if the record carries one.
+    #[getter]
+    fn name(&self) -> Option<String> {
+        self.inner.name.clone()
+    }
+    /// The programmes the beneficiary is enrolled in.
+    #[getter]
+    fn programs(&self) -> Vec<String> {
+        self.inner.programs.clone()
+    }
+    /// The record as received.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::to_py(py, &self.inner.metadata)
+    }
+    /// ``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        conv::ser_to_py(py, &self.inner)
+    }
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        item(self.to_dict(py)?, key)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "BeneficiaryInfo(identifier_type={:?}, identifier_value={:?}, name={:?}, programs={:?})",
+            self.inner.identifier_type, self.inner.identifier_value, self.inner.name, self.inner.programs
+        )
+    }
+}
+
+/// ``(identifier_type, identifier_value)`` pairs from a list of pairs, a list of
+/// ``{"identifier_type", "identifier_value"}`` dicts, or a ``{type: value}`` dict.
+fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        if d.contains("identifier_type")? {
+            return identifiers(&pyo3::types::PyList::new(obj.py(), [obj])?.into_any());
+        }
+        return d
+            .iter()
+            .map(|(k, v)| Ok((k.extract()?, v.extract()?)))
+            .collect();
+    }
+    if obj.cast::<PyString>().is_ok() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "identifiers: expected (type, value) pairs or a {type: value} dict, not a str",
+        ));
+    }
+    let mut out = Vec::new();
+    for it in obj.try_iter()? {
+        let it = it?;
+        if let Ok(d) = it.cast::<PyDict>() {
+            let t = d.get_item("identifier_type")?;
+            let v = d.get_item("identifier_value")?;
+            match (t, v) {
+                (Some(t), Some(v)) => out.push((t.extract()?, v.extract()?)),
+                _ => {
+                    return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+                        dci::Violation::new(
+                            format!("identifiers[{}]", out.len()),
+                            "identifier_type and identifier_value are required",
+                        ),
+                    ])))
+                }
+            }
+        } else {
+            out.push(it.extract()?);
+        }
+    }
+    Ok(out)
+}
+
+/// Integrated beneficiary registry (IBR): duplicate-enrollment checks and beneficiary lookup.
+#[pyclass(frozen, module = "dci._dci", name = "IBRService")]
+pub struct PyIbrService {
+    inner: IbrService,
+}
+
+#[pymethods]
+impl PyIbrService {
+    /// ``source``: a DataSource (registry_type ``ibr``), a DCIClient, or a dict of fields.
+    #[new]
+    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyIbrService {
+            inner: IbrService::new(client_of(source)?),
+        })
+    }
+
+    /// The client the service calls through.
+    #[getter]
+    fn client(&self) -> PyDCIClient {
+        PyDCIClient {
+            inner: self.inner.client().clone(),
+        }
+    }
+
+    /// Searches the IBR for each identifier of the person (``(type, value)`` pairs, a
+    /// ``{type: value}`` dict, or ``{"identifier_type", "identifier_value"}`` dicts); a record
+    /// for any of them is a duplicate. Fails closed: an error is raised, never read as "not a
+    /// duplicate".
+    fn check_duplication(
+        &self,
+        py: Python<'_>,
+        identifiers: &Bound<'_, PyAny>,
+    ) -> PyResult<PyDuplicationResult> {
+        let ids = self::identifiers(identifiers)?;
+        let s = &self.inner;
+        let r = py
+            .detach(|| {
+                let refs: Vec<(&str, &str)> =
+                    ids.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                s.check_duplication(&refs)
+            })
+            .py_err()?;
+        Ok(PyDuplicationResult { inner: r })
+    }
+
+    /// The beneficiaries the IBR holds under this identifier (usually none or one).
+    fn search_beneficiary(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Vec<PyBeneficiaryInfo>> {
+        let s = &self.inner;
+        let r = py
+            .detach(|| s.search_beneficiary(identifier_type, identifier_value))
+            .py_err()?;
+        Ok(r.into_iter()
+            .map(|inner| PyBeneficiaryInfo { inner })
+            .collect())
+    }
+
+    /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
+    fn enrolled(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
+        let s = &self.inner;
+        py.detach(|| s.enrolled(identifier_type, identifier_value))
+            .py_err()
+    }
+}
+
+/// Disability registry (DR): disability status, Washington Group scores, PWD check.
+#[pyclass(frozen, module = "dci._dci", name = "DRService")]
+pub struct PyDrService {
+    inner: DrService,
+}
+
+#[pymethods]
+impl PyDrService {
+    /// ``source``: a DataSource (registry_type ``dr``), a DCIClient, or a dict of fields.
+    #[new]
+    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyDrService {
+            inner: DrService::new(client_of(source)?),
+        })
+    }
+
+    /// The client the service calls through.
+    #[getter]
+    fn client(&self) -> PyDCIClient {
+        PyDCIClient {
+            inner: self.inner.client().clone(),
+        }
+    }
+
+    /// The person's disability record: ``{"has_disability", "disability_types",
+    /// "functional_scores", "disability_status", "disability_level", "assessment_date",
+    /// "source_registry", "raw_record"}``, or None when not found.
+    fn get_disability_status<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let s = &self.inner;
+        let r = py
+            .detach(|| s.get_disability_status(identifier_type, identifier_value))
+            .py_err()?;
+        r.map(|d| conv::ser_to_py(py, &d)).transpose()
+    }
+
+    /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
+    /// ``Cognition``, ``Self-Care``, ``Communication``); empty when not found.
+    fn get_functional_scores<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let s = &self.inner;
+        let r = py
+            .detach(|| s.get_functional_scores(identifier_type, identifier_value))
+            .py_err()?;
+        conv::ser_to_py(py, &r)
+    }
+
+    /// True when the person is a person with disability (any WG domain at 3 or more, else the
+    /// registry's own answer).
+    fn is_pwd(
+        &self,
+        py: Python<'_>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<bool> {
+        let s = &self.inner;
+        py.detach(|| s.is_pwd(identifier_type, identifier_value))
+            .py_err()
+    }
+}

@@ -1,0 +1,270 @@
+//! The DCI `signature` field in three profiles: spdci, jws-detached, jws-compact
+//! (dci::signature). `now` arguments are the clock for tests (unix seconds).
+
+use dci::signature::{self, DigestAlgorithm, KeyResolver, Profile, Signer, VerifyOptions};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::canonical::LARGE;
+use crate::conv;
+use crate::errors::IntoPy;
+use crate::keys::{PyJwks, PySigningKey, PyVerifyingKey};
+
+pub fn profile(name: &str) -> PyResult<Profile> {
+    Profile::parse(name).py_err()
+}
+
+fn digest(name: &str) -> PyResult<DigestAlgorithm> {
+    match name.to_ascii_lowercase().as_str() {
+        "sha256" | "sha-256" => Ok(DigestAlgorithm::Sha256),
+        "blake512" | "blake-512" | "blake2b-512" => Ok(DigestAlgorithm::Blake512),
+        other => Err(crate::errors::to_pyerr(dci::Error::Config {
+            field: "digest".into(),
+            reason: format!("unknown digest {other:?} (expected sha256 or blake512)"),
+        })),
+    }
+}
+
+/// Who signs and how: the key, the kid parts (``{sender_id}|{key_id}|{algorithm}``) and the
+/// profile (``"spdci"``, ``"jws-detached"``, ``"jws-compact"``). For the spdci profile,
+/// ``digest`` is ``"sha256"`` (OpenSPP) or ``"blake512"`` and ``validity_secs`` the time
+/// between ``created`` and ``expires``. Safe to share between threads.
+#[pyclass(frozen, module = "dci._dci", name = "Signer")]
+pub struct PySigner {
+    pub inner: Signer,
+}
+
+impl PySigner {
+    /// A copy for a client (the core's client owns its signer; keys are not Clone, so the
+    /// key is copied through its PEM).
+    pub fn clone_signer(&self) -> PyResult<Signer> {
+        let pem = self.inner.key.to_pem().py_err()?;
+        let mut s = Signer::new(
+            dci::keys::SigningKey::from_pem(&pem).py_err()?,
+            self.inner.sender_id.clone(),
+            self.inner.key_id.clone(),
+        );
+        s.profile = self.inner.profile;
+        s.digest = self.inner.digest;
+        s.validity_secs = self.inner.validity_secs;
+        Ok(s)
+    }
+}
+
+#[pymethods]
+impl PySigner {
+    #[new]
+    #[pyo3(signature = (key, sender_id, key_id, *, profile = "spdci", digest = "sha256", validity_secs = 300))]
+    fn new(
+        key: &PySigningKey,
+        sender_id: &str,
+        key_id: &str,
+        profile: &str,
+        digest: &str,
+        validity_secs: i64,
+    ) -> PyResult<Self> {
+        let mut s = Signer::new(key.to_owned_key()?, sender_id, key_id);
+        s.profile = self::profile(profile)?;
+        s.digest = self::digest(digest)?;
+        if validity_secs <= 0 {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "validity_secs".into(),
+                reason: "must be positive".into(),
+            }));
+        }
+        s.validity_secs = validity_secs;
+        Ok(PySigner { inner: s })
+    }
+
+    /// ``{sender_id}|{key_id}|{algorithm}``.
+    #[getter]
+    fn kid(&self) -> String {
+        self.inner.kid()
+    }
+
+    /// ``"spdci"``, ``"jws-detached"`` or ``"jws-compact"``.
+    #[getter]
+    fn profile(&self) -> &'static str {
+        self.inner.profile.name()
+    }
+
+    /// The first part of the kid.
+    #[getter]
+    fn sender_id(&self) -> String {
+        self.inner.sender_id.clone()
+    }
+
+    /// The second part of the kid.
+    #[getter]
+    fn key_id(&self) -> String {
+        self.inner.key_id.clone()
+    }
+
+    /// The public key that verifies this signer's signatures.
+    fn verifying_key(&self) -> PyVerifyingKey {
+        PyVerifyingKey {
+            inner: self.inner.key.verifying_key(),
+        }
+    }
+
+    /// The ``signature`` value for ``header`` and ``message`` (dicts), created at ``now``
+    /// (unix seconds; None = the system clock).
+    #[pyo3(signature = (header, message, now = None))]
+    fn signature_for(
+        &self,
+        py: Python<'_>,
+        header: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+        now: Option<i64>,
+    ) -> PyResult<String> {
+        let h = conv::to_value(header, "header")?;
+        let m = conv::to_value(message, "message")?;
+        py.detach(|| self.inner.signature_for(&h, &m, now)).py_err()
+    }
+
+    /// Sets ``envelope["signature"]`` over its ``header`` and ``message`` and returns the
+    /// same dict.
+    #[pyo3(signature = (envelope, now = None))]
+    fn sign<'py>(
+        &self,
+        py: Python<'py>,
+        envelope: &Bound<'py, PyDict>,
+        now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let get = |k: &str| -> PyResult<serde_json::Value> {
+            match envelope.get_item(k)? {
+                Some(v) => conv::to_value(&v, k),
+                None => Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+                    dci::Violation::new(k, "required"),
+                ]))),
+            }
+        };
+        let (h, m) = (get("header")?, get("message")?);
+        let sig = py
+            .detach(|| self.inner.signature_for(&h, &m, now))
+            .py_err()?;
+        envelope.set_item("signature", sig)?;
+        Ok(envelope.clone())
+    }
+
+    /// Signs an envelope given as JSON bytes (or str), numbers kept exactly as written;
+    /// returns the signed envelope's bytes.
+    #[pyo3(signature = (envelope, now = None))]
+    fn sign_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        envelope: &Bound<'py, PyAny>,
+        now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = conv::json_bytes(envelope)?;
+        let out = py.detach(|| self.inner.sign_bytes(&bytes, now)).py_err()?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Signer(kid={:?}, profile={:?})",
+            self.inner.kid(),
+            self.inner.profile.name()
+        )
+    }
+}
+
+/// Keys given to verify: a VerifyingKey, a Jwks, or a JWKS / JWK dict.
+pub enum Keys {
+    One(dci::keys::VerifyingKey),
+    Set(dci::keys::Jwks),
+}
+
+impl Keys {
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Keys> {
+        if let Ok(k) = obj.cast::<PyVerifyingKey>() {
+            return Ok(Keys::One(k.get().inner.clone()));
+        }
+        if let Ok(j) = obj.cast::<PyJwks>() {
+            return Ok(Keys::Set(j.get().inner.clone()));
+        }
+        if obj.cast::<PyDict>().is_ok() {
+            let v = conv::to_value(obj, "keys")?;
+            return Ok(if v.get("keys").is_some() {
+                Keys::Set(dci::keys::Jwks::from_json(&v).py_err()?)
+            } else {
+                Keys::One(dci::keys::VerifyingKey::from_jwk(&v).py_err()?)
+            });
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Keys::One(
+                dci::keys::VerifyingKey::from_pem(&s.to_cow()?).py_err()?,
+            ));
+        }
+        Err(PyTypeError::new_err(
+            "keys: expected a VerifyingKey, a Jwks, a JWK or JWKS dict, or a PEM string",
+        ))
+    }
+
+    pub fn resolver(&self) -> &dyn KeyResolver {
+        match self {
+            Keys::One(k) => k,
+            Keys::Set(s) => s,
+        }
+    }
+}
+
+/// The bytes of an envelope given as bytes, str or dict.
+fn envelope_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if obj.cast::<PyDict>().is_ok() {
+        let v = conv::to_value(obj, "envelope")?;
+        return serde_json::to_vec(&v).map_err(dci::Error::from).py_err();
+    }
+    conv::json_bytes(obj)
+}
+
+/// Verifies the signature of an envelope over its ``header`` and ``message``.
+///
+/// ``envelope``: the bytes as received (best: numbers and escapes kept exactly), a str, or a
+/// dict. ``keys``: a VerifyingKey, a Jwks, a JWK or JWKS dict, or a PEM public key.
+/// ``now``: the time to check against (unix seconds; None = the system clock);
+/// ``clock_skew``: how far in the future ``created`` may be; ``profile``: the profile to
+/// expect (None = detect). Returns ``{"profile", "algorithm", "kid", "created", "expires"}``;
+/// raises SignatureError (``kind`` says why: ``signature_missing``, ``signature_invalid``,
+/// ``signature_expired``, ...).
+#[pyfunction]
+#[pyo3(signature = (envelope, keys, *, now = None, clock_skew = 60, profile = None))]
+pub fn verify<'py>(
+    py: Python<'py>,
+    envelope: &Bound<'py, PyAny>,
+    keys: &Bound<'py, PyAny>,
+    now: Option<i64>,
+    clock_skew: i64,
+    profile: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let bytes = envelope_bytes(envelope)?;
+    let keys = Keys::extract(keys)?;
+    let opts = VerifyOptions {
+        now,
+        clock_skew_secs: clock_skew,
+        profile: profile.map(self::profile).transpose()?,
+    };
+    let v = if bytes.len() >= LARGE {
+        py.detach(|| signature::verify_bytes(&bytes, keys.resolver(), &opts))
+    } else {
+        signature::verify_bytes(&bytes, keys.resolver(), &opts)
+    }
+    .py_err()?;
+    let d = PyDict::new(py);
+    d.set_item("profile", v.profile.name())?;
+    d.set_item("algorithm", v.algorithm.dci_name())?;
+    d.set_item("kid", v.kid)?;
+    d.set_item("created", v.created)?;
+    d.set_item("expires", v.expires)?;
+    Ok(d)
+}
+
+/// Whether a ``signature`` value is absent in substance (None, empty, or a placeholder such
+/// as ``"unsigned-stub"``).
+#[pyfunction]
+#[pyo3(signature = (signature))]
+pub fn is_missing_signature(signature: Option<&str>) -> bool {
+    signature::is_missing(signature)
+}
