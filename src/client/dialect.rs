@@ -12,12 +12,14 @@
 //! - `openspp2` (OpenSPP 2 `spp_dci`): its server verifies our signature over its own
 //!   re-serialisation of the header (pydantic `model_dump(mode="json")` of `DCIMessageHeader`), so
 //!   we send exactly that form: all ten fields in declaration order, `null` where absent, and
-//!   `message_ts` as pydantic writes a UTC datetime.
+//!   `message_ts` as pydantic writes a UTC datetime. Its responses are signed over the header
+//!   with its defaulted fields but sent without them: see [`openspp2_signed_header`].
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::canonical::{Node, Style};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -200,4 +202,51 @@ pub fn openg2p_search_text(value: &Value) -> Value {
         "type": "ns:org:QueryType:expression",
         "value": {"expression": {"query": {"search_text": {"$eq": value}}}}
     })
+}
+
+/// The fields of OpenSPP 2's response header models that have a non-None default, with that
+/// default as JSON text: `DCIMessageHeader` (`version`, `total_count`, `is_msg_encrypted`) and,
+/// for a `DCICallbackHeader` (a header with `status`), `completed_count`.
+const OPENSPP2_HEADER_DEFAULTS: [(&str, &str); 3] = [
+    ("version", "\"1.0.0\""),
+    ("total_count", "0"),
+    ("is_msg_encrypted", "false"),
+];
+const OPENSPP2_CALLBACK_HEADER_DEFAULTS: [(&str, &str); 1] = [("completed_count", "0")];
+
+/// The header OpenSPP 2 signed for a response or callback whose header arrived as `header`:
+/// its sync responses are signed over the header dumped with `exclude_none` but sent with
+/// `exclude_unset` too, so fields left at a non-None default are signed yet absent on the wire.
+/// Returns the received header with only those absent defaults added, as JSON text, or `None`
+/// when the header is not an object or lacks none of them (nothing else to try). Received
+/// fields are never dropped or changed.
+pub fn openspp2_signed_header(header: &Node<'_>) -> Result<Option<Vec<u8>>> {
+    if !matches!(header, Node::Object(_)) {
+        return Ok(None);
+    }
+    let callback = header.get("status").is_some();
+    let missing: Vec<(&str, &str)> = OPENSPP2_HEADER_DEFAULTS
+        .iter()
+        .chain(
+            OPENSPP2_CALLBACK_HEADER_DEFAULTS
+                .iter()
+                .filter(|_| callback),
+        )
+        .filter(|(name, _)| header.get(name).is_none())
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let mut out = header.to_canonical(Style::Ascii)?;
+    // `out` is `{...}`: reopen it, append the defaults, close it again.
+    out.pop();
+    for (name, value) in missing {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"{name}\":{value}").as_bytes());
+    }
+    out.push(b'}');
+    Ok(Some(out))
 }

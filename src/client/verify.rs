@@ -1,15 +1,22 @@
 //! Verifying the registry's signatures on responses and callbacks, over the bytes received.
+//!
+//! One exception, in the `openspp2` dialect only: OpenSPP 2 signs the header with its defaulted
+//! fields but sends it without them, so a signature that fails over the received bytes is tried
+//! once more over the received header plus only those documented defaults
+//! ([`dialect::openspp2_signed_header`]) and the message as received.
 
 use std::sync::RwLock;
 
 use serde_json::Value;
 
+use crate::canonical::{self, Node};
 use crate::client::datasource::{DataSource, RegistryKeyConfig, VerifyMode};
+use crate::client::dialect::{self, Dialect};
 use crate::client::response::SignatureCheck;
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::keys::{Algorithm, Jwks, VerifyingKey};
-use crate::signature::{self, KeyResolver, VerifyOptions};
+use crate::signature::{self, spdci, KeyResolver, Profile, Verified, VerifyOptions};
 
 enum Source {
     Key(VerifyingKey),
@@ -22,6 +29,7 @@ pub(crate) struct RegistryKeys {
     source: Source,
     pub(crate) mode: VerifyMode,
     max_retries: u32,
+    dialect: Dialect,
 }
 
 fn config(field: &str, reason: impl Into<String>) -> Error {
@@ -42,6 +50,7 @@ impl RegistryKeys {
             source,
             mode: k.mode,
             max_retries: ds.max_retries,
+            dialect: ds.dialect,
         }))
     }
 
@@ -75,15 +84,15 @@ impl RegistryKeys {
     fn verify_signed(&self, t: &Transport, body: &[u8]) -> Result<SignatureCheck> {
         let opts = VerifyOptions::default();
         let verified = match &self.source {
-            Source::Key(k) => signature::verify_bytes(body, k, &opts)?,
-            Source::Jwks(j) => signature::verify_bytes(body, &ByKid(j), &opts)?,
+            Source::Key(k) => self.check(body, k, &opts)?,
+            Source::Jwks(j) => self.check(body, &ByKid(j), &opts)?,
             Source::Url(url, cache) => {
                 let first = self.cached_or_fetch(t, url, cache, false)?;
-                match signature::verify_bytes(body, &ByKid(&first), &opts) {
+                match self.check(body, &ByKid(&first), &opts) {
                     Err(Error::Key(_)) => {
                         // The registry may have rotated its key: fetch the set again, once.
                         let fresh = self.cached_or_fetch(t, url, cache, true)?;
-                        signature::verify_bytes(body, &ByKid(&fresh), &opts)?
+                        self.check(body, &ByKid(&fresh), &opts)?
                     }
                     other => other?,
                 }
@@ -93,6 +102,23 @@ impl RegistryKeys {
             verified: true,
             kid: verified.kid,
         })
+    }
+
+    /// Verifies over the received bytes; in the `openspp2` dialect, an invalid signature is
+    /// tried once more over the header as OpenSPP 2 signed it. The first error is kept.
+    fn check(&self, body: &[u8], keys: &dyn KeyResolver, opts: &VerifyOptions) -> Result<Verified> {
+        match signature::verify_bytes(body, keys, opts) {
+            Err(Error::SignatureInvalid(m)) if self.dialect == Dialect::Openspp2 => {
+                match openspp2_signed_form(body, keys, opts) {
+                    Some(Ok(v)) => Ok(v),
+                    Some(Err(_)) => Err(Error::SignatureInvalid(format!(
+                        "{m} (also over the header with OpenSPP 2's defaults)"
+                    ))),
+                    None => Err(Error::SignatureInvalid(m)),
+                }
+            }
+            other => other,
+        }
     }
 
     fn cached_or_fetch(
@@ -124,6 +150,35 @@ impl RegistryKeys {
         }
         Ok(j)
     }
+}
+
+/// Verifies an spdci signature over the received header completed with OpenSPP 2's defaults
+/// and the message as received. `None` when there is nothing different to try (not an spdci
+/// signature, or no default is absent from the header).
+fn openspp2_signed_form(
+    body: &[u8],
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+) -> Option<Result<Verified>> {
+    let root = canonical::parse(body).ok()?;
+    let Some(Node::String(sig)) = root.get("signature") else {
+        return None;
+    };
+    let sig = sig.decode();
+    if signature::detect_profile(&sig) != Profile::Spdci {
+        return None;
+    }
+    let (header, message) = signature::envelope_parts(&root).ok()?;
+    let signed = match dialect::openspp2_signed_header(header) {
+        Ok(Some(h)) => h,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let signed = match canonical::parse(&signed) {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(spdci::verify_pair(&sig, &signed, message, keys, opts))
 }
 
 /// Prefixes a signature or key error with where it happened.

@@ -250,3 +250,23 @@ pub fn verify(
         expires: Some(params.expires),
     })
 }
+
+/// Verifies a signature value over `{"header":h,"message":m}` built from parsed nodes
+/// (Style::Ascii), for a caller that must verify a header other than the envelope's own bytes
+/// (a dialect's reconstruction of what a peer signed).
+pub fn verify_pair(
+    value: &str,
+    header: &crate::canonical::Node<'_>,
+    message: &crate::canonical::Node<'_>,
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+) -> Result<Verified> {
+    let mut payload = Vec::new();
+    super::canonical_pair_nodes(
+        &mut payload,
+        header,
+        message,
+        crate::canonical::Style::Ascii,
+    )?;
+    verify(value, &payload, keys, opts)
+}
