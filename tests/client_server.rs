@@ -118,6 +118,95 @@ fn sync_calls_and_services_against_the_reference_server() {
     let _ = dr.get_functional_scores("UIN", "100000001").unwrap();
 }
 
+/// The UIN of a demo record (`identifier`, `person_identifier` or `member_identifier`).
+fn uin_of(rec: &serde_json::Value) -> String {
+    for k in ["identifier", "person_identifier", "member_identifier"] {
+        let ids = match &rec[k] {
+            serde_json::Value::Array(a) => a.clone(),
+            o @ serde_json::Value::Object(_) => vec![o.clone()],
+            _ => continue,
+        };
+        if let Some(v) = ids
+            .iter()
+            .find(|i| i["identifier_type"] == "UIN")
+            .and_then(|i| i["identifier_value"].as_str())
+        {
+            return v.to_string();
+        }
+    }
+    panic!("no UIN in {rec}");
+}
+
+#[test]
+fn dr_scores_and_ibr_enrolled_match_the_demo_records() {
+    let Some(s) = server() else {
+        eprintln!("DCI_SERVER_BIN not set: skipped");
+        return;
+    };
+    let dr = DrService::new(DCIClient::new(ds(&s, "dr")).unwrap());
+    let r = dr
+        .client()
+        .search_by_expression(serde_json::json!({"disability_status": {"$eq": "Approved"}}))
+        .unwrap();
+    let person = r.records().next().expect("a demo DR person").clone();
+    let uin = uin_of(&person);
+    // The demo's `washington_group` map ({VIS_SS: n}) is what the scores must equal.
+    let names = [
+        ("VIS_SS", "Vision"),
+        ("HEAR_SS", "Hearing"),
+        ("MOB_SS", "Mobility"),
+        ("COG_SS", "Cognition"),
+        ("SC_SS", "Self-Care"),
+        ("COM_SS", "Communication"),
+    ];
+    let expected: std::collections::BTreeMap<String, u8> = names
+        .iter()
+        .map(|(code, name)| {
+            let n = person["washington_group"][code].as_u64().expect(code);
+            (name.to_string(), n as u8)
+        })
+        .collect();
+    assert_eq!(expected.len(), 6);
+    assert!(expected.values().all(|v| (1..=4).contains(v)));
+    assert_eq!(dr.get_functional_scores("UIN", &uin).unwrap(), expected);
+    let st = dr.get_disability_status("UIN", &uin).unwrap().unwrap();
+    assert_eq!(st.functional_scores, expected);
+    assert!(st.has_disability);
+    // Every demo DR person has one domain at 3 or 4.
+    assert!(dr.is_pwd("UIN", &uin).unwrap());
+    assert!(dr
+        .get_functional_scores("UIN", "no-such-person")
+        .unwrap()
+        .is_empty());
+
+    let ibr = IbrService::new(DCIClient::new(ds(&s, "ibr")).unwrap());
+    let r = ibr
+        .client()
+        .search_by_expression(serde_json::json!({"enrollment_status": {"$eq": "active"}}))
+        .unwrap();
+    let ben = r
+        .records()
+        .next()
+        .expect("an active demo beneficiary")
+        .clone();
+    let uin = ben["person_identifier"]["identifier_value"]
+        .as_str()
+        .expect("person_identifier.identifier_value")
+        .to_string();
+    assert!(ibr.enrolled("UIN", &uin).unwrap());
+    assert!(!ibr.enrolled("UIN", "no-such-person").unwrap());
+    // The spec's `{path: {op: value}}` form answers the same.
+    let items = ibr
+        .enrolled_query(
+            "expression",
+            serde_json::json!({"person_identifier": {"eq": uin}}),
+            "Member",
+        )
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0].enrolled);
+}
+
 #[test]
 fn async_calls_against_the_reference_server() {
     let Some(s) = server() else {

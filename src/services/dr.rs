@@ -179,8 +179,11 @@ pub fn wg_domain(code: &str) -> Option<&'static str> {
         .find(|(k, n)| {
             c.eq_ignore_ascii_case(k)
                 || c.eq_ignore_ascii_case(n)
-                || (c.eq_ignore_ascii_case("self care") && *n == "Self-Care")
-                || (c.eq_ignore_ascii_case("selfcare") && *n == "Self-Care")
+                || (*n == "Self-Care"
+                    && ["self care", "selfcare", "self_care"]
+                        .iter()
+                        .any(|a| c.eq_ignore_ascii_case(a)))
+                || (*n == "Vision" && c.eq_ignore_ascii_case("seeing"))
         })
         .map(|(_, n)| *n)
 }
@@ -196,8 +199,8 @@ fn severity(v: &Value) -> Option<u8> {
 }
 
 /// The Washington Group scores a record carries: `disability_info` items
-/// (`disability_limitation_type` + `functional_severity`, spec `DisabilityInfo.jsonld`), a
-/// `functional_scores` map, or domain codes as keys; also inside `personal_details` /
+/// (`disability_limitation_type` + `functional_severity`, spec `DisabilityInfo.jsonld`; also
+/// `functional_domain`), a `functional_scores` or `washington_group` map, or domain codes as keys; also inside `personal_details` /
 /// `demographic_info`. The highest score per domain wins.
 pub fn functional_scores(rec: &Value) -> BTreeMap<String, u8> {
     let mut out = BTreeMap::new();
@@ -221,6 +224,7 @@ fn collect_scores(rec: &Value, out: &mut BTreeMap<String, u8>) {
                 "disability_limitation_type",
                 "functional_limitation_type",
                 "limitation_type",
+                "functional_domain",
                 "type",
             ]
             .iter()
@@ -233,7 +237,11 @@ fn collect_scores(rec: &Value, out: &mut BTreeMap<String, u8>) {
             }
         }
     }
-    if let Some(m) = rec.get("functional_scores").and_then(Value::as_object) {
+    // `functional_scores`, or `washington_group` ({VIS_SS: n}, as the reference demo emits).
+    for m in ["functional_scores", "washington_group"]
+        .iter()
+        .filter_map(|k| rec.get(*k).and_then(Value::as_object))
+    {
         for (k, v) in m {
             if let (Some(d), Some(s)) = (wg_domain(k), severity(v)) {
                 put(d, s);

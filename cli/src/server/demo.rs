@@ -235,7 +235,8 @@ pub fn generate(persons: usize, registries: &[&str], mut sink: impl FnMut(Vec<Ne
                     scores.insert((*code).into(), json!(s));
                     if s >= 3 {
                         info.push(
-                            json!({"functional_domain": WG_DOMAIN[d], "functional_severity": s}),
+                            // Spec `DisabilityInfo`: `disability_limitation_type` + `functional_severity`.
+                            json!({"disability_limitation_type": *code, "functional_severity": s}),
                         );
                     }
                 }

@@ -582,13 +582,51 @@ fn simple_find(
     }
 }
 
-/// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
-pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let q = message
-        .pointer("/enrolled_criteria/query")
+/// Records of `registry` for an enrolled/disabled criteria: `query_type` `idtype-value`
+/// (`{type, value}`, allowed by the spec's `filter_type`) is an identifier lookup; any other
+/// query is the spec's `{path: {op: value}}` form.
+fn criteria_find(
+    store: &dyn Store,
+    registry: &str,
+    criteria: Option<&Value>,
+) -> Result<Vec<Value>, String> {
+    let q = criteria
+        .and_then(|c| c.get("query"))
         .cloned()
         .unwrap_or(Value::Null);
-    let found = simple_find(store, "ibr", &q, 1)?;
+    let idtype = criteria
+        .and_then(|c| c.get("query_type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("idtype-value"));
+    if !idtype {
+        return simple_find(store, registry, &q, 1);
+    }
+    let t = q
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("query.type: required string for idtype-value")?;
+    let v = q
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or("query.value: required string for idtype-value")?;
+    let mut out = Vec::new();
+    for id in store
+        .ids_by_identifier(registry, t, v)
+        .map_err(|e| e.to_string())?
+    {
+        if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
+            if let Ok(v) = serde_json::from_str::<Value>(&r.data) {
+                out.push(v);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
+pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
+    let found = criteria_find(store, "ibr", message.get("enrolled_criteria"))?;
     Ok(json!({
         "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
         "correlation_id": correlation_id,
@@ -603,11 +641,7 @@ pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Res
 
 /// DR /registry/sync/disabled: `disabled_status` yes/no.
 pub fn disabled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let q = message
-        .pointer("/disabled_criteria/query")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let found = simple_find(store, "dr", &q, 1)?;
+    let found = criteria_find(store, "dr", message.get("disabled_criteria"))?;
     Ok(json!({
         "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
         "correlation_id": correlation_id,
