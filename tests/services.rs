@@ -257,6 +257,32 @@ fn dr_uses_the_dr_sync_endpoints_when_configured() {
 }
 
 #[test]
+fn dr_reads_the_reference_demo_shape() {
+    // `dci serve --demo` DR records: a `washington_group` code map plus `disability_info`
+    // (older demo data named the domain `functional_domain` with words like `seeing`).
+    assert_eq!(dr::wg_domain("seeing"), Some("Vision"));
+    assert_eq!(dr::wg_domain("self_care"), Some("Self-Care"));
+    let rec = json!({
+        "washington_group": {"VIS_SS": 1, "HEAR_SS": 2, "MOB_SS": 1, "COG_SS": 2, "SC_SS": 3, "COM_SS": 1},
+        "disability_info": [{"functional_domain": "seeing", "functional_severity": 4},
+                            {"disability_limitation_type": "SC_SS", "functional_severity": 3}]
+    });
+    let s = dr::functional_scores(&rec);
+    let got: Vec<(&str, u8)> = s.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Cognition", 2),
+            ("Communication", 1),
+            ("Hearing", 2),
+            ("Mobility", 1),
+            ("Self-Care", 3),
+            ("Vision", 4)
+        ]
+    );
+}
+
+#[test]
 fn dr_reads_scores_in_every_documented_shape() {
     assert_eq!(dr::wg_domain("type:SC_SS"), Some("Self-Care"));
     assert_eq!(dr::wg_domain("Communication"), Some("Communication"));
