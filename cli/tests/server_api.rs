@@ -588,6 +588,22 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         v["message"]["enrolled_response"][0]["enrolled_status"],
         "no"
     );
+    // The idtype-value form (the spec's `query_type` allows it): an identifier lookup.
+    for (uin, want) in [(enrolled_uin.as_str(), "yes"), ("nobody", "no")] {
+        let m = json!({"transaction_id": "te-3", "enrolled_criteria": {"query_type": "idtype-value", "response_entity": "Member",
+            "query": {"type": "UIN", "value": uin}}});
+        let (s, v, _) = post(
+            &e.server.url("/ibr/registry/sync/enrolled"),
+            Some(&e.token),
+            s1.sign(s1.envelope("search", m)),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v["message"]["enrolled_response"][0]["enrolled_status"], want,
+            "{uin}"
+        );
+    }
     // Enrollment updates from an SP system: stored, then found by enrolled.
     let upd = json!({"signature": "", "header": {"version": "1.0.0", "message_id": uuid::Uuid::new_v4().to_string(),
         "message_ts": now(), "action": "notify", "status": "succ", "sender_id": "s1", "total_count": 1},
