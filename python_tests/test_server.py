@@ -191,11 +191,6 @@ def test_dr_service(registry):
 WG_DOMAIN = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition", "SC_SS": "Self-Care", "COM_SS": "Communication"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the demo DR records carry washington_group {VIS_SS: n} and disability_info "
-    "{functional_domain, functional_severity}; the client's score reader does not read these forms yet",
-)
 def test_dr_functional_scores(registry):
     dr = dci.DRService(data_source(registry, "/dr", registry_type="dr", code="dr_main"))
     person = records(dr.client.search_by_expression(dci.Query.expression({"disability_status": {"$eq": "Approved"}}), page_size=1))[0]
@@ -225,11 +220,6 @@ def test_ibr_enrolled_unknown_person(registry):
     assert ibr.enrolled("UIN", "no-such-person") is False
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="IBRService.enrolled sends an idtype-value query {type, value}; the reference "
-    "server's /registry/sync/enrolled reads a {path: {op: value}} query, so it answers 'no'",
-)
 def test_ibr_enrolled_active_beneficiary(registry):
     ibr = dci.IBRService(data_source(registry, "/ibr", registry_type="ibr", code="ibr_main"))
     ben = records(ibr.client.search_by_expression(dci.Query.expression({"enrollment_status": {"$eq": "active"}}), page_size=1))[0]
