@@ -16,9 +16,6 @@ pub mod client;
 #[cfg(feature = "client")]
 pub mod services;
 
-#[cfg(feature = "ffi")]
-pub mod ffi;
-
 pub use error::{Error, ErrorKind, Result, Violation};
 
 /// The library version (Cargo package version).

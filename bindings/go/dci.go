@@ -5,7 +5,7 @@
 // It wraps libdci's C interface (include/dci.h) and links libdci.a statically. Build the
 // library first and copy it beside this package:
 //
-//	cargo build --release -p libdci --lib
+//	cargo build --release -p dci-c --lib
 //	mkdir -p bindings/go/lib && cp target/release/libdci.a bindings/go/lib/
 //
 // (scripts/test-go does this.) Functions return (value, error); errors are *Error values

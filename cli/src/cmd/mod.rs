@@ -1,5 +1,6 @@
 //! The `dci` subcommands, one module per group.
 
+pub mod bench;
 pub mod crypto;
 pub mod envelope;
 pub mod server_cmds;

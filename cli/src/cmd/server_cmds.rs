@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::server::auth::{hash_secret, new_secret};
-use crate::server::config::{ServeConfig, REGISTRIES};
-use crate::server::store::{Client, Sender, SignaturePolicy, Store};
-use crate::server::{self, admin, demo};
+use dci_server::auth::{hash_secret, new_secret};
+use dci_server::config::{ServeConfig, REGISTRIES};
+use dci_server::store::{Client, Sender, SignaturePolicy, Store};
+use dci_server::{admin, demo};
 
 #[derive(Subcommand)]
 pub enum ServerCommand {
@@ -30,7 +30,7 @@ pub enum ServerCommand {
     Import(ImportArgs),
     /// Load generator for sync search (see BENCHMARKS.md).
     #[command(hide = true)]
-    Bench(crate::server::bench::BenchArgs),
+    Bench(crate::cmd::bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -220,7 +220,7 @@ fn init_logs(json: bool) {
 }
 
 fn open(db: &DbArg) -> Result<std::sync::Arc<dyn Store>, String> {
-    server::open_store(&ServeConfig {
+    dci_server::open_store(&ServeConfig {
         db: db.db.clone(),
         ..ServeConfig::default()
     })
@@ -238,7 +238,7 @@ pub fn run(cmd: ServerCommand) -> ExitCode {
         ServerCommand::Senders(c) => senders(c),
         ServerCommand::Clients(c) => clients(c),
         ServerCommand::Import(a) => import(a),
-        ServerCommand::Bench(a) => crate::server::bench::run(a),
+        ServerCommand::Bench(a) => crate::cmd::bench::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -279,7 +279,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    rt.block_on(server::serve(config))
+    rt.block_on(dci_server::serve(config))
 }
 
 fn seed(a: SeedArgs) -> Result<(), String> {

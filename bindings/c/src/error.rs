@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::ptr;
 
 use super::{dci_result, free_handle, guard, FfiError};
-use crate::error::Error;
+use dci::error::Error;
 
 /// An error from a libdci call: result code, message and, where they apply, the DCI error
 /// code, the field, the transaction id, the HTTP status and the validation violations.
@@ -147,7 +147,7 @@ pub extern "C" fn dci_error_free(e: *mut dci_error) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Violation;
+    use dci::error::Violation;
     use std::ffi::CStr;
 
     fn s(p: *const c_char) -> Option<String> {

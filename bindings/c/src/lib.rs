@@ -35,7 +35,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub use error::dci_error;
 
-use crate::error::{Error, ErrorKind};
+use dci::error::{Error, ErrorKind};
 
 /// The outcome of a fallible call: `DCI_RESULT_OK` (0) or the kind of the error.
 ///
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn version_matches_cargo() {
         let v = unsafe { CStr::from_ptr(dci_version()) }.to_str().unwrap();
-        assert_eq!(v, crate::VERSION);
+        assert_eq!(v, dci::VERSION);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::error::c_string;
 use super::{guard, write_out, FfiError, FfiResult};
-use crate::error::Error;
+use dci::error::Error;
 
 /// Borrows a required string argument, checking NULL and UTF-8.
 pub(crate) fn in_str<'a>(p: *const c_char, name: &'static str) -> FfiResult<&'a str> {

@@ -12,8 +12,8 @@ use super::{
     boundary, dci_error, dci_result, free_handle, handle, handle_mut, into_handle, out_ptr,
     write_out, FfiResult,
 };
-use crate::error::Error;
-use crate::query::{
+use dci::error::Error;
+use dci::query::{
     Condition, ExpPredicate, Expression, Filter, IdTypeValue, Operator, Predicate, PredicateList,
     Query,
 };
@@ -126,7 +126,7 @@ pub extern "C" fn dci_query_matches(
         let out = out_ptr(out, "out")?;
         let record = in_json(record_json, "record_json")?;
         let query = in_json(query_json, "query_json")?;
-        let m = crate::query::matches(&record, in_str(query_type, "query_type")?, &query)?;
+        let m = dci::query::matches(&record, in_str(query_type, "query_type")?, &query)?;
         write_out(out, m);
         Ok(())
     })

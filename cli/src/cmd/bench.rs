@@ -107,7 +107,7 @@ async fn bench(a: BenchArgs) -> Result<(), String> {
                        "action": "search", "sender_id": a.sender_id, "receiver_id": "registry", "total_count": 1},
             "message": {"transaction_id": format!("t-{i}"), "search_request": [{
                 "reference_id": format!("r-{i}"), "timestamp": ts,
-                "search_criteria": {"query_type": "idtype-value", "query": {"type": "UIN", "value": super::demo::uin(idx)}}}]}
+                "search_criteria": {"query_type": "idtype-value", "query": {"type": "UIN", "value": dci_server::demo::uin(idx)}}}]}
         });
         signer
             .sign_value(&mut env, None)

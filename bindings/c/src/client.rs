@@ -13,12 +13,12 @@ use super::{
     boundary, dci_error, dci_result, free_handle, handle, into_handle, out_ptr, write_out,
     FfiError, FfiResult,
 };
-use crate::client::callback::{error_ack, error_status};
-use crate::client::{
+use dci::client::callback::{error_ack, error_status};
+use dci::client::{
     CallbackListener, DCIClient, DataSource, SearchSpec, SubscribeSpec, TxnStatusQuery,
 };
-use crate::error::Error;
-use crate::query::Query;
+use dci::error::Error;
+use dci::query::Query;
 
 /// A client for one external DCI registry. Free with `dci_client_free`.
 pub struct dci_client(pub(crate) DCIClient);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::string::{in_json, in_str, out_string};
 use super::{boundary, dci_error, dci_result, out_ptr, write_out, FfiError, FfiResult};
-use crate::error::Error;
+use dci::error::Error;
 
 fn lookup<'v>(doc: &'v Value, pointer: &str) -> FfiResult<&'v Value> {
     doc.pointer(pointer)

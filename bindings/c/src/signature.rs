@@ -12,9 +12,9 @@ use super::{
     boundary, dci_error, dci_result, free_handle, handle, handle_mut, into_handle, out_ptr,
     write_out, FfiResult,
 };
-use crate::error::Error;
-use crate::keys::SigningKey;
-use crate::signature::{
+use dci::error::Error;
+use dci::keys::SigningKey;
+use dci::signature::{
     verify_bytes, DigestAlgorithm, KeyResolver, Profile, Signer, Verified, VerifyOptions,
 };
 

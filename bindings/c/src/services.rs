@@ -9,9 +9,9 @@ use serde::Deserialize;
 use super::client::dci_client;
 use super::string::{in_json, in_str, out_string};
 use super::{boundary, dci_error, dci_result, handle, out_ptr, write_out, FfiError, FfiResult};
-use crate::client::DCIClient;
-use crate::error::Error;
-use crate::services::{CrvsService, DrService, IbrService};
+use dci::client::DCIClient;
+use dci::error::Error;
+use dci::services::{CrvsService, DrService, IbrService};
 
 fn to_json<T: serde::Serialize>(v: &T) -> FfiResult<String> {
     serde_json::to_string(v).map_err(|e| FfiError::Core(Error::Internal(format!("result: {e}"))))

@@ -8,9 +8,7 @@ use serde_json::Value;
 
 use super::string::{in_json, in_str, opt_in_str, out_string};
 use super::{boundary, dci_error, dci_result, out_ptr, FfiResult};
-use crate::model::{
-    validate_envelope_value, validate_value, EnvelopeBuilder, SearchRequestBuilder,
-};
+use dci::model::{validate_envelope_value, validate_value, EnvelopeBuilder, SearchRequestBuilder};
 
 /// Validates an envelope (`{signature, header, message}` as JSON text) against the spec's
 /// constraints. `kind` names the message (`"search"`, `"on-search"`, `"SearchRequest"`,
@@ -161,7 +159,7 @@ pub extern "C" fn dci_search_request_new(
         let out = out_ptr(out, "out")?;
         let text = in_str(options_json, "options_json")?;
         let opts: SearchOptions = serde_json::from_str(text)
-            .map_err(|e| crate::error::Error::Json(format!("options_json: {e}")))?;
+            .map_err(|e| dci::error::Error::Json(format!("options_json: {e}")))?;
         let envelope = search_envelope(opts)?;
         out_string(out, &envelope.to_string());
         Ok(())

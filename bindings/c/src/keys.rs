@@ -8,8 +8,8 @@ use super::{
     boundary, dci_error, dci_result, free_handle, guard, handle, handle_mut, into_handle, out_ptr,
     write_out, FfiResult,
 };
-use crate::error::Error;
-use crate::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};
+use dci::error::Error;
+use dci::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};
 
 /// A private key (Ed25519 or RSA). Free with `dci_signing_key_free`.
 pub struct dci_signing_key(pub(crate) SigningKey);

@@ -1,4 +1,5 @@
-//! The reference DCI registry server (`dci serve`).
+//! The reference DCI registry server (`dci serve`), as a library: tests and Rust hosts start it
+//! in-process with [`serve`]; the `dci` binary (`cli/`) only parses arguments.
 //!
 //! One request flows: bytes -> [`security::admit`] (token, sender, signature over the
 //! received bytes, spec checks, skew, replay) -> the operation ([`search`], [`subscribe`])
@@ -7,7 +8,6 @@
 
 pub mod admin;
 pub mod auth;
-pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod outbox;
