@@ -71,23 +71,8 @@ pub type GetDisabilitySupportResponse = SearchResponse;
 /// `reg_records` are disability details.
 pub type GetDisabilityInfoResponse = SearchResponse;
 
-impl DciMessage for DisabledRequest {
-    const KIND: MessageKind = MessageKind::DisabledRequest;
-    fn item_count(&self) -> usize {
-        1
-    }
-}
-
-impl DciMessage for DisabledResponse {
-    const KIND: MessageKind = MessageKind::DisabledResponse;
-    fn item_count(&self) -> usize {
-        self.disabled_response.len()
-    }
-}
-
-impl DciMessage for GetDisabilitySupportRequest {
-    const KIND: MessageKind = MessageKind::GetDisabilitySupportRequest;
-    fn item_count(&self) -> usize {
-        1
-    }
+dci_message! {
+    DisabledRequest => one,
+    DisabledResponse => disabled_response,
+    GetDisabilitySupportRequest => one,
 }

@@ -96,18 +96,10 @@ pub struct EnrollmentUpdateItem {
     pub extra: Extra,
 }
 
-impl DciMessage for EnrolledRequest {
-    const KIND: MessageKind = MessageKind::EnrolledRequest;
-    fn item_count(&self) -> usize {
-        1
-    }
-}
-
-impl DciMessage for EnrolledResponse {
-    const KIND: MessageKind = MessageKind::EnrolledResponse;
-    fn item_count(&self) -> usize {
-        self.enrolled_response.len()
-    }
+dci_message! {
+    EnrolledRequest => one,
+    EnrolledResponse => enrolled_response,
+    EnrollmentUpdatesResponse => enrolled_response,
 }
 
 impl DciMessage for EnrollmentUpdatesRequest {
@@ -117,12 +109,5 @@ impl DciMessage for EnrollmentUpdatesRequest {
             .beneficiaries
             .as_ref()
             .map_or(0, Vec::len)
-    }
-}
-
-impl DciMessage for EnrollmentUpdatesResponse {
-    const KIND: MessageKind = MessageKind::EnrollmentUpdatesResponse;
-    fn item_count(&self) -> usize {
-        self.enrolled_response.len()
     }
 }

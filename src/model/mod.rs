@@ -14,6 +14,21 @@
 //!   serialise and run the same rules.
 //! - Signatures are computed over the JSON as received, never over these structs re-serialised.
 
+/// `impl DciMessage` for message types whose `MessageKind` variant has the type's name:
+/// `Type => items_field` counts that list for `header.total_count`; `Type => one` counts 1.
+macro_rules! dci_message {
+    ($($ty:ident => $count:tt),* $(,)?) => {
+        $(impl DciMessage for $ty {
+            const KIND: MessageKind = MessageKind::$ty;
+            fn item_count(&self) -> usize {
+                dci_message!(@count self, $count)
+            }
+        })*
+    };
+    (@count $self:ident, one) => { 1 };
+    (@count $self:ident, $field:ident) => { $self.$field.len() };
+}
+
 mod ack;
 mod builder;
 mod codes;

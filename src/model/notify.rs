@@ -46,9 +46,6 @@ pub struct NotifyEventData {
     pub extra: Extra,
 }
 
-impl DciMessage for NotifyEventRequest {
-    const KIND: MessageKind = MessageKind::NotifyEventRequest;
-    fn item_count(&self) -> usize {
-        self.notify_event.len()
-    }
+dci_message! {
+    NotifyEventRequest => notify_event,
 }

@@ -178,16 +178,7 @@ impl SearchResponseData {
     }
 }
 
-impl DciMessage for SearchRequest {
-    const KIND: MessageKind = MessageKind::SearchRequest;
-    fn item_count(&self) -> usize {
-        self.search_request.len()
-    }
-}
-
-impl DciMessage for SearchResponse {
-    const KIND: MessageKind = MessageKind::SearchResponse;
-    fn item_count(&self) -> usize {
-        self.search_response.len()
-    }
+dci_message! {
+    SearchRequest => search_request,
+    SearchResponse => search_response,
 }

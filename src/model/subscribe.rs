@@ -128,16 +128,7 @@ pub struct SubscriptionInfo {
     pub extra: Extra,
 }
 
-impl DciMessage for SubscribeRequest {
-    const KIND: MessageKind = MessageKind::SubscribeRequest;
-    fn item_count(&self) -> usize {
-        self.subscribe_request.len()
-    }
-}
-
-impl DciMessage for SubscribeResponse {
-    const KIND: MessageKind = MessageKind::SubscribeResponse;
-    fn item_count(&self) -> usize {
-        self.subscribe_response.len()
-    }
+dci_message! {
+    SubscribeRequest => subscribe_request,
+    SubscribeResponse => subscribe_response,
 }

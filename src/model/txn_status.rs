@@ -58,16 +58,7 @@ impl TxnStatusResponseBody {
     }
 }
 
-impl DciMessage for TxnStatusRequest {
-    const KIND: MessageKind = MessageKind::TxnStatusRequest;
-    fn item_count(&self) -> usize {
-        1
-    }
-}
-
-impl DciMessage for TxnStatusResponse {
-    const KIND: MessageKind = MessageKind::TxnStatusResponse;
-    fn item_count(&self) -> usize {
-        1
-    }
+dci_message! {
+    TxnStatusRequest => one,
+    TxnStatusResponse => one,
 }

@@ -43,11 +43,8 @@ pub struct SubscriptionCodeStatus {
     pub extra: Extra,
 }
 
-impl DciMessage for UnSubscribeRequest {
-    const KIND: MessageKind = MessageKind::UnSubscribeRequest;
-    fn item_count(&self) -> usize {
-        self.subscription_codes.len()
-    }
+dci_message! {
+    UnSubscribeRequest => subscription_codes,
 }
 
 impl DciMessage for UnSubscribeResponse {
