@@ -728,7 +728,7 @@ fn bad_operators_are_named() {
 #[test]
 fn malformed_queries_are_named() {
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("fuzzy", json!({}), "query_type: unknown query type \"fuzzy\" (expected idtype-value, expression, predicate or graphql)"),
+        ("fuzzy", json!({}), "query_type: unknown query type \"fuzzy\" (expected one of idtype-value, expression, predicate, graphql)"),
         ("predicate",
          json!([{"expression1": {"attribute_name": "a", "operator": "eq", "attribute_value": 1}, "condition": "xor",
                  "expression2": {"attribute_name": "b", "operator": "eq", "attribute_value": 1}}]),

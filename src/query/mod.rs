@@ -43,9 +43,6 @@ pub mod path;
 pub mod predicate;
 pub mod sort;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -56,52 +53,65 @@ pub use idtype::IdTypeValue;
 pub use predicate::{Condition, ExpPredicate, Operator, Predicate, PredicateList};
 pub use sort::{parse_sort, sort_by_keys, sort_records, SortKey, SortOrder};
 
-/// The spec's `QueryTypeEnum`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QueryType {
-    IdTypeValue,
-    Expression,
-    Predicate,
-    Graphql,
-}
-
-impl QueryType {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueryType::IdTypeValue => "idtype-value",
-            QueryType::Expression => "expression",
-            QueryType::Predicate => "predicate",
-            QueryType::Graphql => "graphql",
+/// A spec enum with one wire spelling per variant: `ALL`, `as_str`, `Display`, and a `FromStr`
+/// that takes any ASCII case and, for namespaced spellings (`ns:org:QueryType:predicate`),
+/// the last segment. The error names the enum and lists the spellings.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident ($what:literal) {
+        $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
         }
-    }
-}
 
-impl fmt::Display for QueryType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-impl FromStr for QueryType {
-    type Err = Error;
-    /// Accepts the plain and the namespaced spellings (`ns:org:QueryType:predicate`), any case.
-    fn from_str(s: &str) -> Result<Self> {
-        let last = s.rsplit(':').next().unwrap_or(s).trim();
-        [
-            QueryType::IdTypeValue,
-            QueryType::Expression,
-            QueryType::Predicate,
-            QueryType::Graphql,
-        ]
-        .into_iter()
-        .find(|q| q.as_str().eq_ignore_ascii_case(last))
-        .ok_or_else(|| {
-            Error::Query(format!(
-                "query_type: unknown query type {s:?} (expected idtype-value, expression, \
-                 predicate or graphql)"
-            ))
-        })
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::error::Error;
+            fn from_str(s: &str) -> crate::error::Result<Self> {
+                let last = s.rsplit(':').next().unwrap_or(s).trim();
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(last))
+                    .ok_or_else(|| {
+                        let wires: &[&str] = &[$($wire),+];
+                        crate::error::Error::Query(format!(
+                            "unknown {} {s:?} (expected one of {})",
+                            $what,
+                            wires.join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum! {
+    /// The spec's `QueryTypeEnum`.
+    pub enum QueryType ("query type") {
+        IdTypeValue => "idtype-value",
+        Expression => "expression",
+        Predicate => "predicate",
+        Graphql => "graphql",
     }
 }
 
@@ -142,7 +152,9 @@ pub struct EqConstraint {
 impl Query {
     /// Parse `search_criteria.query` given its `query_type`.
     pub fn parse(query_type: &str, query: &Value) -> Result<Query> {
-        let qt: QueryType = query_type.parse()?;
+        let qt: QueryType = query_type
+            .parse()
+            .map_err(|e| Error::Query(format!("query_type: {}", predicate::strip(&e))))?;
         Ok(match qt {
             QueryType::IdTypeValue => Query::IdTypeValue(IdTypeValue::from_json(query)?),
             QueryType::Predicate => Query::Predicate(PredicateList::from_json(query)?),

@@ -23,104 +23,30 @@
 //!   string is also accepted and split on commas (`"F,M"`). A missing attribute fails every
 //!   operator (and so satisfies `not`); see [`super::compare`] for how values compare.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde_json::{Map, Value};
 
 use super::evaluate::{field_eq, field_in, field_ord, is_ge, is_gt, is_le, is_lt, type_name};
+use super::wire_enum;
 use crate::error::{Error, Result};
 
-/// The spec's `ExpOperator`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operator {
-    Gt,
-    Lt,
-    Eq,
-    Ge,
-    Le,
-    In,
-}
-
-impl Operator {
-    pub const ALL: [Operator; 6] = [
-        Operator::Gt,
-        Operator::Lt,
-        Operator::Eq,
-        Operator::Ge,
-        Operator::Le,
-        Operator::In,
-    ];
-
-    /// The wire spelling (`"gt"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::Gt => "gt",
-            Operator::Lt => "lt",
-            Operator::Eq => "eq",
-            Operator::Ge => "ge",
-            Operator::Le => "le",
-            Operator::In => "in",
-        }
+wire_enum! {
+    /// The spec's `ExpOperator`.
+    pub enum Operator ("operator") {
+        Gt => "gt",
+        Lt => "lt",
+        Eq => "eq",
+        Ge => "ge",
+        Le => "le",
+        In => "in",
     }
 }
 
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Operator {
-    type Err = Error;
-    /// Accepts the wire names in any ASCII case.
-    fn from_str(s: &str) -> Result<Self> {
-        Operator::ALL
-            .into_iter()
-            .find(|o| o.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Query(format!(
-                    "unknown operator {s:?} (expected one of gt, lt, eq, ge, le, in)"
-                ))
-            })
-    }
-}
-
-/// The spec's `ExpCondition`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Condition {
-    And,
-    Or,
-    Not,
-}
-
-impl Condition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::And => "and",
-            Condition::Or => "or",
-            Condition::Not => "not",
-        }
-    }
-}
-
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Condition {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        [Condition::And, Condition::Or, Condition::Not]
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Query(format!(
-                    "unknown condition {s:?} (expected one of and, or, not)"
-                ))
-            })
+wire_enum! {
+    /// The spec's `ExpCondition`.
+    pub enum Condition ("condition") {
+        And => "and",
+        Or => "or",
+        Not => "not",
     }
 }
 
@@ -254,7 +180,7 @@ impl ExpPredicate {
     }
 }
 
-fn strip(e: &Error) -> String {
+pub(super) fn strip(e: &Error) -> String {
     match e {
         Error::Query(m) => m.clone(),
         other => other.to_string(),
