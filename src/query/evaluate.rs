@@ -5,11 +5,12 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::compare::{compare_values, values_equal};
 use super::idtype::identifier_values;
 use super::path::{candidates, resolve};
+use crate::error::{Error, Result};
 
 /// The values an attribute name reaches: the dotted path, or, for a one-segment name the record
 /// lacks, the values of the record's identifiers of that type (`UIN` in the spec's examples).
@@ -75,6 +76,26 @@ pub(crate) fn is_ge(o: Ordering) -> bool {
 }
 
 /// A short description of a JSON value's type, for error messages.
+/// `v` as an object, or an error naming `at` and what was found instead.
+pub(crate) fn object_at<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| Error::Query(format!("{at}: expected an object, got {}", type_name(v))))
+}
+
+/// The non-empty string field `key` of `obj` (`attribute_name`), or an error naming
+/// `{at}.{key}`.
+pub(crate) fn required_name(obj: &Map<String, Value>, key: &str, at: &str) -> Result<String> {
+    match obj.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(Error::Query(format!("{at}.{key}: empty"))),
+        Some(other) => Err(Error::Query(format!(
+            "{at}.{key}: expected a string, got {}",
+            type_name(other)
+        ))),
+        None => Err(Error::Query(format!("{at}.{key}: required"))),
+    }
+}
+
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

@@ -25,7 +25,9 @@
 
 use serde_json::{Map, Value};
 
-use super::evaluate::{field_eq, field_in, field_ord, is_ge, is_gt, is_le, is_lt, type_name};
+use super::evaluate::{
+    field_eq, field_in, field_ord, is_ge, is_gt, is_le, is_lt, object_at, required_name, type_name,
+};
 use super::wire_enum;
 use crate::error::{Error, Result};
 
@@ -94,9 +96,7 @@ impl ExpPredicate {
 
     /// Parse one `ExpPredicate`; `at` names its place in the query for errors.
     pub fn from_json(v: &Value, at: &str) -> Result<Self> {
-        let obj = v.as_object().ok_or_else(|| {
-            Error::Query(format!("{at}: expected an object, got {}", type_name(v)))
-        })?;
+        let obj = object_at(v, at)?;
         for k in obj.keys() {
             if !matches!(
                 k.as_str(),
@@ -106,19 +106,7 @@ impl ExpPredicate {
                 return Err(Error::Query(format!("{at}.{k}: unknown field")));
             }
         }
-        let attribute_name = match obj.get("attribute_name") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::String(_)) => {
-                return Err(Error::Query(format!("{at}.attribute_name: empty")))
-            }
-            Some(other) => {
-                return Err(Error::Query(format!(
-                    "{at}.attribute_name: expected a string, got {}",
-                    type_name(other)
-                )))
-            }
-            None => return Err(Error::Query(format!("{at}.attribute_name: required"))),
-        };
+        let attribute_name = required_name(obj, "attribute_name", at)?;
         let operator = match obj.get("operator") {
             Some(Value::String(s)) => s
                 .parse::<Operator>()
@@ -260,9 +248,7 @@ impl Predicate {
 
     /// Parse one item; `at` names its place (`query[0]`) for errors.
     pub fn from_json(v: &Value, at: &str) -> Result<Self> {
-        let obj = v.as_object().ok_or_else(|| {
-            Error::Query(format!("{at}: expected an object, got {}", type_name(v)))
-        })?;
+        let obj = object_at(v, at)?;
         for k in obj.keys() {
             if !matches!(
                 k.as_str(),

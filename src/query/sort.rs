@@ -17,8 +17,8 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::compare::{Num, Temporal};
-use super::evaluate::type_name;
 use super::evaluate::values_at;
+use super::evaluate::{object_at, required_name, type_name};
 use crate::error::{Error, Result};
 
 /// `asc` or `desc`.
@@ -84,22 +84,8 @@ pub fn parse_sort(v: &Value) -> Result<Vec<SortKey>> {
         .enumerate()
         .map(|(i, it)| {
             let at = format!("sort[{i}]");
-            let o = it.as_object().ok_or_else(|| {
-                Error::Query(format!("{at}: expected an object, got {}", type_name(it)))
-            })?;
-            let attribute_name = match o.get("attribute_name") {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(Value::String(_)) => {
-                    return Err(Error::Query(format!("{at}.attribute_name: empty")))
-                }
-                Some(other) => {
-                    return Err(Error::Query(format!(
-                        "{at}.attribute_name: expected a string, got {}",
-                        type_name(other)
-                    )))
-                }
-                None => return Err(Error::Query(format!("{at}.attribute_name: required"))),
-            };
+            let o = object_at(it, &at)?;
+            let attribute_name = required_name(o, "attribute_name", &at)?;
             let sort_order = match o.get("sort_order") {
                 None | Some(Value::Null) => SortOrder::Asc,
                 Some(Value::String(s)) if s.eq_ignore_ascii_case("asc") => SortOrder::Asc,
