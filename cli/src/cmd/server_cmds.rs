@@ -415,24 +415,27 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             }
         }
         SendersCmd::Disable { db, id } => {
-            if !open(&db)?
+            let found = open(&db)?
                 .set_sender_active(&id, false)
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no sender {id}"));
-            }
-            println!("sender {id} disabled");
+                .map_err(|e| e.to_string())?;
+            report_change(found, "sender", &id, "disabled")?;
         }
         SendersCmd::Enable { db, id } => {
-            if !open(&db)?
+            let found = open(&db)?
                 .set_sender_active(&id, true)
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no sender {id}"));
-            }
-            println!("sender {id} enabled");
+                .map_err(|e| e.to_string())?;
+            report_change(found, "sender", &id, "enabled")?;
         }
     }
+    Ok(())
+}
+
+/// Says what `dci senders disable|enable` or `dci clients revoke` did, or that `id` is unknown.
+fn report_change(found: bool, kind: &str, id: &str, done: &str) -> Result<(), String> {
+    if !found {
+        return Err(format!("no {kind} {id}"));
+    }
+    println!("{kind} {id} {done}");
     Ok(())
 }
 
@@ -472,13 +475,10 @@ fn clients(c: ClientsCmd) -> Result<(), String> {
             }
         }
         ClientsCmd::Revoke { db, id } => {
-            if !open(&db)?
+            let found = open(&db)?
                 .set_client_active(&id, false)
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no client {id}"));
-            }
-            println!("client {id} revoked");
+                .map_err(|e| e.to_string())?;
+            report_change(found, "client", &id, "revoked")?;
         }
     }
     Ok(())
