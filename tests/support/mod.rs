@@ -11,6 +11,9 @@
 
 #![allow(dead_code)]
 
+pub mod reference;
+pub use reference::reference_server;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
