@@ -121,16 +121,6 @@ fn shared_openspp2_vector_reproduces() {
     check_shared(&load("dci-signature-ed25519-openspp2-style.json"));
 }
 
-#[test]
-fn shared_vector_in_shared_dir_if_present() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/spec/test-vectors/dci-signature-ed25519-openspp2-style.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return; // a fresh clone has no ../shared
-    };
-    check_shared(&serde_json::from_str(&text).unwrap());
-}
-
 // ---------------------------------------------------------------- the project's own vectors
 
 struct Keys {

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod reference;
+#[allow(unused_imports)]
 pub use reference::reference_server;
 
 use std::collections::HashSet;
