@@ -75,15 +75,7 @@ fn dr_scores_and_ibr_enrolled_match_the_demo_records() {
     let person = r.records().next().expect("a demo DR person").clone();
     let uin = uin_of(&person);
     // The demo's `washington_group` map ({VIS_SS: n}) is what the scores must equal.
-    let names = [
-        ("VIS_SS", "Vision"),
-        ("HEAR_SS", "Hearing"),
-        ("MOB_SS", "Mobility"),
-        ("COG_SS", "Cognition"),
-        ("SC_SS", "Self-Care"),
-        ("COM_SS", "Communication"),
-    ];
-    let expected: std::collections::BTreeMap<String, u8> = names
+    let expected: std::collections::BTreeMap<String, u8> = dci::services::dr::WG_DOMAINS
         .iter()
         .map(|(code, name)| {
             let n = person["washington_group"][code].as_u64().expect(code);

@@ -40,6 +40,7 @@ use Want::*;
 // ---------------------------------------------------------------------------------------
 
 /// Every requirement id of the suite's four lists, with its method and path.
+#[rustfmt::skip]
 const REQUIREMENTS: &[(&str, &str, &str)] = &[
     // common/requirements.json
     ("DCI-VAL-FMT-TS-01", "POST", "/registry/search"),
@@ -62,32 +63,12 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
     // domains/crvs/requirements.json
     ("CRVS-CORE-RG-ASYNC-SEARCH-01", "POST", "/registry/search"),
     ("CRVS-CORE-RG-SUBSCRIBE-01", "POST", "/registry/subscribe"),
-    (
-        "CRVS-CORE-RG-UNSUBSCRIBE-01",
-        "POST",
-        "/registry/unsubscribe",
-    ),
+    ("CRVS-CORE-RG-UNSUBSCRIBE-01", "POST", "/registry/unsubscribe"),
     ("CRVS-CORE-RG-TXN-STATUS-01", "POST", "/registry/txn/status"),
-    (
-        "CRVS-CORE-RG-SYNC-SEARCH-01",
-        "POST",
-        "/registry/sync/search",
-    ),
-    (
-        "CRVS-CORE-RG-ASYNC-SEARCH-NEG-01",
-        "POST",
-        "/registry/search",
-    ),
-    (
-        "CRVS-CORE-RG-SUBSCRIBE-NEG-01",
-        "POST",
-        "/registry/subscribe",
-    ),
-    (
-        "CRVS-CORE-RG-SYNC-SEARCH-NEG-01",
-        "POST",
-        "/registry/sync/search",
-    ),
+    ("CRVS-CORE-RG-SYNC-SEARCH-01", "POST", "/registry/sync/search"),
+    ("CRVS-CORE-RG-ASYNC-SEARCH-NEG-01", "POST", "/registry/search"),
+    ("CRVS-CORE-RG-SUBSCRIBE-NEG-01", "POST", "/registry/subscribe"),
+    ("CRVS-CORE-RG-SYNC-SEARCH-NEG-01", "POST", "/registry/sync/search"),
     // domains/fr/requirements.json
     ("FR-CORE-RG-ASYNC-SEARCH-01", "POST", "/registry/search"),
     ("FR-CORE-RG-SUBSCRIBE-01", "POST", "/registry/subscribe"),
@@ -96,180 +77,52 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
     ("FR-CORE-RG-SYNC-SEARCH-01", "POST", "/registry/sync/search"),
     ("FR-CORE-RG-ASYNC-SEARCH-NEG-01", "POST", "/registry/search"),
     ("FR-CORE-RG-SUBSCRIBE-NEG-01", "POST", "/registry/subscribe"),
-    (
-        "FR-CORE-RG-SYNC-SEARCH-NEG-01",
-        "POST",
-        "/registry/sync/search",
-    ),
+    ("FR-CORE-RG-SYNC-SEARCH-NEG-01", "POST", "/registry/sync/search"),
     // domains/social/requirements.json
     ("SR-CORE-RG-ASYNC-SEARCH-01", "POST", "/registry/search"),
-    (
-        "SR-CORE-RG-ASYNC-SUBSCRIBE-01",
-        "POST",
-        "/registry/subscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-UNSUBSCRIBE-01",
-        "POST",
-        "/registry/unsubscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-TXNSTATUS-01",
-        "POST",
-        "/registry/txn/status",
-    ),
+    ("SR-CORE-RG-ASYNC-SUBSCRIBE-01", "POST", "/registry/subscribe"),
+    ("SR-CORE-RG-ASYNC-UNSUBSCRIBE-01", "POST", "/registry/unsubscribe"),
+    ("SR-CORE-RG-ASYNC-TXNSTATUS-01", "POST", "/registry/txn/status"),
     ("SR-CORE-RG-SYNC-SEARCH-01", "POST", "/registry/sync/search"),
-    (
-        "SR-CORE-RG-SYNC-TXNSTATUS-01",
-        "POST",
-        "/registry/sync/txn/status",
-    ),
+    ("SR-CORE-RG-SYNC-TXNSTATUS-01", "POST", "/registry/sync/txn/status"),
     ("SR-CORE-RG-ASYNC-SEARCH-CB-01", "POST", "/registry/search"),
-    (
-        "SR-CORE-RG-ASYNC-SUBSCRIBE-CB-01",
-        "POST",
-        "/registry/subscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-UNSUBSCRIBE-CB-01",
-        "POST",
-        "/registry/unsubscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-TXNSTATUS-CB-01",
-        "POST",
-        "/registry/txn/status",
-    ),
+    ("SR-CORE-RG-ASYNC-SUBSCRIBE-CB-01", "POST", "/registry/subscribe"),
+    ("SR-CORE-RG-ASYNC-UNSUBSCRIBE-CB-01", "POST", "/registry/unsubscribe"),
+    ("SR-CORE-RG-ASYNC-TXNSTATUS-CB-01", "POST", "/registry/txn/status"),
     ("SR-CORE-SP-ON-SEARCH-01", "POST", "/registry/on-search"),
-    (
-        "SR-CORE-SP-ON-SUBSCRIBE-01",
-        "POST",
-        "/registry/on-subscribe",
-    ),
-    (
-        "SR-CORE-SP-ON-UNSUBSCRIBE-01",
-        "POST",
-        "/registry/on-unsubscribe",
-    ),
-    (
-        "SR-CORE-SP-TXN-ON-STATUS-01",
-        "POST",
-        "/registry/txn/on-status",
-    ),
+    ("SR-CORE-SP-ON-SUBSCRIBE-01", "POST", "/registry/on-subscribe"),
+    ("SR-CORE-SP-ON-UNSUBSCRIBE-01", "POST", "/registry/on-unsubscribe"),
+    ("SR-CORE-SP-TXN-ON-STATUS-01", "POST", "/registry/txn/on-status"),
     ("SR-CORE-SP-NOTIFY-01", "POST", "/registry/notify"),
     ("SR-CORE-RG-ASYNC-SEARCH-NEG-01", "POST", "/registry/search"),
-    (
-        "SR-CORE-RG-ASYNC-SUBSCRIBE-NEG-01",
-        "POST",
-        "/registry/subscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-UNSUBSCRIBE-NEG-01",
-        "POST",
-        "/registry/unsubscribe",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-TXNSTATUS-NEG-01",
-        "POST",
-        "/registry/txn/status",
-    ),
-    (
-        "SR-CORE-RG-SYNC-SEARCH-NEG-01",
-        "POST",
-        "/registry/sync/search",
-    ),
-    (
-        "SR-CORE-RG-SYNC-TXNSTATUS-NEG-01",
-        "POST",
-        "/registry/sync/txn/status",
-    ),
+    ("SR-CORE-RG-ASYNC-SUBSCRIBE-NEG-01", "POST", "/registry/subscribe"),
+    ("SR-CORE-RG-ASYNC-UNSUBSCRIBE-NEG-01", "POST", "/registry/unsubscribe"),
+    ("SR-CORE-RG-ASYNC-TXNSTATUS-NEG-01", "POST", "/registry/txn/status"),
+    ("SR-CORE-RG-SYNC-SEARCH-NEG-01", "POST", "/registry/sync/search"),
+    ("SR-CORE-RG-SYNC-TXNSTATUS-NEG-01", "POST", "/registry/sync/txn/status"),
     ("SR-CORE-SP-ON-SEARCH-NEG-01", "POST", "/registry/on-search"),
-    (
-        "SR-CORE-SP-ON-SUBSCRIBE-NEG-01",
-        "POST",
-        "/registry/on-subscribe",
-    ),
-    (
-        "SR-CORE-SP-ON-UNSUBSCRIBE-NEG-01",
-        "POST",
-        "/registry/on-unsubscribe",
-    ),
-    (
-        "SR-CORE-SP-TXN-ON-STATUS-NEG-01",
-        "POST",
-        "/registry/txn/on-status",
-    ),
+    ("SR-CORE-SP-ON-SUBSCRIBE-NEG-01", "POST", "/registry/on-subscribe"),
+    ("SR-CORE-SP-ON-UNSUBSCRIBE-NEG-01", "POST", "/registry/on-unsubscribe"),
+    ("SR-CORE-SP-TXN-ON-STATUS-NEG-01", "POST", "/registry/txn/on-status"),
     ("SR-CORE-SP-NOTIFY-NEG-01", "POST", "/registry/notify"),
     ("SR-SEC-AUTH-RG-ASYNC-SEARCH-01", "POST", "/registry/search"),
-    (
-        "SR-SEC-AUTH-RG-ASYNC-SUBSCRIBE-01",
-        "POST",
-        "/registry/subscribe",
-    ),
-    (
-        "SR-SEC-AUTH-RG-ASYNC-UNSUBSCRIBE-01",
-        "POST",
-        "/registry/unsubscribe",
-    ),
-    (
-        "SR-SEC-AUTH-RG-ASYNC-TXNSTATUS-01",
-        "POST",
-        "/registry/txn/status",
-    ),
-    (
-        "SR-SEC-AUTH-RG-SYNC-SEARCH-01",
-        "POST",
-        "/registry/sync/search",
-    ),
-    (
-        "SR-SEC-AUTH-RG-SYNC-TXNSTATUS-01",
-        "POST",
-        "/registry/sync/txn/status",
-    ),
+    ("SR-SEC-AUTH-RG-ASYNC-SUBSCRIBE-01", "POST", "/registry/subscribe"),
+    ("SR-SEC-AUTH-RG-ASYNC-UNSUBSCRIBE-01", "POST", "/registry/unsubscribe"),
+    ("SR-SEC-AUTH-RG-ASYNC-TXNSTATUS-01", "POST", "/registry/txn/status"),
+    ("SR-SEC-AUTH-RG-SYNC-SEARCH-01", "POST", "/registry/sync/search"),
+    ("SR-SEC-AUTH-RG-SYNC-TXNSTATUS-01", "POST", "/registry/sync/txn/status"),
     ("SR-SEC-AUTH-SP-ON-SEARCH-01", "POST", "/registry/on-search"),
-    (
-        "SR-SEC-AUTH-SP-ON-SUBSCRIBE-01",
-        "POST",
-        "/registry/on-subscribe",
-    ),
-    (
-        "SR-SEC-AUTH-SP-ON-UNSUBSCRIBE-01",
-        "POST",
-        "/registry/on-unsubscribe",
-    ),
-    (
-        "SR-SEC-AUTH-SP-TXN-ON-STATUS-01",
-        "POST",
-        "/registry/txn/on-status",
-    ),
+    ("SR-SEC-AUTH-SP-ON-SUBSCRIBE-01", "POST", "/registry/on-subscribe"),
+    ("SR-SEC-AUTH-SP-ON-UNSUBSCRIBE-01", "POST", "/registry/on-unsubscribe"),
+    ("SR-SEC-AUTH-SP-TXN-ON-STATUS-01", "POST", "/registry/txn/on-status"),
     ("SR-SEC-AUTH-SP-NOTIFY-01", "POST", "/registry/notify"),
     ("SR-SEC-SIG-RG-01", "POST", "/registry/search"),
     ("SR-SEC-SIG-SP-01", "POST", "/registry/notify"),
-    (
-        "SR-EXTRA-RG-SYNC-SEARCH-REGRECORDS-01",
-        "POST",
-        "/registry/sync/search",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-SEARCH-EXPRESSION-01",
-        "POST",
-        "/registry/search",
-    ),
-    (
-        "SR-CORE-RG-ASYNC-SEARCH-PREDICATE-01",
-        "POST",
-        "/registry/search",
-    ),
-    (
-        "SR-CORE-RG-SYNC-SEARCH-EXPRESSION-01",
-        "POST",
-        "/registry/sync/search",
-    ),
-    (
-        "SR-CORE-RG-SYNC-SEARCH-PREDICATE-01",
-        "POST",
-        "/registry/sync/search",
-    ),
+    ("SR-EXTRA-RG-SYNC-SEARCH-REGRECORDS-01", "POST", "/registry/sync/search"),
+    ("SR-CORE-RG-ASYNC-SEARCH-EXPRESSION-01", "POST", "/registry/search"),
+    ("SR-CORE-RG-ASYNC-SEARCH-PREDICATE-01", "POST", "/registry/search"),
+    ("SR-CORE-RG-SYNC-SEARCH-EXPRESSION-01", "POST", "/registry/sync/search"),
+    ("SR-CORE-RG-SYNC-SEARCH-PREDICATE-01", "POST", "/registry/sync/search"),
     ("SP-CORE-CL-SEARCH-01", "POST", "/registry/search"),
     ("SP-CORE-CL-SEARCH-ACK-01", "POST", "/registry/search"),
     ("SP-CORE-CL-SEARCH-ERR-01", "POST", "/registry/search"),
@@ -280,11 +133,7 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
     ("SP-CORE-CL-CONTENTTYPE-01", "POST", "/registry/search"),
     ("SP-CORE-CL-HEADER-VERSION-01", "POST", "/registry/search"),
     ("SP-CORE-CL-HEADER-SENDERID-01", "POST", "/registry/search"),
-    (
-        "SP-CORE-CL-HEADER-RECEIVERID-01",
-        "POST",
-        "/registry/search",
-    ),
+    ("SP-CORE-CL-HEADER-RECEIVERID-01", "POST", "/registry/search"),
     ("SP-CORE-CL-HEADER-SENDERURI-01", "POST", "/registry/search"),
     ("SP-CORE-CL-MSG-TXNID-01", "POST", "/registry/search"),
     ("SP-CORE-CL-QUERY-IDTYPE-01", "POST", "/registry/search"),
@@ -294,6 +143,7 @@ const REQUIREMENTS: &[(&str, &str, &str)] = &[
 
 /// Scenarios of the suite's common/features/security_headers.feature: not in the four
 /// requirement lists, but run by `npm run test:core` and `npm run test:smoke`.
+#[rustfmt::skip]
 const EXTRA: &[(&str, &str, &str)] = &[
     ("SPDCI-SEC-AUTH-01", "POST", "/registry/search"),
     ("SPDCI-SEC-AUTH-02", "POST", "/registry/search"),

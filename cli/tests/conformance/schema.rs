@@ -152,6 +152,29 @@ impl Schema {
             }
         }
     }
+    /// transaction_id and correlation_id: required, at most 99 characters.
+    pub fn txn_ids(&mut self, o: &serde_json::Map<String, Value>, path: &str) {
+        for k in ["transaction_id", "correlation_id"] {
+            self.str(o, k, path, true, Some(99), None);
+        }
+    }
+    /// The fields every response item has: reference_id, timestamp, status, its reason
+    /// (one of `reasons`) and locale.
+    pub fn item_status<'a>(
+        &mut self,
+        it: &'a Value,
+        p: &str,
+        reasons: &[&str],
+    ) -> Option<&'a serde_json::Map<String, Value>> {
+        let it = self.obj(it, p)?;
+        self.str(it, "reference_id", p, true, None, None);
+        self.date_time(it, "timestamp", p, true);
+        self.str(it, "status", p, true, None, Some(STATUS));
+        self.str(it, "status_reason_code", p, false, None, Some(reasons));
+        self.str(it, "status_reason_message", p, false, Some(999), None);
+        self.locale(it, p);
+        Some(it)
+    }
     pub fn done(self) -> Result<(), String> {
         if self.0.is_empty() {
             Ok(())
@@ -229,20 +252,9 @@ pub fn check_msg_header(s: &mut Schema, h: &Value, action: &str) {
 pub fn check_search_items(s: &mut Schema, items: &[Value], path: &str) {
     for (i, it) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        let Some(it) = s.obj(it, &p) else { continue };
-        s.str(it, "reference_id", &p, true, None, None);
-        s.date_time(it, "timestamp", &p, true);
-        s.str(it, "status", &p, true, None, Some(STATUS));
-        s.str(
-            it,
-            "status_reason_code",
-            &p,
-            false,
-            None,
-            Some(SEARCH_REASONS),
-        );
-        s.str(it, "status_reason_message", &p, false, Some(999), None);
-        s.locale(it, &p);
+        let Some(it) = s.item_status(it, &p, SEARCH_REASONS) else {
+            continue;
+        };
         if let Some(data) = it.get("data") {
             let dp = format!("{p}.data");
             if let Some(data) = s.obj(data, &dp) {
@@ -270,8 +282,7 @@ pub fn check_search_items(s: &mut Schema, items: &[Value], path: &str) {
 /// SearchResponse.
 pub fn check_search_response(s: &mut Schema, m: &Value) {
     if let Some(m) = s.obj(m, "message") {
-        s.str(m, "transaction_id", "message", true, Some(99), None);
-        s.str(m, "correlation_id", "message", true, Some(99), None);
+        s.txn_ids(m, "message");
         if let Some(items) = s.array(m, "search_response", "message", true) {
             check_search_items(s, items, "message.search_response");
         }
@@ -281,8 +292,7 @@ pub fn check_search_response(s: &mut Schema, m: &Value) {
 /// TxnStatusResponse (txn_type search: txn_status is a search response).
 pub fn check_txn_status_response(s: &mut Schema, m: &Value) {
     let Some(m) = s.obj(m, "message") else { return };
-    s.str(m, "transaction_id", "message", true, Some(99), None);
-    s.str(m, "correlation_id", "message", true, Some(99), None);
+    s.txn_ids(m, "message");
     let Some(r) = m.get("txnstatus_response") else {
         s.bad("message.txnstatus_response", "required");
         return;
@@ -304,8 +314,7 @@ pub fn check_txn_status_response(s: &mut Schema, m: &Value) {
     let tp = format!("{p}.txn_status");
     if let Some(ts) = s.obj(ts, &tp) {
         if t.as_deref() == Some("search") {
-            s.str(ts, "transaction_id", &tp, true, Some(99), None);
-            s.str(ts, "correlation_id", &tp, true, Some(99), None);
+            s.txn_ids(ts, &tp);
             if let Some(items) = s.array(ts, "search_response", &tp, true) {
                 check_search_items(s, items, &format!("{tp}.search_response"));
             }
@@ -316,27 +325,15 @@ pub fn check_txn_status_response(s: &mut Schema, m: &Value) {
 /// SubscribeResponse.
 pub fn check_subscribe_response(s: &mut Schema, m: &Value) {
     let Some(m) = s.obj(m, "message") else { return };
-    s.str(m, "transaction_id", "message", true, Some(99), None);
-    s.str(m, "correlation_id", "message", true, Some(99), None);
+    s.txn_ids(m, "message");
     let Some(items) = s.array(m, "subscribe_response", "message", true) else {
         return;
     };
     for (i, it) in items.iter().enumerate() {
         let p = format!("message.subscribe_response[{i}]");
-        let Some(it) = s.obj(it, &p) else { continue };
-        s.str(it, "reference_id", &p, true, None, None);
-        s.date_time(it, "timestamp", &p, true);
-        s.str(it, "status", &p, true, None, Some(STATUS));
-        s.str(
-            it,
-            "status_reason_code",
-            &p,
-            false,
-            None,
-            Some(SUBSCRIBE_REASONS),
-        );
-        s.str(it, "status_reason_message", &p, false, Some(999), None);
-        s.locale(it, &p);
+        let Some(it) = s.item_status(it, &p, SUBSCRIBE_REASONS) else {
+            continue;
+        };
         for (j, sub) in s
             .array(it, "subscriptions", &p, false)
             .cloned()
@@ -376,8 +373,7 @@ pub fn check_subscribe_response(s: &mut Schema, m: &Value) {
 /// UnSubscribeResponse.
 pub fn check_unsubscribe_response(s: &mut Schema, m: &Value) {
     let Some(m) = s.obj(m, "message") else { return };
-    s.str(m, "transaction_id", "message", true, Some(99), None);
-    s.str(m, "correlation_id", "message", true, Some(99), None);
+    s.txn_ids(m, "message");
     s.date_time(m, "timestamp", "message", true);
     s.str(m, "status", "message", true, None, Some(STATUS));
     s.str(
