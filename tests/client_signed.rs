@@ -1,6 +1,7 @@
 //! DCIClient with signatures: response and callback verification (PEM, inline JWKS, JWKS URL;
-//! required and if-present), request signing checked by the registry, the openspp2 dialect
-//! signed, and the key configuration errors.
+//! required and if-present), request signing checked by the in-process reference server, the
+//! openspp2 dialect signed, and the key configuration errors. Wrong and missing signatures
+//! come from the mock registry of tests/support.
 
 mod support;
 
@@ -11,10 +12,12 @@ use dci::client::{
     AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Dialect,
     RegistryKeyConfig, SearchSpec, Secret, SigningConfig, VerifyMode,
 };
-use dci::error::{Error, ErrorKind};
+use dci::error::ErrorKind;
 use dci::signature::Signer;
 use serde_json::json;
-use support::{key, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, KEY_ID, REGISTRY_ID};
+use support::{
+    key, reference_server, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, KEY_ID, REGISTRY_ID,
+};
 
 const REGISTRY_KID: &str = "registry.test|reg-key-1|ed25519";
 
@@ -55,8 +58,23 @@ fn signed_responses_verify_against_the_registry_pem() {
     assert!(r.signature.verified);
     assert_eq!(r.signature.kid.as_deref(), Some(REGISTRY_KID));
     assert_eq!(r.record_count(), 1);
+}
+
+#[test]
+fn the_reference_servers_responses_verify_against_its_jwks() {
+    // data_source(): the server's /.well-known/jwks.json, verification required.
+    let c = DCIClient::new(reference_server().data_source("crvs")).unwrap();
+    let r = c.search_by_id("UIN", "100000001").unwrap();
+    assert!(r.signature.verified);
+    assert_eq!(
+        r.signature.kid.as_deref(),
+        Some("registry.example.org|server-key-1|ed25519")
+    );
+    assert_eq!(r.record_count(), 1);
     let t = c
-        .txn_status(&dci::client::TxnStatusQuery::search_transaction("t-1"))
+        .txn_status(&dci::client::TxnStatusQuery::search_transaction(
+            r.transaction_id.clone().unwrap(),
+        ))
         .unwrap();
     assert!(t.signature.verified);
 }
@@ -133,7 +151,7 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
 }
 
 #[test]
-fn requests_are_signed_with_our_key_and_the_registry_checks_them() {
+fn requests_are_signed_over_the_bytes_sent() {
     let reg = TestRegistry::start(Config {
         signing_key: Some(key(1)),
         client_key: Some(key(2).verifying_key()),
@@ -146,24 +164,43 @@ fn requests_are_signed_with_our_key_and_the_registry_checks_them() {
         key_id: "k2".into(),
         profile: "spdci".into(),
     });
-    let c = DCIClient::new(d.clone()).unwrap();
+    let c = DCIClient::new(d).unwrap();
     assert_eq!(c.search_by_id("UIN", "1001").unwrap().record_count(), 1);
-    let sent = reg.last_request("/registry/sync/search").json();
-    let sig = sent["signature"].as_str().unwrap();
+    let sent = reg.last_request("/registry/sync/search");
+    let sig = sent.json()["signature"].as_str().unwrap().to_string();
     assert!(sig.contains("openspp.test|k2|ed25519"), "{sig}");
-    // Signed over exactly the bytes sent: the registry verified them.
-    dci::signature::verify_bytes(
-        &reg.last_request("/registry/sync/search").body,
-        &key(2).verifying_key(),
-        &Default::default(),
-    )
-    .unwrap();
+    // Signed over exactly the bytes sent.
+    dci::signature::verify_bytes(&sent.body, &key(2).verifying_key(), &Default::default()).unwrap();
+}
 
-    // A key the registry does not know: its error ACK becomes a protocol error.
-    let c = DCIClient::with_signer(d, Signer::new(key(3), "openspp.test", "k3")).unwrap();
-    match c.search_by_id("UIN", "1001").unwrap_err() {
-        Error::Protocol { code, .. } => assert_eq!(code, "err.signature.invalid"),
-        other => panic!("{other:?}"),
+#[test]
+fn the_reference_server_checks_our_request_signatures() {
+    let r = reference_server();
+    for dialect in [Dialect::Spdci, Dialect::Openspp2] {
+        let mut d = r.data_source("crvs");
+        d.dialect = dialect;
+        d.signing = Some(SigningConfig {
+            key_pem: Some(Secret::new(r.sender_key.to_pem().unwrap().to_string())),
+            key_file: None,
+            key_id: r.sender_key_id.into(),
+            profile: "spdci".into(),
+        });
+        let c = DCIClient::new(d.clone()).unwrap();
+        let found = c.search_by_id("UIN", "100000002").unwrap();
+        assert_eq!(
+            found.first_record().unwrap()["name"]["given_name"],
+            "Joy",
+            "{dialect:?}"
+        );
+        assert!(found.signature.verified);
+
+        // A key the registry does not have for this sender: HTTP 401 (the server's
+        // err.signature.invalid), which the client reports as an authentication error.
+        let c =
+            DCIClient::with_signer(d, Signer::new(key(3), &r.sender_id, r.sender_key_id)).unwrap();
+        let e = c.search_by_id("UIN", "100000002").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth, "{dialect:?}: {e}");
+        assert!(e.to_string().contains("HTTP 401"), "{dialect:?}: {e}");
     }
 }
 
