@@ -14,20 +14,13 @@ use dci::client::{
 };
 use dci::error::{Error, ErrorKind};
 use serde_json::{json, Value};
-use support::{reference_server, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, REGISTRY_ID};
+use support::{reference_server, with_callbacks, Config, TestRegistry, CLIENT_ID, REGISTRY_ID};
 
 fn ds(reg: &TestRegistry) -> DataSource {
-    let mut d = DataSource::new(&reg.base_url, "openspp.test");
+    let mut d = reg.data_source();
     d.name = "Test CRVS".into();
     d.code = "crvs_main".into();
     d.registry_type = RegistryType::Crvs;
-    d.receiver_id = Some(REGISTRY_ID.into());
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scope: None,
-    };
     d.timeout_secs = 1.0;
     d
 }
@@ -41,21 +34,7 @@ fn with_listener(
     reg: &TestRegistry,
     f: impl FnOnce(&mut DataSource),
 ) -> (DCIClient, CallbackListener, String) {
-    listening(ds(reg), f)
-}
-
-/// `d` with its callbacks on a new embedded listener, changed by `f`.
-fn listening(
-    mut d: DataSource,
-    f: impl FnOnce(&mut DataSource),
-) -> (DCIClient, CallbackListener, String) {
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/dci/callback", tcp.local_addr().unwrap());
-    d.our_callback_uri = Some(base.clone());
-    f(&mut d);
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
-    (c, l, base)
+    with_callbacks(ds(reg), f)
 }
 
 /// A client of one registry type of the in-process reference server (demo dataset).
@@ -72,7 +51,7 @@ fn reference_with_listener_as(
     registry: &str,
     f: impl FnOnce(&mut DataSource),
 ) -> (DCIClient, CallbackListener, String) {
-    listening(reference_server().data_source(registry), f)
+    with_callbacks(reference_server().data_source(registry), f)
 }
 
 fn ids(records: impl Iterator<Item = Value>) -> Vec<String> {

@@ -1,14 +1,11 @@
 //! The client and services against the reference server (`dci_server` with the demo
 //! dataset), started in-process by `support::reference_server()`: every `cargo test` runs
-//! these.
+//! these. The async calls (search, subscribe, unsubscribe, txn status) against it are in
+//! tests/client.rs.
 
 mod support;
 
-use std::time::Duration;
-
-use dci::client::{
-    CallbackListener, CallbackResult, DCIClient, SearchSpec, SubscribeSpec, TxnStatusQuery,
-};
+use dci::client::{DCIClient, SearchSpec, TxnStatusQuery};
 use dci::services::{CrvsService, DrService, IbrService};
 use support::reference_server;
 
@@ -121,41 +118,4 @@ fn dr_scores_and_ibr_enrolled_match_the_demo_records() {
         .unwrap();
     assert_eq!(items.len(), 1);
     assert!(items[0].enrolled);
-}
-
-#[test]
-fn async_calls_against_the_reference_server() {
-    let s = reference_server();
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut d = s.data_source("crvs");
-    d.our_callback_uri = Some(format!("http://{}/dci", tcp.local_addr().unwrap()));
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
-    let wait = Duration::from_secs(30);
-
-    let ack = c
-        .search_async(&SearchSpec::by_id("UIN", "100000001"))
-        .unwrap();
-    match l.wait_for(&ack.transaction_id, wait).unwrap() {
-        CallbackResult::Search(r) => {
-            assert_eq!(r.record_count(), 1);
-            assert!(r.signature.verified);
-        }
-        other => panic!("{other:?}"),
-    }
-    let ack = c
-        .subscribe(&[SubscribeSpec::event(
-            "spdci-common:RegistryEventType:LiveBirth",
-        )])
-        .unwrap();
-    let codes = match l.wait_for(&ack.transaction_id, wait).unwrap() {
-        CallbackResult::Subscribe(r) => r.codes(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(codes.len(), 1);
-    let ack = c.unsubscribe(&codes).unwrap();
-    assert!(matches!(
-        l.wait_for(&ack.transaction_id, wait).unwrap(),
-        CallbackResult::Unsubscribe(_)
-    ));
 }

@@ -9,15 +9,13 @@ use std::time::Duration;
 
 use dci::client::callback::error_status;
 use dci::client::{
-    AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Dialect,
-    RegistryKeyConfig, SearchSpec, Secret, SigningConfig, VerifyMode,
+    CallbackResult, DCIClient, DataSource, Dialect, RegistryKeyConfig, SearchSpec, Secret,
+    SigningConfig, VerifyMode,
 };
 use dci::error::ErrorKind;
 use dci::signature::Signer;
 use serde_json::json;
-use support::{
-    key, reference_server, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, KEY_ID, REGISTRY_ID,
-};
+use support::{key, reference_server, with_callbacks, Config, TestRegistry, KEY_ID};
 
 const REGISTRY_KID: &str = "registry.test|reg-key-1|ed25519";
 
@@ -33,20 +31,22 @@ fn registry_pem() -> String {
 }
 
 fn ds(reg: &TestRegistry, mode: VerifyMode) -> DataSource {
-    let mut d = DataSource::new(&reg.base_url, "openspp.test");
-    d.receiver_id = Some(REGISTRY_ID.into());
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scope: None,
-    };
+    let mut d = reg.data_source();
     d.registry_key = Some(RegistryKeyConfig {
         pem: Some(registry_pem()),
         mode,
         ..Default::default()
     });
-    d.timeout_secs = 5.0;
+    d
+}
+
+/// A data source trusting the keys of `jwks` (a document) for the registry.
+fn trusting(reg: &TestRegistry, jwks: serde_json::Value) -> DataSource {
+    let mut d = reg.data_source();
+    d.registry_key = Some(RegistryKeyConfig {
+        jwks: Some(jwks),
+        ..Default::default()
+    });
     d
 }
 
@@ -125,12 +125,7 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
     assert_eq!(reg.requests_to("/.well-known/jwks.json").len(), 1);
 
     let jwks = json!({"keys": [key(1).verifying_key().to_jwk(Some(KEY_ID))]});
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks: Some(jwks),
-        ..Default::default()
-    });
-    let r = DCIClient::new(d)
+    let r = DCIClient::new(trusting(&reg, jwks))
         .unwrap()
         .search_by_id("UIN", "1001")
         .unwrap();
@@ -138,12 +133,7 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
 
     // A JWKS without the registry's key: the kid is unknown.
     let other = json!({"keys": [key(9).verifying_key().to_jwk(Some("someone-else"))]});
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks: Some(other),
-        ..Default::default()
-    });
-    let e = DCIClient::new(d)
+    let e = DCIClient::new(trusting(&reg, other))
         .unwrap()
         .search_by_id("UIN", "1001")
         .unwrap_err();
@@ -223,11 +213,7 @@ fn the_openspp2_dialect_signs_the_header_it_sends() {
 #[test]
 fn callbacks_are_verified() {
     let reg = signed_registry();
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.our_callback_uri = Some(format!("http://{}/cb", tcp.local_addr().unwrap()));
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    let (c, l, _) = with_callbacks(ds(&reg, VerifyMode::Required), |_| {});
     let ack = c.search_async(&SearchSpec::by_id("UIN", "1001")).unwrap();
     match l
         .wait_for(&ack.transaction_id, Duration::from_secs(10))

@@ -6,28 +6,16 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use dci::client::{AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Secret};
+use dci::client::{CallbackResult, DCIClient};
 use dci::error::ErrorKind;
 use dci::services::{
     crvs, dr, from_dci, ibr, to_dci, CrvsService, DrService, IbrService, Identifier, Registrant,
 };
 use serde_json::json;
-use support::{reference_server, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET};
-
-fn ds(reg: &TestRegistry) -> DataSource {
-    let mut d = DataSource::new(&reg.base_url, "openspp.test");
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scope: None,
-    };
-    d.timeout_secs = 5.0;
-    d
-}
+use support::{reference_server, with_callbacks, Config, TestRegistry};
 
 fn client(reg: &TestRegistry) -> DCIClient {
-    DCIClient::new(ds(reg)).unwrap()
+    DCIClient::new(reg.data_source()).unwrap()
 }
 
 /// A client of one registry type of the in-process reference server (demo dataset).
@@ -99,12 +87,7 @@ fn crvs_search_births_reads_every_page() {
 
 #[test]
 fn crvs_subscribe_events_defaults_to_birth_and_death() {
-    let r = reference_server();
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut d = r.data_source("crvs");
-    d.our_callback_uri = Some(format!("http://{}/cb", tcp.local_addr().unwrap()));
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    let (c, l, _) = with_callbacks(reference_server().data_source("crvs"), |_| {});
     let s = CrvsService::new(c);
     let ack = s.subscribe_events(&[]).unwrap();
     assert_eq!(ack.reference_ids.len(), 2);
@@ -279,7 +262,7 @@ fn dr_uses_the_disabled_endpoint_when_configured() {
 #[test]
 fn dr_asks_the_configured_disability_details_endpoint() {
     let reg = TestRegistry::start(Config::default());
-    let mut d = ds(&reg);
+    let mut d = reg.data_source();
     d.endpoints.disability_details = Some("/registry/sync/get-disability-details".into());
     d.endpoints.disabled = Some("/registry/sync/disabled".into());
     let s = DrService::new(DCIClient::new(d).unwrap());
@@ -312,18 +295,16 @@ fn dr_reads_the_reference_demo_shape() {
         "disability_info": [{"functional_domain": "seeing", "functional_severity": 4},
                             {"disability_limitation_type": "SC_SS", "functional_severity": 3}]
     });
-    let s = dr::functional_scores(&rec);
-    let got: Vec<(&str, u8)> = s.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(
-        got,
-        [
+        dr::functional_scores(&rec),
+        scores(&[
             ("Cognition", 2),
             ("Communication", 1),
             ("Hearing", 2),
             ("Mobility", 1),
             ("Self-Care", 3),
             ("Vision", 4)
-        ]
+        ])
     );
 }
 
@@ -339,17 +320,15 @@ fn dr_reads_scores_in_every_documented_shape() {
         "disability_info": [{"disability_limitation_type": "MOB_SS", "functional_severity": 1},
                             {"disability_limitation_type": "MOB_SS", "functional_severity": 2}]
     });
-    let s = dr::functional_scores(&rec);
-    let got: Vec<(&str, u8)> = s.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     // Out-of-range values (VIS_SS 9) are ignored; the highest score per domain wins.
     assert_eq!(
-        got,
-        [
+        dr::functional_scores(&rec),
+        scores(&[
             ("Communication", 4),
             ("Hearing", 2),
             ("Mobility", 2),
             ("Self-Care", 3)
-        ]
+        ])
     );
     let st = dr::disability_status(&json!({"disability_status": "Rejected", "SC_SS": 4}));
     assert!(!st.has_disability, "an explicit status wins over scores");

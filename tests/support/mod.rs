@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use dci::client::{AuthConfig, CallbackListener, DCIClient, DataSource, Secret};
 use dci::keys::{Algorithm, SigningKey, VerifyingKey};
 use dci::signature::Signer;
 use serde_json::{json, Value};
@@ -163,6 +164,21 @@ impl TestRegistry {
             rt: Some(rt),
             stop: Some(tx),
         }
+    }
+
+    /// A data source for this registry: sender `openspp.test`, OAuth2 client credentials,
+    /// our receiver id, a 5 s timeout.
+    pub fn data_source(&self) -> DataSource {
+        let mut d = DataSource::new(&self.base_url, "openspp.test");
+        d.receiver_id = Some(REGISTRY_ID.into());
+        d.auth = AuthConfig::OAuth2 {
+            token_url: None,
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(CLIENT_SECRET),
+            scope: None,
+        };
+        d.timeout_secs = 5.0;
+        d
     }
 
     pub fn tokens_issued(&self) -> usize {
@@ -807,18 +823,7 @@ async fn disability_details(
         Err(r) => return r,
     };
     let (msg, _) = search_message(&shared, &req, "search_response", "corr-d");
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "on-search",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
+    on_search_answer(&shared, msg)
 }
 
 async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -838,18 +843,36 @@ async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": "corr-x",
         "disabled_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
             "disabled_status": if yes { "yes" } else { "no" }}]});
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "on-search",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
+    on_search_answer(&shared, msg)
+}
+
+/// A signed on-search answer with `msg` (the DR endpoints).
+fn on_search_answer(shared: &Shared, msg: Value) -> Response {
+    let env = envelope(
+        shared,
+        shared.signer.as_ref(),
+        "on-search",
+        "succ",
+        None,
+        "client",
+        msg,
+    );
+    json_response(StatusCode::OK, env)
+}
+
+/// A client of `d` whose callbacks land on a new embedded listener (changed by `f` first);
+/// also returns the callback base URL.
+pub fn with_callbacks(
+    mut d: DataSource,
+    f: impl FnOnce(&mut DataSource),
+) -> (DCIClient, CallbackListener, String) {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/dci/callback", tcp.local_addr().unwrap());
+    d.our_callback_uri = Some(base.clone());
+    f(&mut d);
+    let c = DCIClient::new(d).unwrap();
+    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    (c, l, base)
 }
 
 /// An Ed25519 key from a fixed seed (deterministic tests).

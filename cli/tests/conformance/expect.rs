@@ -117,8 +117,10 @@ pub enum Want {
     /// correlation_id.
     Ack,
     /// The sync answer: HTTP 200, the callback header and message schema of the operation,
-    /// the request's transaction_id; with `records`, at least one record.
-    Answer { records: bool },
+    /// the request's transaction_id.
+    Answer,
+    /// The sync answer, with at least one record.
+    AnswerWithRecords,
     /// The ACK, then the callback to header.sender_uri with the same transaction_id and
     /// correlation_id, its header and message checked against the schema.
     Callback,
@@ -163,7 +165,7 @@ pub fn exchange(
     let (callback_action, check, msg_header) = answer(op);
     match want {
         Want::Ack => expect_ack(&r, op.acks()).map(|_| ()),
-        Want::Answer { records } => {
+        Want::Answer | Want::AnswerWithRecords => {
             let mut s = expect_sync(&r, callback_action)?;
             check(&mut s, &r.body["message"]);
             s.done()?;
@@ -171,7 +173,7 @@ pub fn exchange(
             let n = r.body["message"]["search_response"][0]["data"]["reg_records"]
                 .as_array()
                 .map_or(0, Vec::len);
-            if records && n == 0 {
+            if want == Want::AnswerWithRecords && n == 0 {
                 return Err(format!(
                     "no record for the suite's test identifier; {}",
                     r.brief()

@@ -242,23 +242,23 @@ fn page(b: &mut Value, size: i64, number: i64) {
 
 requirements! {
     // -- common: format ------------------------------------------------------------------
-    dci_val_fmt_ts_01: every(Search(IDV), |b| item(b)["timestamp"] = json!("not-a-timestamp"),
+    dci_val_fmt_ts_01: every(SEARCH, |b| item(b)["timestamp"] = json!("not-a-timestamp"),
         Bad("search_request[0].timestamp"));
-    dci_val_fmt_ts_02: every(Search(IDV), |b| item(b)["timestamp"] = json!(now_ts()), Accepted);
+    dci_val_fmt_ts_02: every(SEARCH, |b| item(b)["timestamp"] = json!(now_ts()), Accepted);
     dci_val_fmt_ts_03: every(Subscribe,
         |b| b["message"]["subscribe_request"][0]["timestamp"] = json!("2024-01-15T10:30:00"),
         Bad("subscribe_request[0].timestamp"));
-    dci_val_fmt_loc_01: every(Search(IDV), |b| item(b)["locale"] = json!("eng"), Accepted);
-    dci_val_fmt_loc_02: every(Search(IDV), |b| item(b)["locale"] = json!("en"),
+    dci_val_fmt_loc_01: every(SEARCH, |b| item(b)["locale"] = json!("eng"), Accepted);
+    dci_val_fmt_loc_02: every(SEARCH, |b| item(b)["locale"] = json!("en"),
         Bad("search_request[0].locale"));
-    dci_val_fmt_loc_03: every(Search(IDV), |b| item(b)["locale"] = json!("ENG"),
+    dci_val_fmt_loc_03: every(SEARCH, |b| item(b)["locale"] = json!("ENG"),
         Bad("search_request[0].locale"));
     // -- common: boundaries --------------------------------------------------------------
-    dci_val_bnd_txn_01: every(Search(IDV),
+    dci_val_bnd_txn_01: every(SEARCH,
         |b| b["message"]["transaction_id"] = json!("x".repeat(99)), Accepted);
-    dci_val_bnd_txn_02: every(Search(IDV),
+    dci_val_bnd_txn_02: every(SEARCH,
         |b| b["message"]["transaction_id"] = json!("x".repeat(100)), Bad("message.transaction_id"));
-    dci_val_bnd_ref_01: every(Search(IDV), |b| item(b)["reference_id"] = json!("r".repeat(50)),
+    dci_val_bnd_ref_01: every(SEARCH, |b| item(b)["reference_id"] = json!("r".repeat(50)),
         Accepted);
     dci_val_bnd_sub_01: every(Unsubscribe,
         |b| b["message"]["subscription_codes"] = json!(["s".repeat(99)]), Accepted);
@@ -266,38 +266,38 @@ requirements! {
         |b| b["message"]["subscription_codes"] = json!(["s".repeat(100)]),
         Bad("subscription_codes[0]"));
     // -- common: pagination (the suite puts it on the search_request item) --------------
-    dci_core_pag_01: every(Search(IDV), |b| page(b, 10, 1), Accepted);
-    dci_core_pag_02: every(SyncSearch(IDV), |b| page(b, 5, 1), AcceptedAnswer);
-    dci_core_pag_03: every(Search(IDV), |b| page(b, 10, 2), Accepted);
-    dci_val_pag_01: every(Search(IDV), |b| page(b, 0, 1), Bad("pagination.page_size"));
-    dci_val_pag_02: every(Search(IDV), |b| page(b, 10, 0), Bad("pagination.page_number"));
-    dci_val_pag_03: every(Search(IDV), |b| page(b, -1, 1), Bad("pagination.page_size"));
+    dci_core_pag_01: every(SEARCH, |b| page(b, 10, 1), Accepted);
+    dci_core_pag_02: every(SYNC_SEARCH, |b| page(b, 5, 1), AcceptedAnswer);
+    dci_core_pag_03: every(SEARCH, |b| page(b, 10, 2), Accepted);
+    dci_val_pag_01: every(SEARCH, |b| page(b, 0, 1), Bad("pagination.page_size"));
+    dci_val_pag_02: every(SEARCH, |b| page(b, 10, 0), Bad("pagination.page_number"));
+    dci_val_pag_03: every(SEARCH, |b| page(b, -1, 1), Bad("pagination.page_size"));
     // -- CRVS registry profile -----------------------------------------------------------
-    crvs_core_rg_async_search_01: on(&CRVS, Search(IDV), Ack);
+    crvs_core_rg_async_search_01: on(&CRVS, SEARCH, Ack);
     crvs_core_rg_subscribe_01: on(&CRVS, Subscribe, Ack);
     crvs_core_rg_unsubscribe_01: on(&CRVS, Unsubscribe, Ack);
     crvs_core_rg_txn_status_01: on(&CRVS, TxnStatus, Ack);
-    crvs_core_rg_sync_search_01: on(&CRVS, SyncSearch(IDV), Answer { records: false });
-    crvs_core_rg_async_search_neg_01: on(&CRVS, Search(IDV), NoMessage);
+    crvs_core_rg_sync_search_01: on(&CRVS, SYNC_SEARCH, Answer);
+    crvs_core_rg_async_search_neg_01: on(&CRVS, SEARCH, NoMessage);
     crvs_core_rg_subscribe_neg_01: on(&CRVS, Subscribe, NoMessage);
-    crvs_core_rg_sync_search_neg_01: on(&CRVS, SyncSearch(IDV), NoMessage);
+    crvs_core_rg_sync_search_neg_01: on(&CRVS, SYNC_SEARCH, NoMessage);
     // -- FR registry profile -------------------------------------------------------------
-    fr_core_rg_async_search_01: on(&FR, Search(IDV), Ack);
+    fr_core_rg_async_search_01: on(&FR, SEARCH, Ack);
     fr_core_rg_subscribe_01: on(&FR, Subscribe, Ack);
     fr_core_rg_unsubscribe_01: on(&FR, Unsubscribe, Ack);
     fr_core_rg_txn_status_01: on(&FR, TxnStatus, Ack);
-    fr_core_rg_sync_search_01: on(&FR, SyncSearch(IDV), Answer { records: false });
-    fr_core_rg_async_search_neg_01: on(&FR, Search(IDV), NoMessage);
+    fr_core_rg_sync_search_01: on(&FR, SYNC_SEARCH, Answer);
+    fr_core_rg_async_search_neg_01: on(&FR, SEARCH, NoMessage);
     fr_core_rg_subscribe_neg_01: on(&FR, Subscribe, NoMessage);
-    fr_core_rg_sync_search_neg_01: on(&FR, SyncSearch(IDV), NoMessage);
+    fr_core_rg_sync_search_neg_01: on(&FR, SYNC_SEARCH, NoMessage);
     // -- social registry profile ---------------------------------------------------------
-    sr_core_rg_async_search_01: on(&SOCIAL, Search(IDV), Ack);
+    sr_core_rg_async_search_01: on(&SOCIAL, SEARCH, Ack);
     sr_core_rg_async_subscribe_01: on(&SOCIAL, Subscribe, Ack);
     sr_core_rg_async_unsubscribe_01: on(&SOCIAL, Unsubscribe, Ack);
     sr_core_rg_async_txnstatus_01: on(&SOCIAL, TxnStatus, Ack);
-    sr_core_rg_sync_search_01: on(&SOCIAL, SyncSearch(IDV), Answer { records: true });
-    sr_core_rg_sync_txnstatus_01: on(&SOCIAL, SyncTxnStatus, Answer { records: false });
-    sr_core_rg_async_search_cb_01: on(&SOCIAL, Search(IDV), Callback);
+    sr_core_rg_sync_search_01: on(&SOCIAL, SYNC_SEARCH, AnswerWithRecords);
+    sr_core_rg_sync_txnstatus_01: on(&SOCIAL, SyncTxnStatus, Answer);
+    sr_core_rg_async_search_cb_01: on(&SOCIAL, SEARCH, Callback);
     sr_core_rg_async_subscribe_cb_01: on(&SOCIAL, Subscribe, Callback);
     sr_core_rg_async_unsubscribe_cb_01: on(&SOCIAL, Unsubscribe, Callback);
     sr_core_rg_async_txnstatus_cb_01: on(&SOCIAL, TxnStatus, Callback);
@@ -306,52 +306,50 @@ requirements! {
     sr_core_sp_on_unsubscribe_01: on(&SOCIAL, OnUnsubscribe, Received);
     sr_core_sp_txn_on_status_01: on(&SOCIAL, OnStatus, Received);
     sr_core_sp_notify_01: on(&SOCIAL, Notify, Received);
-    sr_core_rg_async_search_neg_01: on(&SOCIAL, Search(IDV), NoMessage);
+    sr_core_rg_async_search_neg_01: on(&SOCIAL, SEARCH, NoMessage);
     sr_core_rg_async_subscribe_neg_01: on(&SOCIAL, Subscribe, NoMessage);
     sr_core_rg_async_unsubscribe_neg_01: on(&SOCIAL, Unsubscribe, NoMessage);
     sr_core_rg_async_txnstatus_neg_01: on(&SOCIAL, TxnStatus, NoMessage);
-    sr_core_rg_sync_search_neg_01: on(&SOCIAL, SyncSearch(IDV), NoMessage);
+    sr_core_rg_sync_search_neg_01: on(&SOCIAL, SYNC_SEARCH, NoMessage);
     sr_core_rg_sync_txnstatus_neg_01: on(&SOCIAL, SyncTxnStatus, NoMessage);
     sr_core_sp_on_search_neg_01: on(&SOCIAL, OnSearch, NoMessage);
     sr_core_sp_on_subscribe_neg_01: on(&SOCIAL, OnSubscribe, NoMessage);
     sr_core_sp_on_unsubscribe_neg_01: on(&SOCIAL, OnUnsubscribe, NoMessage);
     sr_core_sp_txn_on_status_neg_01: on(&SOCIAL, OnStatus, NoMessage);
     sr_core_sp_notify_neg_01: on(&SOCIAL, Notify, NoMessage);
-    sr_sec_auth_rg_async_search_01: on(&SOCIAL, Search(IDV), NoAuth);
+    sr_sec_auth_rg_async_search_01: on(&SOCIAL, SEARCH, NoAuth);
     sr_sec_auth_rg_async_subscribe_01: on(&SOCIAL, Subscribe, NoAuth);
     sr_sec_auth_rg_async_unsubscribe_01: on(&SOCIAL, Unsubscribe, NoAuth);
     sr_sec_auth_rg_async_txnstatus_01: on(&SOCIAL, TxnStatus, NoAuth);
-    sr_sec_auth_rg_sync_search_01: on(&SOCIAL, SyncSearch(IDV), NoAuth);
+    sr_sec_auth_rg_sync_search_01: on(&SOCIAL, SYNC_SEARCH, NoAuth);
     sr_sec_auth_rg_sync_txnstatus_01: on(&SOCIAL, SyncTxnStatus, NoAuth);
     sr_sec_auth_sp_on_search_01: on(&SOCIAL, OnSearch, NoAuth);
     sr_sec_auth_sp_on_subscribe_01: on(&SOCIAL, OnSubscribe, NoAuth);
     sr_sec_auth_sp_on_unsubscribe_01: on(&SOCIAL, OnUnsubscribe, NoAuth);
     sr_sec_auth_sp_txn_on_status_01: on(&SOCIAL, OnStatus, NoAuth);
     sr_sec_auth_sp_notify_01: on(&SOCIAL, Notify, NoAuth);
-    sr_sec_sig_rg_01: on(&SOCIAL, Search(IDV), BadSignature);
+    sr_sec_sig_rg_01: on(&SOCIAL, SEARCH, BadSignature);
     sr_sec_sig_sp_01: on(&SOCIAL, Notify, BadSignature);
     sr_extra_rg_sync_search_regrecords_01: own(reg_records_schema);
-    sr_core_rg_async_search_expression_01: on(&SOCIAL, Search("expression"), Ack);
-    sr_core_rg_async_search_predicate_01: on(&SOCIAL, Search("predicate"), Ack);
-    sr_core_rg_sync_search_expression_01: on(&SOCIAL, SyncSearch("expression"),
-        Answer { records: false });
-    sr_core_rg_sync_search_predicate_01: on(&SOCIAL, SyncSearch("predicate"),
-        Answer { records: false });
+    sr_core_rg_async_search_expression_01: on(&SOCIAL, SEARCH_EXPRESSION, Ack);
+    sr_core_rg_async_search_predicate_01: on(&SOCIAL, SEARCH_PREDICATE, Ack);
+    sr_core_rg_sync_search_expression_01: on(&SOCIAL, SYNC_SEARCH_EXPRESSION, Answer);
+    sr_core_rg_sync_search_predicate_01: on(&SOCIAL, SYNC_SEARCH_PREDICATE, Answer);
     // -- spmis-client profile: the suite checks its own request builders there and never
     //    calls a registry; here, the registry side of each (the request is served). -----
-    sp_core_cl_search_01: on(&SOCIAL, Search(IDV), Ack);
-    sp_core_cl_search_ack_01: on(&SOCIAL, Search(IDV), Ack);
+    sp_core_cl_search_01: on(&SOCIAL, SEARCH, Ack);
+    sp_core_cl_search_ack_01: on(&SOCIAL, SEARCH, Ack);
     // An ERR carries error.code and error.message (naming the field) for the client.
-    sp_core_cl_search_err_01: on_edited(&SOCIAL, Search(IDV),
+    sp_core_cl_search_err_01: on_edited(&SOCIAL, SEARCH,
         |b| item(b)["search_criteria"]["query_type"] = json!("sql"), Bad("query_type"));
     sp_core_cl_subscribe_01: on(&SOCIAL, Subscribe, Ack);
     sp_core_cl_unsubscribe_01: on(&SOCIAL, Unsubscribe, Ack);
-    sp_core_cl_sync_search_01: on(&SOCIAL, SyncSearch(IDV), Answer { records: true });
+    sp_core_cl_sync_search_01: on(&SOCIAL, SYNC_SEARCH, AnswerWithRecords);
     // The token from /oauth2/client/token, sent as "Authorization: Bearer ...", is accepted;
     // the same request without it is not.
     sp_sec_cl_auth_01: own(|c| {
-        on(&SOCIAL, Search(IDV), Ack).run(c)?;
-        on(&SOCIAL, Search(IDV), NoAuth).run(c)
+        on(&SOCIAL, SEARCH, Ack).run(c)?;
+        on(&SOCIAL, SEARCH, NoAuth).run(c)
     });
     // Plain application/json (the suite's client check) as well as the charset form.
     sp_core_cl_contenttype_01: own(|c| {
@@ -366,7 +364,7 @@ requirements! {
         }
     });
     // sender_id is how the registry knows the caller: without it the request is refused.
-    sp_core_cl_header_senderid_01: on_edited(&SOCIAL, Search(IDV), |b| {
+    sp_core_cl_header_senderid_01: on_edited(&SOCIAL, SEARCH, |b| {
         if let Some(h) = b["header"].as_object_mut() {
             h.remove("sender_id");
         }
@@ -382,21 +380,21 @@ requirements! {
         }
         Ok(())
     });
-    sp_core_cl_header_senderuri_01: on(&SOCIAL, Search("predicate"), Callback);
+    sp_core_cl_header_senderuri_01: on(&SOCIAL, SEARCH_PREDICATE, Callback);
     sp_core_cl_msg_txnid_01: own(|c| {
-        let b = Search(IDV).request(c, &SOCIAL, Style::Domain);
-        same_txn(&c.post(&SOCIAL, SyncSearch(IDV).path(), &b, true)?, &b)?;
-        on_edited(&SOCIAL, Search(IDV), |b| {
+        let b = SEARCH.request(c, &SOCIAL, Style::Domain);
+        same_txn(&c.post(&SOCIAL, SYNC_SEARCH.path(), &b, true)?, &b)?;
+        on_edited(&SOCIAL, SEARCH, |b| {
             if let Some(m) = b["message"].as_object_mut() {
                 m.remove("transaction_id");
             }
         }, Bad("message.transaction_id")).run(c)
     });
-    sp_core_cl_query_idtype_01: on(&SOCIAL, Search(IDV), Ack);
-    sp_core_cl_query_expression_01: on(&SOCIAL, Search("expression"), Ack);
-    sp_core_cl_query_predicate_01: on(&SOCIAL, Search("predicate"), Ack);
+    sp_core_cl_query_idtype_01: on(&SOCIAL, SEARCH, Ack);
+    sp_core_cl_query_expression_01: on(&SOCIAL, SEARCH_EXPRESSION, Ack);
+    sp_core_cl_query_predicate_01: on(&SOCIAL, SEARCH_PREDICATE, Ack);
     // -- common/features/security_headers.feature (outside the requirement lists) --------
-    spdci_sec_auth_01: on(&SOCIAL, Search(IDV), NoAuth);
+    spdci_sec_auth_01: on(&SOCIAL, SEARCH, NoAuth);
     spdci_sec_auth_02: own(|c| {
         let r = post_search(c, &[
             ("Accept", "application/json"),
@@ -405,7 +403,7 @@ requirements! {
         ])?;
         expect_reject(&r, 401, "err.request.unauthorized", "bearer")
     });
-    spdci_sec_auth_03: on(&SOCIAL, Search(IDV), Ack);
+    spdci_sec_auth_03: on(&SOCIAL, SEARCH, Ack);
     // The suite wants 400 or 415 for a body sent without Content-Type; we promise 415.
     spdci_sec_content_01: own(|c| {
         let r = post_search(c, &[("Accept", "application/json"), ("Authorization", &c.bearer())])?;
@@ -426,14 +424,14 @@ requirements! {
 
 /// The domain steps' async search, POSTed to the social registry with exactly `headers`.
 fn post_search(c: &Ctx, headers: &[(&str, &str)]) -> Result<harness::Resp, String> {
-    let b = Search(IDV).request(c, &SOCIAL, Style::Domain);
-    c.post_with(&SOCIAL, Search(IDV).path(), headers, &b)
+    let b = SEARCH.request(c, &SOCIAL, Style::Domain);
+    c.post_with(&SOCIAL, SEARCH.path(), headers, &b)
 }
 
 /// The domain steps' sync search of the social registry, answered with a valid header.
 fn sync_search(c: &Ctx) -> Result<(harness::Resp, Value), String> {
-    let b = SyncSearch(IDV).request(c, &SOCIAL, Style::Domain);
-    let r = c.post(&SOCIAL, SyncSearch(IDV).path(), &b, true)?;
+    let b = SYNC_SEARCH.request(c, &SOCIAL, Style::Domain);
+    let r = c.post(&SOCIAL, SYNC_SEARCH.path(), &b, true)?;
     expect_sync(&r, "on-search")?.done()?;
     Ok((r, b))
 }
@@ -441,8 +439,8 @@ fn sync_search(c: &Ctx) -> Result<(harness::Resp, Value), String> {
 /// The suite's extra (non-normative) record schema: identifier and parent identifiers are
 /// objects of strings; death, marriage and divorce dates are date-times.
 fn reg_records_schema(c: &Ctx) -> Result<(), String> {
-    let b = SyncSearch(IDV).request(c, &SOCIAL, Style::Domain);
-    let r = c.post(&SOCIAL, SyncSearch(IDV).path(), &b, true)?;
+    let b = SYNC_SEARCH.request(c, &SOCIAL, Style::Domain);
+    let r = c.post(&SOCIAL, SYNC_SEARCH.path(), &b, true)?;
     let recs = r.body["message"]["search_response"][0]["data"]["reg_records"]
         .as_array()
         .ok_or_else(|| format!("no reg_records array; {}", r.brief()))?;

@@ -102,15 +102,9 @@ impl Schema {
         path: &str,
         required: bool,
     ) {
-        match o.get(key) {
-            None if required => self.bad(&format!("{path}.{key}"), "required"),
-            None => {}
-            Some(v) if v.is_i64() || v.is_u64() => {}
-            Some(v) => self.bad(
-                &format!("{path}.{key}"),
-                format!("must be an integer, not {v}"),
-            ),
-        }
+        self.typed(o, key, path, required, "an integer", |v| {
+            v.is_i64() || v.is_u64()
+        });
     }
     pub fn number(
         &mut self,
@@ -119,14 +113,23 @@ impl Schema {
         path: &str,
         required: bool,
     ) {
+        self.typed(o, key, path, required, "a number", Value::is_number);
+    }
+    /// A field that must be `what` (`is` says whether a value is).
+    fn typed(
+        &mut self,
+        o: &serde_json::Map<String, Value>,
+        key: &str,
+        path: &str,
+        required: bool,
+        what: &str,
+        is: fn(&Value) -> bool,
+    ) {
         match o.get(key) {
             None if required => self.bad(&format!("{path}.{key}"), "required"),
             None => {}
-            Some(v) if v.is_number() => {}
-            Some(v) => self.bad(
-                &format!("{path}.{key}"),
-                format!("must be a number, not {v}"),
-            ),
+            Some(v) if is(v) => {}
+            Some(v) => self.bad(&format!("{path}.{key}"), format!("must be {what}, not {v}")),
         }
     }
     pub fn array<'a>(

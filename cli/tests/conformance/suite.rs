@@ -368,6 +368,12 @@ pub use Op::*;
 
 /// The suite's query_type for searches by identifier.
 pub const IDV: &str = "idtype-value";
+pub const SEARCH: Op = Search(IDV);
+pub const SYNC_SEARCH: Op = SyncSearch(IDV);
+pub const SEARCH_EXPRESSION: Op = Search("expression");
+pub const SEARCH_PREDICATE: Op = Search("predicate");
+pub const SYNC_SEARCH_EXPRESSION: Op = SyncSearch("expression");
+pub const SYNC_SEARCH_PREDICATE: Op = SyncSearch("predicate");
 
 impl Op {
     /// The path under a domain's prefix.
