@@ -26,6 +26,25 @@ fn signed_registry() -> TestRegistry {
     })
 }
 
+/// A signed registry that checks our request signatures against key 2.
+fn checking_registry() -> TestRegistry {
+    TestRegistry::start(Config {
+        signing_key: Some(key(1)),
+        client_key: Some(key(2).verifying_key()),
+        ..Config::default()
+    })
+}
+
+/// Request signing with a PEM key (spdci unless `profile` says otherwise).
+fn signing(pem: impl Into<String>, key_id: &str, profile: &str) -> SigningConfig {
+    SigningConfig {
+        key_pem: Some(Secret::new(pem.into())),
+        key_file: None,
+        key_id: key_id.into(),
+        profile: profile.into(),
+    }
+}
+
 fn registry_pem() -> String {
     key(1).verifying_key().to_pem().unwrap()
 }
@@ -142,18 +161,9 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
 
 #[test]
 fn requests_are_signed_over_the_bytes_sent() {
-    let reg = TestRegistry::start(Config {
-        signing_key: Some(key(1)),
-        client_key: Some(key(2).verifying_key()),
-        ..Config::default()
-    });
+    let reg = checking_registry();
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
-        key_file: None,
-        key_id: "k2".into(),
-        profile: "spdci".into(),
-    });
+    d.signing = Some(signing(key(2).to_pem().unwrap().to_string(), "k2", "spdci"));
     let c = DCIClient::new(d).unwrap();
     assert_eq!(c.search_by_id("UIN", "1001").unwrap().record_count(), 1);
     let sent = reg.last_request("/registry/sync/search");
@@ -169,12 +179,11 @@ fn the_reference_server_checks_our_request_signatures() {
     for dialect in [Dialect::Spdci, Dialect::Openspp2] {
         let mut d = r.data_source("crvs");
         d.dialect = dialect;
-        d.signing = Some(SigningConfig {
-            key_pem: Some(Secret::new(r.sender_key.to_pem().unwrap().to_string())),
-            key_file: None,
-            key_id: r.sender_key_id.into(),
-            profile: "spdci".into(),
-        });
+        d.signing = Some(signing(
+            r.sender_key.to_pem().unwrap().to_string(),
+            r.sender_key_id,
+            "spdci",
+        ));
         let c = DCIClient::new(d.clone()).unwrap();
         let found = c.search_by_id("UIN", "100000002").unwrap();
         assert_eq!(
@@ -196,11 +205,7 @@ fn the_reference_server_checks_our_request_signatures() {
 
 #[test]
 fn the_openspp2_dialect_signs_the_header_it_sends() {
-    let reg = TestRegistry::start(Config {
-        signing_key: Some(key(1)),
-        client_key: Some(key(2).verifying_key()),
-        ..Config::default()
-    });
+    let reg = checking_registry();
     let mut d = ds(&reg, VerifyMode::Required);
     d.dialect = Dialect::Openspp2;
     let c = DCIClient::with_signer(d, Signer::new(key(2), "openspp.test", "k2")).unwrap();
@@ -265,23 +270,13 @@ fn bad_keys_fail_at_construction_naming_the_field() {
         Some("registry_key.pem")
     );
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new("garbage")),
-        key_file: None,
-        key_id: "k".into(),
-        profile: "spdci".into(),
-    });
+    d.signing = Some(signing("garbage", "k", "spdci"));
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),
         Some("signing.key_pem")
     );
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
-        key_file: None,
-        key_id: "k".into(),
-        profile: "rot13".into(),
-    });
+    d.signing = Some(signing(key(2).to_pem().unwrap().to_string(), "k", "rot13"));
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),
         Some("signing.profile")

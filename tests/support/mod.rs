@@ -99,8 +99,62 @@ pub struct TestRegistry {
     pub base_url: String,
     pub addr: SocketAddr,
     shared: Arc<Shared>,
+    served: Served,
+}
+
+/// An axum app served on 127.0.0.1 (a port the OS picks) by its own runtime, stopped when
+/// dropped.
+pub struct Served {
+    pub addr: SocketAddr,
     rt: Option<tokio::runtime::Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Served {
+    pub fn start(app: Router) -> Served {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        rt.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Served {
+            addr,
+            rt: Some(rt),
+            stop: Some(tx),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs `f` to completion on the server's runtime.
+    pub fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.as_ref().expect("runtime").block_on(f)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
 }
 
 fn signer_for(key: SigningKey) -> Signer {
@@ -109,11 +163,6 @@ fn signer_for(key: SigningKey) -> Signer {
 
 impl TestRegistry {
     pub fn start(cfg: Config) -> TestRegistry {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
         let wrong_signer = cfg
             .signing_key
             .as_ref()
@@ -145,24 +194,12 @@ impl TestRegistry {
             )
             .route("/registry/sync/disabled", post(disabled))
             .with_state(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        rt.spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let served = Served::start(app);
         TestRegistry {
-            base_url: format!("http://{addr}"),
-            addr,
+            base_url: served.base_url(),
+            addr: served.addr,
             shared,
-            rt: Some(rt),
-            stop: Some(tx),
+            served,
         }
     }
 
@@ -241,7 +278,7 @@ impl TestRegistry {
                 }]
             }),
         );
-        self.rt.as_ref().expect("runtime").block_on(async move {
+        self.served.block_on(async move {
             let r = shared
                 .http
                 .post(url)
@@ -260,7 +297,7 @@ impl TestRegistry {
     pub fn post_raw(&self, url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         let http = self.shared.http.clone();
         let (url, ct) = (url.to_string(), content_type.to_string());
-        self.rt.as_ref().expect("runtime").block_on(async move {
+        self.served.block_on(async move {
             let r = http
                 .post(url)
                 .header("Content-Type", ct)
@@ -297,17 +334,6 @@ impl TestRegistry {
             "client",
             message,
         )
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
-        }
     }
 }
 
