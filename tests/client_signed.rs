@@ -59,14 +59,18 @@ fn ds(reg: &TestRegistry, mode: VerifyMode) -> DataSource {
     d
 }
 
+/// A data source whose registry key is the default one changed by `f`.
+fn with_key(reg: &TestRegistry, f: impl FnOnce(&mut RegistryKeyConfig)) -> DataSource {
+    let mut d = reg.data_source();
+    let mut k = RegistryKeyConfig::default();
+    f(&mut k);
+    d.registry_key = Some(k);
+    d
+}
+
 /// A data source trusting the keys of `jwks` (a document) for the registry.
 fn trusting(reg: &TestRegistry, jwks: serde_json::Value) -> DataSource {
-    let mut d = reg.data_source();
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks: Some(jwks),
-        ..Default::default()
-    });
-    d
+    with_key(reg, |k| k.jwks = Some(jwks))
 }
 
 #[test]
@@ -132,12 +136,10 @@ fn an_unsigned_response_is_refused_only_when_required() {
 #[test]
 fn the_registry_key_can_come_from_a_jwks_url_or_document() {
     let reg = signed_registry();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks_url: Some("/.well-known/jwks.json".into()),
-        ..Default::default()
-    });
-    let c = DCIClient::new(d).unwrap();
+    let c = DCIClient::new(with_key(&reg, |k| {
+        k.jwks_url = Some("/.well-known/jwks.json".into())
+    }))
+    .unwrap();
     assert!(c.search_by_id("UIN", "1001").unwrap().signature.verified);
     assert!(c.search_by_id("UIN", "1002").unwrap().signature.verified);
     // Fetched once, then cached.
@@ -260,10 +262,8 @@ fn callbacks_are_verified() {
 #[test]
 fn bad_keys_fail_at_construction_naming_the_field() {
     let reg = signed_registry();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        pem: Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n".into()),
-        ..Default::default()
+    let d = with_key(&reg, |k| {
+        k.pem = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n".into())
     });
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),

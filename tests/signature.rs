@@ -14,6 +14,16 @@ fn ed_key() -> SigningKey {
     SigningKey::from_ed25519_seed(&[7u8; 32])
 }
 
+/// The error of verifying `env` with the Ed25519 test key at time T.
+fn ed_verify_err(env: &serde_json::Value) -> dci::error::Error {
+    verify_bytes(
+        &serde_json::to_vec(env).unwrap(),
+        &ed_key().verifying_key(),
+        &opts(T),
+    )
+    .unwrap_err()
+}
+
 fn opts(now: i64) -> VerifyOptions {
     VerifyOptions {
         now: Some(now),
@@ -242,23 +252,13 @@ fn placeholders_count_as_missing() {
         assert!(!is_missing(Some(p)), "{p}");
     }
     let env = json!({"signature": "unsigned-stub", "header": {}, "message": {}});
-    let err = verify_bytes(
-        &serde_json::to_vec(&env).unwrap(),
-        &ed_key().verifying_key(),
-        &opts(T),
-    )
-    .unwrap_err();
+    let err = ed_verify_err(&env);
     assert_eq!(err.kind(), ErrorKind::SignatureMissing);
     assert_eq!(err.dci_code(), Some("err.signature.missing"));
 
     // A value that is neither a placeholder nor a signature is a bad signature, not a missing one.
     let env = json!({"signature": "invalid-signature", "header": {}, "message": {}});
-    let err = verify_bytes(
-        &serde_json::to_vec(&env).unwrap(),
-        &ed_key().verifying_key(),
-        &opts(T),
-    )
-    .unwrap_err();
+    let err = ed_verify_err(&env);
     assert_eq!(err.kind(), ErrorKind::SignatureMalformed);
     assert_eq!(err.dci_code(), Some("err.signature.invalid"));
 }
@@ -395,12 +395,7 @@ fn rsa_signs_in_every_profile() {
         assert_eq!(v.algorithm, Algorithm::RsaSha256);
         assert_eq!(v.kid.as_deref(), Some("sp|k|rsa-sha256"));
         // An Ed25519 key given for an RSA signature is a key error, not a crash.
-        let err = verify_bytes(
-            &serde_json::to_vec(&env).unwrap(),
-            &ed_key().verifying_key(),
-            &opts(T),
-        )
-        .unwrap_err();
+        let err = ed_verify_err(&env);
         assert_eq!(err.kind(), ErrorKind::Key, "{profile:?}");
     }
 }

@@ -184,15 +184,7 @@ impl TestRegistry {
         let app = Router::new()
             .route("/oauth2/client/token", post(token))
             .route("/.well-known/jwks.json", get(jwks))
-            .route("/registry/sync/search", post(sync_search))
-            .route("/registry/search", post(async_search))
-            .route("/registry/subscribe", post(ack_only))
-            .route("/registry/unsubscribe", post(ack_only))
-            .route(
-                "/registry/sync/get-disability-details",
-                post(disability_details),
-            )
-            .route("/registry/sync/disabled", post(disabled))
+            .fallback(post(registry))
             .with_state(shared.clone());
         let served = Served::start(app);
         TestRegistry {
@@ -692,15 +684,7 @@ fn first_id(req: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn sync_search(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/sync/search", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn sync_search(shared: Arc<Shared>, req: Value) -> Response {
     match first_id(&req).as_str() {
         "SLOW" => tokio::time::sleep(Duration::from_secs(3)).await,
         "ERR500" => {
@@ -771,15 +755,7 @@ fn callback_later(shared: Arc<Shared>, req: &Value, suffix: &'static str, body: 
     });
 }
 
-async fn async_search(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/search", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn async_search(shared: Arc<Shared>, req: Value) -> Response {
     let corr = format!("corr-{}", new_id());
     let (msg, special) = search_message(&shared, &req, "search_response", &corr);
     let receiver = req
@@ -820,43 +796,35 @@ async fn async_search(
     ack(&corr)
 }
 
-/// Subscribe and unsubscribe: recorded and ACKed, no callback (their round trip is tested
+/// Every registry endpoint: the common checks ([`admit`]), then the endpoint's answer.
+/// Subscribe and unsubscribe are only ACKed, without a callback (their round trip is tested
 /// against the reference server).
-async fn ack_only(
+async fn registry(
     State(shared): State<Arc<Shared>>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match admit(&shared, uri.path(), &headers, &body) {
-        Ok(_) => ack(&format!("corr-{}", new_id())),
-        Err(r) => r,
-    }
-}
-
-async fn disability_details(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(
-        &shared,
-        "/registry/sync/get-disability-details",
-        &headers,
-        &body,
-    ) {
+    let req = match admit(&shared, uri.path(), &headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
+    match uri.path() {
+        "/registry/sync/search" => sync_search(shared, req).await,
+        "/registry/search" => async_search(shared, req).await,
+        "/registry/subscribe" | "/registry/unsubscribe" => ack(&format!("corr-{}", new_id())),
+        "/registry/sync/get-disability-details" => disability_details(shared, req).await,
+        "/registry/sync/disabled" => disabled(shared, req).await,
+        _ => json_response(StatusCode::NOT_FOUND, b"{}".to_vec()),
+    }
+}
+
+async fn disability_details(shared: Arc<Shared>, req: Value) -> Response {
     let (msg, _) = search_message(&shared, &req, "search_response", "corr-d");
     on_search_answer(&shared, msg)
 }
 
-async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match admit(&shared, "/registry/sync/disabled", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn disabled(shared: Arc<Shared>, req: Value) -> Response {
     let c = req
         .pointer("/message/disabled_criteria")
         .cloned()
