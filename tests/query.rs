@@ -279,44 +279,20 @@ fn item(e1: (&str, &str, Value), cond: Option<&str>, e2: Option<(&str, &str, Val
 
 #[test]
 fn each_condition() {
-    let and = item(
-        ("sex", "eq", json!("female")),
-        Some("and"),
-        Some(("age", "lt", json!(25))),
-    );
-    assert_eq!(select("predicate", &json!([and])), ["p1"]);
-    let or = item(
-        ("sex", "eq", json!("male")),
-        Some("or"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or])), ["p2", "p3"]);
-    let or2 = item(
-        ("location", "eq", json!("south_region")),
-        Some("or"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or2])), ["p3", "p4"]);
-    let not = item(
-        ("location", "eq", json!("central_region")),
-        Some("not"),
-        None,
-    );
-    assert_eq!(select("predicate", &json!([not])), ["p2", "p4"]);
-    // `not` with expression2: expression1 AND NOT expression2 (g1 has no `sex`).
-    let and_not = item(
-        ("location", "eq", json!("central_region")),
-        Some("not"),
-        Some(("sex", "eq", json!("male"))),
-    );
-    assert_eq!(select("predicate", &json!([and_not])), ["p1", "g1"]);
-    // Conditions are read in any case.
-    let or_upper = item(
-        ("sex", "eq", json!("male")),
-        Some("OR"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or_upper])), ["p2", "p3"]);
+    #[rustfmt::skip]
+    let cases = [
+        (item(("sex", "eq", json!("female")), Some("and"), Some(("age", "lt", json!(25)))), vec!["p1"]),
+        (item(("sex", "eq", json!("male")), Some("or"), Some(("age", "lt", json!(10)))), vec!["p2", "p3"]),
+        (item(("location", "eq", json!("south_region")), Some("or"), Some(("age", "lt", json!(10)))), vec!["p3", "p4"]),
+        (item(("location", "eq", json!("central_region")), Some("not"), None), vec!["p2", "p4"]),
+        // `not` with expression2: expression1 AND NOT expression2 (g1 has no `sex`).
+        (item(("location", "eq", json!("central_region")), Some("not"), Some(("sex", "eq", json!("male")))), vec!["p1", "g1"]),
+        // Conditions are read in any case.
+        (item(("sex", "eq", json!("male")), Some("OR"), Some(("age", "lt", json!(10)))), vec!["p2", "p3"]),
+    ];
+    for (it, want) in cases {
+        assert_eq!(select("predicate", &json!([it])), want, "{it}");
+    }
 }
 
 #[test]

@@ -295,17 +295,9 @@ fn dr_reads_the_reference_demo_shape() {
         "disability_info": [{"functional_domain": "seeing", "functional_severity": 4},
                             {"disability_limitation_type": "SC_SS", "functional_severity": 3}]
     });
-    assert_eq!(
-        dr::functional_scores(&rec),
-        scores(&[
-            ("Cognition", 2),
-            ("Communication", 1),
-            ("Hearing", 2),
-            ("Mobility", 1),
-            ("Self-Care", 3),
-            ("Vision", 4)
-        ])
-    );
+    #[rustfmt::skip]
+    let want = scores(&[("Cognition", 2), ("Communication", 1), ("Hearing", 2), ("Mobility", 1), ("Self-Care", 3), ("Vision", 4)]);
+    assert_eq!(dr::functional_scores(&rec), want);
 }
 
 #[test]
@@ -321,15 +313,13 @@ fn dr_reads_scores_in_every_documented_shape() {
                             {"disability_limitation_type": "MOB_SS", "functional_severity": 2}]
     });
     // Out-of-range values (VIS_SS 9) are ignored; the highest score per domain wins.
-    assert_eq!(
-        dr::functional_scores(&rec),
-        scores(&[
-            ("Communication", 4),
-            ("Hearing", 2),
-            ("Mobility", 2),
-            ("Self-Care", 3)
-        ])
-    );
+    let want = scores(&[
+        ("Communication", 4),
+        ("Hearing", 2),
+        ("Mobility", 2),
+        ("Self-Care", 3),
+    ]);
+    assert_eq!(dr::functional_scores(&rec), want);
     let st = dr::disability_status(&json!({"disability_status": "Rejected", "SC_SS": 4}));
     assert!(!st.has_disability, "an explicit status wins over scores");
     let st = dr::disability_status(&json!({"is_disabled": true}));

@@ -14,6 +14,14 @@ fn ed_key() -> SigningKey {
     SigningKey::from_ed25519_seed(&[7u8; 32])
 }
 
+/// A signer of `profile` and the test envelope it signed at time T.
+fn signed(profile: Profile) -> (Signer, Value) {
+    let s = signer(profile);
+    let mut env = envelope();
+    s.sign_value(&mut env, Some(T)).unwrap();
+    (s, env)
+}
+
 /// The error of verifying `env` with the Ed25519 test key at time T.
 fn ed_verify_err(env: &serde_json::Value) -> dci::error::Error {
     verify_bytes(
@@ -48,9 +56,7 @@ fn signer(profile: Profile) -> Signer {
 #[test]
 fn sign_value_then_verify_bytes_each_profile() {
     for profile in [Profile::Spdci, Profile::JwsDetached, Profile::JwsCompact] {
-        let s = signer(profile);
-        let mut env = envelope();
-        s.sign_value(&mut env, Some(T)).unwrap();
+        let (s, env) = signed(profile);
         let bytes = serde_json::to_vec_pretty(&env).unwrap();
         let v = verify_bytes(&bytes, &s.key.verifying_key(), &opts(T + 1)).unwrap();
         assert_eq!(v.profile, profile);
@@ -168,9 +174,7 @@ fn expiry_and_clock_skew() {
 #[test]
 fn tampering_anywhere_is_detected() {
     for profile in [Profile::Spdci, Profile::JwsDetached, Profile::JwsCompact] {
-        let s = signer(profile);
-        let mut env = envelope();
-        s.sign_value(&mut env, Some(T)).unwrap();
+        let (s, env) = signed(profile);
         for path in ["header.message_id", "message.transaction_id"] {
             let mut t = env.clone();
             let (a, b) = path.split_once('.').unwrap();
