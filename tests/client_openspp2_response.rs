@@ -111,14 +111,8 @@ fn search_message(txn: &str) -> Value {
 /// A sync search response as OpenSPP 2's server builds it: `version`, `total_count` and
 /// `completed_count` are passed explicitly, `is_msg_encrypted` is left at its default.
 fn sync_response(req: &Value, mode: Mode) -> Vec<u8> {
-    let txn = req
-        .pointer("/message/transaction_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let sender = req
-        .pointer("/header/sender_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let at = |ptr: &str| req.pointer(ptr).and_then(Value::as_str).unwrap_or("");
+    let (txn, sender) = (at("/message/transaction_id"), at("/header/sender_id"));
     let wire = json!({
         "version": "1.0.0",
         "message_id": "m-1",
