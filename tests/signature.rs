@@ -152,9 +152,7 @@ fn big_integers_are_signed_exactly() {
 
 #[test]
 fn expiry_and_clock_skew() {
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (s, env) = signed(Profile::Spdci);
     let bytes = serde_json::to_vec(&env).unwrap();
     let key = s.key.verifying_key();
     assert!(verify_bytes(&bytes, &key, &opts(T + 300)).is_ok());
@@ -206,9 +204,7 @@ fn tampering_anywhere_is_detected() {
 
 #[test]
 fn resolvers_check_kids() {
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (s, env) = signed(Profile::Spdci);
     let bytes = serde_json::to_vec(&env).unwrap();
     let named = KeyWithKid {
         kid: "sp.example.org|k1|ed25519".into(),
@@ -298,9 +294,7 @@ fn parser_errors_name_the_problem() {
 #[test]
 fn hostile_input_never_panics() {
     let key = ed_key().verifying_key();
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (_, env) = signed(Profile::Spdci);
     let good = serde_json::to_string(&env).unwrap();
     // Every prefix of a signed envelope, and every prefix of its signature value.
     for cut in 0..good.len() {

@@ -48,7 +48,6 @@ pub struct Config {
     pub require_token: bool,
     /// Verify the client's request signatures with this key.
     pub client_key: Option<VerifyingKey>,
-    pub records: Vec<Value>,
 }
 
 impl Default for Config {
@@ -58,7 +57,6 @@ impl Default for Config {
             token_lifetime_secs: 3600,
             require_token: true,
             client_key: None,
-            records: sample_records(),
         }
     }
 }
@@ -173,7 +171,7 @@ impl TestRegistry {
             token_lifetime_secs: cfg.token_lifetime_secs,
             require_token: cfg.require_token,
             client_key: cfg.client_key,
-            records: cfg.records,
+            records: sample_records(),
             tokens: Mutex::new(HashSet::new()),
             tokens_issued: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
@@ -333,7 +331,7 @@ impl TestRegistry {
 // Data
 
 /// Five persons: two with programmes (IBR), one deceased, one with WG scores (DR).
-pub fn sample_records() -> Vec<Value> {
+fn sample_records() -> Vec<Value> {
     vec![
         json!({
             "identifier": [{"identifier_type": "UIN", "identifier_value": "1001"},
