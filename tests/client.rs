@@ -1021,30 +1021,61 @@ fn txn_status_sync_and_async() {
 }
 
 #[test]
-fn notify_events_reach_the_registered_handler() {
-    let reg = TestRegistry::start(Config::default());
-    let (_c, l, base) = with_listener(&reg, |_| {});
+fn a_subscriber_is_notified_when_the_reference_server_records_a_birth() {
+    let (c, l, _) = reference_with_listener("crvs");
     let (tx, rx) = std::sync::mpsc::channel();
     l.on_notify(move |ev| {
         let _ = tx.send(ev.clone());
     });
-    let (status, body) = reg.notify(
-        &base,
-        "spdci-common:RegistryEventType:LiveBirth",
-        vec![json!({"identifier": [{"identifier_type": "BRN", "identifier_value": "B-9"}]})],
-    );
-    assert_eq!(status, 200);
-    assert_eq!(body["message"]["ack_status"], "ACK");
-    let ev = rx.recv_timeout(WAIT).unwrap();
-    assert_eq!(ev.sender_id.as_deref(), Some(REGISTRY_ID));
+    let ack = c
+        .subscribe(&[SubscribeSpec::event(
+            "spdci-common:RegistryEventType:LiveBirth",
+        )])
+        .unwrap();
+    let codes = match l.wait_for(&ack.transaction_id, WAIT).unwrap() {
+        CallbackResult::Subscribe(s) => s.codes(),
+        other => panic!("{other:?}"),
+    };
+    // A birth recorded through the server's admin API (the demo client has the admin scope);
+    // born in 2025, outside the date ranges the other tests count.
+    let r = reference_server();
+    let token = c.oauth2_token().unwrap().unwrap();
+    let birth = json!({
+        "registry": "crvs",
+        "record_type": "Person",
+        "event_type": "spdci-common:RegistryEventType:LiveBirth",
+        "records": [{
+            "identifier": [{"identifier_type": "UIN", "identifier_value": "NOTIFY-TEST-1"}],
+            "name": {"given_name": "Nia", "surname": "Okafor"},
+            "birth_date": "2025-06-01",
+        }],
+    });
+    let status = reqwest::blocking::Client::new()
+        .post(format!("{}/admin/records", r.base_url))
+        .bearer_auth(token.as_str())
+        .json(&birth)
+        .send()
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    let ev = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(ev.sender_id.as_deref(), Some(r.server_id.as_str()));
+    assert!(ev.signature.verified);
+    let item = &ev.items[0];
     assert_eq!(
-        ev.items[0].reg_event_type.as_deref(),
+        item.reg_event_type.as_deref(),
         Some("spdci-common:RegistryEventType:LiveBirth")
     );
     assert_eq!(
-        ev.items[0].records[0]["identifier"][0]["identifier_value"],
-        "B-9"
+        item.records[0]["identifier"][0]["identifier_value"],
+        "NOTIFY-TEST-1"
     );
+    assert_eq!(item.records[0]["name"]["given_name"], "Nia");
+    let ack = c.unsubscribe(&codes).unwrap();
+    assert!(matches!(
+        l.wait_for(&ack.transaction_id, WAIT).unwrap(),
+        CallbackResult::Unsubscribe(_)
+    ));
 }
 
 #[test]

@@ -237,52 +237,6 @@ impl TestRegistry {
         self.requests_to(path).pop().expect("a request to the path")
     }
 
-    /// Sends a signed notify callback to `{callback_base}/notify`; returns the HTTP status and body.
-    pub fn notify(
-        &self,
-        callback_base: &str,
-        event_type: &str,
-        records: Vec<Value>,
-    ) -> (u16, Value) {
-        let shared = self.shared.clone();
-        let url = format!("{callback_base}/notify");
-        let env = envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "notify",
-            "succ",
-            None,
-            "client",
-            json!({
-                "transaction_id": new_id(),
-                "notify_event": [{
-                    "reference_id": new_id(),
-                    "timestamp": now(),
-                    "data": {
-                        "version": "1.0.0",
-                        "reg_type": "ns:org:RegistryType:Civil",
-                        "reg_event_type": event_type,
-                        "reg_record_type": "Person",
-                        "reg_records": records
-                    }
-                }]
-            }),
-        );
-        self.served.block_on(async move {
-            let r = shared
-                .http
-                .post(url)
-                .header("Content-Type", "application/json")
-                .body(env)
-                .send()
-                .await
-                .expect("notify sent");
-            let status = r.status().as_u16();
-            let body = r.json::<Value>().await.unwrap_or(Value::Null);
-            (status, body)
-        })
-    }
-
     /// Posts raw bytes to a callback URL (for testing the listener's refusals).
     pub fn post_raw(&self, url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         let http = self.shared.http.clone();
