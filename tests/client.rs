@@ -54,6 +54,19 @@ fn reference_with_listener_as(
     with_callbacks(reference_server().data_source(registry), f)
 }
 
+/// Subscribes `c` to live births; the codes its listener `l` received.
+fn subscribe_to_births(c: &DCIClient, l: &CallbackListener) -> Vec<String> {
+    let ack = c
+        .subscribe(&[SubscribeSpec::event(
+            "spdci-common:RegistryEventType:LiveBirth",
+        )])
+        .unwrap();
+    match l.wait_for(&ack.transaction_id, WAIT).unwrap() {
+        CallbackResult::Subscribe(s) => s.codes(),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn ids(records: impl Iterator<Item = Value>) -> Vec<String> {
     records
         .map(|r| {
@@ -1027,15 +1040,7 @@ fn a_subscriber_is_notified_when_the_reference_server_records_a_birth() {
     l.on_notify(move |ev| {
         let _ = tx.send(ev.clone());
     });
-    let ack = c
-        .subscribe(&[SubscribeSpec::event(
-            "spdci-common:RegistryEventType:LiveBirth",
-        )])
-        .unwrap();
-    let codes = match l.wait_for(&ack.transaction_id, WAIT).unwrap() {
-        CallbackResult::Subscribe(s) => s.codes(),
-        other => panic!("{other:?}"),
-    };
+    let codes = subscribe_to_births(&c, &l);
     // A birth recorded through the server's admin API (the demo client has the admin scope);
     // born in 2025, outside the date ranges the other tests count.
     let r = reference_server();
@@ -1268,15 +1273,7 @@ fn every_request_the_client_sends_is_accepted_by_the_reference_server() {
             l.wait_for(&a.transaction_id, WAIT).unwrap(),
             CallbackResult::Search(_)
         ));
-        let a = c
-            .subscribe(&[SubscribeSpec::event(
-                "spdci-common:RegistryEventType:LiveBirth",
-            )])
-            .unwrap();
-        let codes = match l.wait_for(&a.transaction_id, WAIT).unwrap() {
-            CallbackResult::Subscribe(s) => s.codes(),
-            other => panic!("{dialect:?} {other:?}"),
-        };
+        let codes = subscribe_to_births(&c, &l);
         let a = c.unsubscribe(&codes).unwrap();
         assert!(matches!(
             l.wait_for(&a.transaction_id, WAIT).unwrap(),
