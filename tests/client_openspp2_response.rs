@@ -6,9 +6,9 @@
 //!
 //! The registry here is a small axum server that builds exactly that pair of headers.
 
-use std::net::SocketAddr;
+mod support;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,6 +23,7 @@ use dci::error::ErrorKind;
 use dci::keys::SigningKey;
 use dci::signature::{spdci, DigestAlgorithm};
 use serde_json::{json, Map, Value};
+use support::Served;
 
 const REGISTRY_ID: &str = "openspp2.test";
 const KID: &str = "openspp2.test|spp-key-1|ed25519";
@@ -110,14 +111,8 @@ fn search_message(txn: &str) -> Value {
 /// A sync search response as OpenSPP 2's server builds it: `version`, `total_count` and
 /// `completed_count` are passed explicitly, `is_msg_encrypted` is left at its default.
 fn sync_response(req: &Value, mode: Mode) -> Vec<u8> {
-    let txn = req
-        .pointer("/message/transaction_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let sender = req
-        .pointer("/header/sender_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let at = |ptr: &str| req.pointer(ptr).and_then(Value::as_str).unwrap_or("");
+    let (txn, sender) = (at("/message/transaction_id"), at("/header/sender_id"));
     let wire = json!({
         "version": "1.0.0",
         "message_id": "m-1",
@@ -163,8 +158,7 @@ fn callback(txn: &str, mode: Mode) -> Vec<u8> {
 struct Registry {
     base_url: String,
     mode: Arc<Mutex<Mode>>,
-    rt: Option<tokio::runtime::Runtime>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _served: Served,
 }
 
 async fn sync_search(State(mode): State<Arc<Mutex<Mode>>>, body: Bytes) -> Response {
@@ -180,48 +174,20 @@ async fn sync_search(State(mode): State<Arc<Mutex<Mode>>>, body: Bytes) -> Respo
 
 impl Registry {
     fn start() -> Registry {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
         let mode = Arc::new(Mutex::new(Mode::Genuine));
         let app = Router::new()
             .route("/registry/sync/search", post(sync_search))
             .with_state(mode.clone());
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let served = Served::start(app);
         Registry {
-            base_url: format!("http://{addr}"),
+            base_url: served.base_url(),
             mode,
-            rt: Some(rt),
-            stop: Some(tx),
+            _served: served,
         }
     }
 
     fn set(&self, m: Mode) {
         *self.mode.lock().unwrap() = m;
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
-        }
     }
 }
 

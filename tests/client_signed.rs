@@ -1,6 +1,7 @@
 //! DCIClient with signatures: response and callback verification (PEM, inline JWKS, JWKS URL;
-//! required and if-present), request signing checked by the registry, the openspp2 dialect
-//! signed, and the key configuration errors.
+//! required and if-present), request signing checked by the in-process reference server, the
+//! openspp2 dialect signed, and the key configuration errors. Wrong and missing signatures
+//! come from the mock registry of tests/support.
 
 mod support;
 
@@ -8,13 +9,13 @@ use std::time::Duration;
 
 use dci::client::callback::error_status;
 use dci::client::{
-    AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Dialect,
-    RegistryKeyConfig, SearchSpec, Secret, SigningConfig, VerifyMode,
+    CallbackResult, DCIClient, DataSource, Dialect, RegistryKeyConfig, SearchSpec, Secret,
+    SigningConfig, VerifyMode,
 };
-use dci::error::{Error, ErrorKind};
+use dci::error::ErrorKind;
 use dci::signature::Signer;
 use serde_json::json;
-use support::{key, Config, TestRegistry, CLIENT_ID, CLIENT_SECRET, KEY_ID, REGISTRY_ID};
+use support::{key, reference_server, with_callbacks, Config, TestRegistry, KEY_ID};
 
 const REGISTRY_KID: &str = "registry.test|reg-key-1|ed25519";
 
@@ -25,26 +26,51 @@ fn signed_registry() -> TestRegistry {
     })
 }
 
+/// A signed registry that checks our request signatures against key 2.
+fn checking_registry() -> TestRegistry {
+    TestRegistry::start(Config {
+        signing_key: Some(key(1)),
+        client_key: Some(key(2).verifying_key()),
+        ..Config::default()
+    })
+}
+
+/// Request signing with a PEM key (spdci unless `profile` says otherwise).
+fn signing(pem: impl Into<String>, key_id: &str, profile: &str) -> SigningConfig {
+    SigningConfig {
+        key_pem: Some(Secret::new(pem.into())),
+        key_file: None,
+        key_id: key_id.into(),
+        profile: profile.into(),
+    }
+}
+
 fn registry_pem() -> String {
     key(1).verifying_key().to_pem().unwrap()
 }
 
 fn ds(reg: &TestRegistry, mode: VerifyMode) -> DataSource {
-    let mut d = DataSource::new(&reg.base_url, "openspp.test");
-    d.receiver_id = Some(REGISTRY_ID.into());
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scope: None,
-    };
+    let mut d = reg.data_source();
     d.registry_key = Some(RegistryKeyConfig {
         pem: Some(registry_pem()),
         mode,
         ..Default::default()
     });
-    d.timeout_secs = 5.0;
     d
+}
+
+/// A data source whose registry key is the default one changed by `f`.
+fn with_key(reg: &TestRegistry, f: impl FnOnce(&mut RegistryKeyConfig)) -> DataSource {
+    let mut d = reg.data_source();
+    let mut k = RegistryKeyConfig::default();
+    f(&mut k);
+    d.registry_key = Some(k);
+    d
+}
+
+/// A data source trusting the keys of `jwks` (a document) for the registry.
+fn trusting(reg: &TestRegistry, jwks: serde_json::Value) -> DataSource {
+    with_key(reg, |k| k.jwks = Some(jwks))
 }
 
 #[test]
@@ -55,8 +81,23 @@ fn signed_responses_verify_against_the_registry_pem() {
     assert!(r.signature.verified);
     assert_eq!(r.signature.kid.as_deref(), Some(REGISTRY_KID));
     assert_eq!(r.record_count(), 1);
+}
+
+#[test]
+fn the_reference_servers_responses_verify_against_its_jwks() {
+    // data_source(): the server's /.well-known/jwks.json, verification required.
+    let c = DCIClient::new(reference_server().data_source("crvs")).unwrap();
+    let r = c.search_by_id("UIN", "100000001").unwrap();
+    assert!(r.signature.verified);
+    assert_eq!(
+        r.signature.kid.as_deref(),
+        Some("registry.example.org|server-key-1|ed25519")
+    );
+    assert_eq!(r.record_count(), 1);
     let t = c
-        .txn_status(&dci::client::TxnStatusQuery::search_transaction("t-1"))
+        .txn_status(&dci::client::TxnStatusQuery::search_transaction(
+            r.transaction_id.clone().unwrap(),
+        ))
         .unwrap();
     assert!(t.signature.verified);
 }
@@ -95,24 +136,17 @@ fn an_unsigned_response_is_refused_only_when_required() {
 #[test]
 fn the_registry_key_can_come_from_a_jwks_url_or_document() {
     let reg = signed_registry();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks_url: Some("/.well-known/jwks.json".into()),
-        ..Default::default()
-    });
-    let c = DCIClient::new(d).unwrap();
+    let c = DCIClient::new(with_key(&reg, |k| {
+        k.jwks_url = Some("/.well-known/jwks.json".into())
+    }))
+    .unwrap();
     assert!(c.search_by_id("UIN", "1001").unwrap().signature.verified);
     assert!(c.search_by_id("UIN", "1002").unwrap().signature.verified);
     // Fetched once, then cached.
     assert_eq!(reg.requests_to("/.well-known/jwks.json").len(), 1);
 
     let jwks = json!({"keys": [key(1).verifying_key().to_jwk(Some(KEY_ID))]});
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks: Some(jwks),
-        ..Default::default()
-    });
-    let r = DCIClient::new(d)
+    let r = DCIClient::new(trusting(&reg, jwks))
         .unwrap()
         .search_by_id("UIN", "1001")
         .unwrap();
@@ -120,12 +154,7 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
 
     // A JWKS without the registry's key: the kid is unknown.
     let other = json!({"keys": [key(9).verifying_key().to_jwk(Some("someone-else"))]});
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        jwks: Some(other),
-        ..Default::default()
-    });
-    let e = DCIClient::new(d)
+    let e = DCIClient::new(trusting(&reg, other))
         .unwrap()
         .search_by_id("UIN", "1001")
         .unwrap_err();
@@ -133,47 +162,52 @@ fn the_registry_key_can_come_from_a_jwks_url_or_document() {
 }
 
 #[test]
-fn requests_are_signed_with_our_key_and_the_registry_checks_them() {
-    let reg = TestRegistry::start(Config {
-        signing_key: Some(key(1)),
-        client_key: Some(key(2).verifying_key()),
-        ..Config::default()
-    });
+fn requests_are_signed_over_the_bytes_sent() {
+    let reg = checking_registry();
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
-        key_file: None,
-        key_id: "k2".into(),
-        profile: "spdci".into(),
-    });
-    let c = DCIClient::new(d.clone()).unwrap();
+    d.signing = Some(signing(key(2).to_pem().unwrap().to_string(), "k2", "spdci"));
+    let c = DCIClient::new(d).unwrap();
     assert_eq!(c.search_by_id("UIN", "1001").unwrap().record_count(), 1);
-    let sent = reg.last_request("/registry/sync/search").json();
-    let sig = sent["signature"].as_str().unwrap();
+    let sent = reg.last_request("/registry/sync/search");
+    let sig = sent.json()["signature"].as_str().unwrap().to_string();
     assert!(sig.contains("openspp.test|k2|ed25519"), "{sig}");
-    // Signed over exactly the bytes sent: the registry verified them.
-    dci::signature::verify_bytes(
-        &reg.last_request("/registry/sync/search").body,
-        &key(2).verifying_key(),
-        &Default::default(),
-    )
-    .unwrap();
+    // Signed over exactly the bytes sent.
+    dci::signature::verify_bytes(&sent.body, &key(2).verifying_key(), &Default::default()).unwrap();
+}
 
-    // A key the registry does not know: its error ACK becomes a protocol error.
-    let c = DCIClient::with_signer(d, Signer::new(key(3), "openspp.test", "k3")).unwrap();
-    match c.search_by_id("UIN", "1001").unwrap_err() {
-        Error::Protocol { code, .. } => assert_eq!(code, "err.signature.invalid"),
-        other => panic!("{other:?}"),
+#[test]
+fn the_reference_server_checks_our_request_signatures() {
+    let r = reference_server();
+    for dialect in [Dialect::Spdci, Dialect::Openspp2] {
+        let mut d = r.data_source("crvs");
+        d.dialect = dialect;
+        d.signing = Some(signing(
+            r.sender_key.to_pem().unwrap().to_string(),
+            r.sender_key_id,
+            "spdci",
+        ));
+        let c = DCIClient::new(d.clone()).unwrap();
+        let found = c.search_by_id("UIN", "100000002").unwrap();
+        assert_eq!(
+            found.first_record().unwrap()["name"]["given_name"],
+            "Joy",
+            "{dialect:?}"
+        );
+        assert!(found.signature.verified);
+
+        // A key the registry does not have for this sender: HTTP 401 (the server's
+        // err.signature.invalid), which the client reports as an authentication error.
+        let c =
+            DCIClient::with_signer(d, Signer::new(key(3), &r.sender_id, r.sender_key_id)).unwrap();
+        let e = c.search_by_id("UIN", "100000002").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth, "{dialect:?}: {e}");
+        assert!(e.to_string().contains("HTTP 401"), "{dialect:?}: {e}");
     }
 }
 
 #[test]
 fn the_openspp2_dialect_signs_the_header_it_sends() {
-    let reg = TestRegistry::start(Config {
-        signing_key: Some(key(1)),
-        client_key: Some(key(2).verifying_key()),
-        ..Config::default()
-    });
+    let reg = checking_registry();
     let mut d = ds(&reg, VerifyMode::Required);
     d.dialect = Dialect::Openspp2;
     let c = DCIClient::with_signer(d, Signer::new(key(2), "openspp.test", "k2")).unwrap();
@@ -186,11 +220,7 @@ fn the_openspp2_dialect_signs_the_header_it_sends() {
 #[test]
 fn callbacks_are_verified() {
     let reg = signed_registry();
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.our_callback_uri = Some(format!("http://{}/cb", tcp.local_addr().unwrap()));
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    let (c, l, _) = with_callbacks(ds(&reg, VerifyMode::Required), |_| {});
     let ack = c.search_async(&SearchSpec::by_id("UIN", "1001")).unwrap();
     match l
         .wait_for(&ack.transaction_id, Duration::from_secs(10))
@@ -232,33 +262,21 @@ fn callbacks_are_verified() {
 #[test]
 fn bad_keys_fail_at_construction_naming_the_field() {
     let reg = signed_registry();
-    let mut d = ds(&reg, VerifyMode::Required);
-    d.registry_key = Some(RegistryKeyConfig {
-        pem: Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n".into()),
-        ..Default::default()
+    let d = with_key(&reg, |k| {
+        k.pem = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n".into())
     });
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),
         Some("registry_key.pem")
     );
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new("garbage")),
-        key_file: None,
-        key_id: "k".into(),
-        profile: "spdci".into(),
-    });
+    d.signing = Some(signing("garbage", "k", "spdci"));
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),
         Some("signing.key_pem")
     );
     let mut d = ds(&reg, VerifyMode::Required);
-    d.signing = Some(SigningConfig {
-        key_pem: Some(Secret::new(key(2).to_pem().unwrap().to_string())),
-        key_file: None,
-        key_id: "k".into(),
-        profile: "rot13".into(),
-    });
+    d.signing = Some(signing(key(2).to_pem().unwrap().to_string(), "k", "rot13"));
     assert_eq!(
         DCIClient::new(d).unwrap_err().field(),
         Some("signing.profile")

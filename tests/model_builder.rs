@@ -237,36 +237,13 @@ fn wire_codes_round_trip() {
         assert!(!is_known(&o));
         assert_eq!(serde_json::to_value(&o).unwrap(), json!("x.unknown"));
     }
-    check(
-        ReasonCode::KNOWN,
-        |s| s.parse().unwrap(),
-        |v: &ReasonCode| v.as_str().to_string(),
-        ReasonCode::is_known,
-    );
-    check(
-        ErrorCode::KNOWN,
-        |s| s.parse().unwrap(),
-        |v: &ErrorCode| v.as_str().to_string(),
-        ErrorCode::is_known,
-    );
-    check(
-        RequestStatus::KNOWN,
-        |s| s.parse().unwrap(),
-        |v: &RequestStatus| v.as_str().to_string(),
-        RequestStatus::is_known,
-    );
-    check(
-        AckStatus::KNOWN,
-        |s| s.parse().unwrap(),
-        |v: &AckStatus| v.as_str().to_string(),
-        AckStatus::is_known,
-    );
-    check(
-        Action::KNOWN,
-        |s| s.parse().unwrap(),
-        |v: &Action| v.as_str().to_string(),
-        Action::is_known,
-    );
+    // Every wire enum: parse, as_str, is_known and serde over its KNOWN list.
+    macro_rules! check_all {
+        ($($t:ident),*) => {
+            $(check($t::KNOWN, |s| s.parse().unwrap(), |v: &$t| v.as_str().to_string(), $t::is_known);)*
+        };
+    }
+    check_all!(ReasonCode, ErrorCode, RequestStatus, AckStatus, Action);
 
     assert_eq!(ReasonCode::KNOWN.len(), 23);
     assert_eq!(ErrorCode::KNOWN.len(), 14);

@@ -279,44 +279,20 @@ fn item(e1: (&str, &str, Value), cond: Option<&str>, e2: Option<(&str, &str, Val
 
 #[test]
 fn each_condition() {
-    let and = item(
-        ("sex", "eq", json!("female")),
-        Some("and"),
-        Some(("age", "lt", json!(25))),
-    );
-    assert_eq!(select("predicate", &json!([and])), ["p1"]);
-    let or = item(
-        ("sex", "eq", json!("male")),
-        Some("or"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or])), ["p2", "p3"]);
-    let or2 = item(
-        ("location", "eq", json!("south_region")),
-        Some("or"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or2])), ["p3", "p4"]);
-    let not = item(
-        ("location", "eq", json!("central_region")),
-        Some("not"),
-        None,
-    );
-    assert_eq!(select("predicate", &json!([not])), ["p2", "p4"]);
-    // `not` with expression2: expression1 AND NOT expression2 (g1 has no `sex`).
-    let and_not = item(
-        ("location", "eq", json!("central_region")),
-        Some("not"),
-        Some(("sex", "eq", json!("male"))),
-    );
-    assert_eq!(select("predicate", &json!([and_not])), ["p1", "g1"]);
-    // Conditions are read in any case.
-    let or_upper = item(
-        ("sex", "eq", json!("male")),
-        Some("OR"),
-        Some(("age", "lt", json!(10))),
-    );
-    assert_eq!(select("predicate", &json!([or_upper])), ["p2", "p3"]);
+    #[rustfmt::skip]
+    let cases = [
+        (item(("sex", "eq", json!("female")), Some("and"), Some(("age", "lt", json!(25)))), vec!["p1"]),
+        (item(("sex", "eq", json!("male")), Some("or"), Some(("age", "lt", json!(10)))), vec!["p2", "p3"]),
+        (item(("location", "eq", json!("south_region")), Some("or"), Some(("age", "lt", json!(10)))), vec!["p3", "p4"]),
+        (item(("location", "eq", json!("central_region")), Some("not"), None), vec!["p2", "p4"]),
+        // `not` with expression2: expression1 AND NOT expression2 (g1 has no `sex`).
+        (item(("location", "eq", json!("central_region")), Some("not"), Some(("sex", "eq", json!("male")))), vec!["p1", "g1"]),
+        // Conditions are read in any case.
+        (item(("sex", "eq", json!("male")), Some("OR"), Some(("age", "lt", json!(10)))), vec!["p2", "p3"]),
+    ];
+    for (it, want) in cases {
+        assert_eq!(select("predicate", &json!([it])), want, "{it}");
+    }
 }
 
 #[test]
@@ -776,40 +752,34 @@ fn sorted(sort: Value) -> Vec<String> {
 
 #[test]
 fn sort_is_type_aware_stable_and_puts_missing_last() {
-    // Ages 19, "42", 3; p4 and g1 have none and keep their order at the end.
-    assert_eq!(
-        sorted(json!([{"attribute_name": "age", "sort_order": "asc"}])),
-        ["p3", "p1", "p2", "p4", "g1"]
-    );
-    assert_eq!(
-        sorted(json!([{"attribute_name": "age", "sort_order": "desc"}])),
-        ["p2", "p1", "p3", "p4", "g1"]
-    );
-    // Dates and date-times together; g1 has none.
-    assert_eq!(
-        sorted(json!([{"attribute_name": "birth_date", "sort_order": "asc"}])),
-        ["p4", "p2", "p1", "p3", "g1"]
-    );
-    // Ties keep the input order; the second key breaks them.
-    assert_eq!(
-        sorted(json!([{"attribute_name": "location", "sort_order": "asc"}])),
-        ["p1", "p3", "g1", "p2", "p4"]
-    );
-    assert_eq!(
-        sorted(json!([
-            {"attribute_name": "location", "sort_order": "asc"},
-            {"attribute_name": "name.given_name", "sort_order": "desc"}
-        ])),
-        ["p3", "p1", "g1", "p2", "p4"]
-    );
-    // poverty_score: 1.5, 4.2, "2.5", null, 45.2 (null sorts first of the present values).
-    assert_eq!(
-        sorted(json!([{"attribute_name": "poverty_score"}])),
-        ["p4", "p1", "p3", "p2", "g1"]
-    );
-    // No sort leaves the order alone.
-    assert_eq!(sorted(json!([])), ["p1", "p2", "p3", "p4", "g1"]);
-    assert_eq!(sorted(Value::Null), ["p1", "p2", "p3", "p4", "g1"]);
+    let one = |attr: &str, order: &str| json!([{"attribute_name": attr, "sort_order": order}]);
+    let cases = [
+        // Ages 19, "42", 3; p4 and g1 have none and keep their order at the end.
+        (one("age", "asc"), ["p3", "p1", "p2", "p4", "g1"]),
+        (one("age", "desc"), ["p2", "p1", "p3", "p4", "g1"]),
+        // Dates and date-times together; g1 has none.
+        (one("birth_date", "asc"), ["p4", "p2", "p1", "p3", "g1"]),
+        // Ties keep the input order; the second key breaks them.
+        (one("location", "asc"), ["p1", "p3", "g1", "p2", "p4"]),
+        (
+            json!([
+                {"attribute_name": "location", "sort_order": "asc"},
+                {"attribute_name": "name.given_name", "sort_order": "desc"}
+            ]),
+            ["p3", "p1", "g1", "p2", "p4"],
+        ),
+        // poverty_score: 1.5, 4.2, "2.5", null, 45.2 (null sorts first of the present values).
+        (
+            json!([{"attribute_name": "poverty_score"}]),
+            ["p4", "p1", "p3", "p2", "g1"],
+        ),
+        // No sort leaves the order alone.
+        (json!([]), ["p1", "p2", "p3", "p4", "g1"]),
+        (Value::Null, ["p1", "p2", "p3", "p4", "g1"]),
+    ];
+    for (sort, want) in cases {
+        assert_eq!(sorted(sort.clone()), want, "{sort}");
+    }
 }
 
 #[test]

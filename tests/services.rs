@@ -1,32 +1,26 @@
-//! The CRVS, IBR and DR services against the in-process test registry, and the record mapping.
+//! The CRVS, IBR and DR services against the in-process reference server (its demo dataset),
+//! a registry failure against the mock registry of tests/support, and the record mapping.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use dci::client::{AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, Secret};
+use dci::client::{CallbackResult, DCIClient};
 use dci::error::ErrorKind;
 use dci::services::{
     crvs, dr, from_dci, ibr, to_dci, CrvsService, DrService, IbrService, Identifier, Registrant,
 };
-use serde_json::{json, Value};
-use support::{Config, TestRegistry, CLIENT_ID, CLIENT_SECRET};
-
-fn ds(reg: &TestRegistry) -> DataSource {
-    let mut d = DataSource::new(&reg.base_url, "openspp.test");
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        scope: None,
-    };
-    d.timeout_secs = 5.0;
-    d
-}
+use serde_json::json;
+use support::{reference_server, with_callbacks, Config, TestRegistry};
 
 fn client(reg: &TestRegistry) -> DCIClient {
-    DCIClient::new(ds(reg)).unwrap()
+    DCIClient::new(reg.data_source()).unwrap()
+}
+
+/// A client of one registry type of the in-process reference server (demo dataset).
+fn reference(registry: &str) -> DCIClient {
+    DCIClient::new(reference_server().data_source(registry)).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -34,79 +28,85 @@ fn client(reg: &TestRegistry) -> DCIClient {
 
 #[test]
 fn crvs_verify_birth_returns_the_record_or_none() {
-    let reg = TestRegistry::start(Config::default());
-    let s = CrvsService::new(client(&reg));
-    let b = s.verify_birth("BRN", "BR-2024-0042").unwrap().unwrap();
-    assert_eq!(b.person_name.as_deref(), Some("Amina Diallo"));
-    assert_eq!(b.given_name.as_deref(), Some("Amina"));
-    assert_eq!(b.family_name.as_deref(), Some("Diallo"));
-    assert_eq!(b.birth_date.as_deref(), Some("2024-02-10"));
-    assert_eq!(b.birth_place.as_deref(), Some("Central Hospital"));
-    assert_eq!(b.sex.as_deref(), Some("female"));
+    let s = CrvsService::new(reference("crvs"));
+    let b = s.verify_birth("BRN", "BRN-1955-0000002").unwrap().unwrap();
+    assert_eq!(b.person_name.as_deref(), Some("Musa Ochieng"));
+    assert_eq!(b.given_name.as_deref(), Some("Musa"));
+    assert_eq!(b.family_name.as_deref(), Some("Ochieng"));
+    assert_eq!(b.birth_date.as_deref(), Some("1955-12-27"));
+    assert_eq!(
+        b.birth_place.as_deref(),
+        Some("Greenfield District Hospital")
+    );
+    assert_eq!(b.sex.as_deref(), Some("male"));
     assert_eq!(
         (b.identifier_type.as_str(), b.identifier_value.as_str()),
-        ("BRN", "BR-2024-0042")
+        ("BRN", "BRN-1955-0000002")
     );
-    assert_eq!(b.registrant.identifier("UIN"), Some("1001"));
+    assert_eq!(b.registrant.identifier("UIN"), Some("100000001"));
     // Serializable for the bindings.
     let v = serde_json::to_value(&b).unwrap();
-    assert_eq!(v["person_name"], "Amina Diallo");
+    assert_eq!(v["person_name"], "Musa Ochieng");
     assert!(s.verify_birth("BRN", "nope").unwrap().is_none());
 }
 
 #[test]
 fn crvs_is_deceased() {
-    let reg = TestRegistry::start(Config::default());
-    let s = CrvsService::new(client(&reg));
-    assert!(s.is_deceased("UIN", "1002").unwrap());
-    assert!(!s.is_deceased("UIN", "1001").unwrap());
-    assert!(!s.is_deceased("UIN", "404").unwrap());
+    let s = CrvsService::new(reference("crvs"));
+    // Demo person 46 died on 2024-08-27; person 1 is alive.
+    assert!(s.is_deceased("UIN", "100000046").unwrap());
+    assert!(!s.is_deceased("UIN", "100000001").unwrap());
+    assert!(!s.is_deceased("UIN", "no-such-person").unwrap());
     assert!(crvs::record_is_deceased(&json!({"is_deceased": true})));
     assert!(!crvs::record_is_deceased(&json!({"death_date": ""})));
 }
 
 #[test]
 fn crvs_search_births_reads_every_page() {
-    let reg = TestRegistry::start(Config::default());
-    let mut d = ds(&reg);
-    d.registry_type = dci::client::RegistryType::Crvs;
-    let c = DCIClient::new(d).unwrap();
-    let s = CrvsService::new(c);
-    let births = s.search_births("2024-01-01", "2024-12-31").unwrap();
-    let ids: Vec<&str> = births
+    let s = CrvsService::new(reference("crvs"));
+    // 29 demo persons are born in January 2024 (more than one page of the service's size
+    // would be needed for a year: 278).
+    let births = s.search_births("2024-01-01", "2024-01-31").unwrap();
+    assert_eq!(births.len(), 29);
+    let mut uins: Vec<&str> = births
         .iter()
         .map(|r| r["identifier"][0]["identifier_value"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["1001", "1002", "1003", "1004"]);
-    let sent = reg.last_request("/registry/sync/search").json();
-    let c0 = &sent["message"]["search_request"][0]["search_criteria"];
-    assert_eq!(c0["reg_event_type"], crvs::LIVE_BIRTH);
-    assert_eq!(c0["reg_type"], "ns:org:RegistryType:Civil");
+    uins.sort_unstable();
+    uins.dedup();
+    assert_eq!(uins.len(), 29);
+    assert!(births.iter().all(|r| {
+        let d = r["birth_date"].as_str().unwrap();
+        ("2024-01-01"..="2024-01-31").contains(&d)
+    }));
+    assert_eq!(
+        s.search_births("2024-01-01", "2024-12-31").unwrap().len(),
+        278
+    );
 }
 
 #[test]
 fn crvs_subscribe_events_defaults_to_birth_and_death() {
-    let reg = TestRegistry::start(Config::default());
-    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut d = ds(&reg);
-    d.our_callback_uri = Some(format!("http://{}/cb", tcp.local_addr().unwrap()));
-    let c = DCIClient::new(d).unwrap();
-    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    let (c, l, _) = with_callbacks(reference_server().data_source("crvs"), |_| {});
     let s = CrvsService::new(c);
     let ack = s.subscribe_events(&[]).unwrap();
-    let sent = reg.last_request("/registry/subscribe").json();
-    let events: Vec<&Value> = sent["message"]["subscribe_request"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| &i["subscribe_criteria"]["reg_event_type"])
-        .collect();
-    assert_eq!(events, [crvs::LIVE_BIRTH, crvs::DEATH]);
+    assert_eq!(ack.reference_ids.len(), 2);
     match l
-        .wait_for(&ack.transaction_id, Duration::from_secs(10))
+        .wait_for(&ack.transaction_id, Duration::from_secs(30))
         .unwrap()
     {
-        CallbackResult::Subscribe(r) => assert_eq!(r.codes(), ["sub-1", "sub-2"]),
+        CallbackResult::Subscribe(r) => {
+            // The registry echoes each item's event type: births first, then deaths.
+            let events: Vec<Option<&str>> = r
+                .items
+                .iter()
+                .map(|i| i.subscriptions[0].reg_event_type.as_deref())
+                .collect();
+            assert_eq!(events, [Some(crvs::LIVE_BIRTH), Some(crvs::DEATH)]);
+            let codes = r.codes();
+            assert_eq!(codes.len(), 2);
+            assert_ne!(codes[0], codes[1]);
+        }
         other => panic!("{other:?}"),
     }
     let ack = s
@@ -120,24 +120,35 @@ fn crvs_subscribe_events_defaults_to_birth_and_death() {
 
 #[test]
 fn ibr_check_duplication() {
-    let reg = TestRegistry::start(Config::default());
-    let s = IbrService::new(client(&reg));
+    let s = IbrService::new(reference("ibr"));
+    // Demo households 1 and 3 (heads TEST-001 and 100000007) are in the Disability Allowance.
     let r = s
-        .check_duplication(&[("UIN", "1001"), ("UIN", "1003"), ("UIN", "404")])
+        .check_duplication(&[
+            ("UIN", "TEST-001"),
+            ("UIN", "100000007"),
+            ("UIN", "no-such-person"),
+        ])
         .unwrap();
     assert!(r.is_duplicate);
-    assert_eq!(r.matched_programs, ["Child Grant", "Test Programme"]);
+    assert_eq!(r.matched_programs, ["Disability Allowance"]);
     assert_eq!(r.raw_response.len(), 3);
-    let r = s.check_duplication(&[("UIN", "404")]).unwrap();
+    let r = s.check_duplication(&[("UIN", "no-such-person")]).unwrap();
     assert!(!r.is_duplicate);
     assert!(r.matched_programs.is_empty());
     let v = serde_json::to_value(&r).unwrap();
     assert_eq!(v["is_duplicate"], false);
-    // No identifiers is a caller error; a failure is never "not a duplicate".
+    // No identifiers is a caller error.
     assert_eq!(
         s.check_duplication(&[]).unwrap_err().field(),
         Some("identifiers")
     );
+}
+
+#[test]
+fn ibr_check_duplication_fails_rather_than_answering_no() {
+    // A registry failure is never "not a duplicate" (the mock registry's 500).
+    let reg = TestRegistry::start(Config::default());
+    let s = IbrService::new(client(&reg));
     assert_eq!(
         s.check_duplication(&[("UIN", "1001"), ("UIN", "ERR500")])
             .unwrap_err()
@@ -148,36 +159,32 @@ fn ibr_check_duplication() {
 
 #[test]
 fn ibr_search_beneficiary() {
-    let reg = TestRegistry::start(Config::default());
-    let s = IbrService::new(client(&reg));
-    let b = s.search_beneficiary("UIN", "1003").unwrap();
+    let s = IbrService::new(reference("ibr"));
+    let b = s.search_beneficiary("UIN", "100000007").unwrap();
     assert_eq!(b.len(), 1);
-    assert_eq!(b[0].name.as_deref(), Some("Lea Martin"));
-    assert_eq!(b[0].programs, ["Test Programme"]);
+    assert_eq!(b[0].programs, ["Disability Allowance"]);
     assert_eq!(
         (
             b[0].identifier_type.as_str(),
             b[0].identifier_value.as_str()
         ),
-        ("UIN", "1003")
+        ("UIN", "100000007")
     );
-    assert_eq!(b[0].metadata["sex"], "female");
-    assert!(s.search_beneficiary("UIN", "404").unwrap().is_empty());
+    assert_eq!(b[0].metadata["enrollment_date"], "2022-10-23");
+    assert_eq!(b[0].metadata["benefit"]["amount"], 36);
+    assert!(s
+        .search_beneficiary("UIN", "no-such-person")
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn ibr_enrolled_uses_the_enrolled_endpoint() {
-    let reg = TestRegistry::start(Config::default());
-    let s = IbrService::new(client(&reg));
-    assert!(s.enrolled("UIN", "1001").unwrap());
-    assert!(!s.enrolled("UIN", "1002").unwrap());
-    let sent = reg.last_request("/registry/sync/enrolled").json();
-    assert_eq!(
-        sent["message"]["enrolled_criteria"],
-        json!({"query_type": "idtype-value", "response_entity": "Member",
-               "query": {"type": "UIN", "value": "1002"}})
-    );
-    assert_eq!(sent["header"]["action"], "search");
+    let s = IbrService::new(reference("ibr"));
+    assert!(s.enrolled("UIN", "TEST-001").unwrap());
+    // The spouse of household 1: a member, not the enrolled person.
+    assert!(!s.enrolled("UIN", "100000001").unwrap());
+    assert!(!s.enrolled("UIN", "no-such-person").unwrap());
 }
 
 #[test]
@@ -194,47 +201,68 @@ fn ibr_programme_extraction_reads_the_spec_and_common_shapes() {
 // ---------------------------------------------------------------------------------------------
 // DR
 
-#[test]
-fn dr_status_scores_and_pwd_through_search() {
-    let reg = TestRegistry::start(Config::default());
-    let s = DrService::new(client(&reg));
-    let st = s.get_disability_status("UIN", "1003").unwrap().unwrap();
-    assert!(st.has_disability);
-    assert_eq!(
-        st.disability_types,
-        ["Physical and movement related functions", "Mobility"]
-    );
-    let want: BTreeMap<String, u8> = [("Cognition", 2), ("Mobility", 3), ("Vision", 1)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    assert_eq!(st.functional_scores, want);
-    assert_eq!(st.disability_status.as_deref(), Some("Approved"));
-    assert_eq!(s.get_functional_scores("UIN", "1003").unwrap(), want);
-    assert!(s.is_pwd("UIN", "1003").unwrap());
-    // Hearing 2: some difficulty, below the cut-off.
-    assert!(!s.is_pwd("UIN", "1004").unwrap());
-    assert!(
-        !s.get_disability_status("UIN", "1004")
-            .unwrap()
-            .unwrap()
-            .has_disability
-    );
-    // Not found.
-    assert!(s.get_disability_status("UIN", "404").unwrap().is_none());
-    assert!(s.get_functional_scores("UIN", "404").unwrap().is_empty());
-    assert!(!s.is_pwd("UIN", "404").unwrap());
-    // No scores, no status: not a PWD.
-    assert!(!s.is_pwd("UIN", "1005").unwrap());
-    assert!(reg
-        .requests_to("/registry/sync/get-disability-details")
-        .is_empty());
+/// The Washington Group scores of `pairs`, by domain name.
+fn scores(pairs: &[(&str, u8)]) -> BTreeMap<String, u8> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 #[test]
-fn dr_uses_the_dr_sync_endpoints_when_configured() {
+fn dr_status_scores_and_pwd_through_search() {
+    let s = DrService::new(reference("dr"));
+    // Demo person 2: VIS_SS 3 (a lot of difficulty seeing), the other domains 1 or 2.
+    let st = s
+        .get_disability_status("UIN", "100000002")
+        .unwrap()
+        .unwrap();
+    assert!(st.has_disability);
+    let want = scores(&[
+        ("Cognition", 2),
+        ("Communication", 1),
+        ("Hearing", 1),
+        ("Mobility", 1),
+        ("Self-Care", 2),
+        ("Vision", 3),
+    ]);
+    assert_eq!(st.functional_scores, want);
+    assert_eq!(st.disability_status.as_deref(), Some("Approved"));
+    assert_eq!(s.get_functional_scores("UIN", "100000002").unwrap(), want);
+    assert!(s.is_pwd("UIN", "100000002").unwrap());
+    // Not in the disability registry.
+    assert!(s
+        .get_disability_status("UIN", "100000001")
+        .unwrap()
+        .is_none());
+    assert!(s
+        .get_functional_scores("UIN", "100000001")
+        .unwrap()
+        .is_empty());
+    assert!(!s.is_pwd("UIN", "100000001").unwrap());
+}
+
+#[test]
+fn dr_uses_the_disabled_endpoint_when_configured() {
+    let mut d = reference_server().data_source("dr");
+    d.endpoints.disabled = Some("/registry/sync/disabled".into());
+    let s = DrService::new(DCIClient::new(d).unwrap());
+    // Demo person 7: MOB_SS 4 (cannot walk at all); person 1 is not in the registry.
+    assert_eq!(s.disabled("UIN", "100000007").unwrap(), Some(true));
+    assert_eq!(s.disabled("UIN", "100000001").unwrap(), Some(false));
+    assert_eq!(
+        s.get_functional_scores("UIN", "100000007")
+            .unwrap()
+            .get("Mobility"),
+        Some(&4)
+    );
+    // No scores: is_pwd asks /registry/sync/disabled, which says no.
+    assert!(!s.is_pwd("UIN", "100000001").unwrap());
+}
+
+// Against the mock registry: the reference server on main answers get-disability-details
+// with no records for an idtype-value query (search.rs `disability_part` ignores query_type).
+#[test]
+fn dr_asks_the_configured_disability_details_endpoint() {
     let reg = TestRegistry::start(Config::default());
-    let mut d = ds(&reg);
+    let mut d = reg.data_source();
     d.endpoints.disability_details = Some("/registry/sync/get-disability-details".into());
     d.endpoints.disabled = Some("/registry/sync/disabled".into());
     let s = DrService::new(DCIClient::new(d).unwrap());
@@ -267,19 +295,9 @@ fn dr_reads_the_reference_demo_shape() {
         "disability_info": [{"functional_domain": "seeing", "functional_severity": 4},
                             {"disability_limitation_type": "SC_SS", "functional_severity": 3}]
     });
-    let s = dr::functional_scores(&rec);
-    let got: Vec<(&str, u8)> = s.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    assert_eq!(
-        got,
-        [
-            ("Cognition", 2),
-            ("Communication", 1),
-            ("Hearing", 2),
-            ("Mobility", 1),
-            ("Self-Care", 3),
-            ("Vision", 4)
-        ]
-    );
+    #[rustfmt::skip]
+    let want = scores(&[("Cognition", 2), ("Communication", 1), ("Hearing", 2), ("Mobility", 1), ("Self-Care", 3), ("Vision", 4)]);
+    assert_eq!(dr::functional_scores(&rec), want);
 }
 
 #[test]
@@ -294,18 +312,14 @@ fn dr_reads_scores_in_every_documented_shape() {
         "disability_info": [{"disability_limitation_type": "MOB_SS", "functional_severity": 1},
                             {"disability_limitation_type": "MOB_SS", "functional_severity": 2}]
     });
-    let s = dr::functional_scores(&rec);
-    let got: Vec<(&str, u8)> = s.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     // Out-of-range values (VIS_SS 9) are ignored; the highest score per domain wins.
-    assert_eq!(
-        got,
-        [
-            ("Communication", 4),
-            ("Hearing", 2),
-            ("Mobility", 2),
-            ("Self-Care", 3)
-        ]
-    );
+    let want = scores(&[
+        ("Communication", 4),
+        ("Hearing", 2),
+        ("Mobility", 2),
+        ("Self-Care", 3),
+    ]);
+    assert_eq!(dr::functional_scores(&rec), want);
     let st = dr::disability_status(&json!({"disability_status": "Rejected", "SC_SS": 4}));
     assert!(!st.has_disability, "an explicit status wins over scores");
     let st = dr::disability_status(&json!({"is_disabled": true}));

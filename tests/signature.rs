@@ -14,6 +14,24 @@ fn ed_key() -> SigningKey {
     SigningKey::from_ed25519_seed(&[7u8; 32])
 }
 
+/// A signer of `profile` and the test envelope it signed at time T.
+fn signed(profile: Profile) -> (Signer, Value) {
+    let s = signer(profile);
+    let mut env = envelope();
+    s.sign_value(&mut env, Some(T)).unwrap();
+    (s, env)
+}
+
+/// The error of verifying `env` with the Ed25519 test key at time T.
+fn ed_verify_err(env: &serde_json::Value) -> dci::error::Error {
+    verify_bytes(
+        &serde_json::to_vec(env).unwrap(),
+        &ed_key().verifying_key(),
+        &opts(T),
+    )
+    .unwrap_err()
+}
+
 fn opts(now: i64) -> VerifyOptions {
     VerifyOptions {
         now: Some(now),
@@ -38,9 +56,7 @@ fn signer(profile: Profile) -> Signer {
 #[test]
 fn sign_value_then_verify_bytes_each_profile() {
     for profile in [Profile::Spdci, Profile::JwsDetached, Profile::JwsCompact] {
-        let s = signer(profile);
-        let mut env = envelope();
-        s.sign_value(&mut env, Some(T)).unwrap();
+        let (s, env) = signed(profile);
         let bytes = serde_json::to_vec_pretty(&env).unwrap();
         let v = verify_bytes(&bytes, &s.key.verifying_key(), &opts(T + 1)).unwrap();
         assert_eq!(v.profile, profile);
@@ -136,9 +152,7 @@ fn big_integers_are_signed_exactly() {
 
 #[test]
 fn expiry_and_clock_skew() {
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (s, env) = signed(Profile::Spdci);
     let bytes = serde_json::to_vec(&env).unwrap();
     let key = s.key.verifying_key();
     assert!(verify_bytes(&bytes, &key, &opts(T + 300)).is_ok());
@@ -158,9 +172,7 @@ fn expiry_and_clock_skew() {
 #[test]
 fn tampering_anywhere_is_detected() {
     for profile in [Profile::Spdci, Profile::JwsDetached, Profile::JwsCompact] {
-        let s = signer(profile);
-        let mut env = envelope();
-        s.sign_value(&mut env, Some(T)).unwrap();
+        let (s, env) = signed(profile);
         for path in ["header.message_id", "message.transaction_id"] {
             let mut t = env.clone();
             let (a, b) = path.split_once('.').unwrap();
@@ -192,9 +204,7 @@ fn tampering_anywhere_is_detected() {
 
 #[test]
 fn resolvers_check_kids() {
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (s, env) = signed(Profile::Spdci);
     let bytes = serde_json::to_vec(&env).unwrap();
     let named = KeyWithKid {
         kid: "sp.example.org|k1|ed25519".into(),
@@ -242,23 +252,13 @@ fn placeholders_count_as_missing() {
         assert!(!is_missing(Some(p)), "{p}");
     }
     let env = json!({"signature": "unsigned-stub", "header": {}, "message": {}});
-    let err = verify_bytes(
-        &serde_json::to_vec(&env).unwrap(),
-        &ed_key().verifying_key(),
-        &opts(T),
-    )
-    .unwrap_err();
+    let err = ed_verify_err(&env);
     assert_eq!(err.kind(), ErrorKind::SignatureMissing);
     assert_eq!(err.dci_code(), Some("err.signature.missing"));
 
     // A value that is neither a placeholder nor a signature is a bad signature, not a missing one.
     let env = json!({"signature": "invalid-signature", "header": {}, "message": {}});
-    let err = verify_bytes(
-        &serde_json::to_vec(&env).unwrap(),
-        &ed_key().verifying_key(),
-        &opts(T),
-    )
-    .unwrap_err();
+    let err = ed_verify_err(&env);
     assert_eq!(err.kind(), ErrorKind::SignatureMalformed);
     assert_eq!(err.dci_code(), Some("err.signature.invalid"));
 }
@@ -294,9 +294,7 @@ fn parser_errors_name_the_problem() {
 #[test]
 fn hostile_input_never_panics() {
     let key = ed_key().verifying_key();
-    let s = signer(Profile::Spdci);
-    let mut env = envelope();
-    s.sign_value(&mut env, Some(T)).unwrap();
+    let (_, env) = signed(Profile::Spdci);
     let good = serde_json::to_string(&env).unwrap();
     // Every prefix of a signed envelope, and every prefix of its signature value.
     for cut in 0..good.len() {
@@ -395,12 +393,7 @@ fn rsa_signs_in_every_profile() {
         assert_eq!(v.algorithm, Algorithm::RsaSha256);
         assert_eq!(v.kid.as_deref(), Some("sp|k|rsa-sha256"));
         // An Ed25519 key given for an RSA signature is a key error, not a crash.
-        let err = verify_bytes(
-            &serde_json::to_vec(&env).unwrap(),
-            &ed_key().verifying_key(),
-            &opts(T),
-        )
-        .unwrap_err();
+        let err = ed_verify_err(&env);
         assert_eq!(err.kind(), ErrorKind::Key, "{profile:?}");
     }
 }

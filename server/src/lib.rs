@@ -182,6 +182,19 @@ pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
 
 /// Runs the server until SIGINT or SIGTERM; in-flight requests and deliveries finish first.
 pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    serve_on(config, listener, shutdown_signal()).await
+}
+
+/// [`serve`] on a listener the caller bound (tests bind port 0 and start it in-process),
+/// until `shutdown` completes; `config.listen` is not used.
+pub async fn serve_on(
+    config: ServeConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow_like::Result<()> {
     let store = open_store(&config)?;
     let key = server_key(&config, store.as_ref())?;
     let verifying_key = key.verifying_key();
@@ -227,9 +240,6 @@ pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(outbox::run(state.clone(), stop_rx.clone()));
@@ -245,7 +255,7 @@ pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
 
     let app = routes::router(state.clone());
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("shutting down: finishing deliveries and the audit log");

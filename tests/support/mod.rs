@@ -1,7 +1,8 @@
-//! An in-process DCI registry for the client tests: an axum server on 127.0.0.1 with a token
-//! endpoint (with expiry), signed responses, paginated results, async ACK + signed callbacks,
-//! and switches for the failures a real registry shows (slow, 500, wrong signature, unsigned,
-//! rejected items, expired tokens).
+//! A mock DCI registry for what the reference server (tests/support/reference.rs, used for
+//! normal behaviour) cannot do: it records every request (what the client sends), emulates
+//! peers' dialects, counts, expires and fails tokens, and injects the failures a real
+//! registry shows (slow, 500, 503 once, not JSON, wrong signature, unsigned, rejected items,
+//! rejected or badly signed callbacks). An axum server on 127.0.0.1.
 //!
 //! Behaviour is chosen by the identifier value a test searches for:
 //! `SLOW` (sleeps past the client's timeout), `ERR500`, `BADSIG` (signed with another key),
@@ -10,6 +11,10 @@
 //! `CBBADSIG` (async: callback signed with another key).
 
 #![allow(dead_code)]
+
+pub mod reference;
+#[allow(unused_imports)]
+pub use reference::reference_server;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -23,6 +28,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use dci::client::{AuthConfig, CallbackListener, DCIClient, DataSource, Secret};
 use dci::keys::{Algorithm, SigningKey, VerifyingKey};
 use dci::signature::Signer;
 use serde_json::{json, Value};
@@ -42,7 +48,6 @@ pub struct Config {
     pub require_token: bool,
     /// Verify the client's request signatures with this key.
     pub client_key: Option<VerifyingKey>,
-    pub records: Vec<Value>,
 }
 
 impl Default for Config {
@@ -52,7 +57,6 @@ impl Default for Config {
             token_lifetime_secs: 3600,
             require_token: true,
             client_key: None,
-            records: sample_records(),
         }
     }
 }
@@ -84,7 +88,6 @@ struct Shared {
     tokens_issued: AtomicUsize,
     requests: Mutex<Vec<Recorded>>,
     unavailable_served: AtomicUsize,
-    callbacks_sent: AtomicUsize,
     /// Token requests still to answer with 503.
     token_failures: AtomicUsize,
     http: reqwest::Client,
@@ -94,56 +97,24 @@ pub struct TestRegistry {
     pub base_url: String,
     pub addr: SocketAddr,
     shared: Arc<Shared>,
+    served: Served,
+}
+
+/// An axum app served on 127.0.0.1 (a port the OS picks) by its own runtime, stopped when
+/// dropped.
+pub struct Served {
+    pub addr: SocketAddr,
     rt: Option<tokio::runtime::Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-fn signer_for(key: SigningKey) -> Signer {
-    Signer::new(key, REGISTRY_ID, KEY_ID)
-}
-
-impl TestRegistry {
-    pub fn start(cfg: Config) -> TestRegistry {
+impl Served {
+    pub fn start(app: Router) -> Served {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let wrong_signer = cfg
-            .signing_key
-            .as_ref()
-            .map(|_| signer_for(SigningKey::from_ed25519_seed(&[7u8; 32])));
-        let shared = Arc::new(Shared {
-            signer: cfg.signing_key.map(signer_for),
-            wrong_signer,
-            token_lifetime_secs: cfg.token_lifetime_secs,
-            require_token: cfg.require_token,
-            client_key: cfg.client_key,
-            records: cfg.records,
-            tokens: Mutex::new(HashSet::new()),
-            tokens_issued: AtomicUsize::new(0),
-            requests: Mutex::new(Vec::new()),
-            unavailable_served: AtomicUsize::new(0),
-            callbacks_sent: AtomicUsize::new(0),
-            token_failures: AtomicUsize::new(0),
-            http: reqwest::Client::new(),
-        });
-        let app = Router::new()
-            .route("/oauth2/client/token", post(token))
-            .route("/.well-known/jwks.json", get(jwks))
-            .route("/registry/sync/search", post(sync_search))
-            .route("/registry/search", post(async_search))
-            .route("/registry/subscribe", post(subscribe))
-            .route("/registry/unsubscribe", post(unsubscribe))
-            .route("/registry/sync/txn/status", post(sync_txn_status))
-            .route("/registry/txn/status", post(async_txn_status))
-            .route("/registry/sync/enrolled", post(enrolled))
-            .route(
-                "/registry/sync/get-disability-details",
-                post(disability_details),
-            )
-            .route("/registry/sync/disabled", post(disabled))
-            .with_state(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -156,13 +127,85 @@ impl TestRegistry {
                 })
                 .await;
         });
-        TestRegistry {
-            base_url: format!("http://{addr}"),
+        Served {
             addr,
-            shared,
             rt: Some(rt),
             stop: Some(tx),
         }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs `f` to completion on the server's runtime.
+    pub fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.as_ref().expect("runtime").block_on(f)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+fn signer_for(key: SigningKey) -> Signer {
+    Signer::new(key, REGISTRY_ID, KEY_ID)
+}
+
+impl TestRegistry {
+    pub fn start(cfg: Config) -> TestRegistry {
+        let wrong_signer = cfg
+            .signing_key
+            .as_ref()
+            .map(|_| signer_for(SigningKey::from_ed25519_seed(&[7u8; 32])));
+        let shared = Arc::new(Shared {
+            signer: cfg.signing_key.map(signer_for),
+            wrong_signer,
+            token_lifetime_secs: cfg.token_lifetime_secs,
+            require_token: cfg.require_token,
+            client_key: cfg.client_key,
+            records: sample_records(),
+            tokens: Mutex::new(HashSet::new()),
+            tokens_issued: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
+            unavailable_served: AtomicUsize::new(0),
+            token_failures: AtomicUsize::new(0),
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route("/oauth2/client/token", post(token))
+            .route("/.well-known/jwks.json", get(jwks))
+            .fallback(post(registry))
+            .with_state(shared.clone());
+        let served = Served::start(app);
+        TestRegistry {
+            base_url: served.base_url(),
+            addr: served.addr,
+            shared,
+            served,
+        }
+    }
+
+    /// A data source for this registry: sender `openspp.test`, OAuth2 client credentials,
+    /// our receiver id, a 5 s timeout.
+    pub fn data_source(&self) -> DataSource {
+        let mut d = DataSource::new(&self.base_url, "openspp.test");
+        d.receiver_id = Some(REGISTRY_ID.into());
+        d.auth = AuthConfig::OAuth2 {
+            token_url: None,
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(CLIENT_SECRET),
+            scope: None,
+        };
+        d.timeout_secs = 5.0;
+        d
     }
 
     pub fn tokens_issued(&self) -> usize {
@@ -194,57 +237,11 @@ impl TestRegistry {
         self.requests_to(path).pop().expect("a request to the path")
     }
 
-    /// Sends a signed notify callback to `{callback_base}/notify`; returns the HTTP status and body.
-    pub fn notify(
-        &self,
-        callback_base: &str,
-        event_type: &str,
-        records: Vec<Value>,
-    ) -> (u16, Value) {
-        let shared = self.shared.clone();
-        let url = format!("{callback_base}/notify");
-        let env = envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "notify",
-            "succ",
-            None,
-            "client",
-            json!({
-                "transaction_id": new_id(),
-                "notify_event": [{
-                    "reference_id": new_id(),
-                    "timestamp": now(),
-                    "data": {
-                        "version": "1.0.0",
-                        "reg_type": "ns:org:RegistryType:Civil",
-                        "reg_event_type": event_type,
-                        "reg_record_type": "Person",
-                        "reg_records": records
-                    }
-                }]
-            }),
-        );
-        self.rt.as_ref().expect("runtime").block_on(async move {
-            let r = shared
-                .http
-                .post(url)
-                .header("Content-Type", "application/json")
-                .body(env)
-                .send()
-                .await
-                .expect("notify sent");
-            let status = r.status().as_u16();
-            let body = r.json::<Value>().await.unwrap_or(Value::Null);
-            (status, body)
-        })
-    }
-
     /// Posts raw bytes to a callback URL (for testing the listener's refusals).
     pub fn post_raw(&self, url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         let http = self.shared.http.clone();
         let (url, ct) = (url.to_string(), content_type.to_string());
-        self.rt.as_ref().expect("runtime").block_on(async move {
+        self.served.block_on(async move {
             let r = http
                 .post(url)
                 .header("Content-Type", ct)
@@ -284,22 +281,11 @@ impl TestRegistry {
     }
 }
 
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Data
 
 /// Five persons: two with programmes (IBR), one deceased, one with WG scores (DR).
-pub fn sample_records() -> Vec<Value> {
+fn sample_records() -> Vec<Value> {
     vec![
         json!({
             "identifier": [{"identifier_type": "UIN", "identifier_value": "1001"},
@@ -551,19 +537,16 @@ fn has_id(rec: &Value, t: &str, v: &str) -> bool {
         })
 }
 
-/// Evaluates one search_request item: (records page, total_count) or an item rejection.
+/// Evaluates one search_request item: (records, the page asked for, total_count). Every hit
+/// is on that page (pagination is tested against the reference server).
 fn run_query(shared: &Shared, criteria: &Value) -> (Vec<Value>, u64, u64, u64) {
-    let page_size = criteria
-        .pointer("/pagination/page_size")
-        .and_then(Value::as_u64)
-        .unwrap_or(100)
-        .max(1);
-    let page_number = criteria
-        .pointer("/pagination/page_number")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .max(1);
-    let mut hits: Vec<Value> = if let Some((t, v)) = id_lookup(criteria) {
+    let page = |k: &str, default: u64| {
+        criteria
+            .pointer(&format!("/pagination/{k}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
+    };
+    let hits: Vec<Value> = if let Some((t, v)) = id_lookup(criteria) {
         shared
             .records
             .iter()
@@ -587,13 +570,7 @@ fn run_query(shared: &Shared, criteria: &Value) -> (Vec<Value>, u64, u64, u64) {
         Vec::new()
     };
     let total = hits.len() as u64;
-    let start = ((page_number - 1) * page_size) as usize;
-    let page: Vec<Value> = if start >= hits.len() {
-        Vec::new()
-    } else {
-        hits.drain(start..).take(page_size as usize).collect()
-    };
-    (page, total, page_size, page_number)
+    (hits, total, page("page_size", 100), page("page_number", 1))
 }
 
 fn search_message(
@@ -659,15 +636,7 @@ fn first_id(req: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn sync_search(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/sync/search", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn sync_search(shared: Arc<Shared>, req: Value) -> Response {
     match first_id(&req).as_str() {
         "SLOW" => tokio::time::sleep(Duration::from_secs(3)).await,
         "ERR500" => {
@@ -735,19 +704,10 @@ fn callback_later(shared: Arc<Shared>, req: &Value, suffix: &'static str, body: 
             .body(body)
             .send()
             .await;
-        shared.callbacks_sent.fetch_add(1, Ordering::SeqCst);
     });
 }
 
-async fn async_search(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/search", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn async_search(shared: Arc<Shared>, req: Value) -> Response {
     let corr = format!("corr-{}", new_id());
     let (msg, special) = search_message(&shared, &req, "search_response", &corr);
     let receiver = req
@@ -788,205 +748,35 @@ async fn async_search(
     ack(&corr)
 }
 
-async fn subscribe(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match admit(&shared, "/registry/subscribe", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let corr = format!("corr-{}", new_id());
-    let items: Vec<Value> = req
-        .pointer("/message/subscribe_request")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, it)| {
-            json!({"reference_id": it["reference_id"], "timestamp": now(), "status": "succ",
-                "subscriptions": [{"code": format!("sub-{}", i + 1), "status": "subscribe", "timestamp": now(),
-                    "reg_event_type": it["subscribe_criteria"]["reg_event_type"]}]})
-        })
-        .collect();
-    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": corr, "subscribe_response": items});
-    let cb = envelope(
-        &shared,
-        shared.signer.as_ref(),
-        "on-subscribe",
-        "succ",
-        None,
-        "client",
-        msg,
-    );
-    callback_later(shared.clone(), &req, "/on-subscribe", cb);
-    ack(&corr)
-}
-
-async fn unsubscribe(
+/// Every registry endpoint: the common checks ([`admit`]), then the endpoint's answer.
+/// Subscribe and unsubscribe are only ACKed, without a callback (their round trip is tested
+/// against the reference server).
+async fn registry(
     State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match admit(&shared, "/registry/unsubscribe", &headers, &body) {
+    let req = match admit(&shared, uri.path(), &headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let corr = format!("corr-{}", new_id());
-    let codes: Vec<Value> = req
-        .pointer("/message/subscription_codes")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| json!({"code": c, "status": "unsubscribe"}))
-        .collect();
-    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": corr,
-        "timestamp": now(), "status": "succ", "subscription_status": codes});
-    let cb = envelope(
-        &shared,
-        shared.signer.as_ref(),
-        "on-unsubscribe",
-        "succ",
-        None,
-        "client",
-        msg,
-    );
-    callback_later(shared.clone(), &req, "/on-unsubscribe", cb);
-    ack(&corr)
+    match uri.path() {
+        "/registry/sync/search" => sync_search(shared, req).await,
+        "/registry/search" => async_search(shared, req).await,
+        "/registry/subscribe" | "/registry/unsubscribe" => ack(&format!("corr-{}", new_id())),
+        "/registry/sync/get-disability-details" => disability_details(shared, req).await,
+        "/registry/sync/disabled" => disabled(shared, req).await,
+        _ => json_response(StatusCode::NOT_FOUND, b"{}".to_vec()),
+    }
 }
 
-fn txn_status_message(req: &Value, corr: &str) -> Value {
-    let queried = req
-        .pointer("/message/txnstatus_request/attribute_value")
-        .cloned()
-        .unwrap_or(Value::Null);
-    json!({
-        "transaction_id": req["message"]["transaction_id"],
-        "correlation_id": corr,
-        "txnstatus_response": {
-            "txn_type": req.pointer("/message/txnstatus_request/txn_type").cloned().unwrap_or(json!("search")),
-            "txn_status": {
-                "transaction_id": queried,
-                "correlation_id": "corr-earlier",
-                "search_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
-                    "data": {"reg_records": [{"identifier": [{"identifier_type": "UIN", "identifier_value": "1001"}]}]}}]
-            }
-        }
-    })
-}
-
-async fn sync_txn_status(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/sync/txn/status", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let msg = txn_status_message(&req, &format!("corr-{}", new_id()));
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "txn-on-status",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
-}
-
-async fn async_txn_status(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(&shared, "/registry/txn/status", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let corr = format!("corr-{}", new_id());
-    let msg = txn_status_message(&req, &corr);
-    let cb = envelope(
-        &shared,
-        shared.signer.as_ref(),
-        "txn-on-status",
-        "succ",
-        None,
-        "client",
-        msg,
-    );
-    callback_later(shared.clone(), &req, "/txn/on-status", cb);
-    ack(&corr)
-}
-
-async fn enrolled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match admit(&shared, "/registry/sync/enrolled", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let c = req
-        .pointer("/message/enrolled_criteria")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let (t, v) = id_lookup(&c).unwrap_or_default();
-    let yes = shared.records.iter().any(|r| {
-        has_id(r, &t, &v)
-            && (r.get("programs_enrollments").is_some() || r.get("programme_identifier").is_some())
-    });
-    let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": "corr-e",
-        "enrolled_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
-            "enrolled_status": if yes { "yes" } else { "no" }}]});
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "on-search",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
-}
-
-async fn disability_details(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = match admit(
-        &shared,
-        "/registry/sync/get-disability-details",
-        &headers,
-        &body,
-    ) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn disability_details(shared: Arc<Shared>, req: Value) -> Response {
     let (msg, _) = search_message(&shared, &req, "search_response", "corr-d");
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "on-search",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
+    on_search_answer(&shared, msg)
 }
 
-async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match admit(&shared, "/registry/sync/disabled", &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn disabled(shared: Arc<Shared>, req: Value) -> Response {
     let c = req
         .pointer("/message/disabled_criteria")
         .cloned()
@@ -999,18 +789,36 @@ async fn disabled(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     let msg = json!({"transaction_id": req["message"]["transaction_id"], "correlation_id": "corr-x",
         "disabled_response": [{"reference_id": "r-1", "timestamp": now(), "status": "succ",
             "disabled_status": if yes { "yes" } else { "no" }}]});
-    json_response(
-        StatusCode::OK,
-        envelope(
-            &shared,
-            shared.signer.as_ref(),
-            "on-search",
-            "succ",
-            None,
-            "client",
-            msg,
-        ),
-    )
+    on_search_answer(&shared, msg)
+}
+
+/// A signed on-search answer with `msg` (the DR endpoints).
+fn on_search_answer(shared: &Shared, msg: Value) -> Response {
+    let env = envelope(
+        shared,
+        shared.signer.as_ref(),
+        "on-search",
+        "succ",
+        None,
+        "client",
+        msg,
+    );
+    json_response(StatusCode::OK, env)
+}
+
+/// A client of `d` whose callbacks land on a new embedded listener (changed by `f` first);
+/// also returns the callback base URL.
+pub fn with_callbacks(
+    mut d: DataSource,
+    f: impl FnOnce(&mut DataSource),
+) -> (DCIClient, CallbackListener, String) {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/dci/callback", tcp.local_addr().unwrap());
+    d.our_callback_uri = Some(base.clone());
+    f(&mut d);
+    let c = DCIClient::new(d).unwrap();
+    let l = CallbackListener::from_listener(c.clone(), tcp).unwrap();
+    (c, l, base)
 }
 
 /// An Ed25519 key from a fixed seed (deterministic tests).
