@@ -365,6 +365,22 @@ pub const DEMO_PERSONS: usize = 3000;
 pub const DEMO_CLIENT: &str = "demo-client";
 pub const DEMO_SENDER: &str = "demo-sender";
 
+/// The demo sender with these keys: every operation, registry and field; signature optional.
+pub fn demo_sender(jwks: Value) -> Sender {
+    Sender {
+        sender_id: DEMO_SENDER.into(),
+        name: "Demo sender (signature optional)".into(),
+        jwks,
+        jwks_url: None,
+        allowed_ops: vec!["*".into()],
+        registries: vec!["*".into()],
+        fields: vec!["*".into()],
+        consent_required: false,
+        signature_policy: SignaturePolicy::Optional,
+        active: true,
+    }
+}
+
 /// Seeds the demo dataset on an empty database, registers the demo sender (its private key
 /// written beside the database) and gives the demo client a fresh secret.
 pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, String> {
@@ -396,18 +412,7 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
     };
     let jwks = json!({"keys": [key.verifying_key().to_jwk(Some("demo-key-1"))]});
     store
-        .put_sender(&Sender {
-            sender_id: DEMO_SENDER.into(),
-            name: "Demo sender (signature optional)".into(),
-            jwks,
-            jwks_url: None,
-            allowed_ops: vec!["*".into()],
-            registries: vec!["*".into()],
-            fields: vec!["*".into()],
-            consent_required: false,
-            signature_policy: SignaturePolicy::Optional,
-            active: true,
-        })
+        .put_sender(&demo_sender(jwks))
         .map_err(|e| e.to_string())?;
     let secret = new_secret();
     store

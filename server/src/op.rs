@@ -322,21 +322,14 @@ pub enum Response {
     Disabled(DisabledResponse),
 }
 
-/// A response with its item counts (header `total_count` and `completed_count`).
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub message: Response,
-    pub total: usize,
-    pub ok: usize,
-}
-
-impl Reply {
-    /// A one-item answer that succeeded.
-    pub fn one(message: Response) -> Reply {
-        Reply {
-            message,
-            total: 1,
-            ok: 1,
+impl Response {
+    /// How many items it answers (header `total_count`).
+    pub fn item_count(&self) -> usize {
+        match self {
+            Response::Search(r) => r.search_response.len(),
+            Response::Verify(r) => r.verify_response.len(),
+            Response::Subscribe(r) => r.subscribe_response.len(),
+            _ => 1,
         }
     }
 }

@@ -17,7 +17,7 @@ use dci::model::{
 use serde_json::{json, Map};
 
 use super::config::REGISTRIES;
-use super::op::{Mode, Op, Reply, Request, Response as Message};
+use super::op::{Mode, Op, Request, Response as Message};
 use super::reply::{ack, callback_header, envelope, new_id, now_ts, sign, ErrorBody, Reject};
 use super::security::{admit, Admitted, Partial};
 use super::store::{NewRecord, Transaction};
@@ -289,7 +289,8 @@ fn enrollment_updates(
     }))
 }
 
-/// Runs an operation on its typed request (off the async workers).
+/// Runs an operation on its typed request; returns the response and how many of its items
+/// succeeded.
 fn run(
     st: &AppState,
     registry: &str,
@@ -298,70 +299,49 @@ fn run(
     request: &Request,
     corr: &str,
     callback_uri: Option<&str>,
-) -> Result<Reply, Reject> {
+) -> Result<(Message, usize), Reject> {
     let store = st.store.as_ref();
     let sender_id = sender.sender_id.as_str();
-    let one = |m: Message| Ok(Reply::one(m));
-    match request {
+    let max_page = st.config.max_page_size;
+    let (message, ok) = match request {
         Request::Search(m) => {
-            let (r, ok) = search::search(store, registry, sender, m, corr, st.config.max_page_size);
-            let total = r.search_response.len();
-            Ok(Reply {
-                message: Message::Search(r),
-                total,
-                ok,
-            })
+            let (r, ok) = search::search(store, registry, sender, m, corr, max_page);
+            (Message::Search(r), Some(ok))
         }
         Request::Verify(m) => {
             let (r, ok) = verify::verify(store, registry, m, corr);
-            let total = r.verify_response.len();
-            Ok(Reply {
-                message: Message::Verify(r),
-                total,
-                ok,
-            })
+            (Message::Verify(r), Some(ok))
         }
         Request::Subscribe(m) => {
-            let r = subscribe::subscribe(
-                store,
-                registry,
-                sender_id,
-                callback_uri.unwrap_or_default(),
-                m,
-                corr,
-            )
-            .map_err(storage)?;
-            let total = r.subscribe_response.len();
-            Ok(Reply {
-                message: Message::Subscribe(r),
-                total,
-                ok: total,
-            })
+            let uri = callback_uri.unwrap_or_default();
+            let r = subscribe::subscribe(store, registry, sender_id, uri, m, corr);
+            (Message::Subscribe(r.map_err(storage)?), None)
         }
-        Request::Unsubscribe(m) => one(Message::Unsubscribe(
-            subscribe::unsubscribe(store, sender_id, m, corr).map_err(storage)?,
-        )),
+        Request::Unsubscribe(m) => {
+            let r = subscribe::unsubscribe(store, sender_id, m, corr);
+            (Message::Unsubscribe(r.map_err(storage)?), None)
+        }
         Request::TxnStatus(m) => {
             // Every earlier request is in the log before the log is read.
             st.flush_audit();
-            one(Message::TxnStatus(
-                subscribe::txn_status(store, sender_id, m, corr).map_err(storage)?,
-            ))
+            let r = subscribe::txn_status(store, sender_id, m, corr);
+            (Message::TxnStatus(r.map_err(storage)?), None)
         }
-        Request::Enrolled(m) => one(Message::Enrolled(search::enrolled(store, m, corr)?)),
-        Request::Disabled(m) => one(Message::Disabled(search::disabled(store, m, corr)?)),
+        Request::Enrolled(m) => (Message::Enrolled(search::enrolled(store, m, corr)?), None),
+        Request::Disabled(m) => (Message::Disabled(search::disabled(store, m, corr)?), None),
         Request::DisabilitySupport(m) => {
             let details = op == Op::DisabilityDetails;
-            one(Message::Search(search::disability_part(
-                store, sender, m, corr, details,
-            )?))
+            let r = search::disability_part(store, sender, m, corr, details)?;
+            (Message::Search(r), None)
         }
-        Request::EnrollmentUpdates(m) => one(enrollment_updates(st, m, corr)?),
-        Request::Received(_) => Err(Reject::bad(format!(
-            "operation {} is not served here",
-            op.name()
-        ))),
-    }
+        Request::EnrollmentUpdates(m) => (enrollment_updates(st, m, corr)?, None),
+        Request::Received(_) => {
+            let name = op.name();
+            return Err(Reject::bad(format!("operation {name} is not served here")));
+        }
+    };
+    let ok = ok.unwrap_or_else(|| message.item_count());
+    Ok((message, ok))
 }
 
 /// Computes the response of an operation (shared by sync and async modes).
@@ -371,7 +351,7 @@ async fn compute(
     op: Op,
     a: &Admitted,
     callback_uri: Option<String>,
-) -> Result<Reply, Reject> {
+) -> Result<(Message, usize), Reject> {
     let corr = a.correlation_id.clone();
     // An idtype-value search is a couple of index probes: run it here rather than pay a
     // thread hop; anything that may scan goes to the blocking pool.
@@ -403,22 +383,24 @@ fn header_status(total: usize, ok: usize) -> RequestStatus {
     }
 }
 
-/// The answer of `op` as an unsigned envelope to the request's sender.
+/// The answer of `op` (its message and how many items succeeded) as an unsigned envelope to
+/// the request's sender.
 fn answer(
     state: &AppState,
     op: Op,
     a: &Admitted,
-    r: Reply,
+    (message, ok): (Message, usize),
 ) -> dci::model::Envelope<Message, dci::model::MsgCallbackHeader> {
+    let total = message.item_count();
     let header = callback_header(
         &state.config.server_id,
         op.reply_action(),
-        header_status(r.total, r.ok),
+        header_status(total, ok),
         Some(&a.sender.sender_id),
-        r.total,
-        r.ok,
+        total,
+        ok,
     );
-    envelope(header, r.message)
+    envelope(header, message)
 }
 
 async fn sync_op(state: &AppState, registry: &'static str, op: Op, a: &Admitted) -> OpResult {

@@ -3,9 +3,9 @@
 //! sort are the core's (`dci::query`); an idtype-value query is an index probe.
 
 use dci::model::{
-    DisabledCriteria, DisabledRequest, DisabledResponse, DisabledResponseItem, EnrolledRequest,
-    EnrolledResponse, EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination,
-    PaginationRequest, ReasonCode, RequestStatus, SearchRequest, SearchRequestItem, SearchResponse,
+    DisabledRequest, DisabledResponse, DisabledResponseItem, EnrolledRequest, EnrolledResponse,
+    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination, PaginationRequest,
+    ReasonCode, RequestStatus, SearchRequest, SearchRequestItem, SearchResponse,
     SearchResponseData, SearchResponseItem, YesNo, MAX_MESSAGE_LEN, SPEC_VERSION,
 };
 use dci::query::{keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Query};
@@ -144,7 +144,7 @@ fn find(
 }
 
 /// A search response item with only its reference, timestamp and status.
-fn item(reference_id: &str, status: RequestStatus) -> SearchResponseItem {
+pub fn item(reference_id: &str, status: RequestStatus) -> SearchResponseItem {
     SearchResponseItem {
         reference_id: reference_id.to_string(),
         timestamp: now_ts(),
@@ -437,66 +437,46 @@ fn reference_of(extra: &Extra, correlation_id: &str) -> String {
         .to_string()
 }
 
-fn yes_no(b: bool) -> YesNo {
-    if b {
-        YesNo::Yes
-    } else {
-        YesNo::No
-    }
+/// A sync endpoint answering one yes/no item (IBR enrolled, DR disabled): the same shape, with
+/// the names of each spec (`enrolled_response[].enrolled_status`,
+/// `disabled_response[].disabled_status`).
+macro_rules! yes_no_endpoint {
+    ($(#[$doc:meta])* $name:ident($registry:literal, $req:ident . $criteria:ident) -> $resp:ident { $list:ident: $item:ident { $field:ident } }) => {
+        $(#[$doc])*
+        pub fn $name(
+            store: &dyn Store,
+            req: &$req,
+            correlation_id: &str,
+        ) -> Result<$resp, dci::Error> {
+            let c = &req.$criteria;
+            let found = criteria_find(store, $registry, c.query_type.as_ref(), c.query.as_ref(), 1)?;
+            Ok($resp {
+                transaction_id: req.transaction_id.clone(),
+                correlation_id: correlation_id.to_string(),
+                $list: vec![$item {
+                    reference_id: reference_of(&c.extra, correlation_id),
+                    timestamp: now_ts(),
+                    status: RequestStatus::Success,
+                    status_reason_message: None,
+                    $field: if found.is_empty() { YesNo::No } else { YesNo::Yes },
+                    extra: Map::new(),
+                }],
+                extra: Map::new(),
+            })
+        }
+    };
 }
 
-/// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
-pub fn enrolled(
-    store: &dyn Store,
-    req: &EnrolledRequest,
-    correlation_id: &str,
-) -> Result<EnrolledResponse, dci::Error> {
-    let c = &req.enrolled_criteria;
-    let found = criteria_find(store, "ibr", c.query_type.as_ref(), c.query.as_ref(), 1)?;
-    Ok(EnrolledResponse {
-        transaction_id: req.transaction_id.clone(),
-        correlation_id: correlation_id.to_string(),
-        enrolled_response: vec![EnrolledResponseItem {
-            reference_id: reference_of(&c.extra, correlation_id),
-            timestamp: now_ts(),
-            status: RequestStatus::Success,
-            status_reason_message: None,
-            enrolled_status: yes_no(!found.is_empty()),
-            extra: Map::new(),
-        }],
-        extra: Map::new(),
-    })
+yes_no_endpoint! {
+    /// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
+    enrolled("ibr", EnrolledRequest.enrolled_criteria)
+        -> EnrolledResponse { enrolled_response: EnrolledResponseItem { enrolled_status } }
 }
 
-fn disabled_find(
-    store: &dyn Store,
-    c: &DisabledCriteria,
-    limit: usize,
-) -> Result<Vec<Value>, dci::Error> {
-    criteria_find(store, "dr", c.query_type.as_ref(), c.query.as_ref(), limit)
-}
-
-/// DR /registry/sync/disabled: `disabled_status` yes/no.
-pub fn disabled(
-    store: &dyn Store,
-    req: &DisabledRequest,
-    correlation_id: &str,
-) -> Result<DisabledResponse, dci::Error> {
-    let c = &req.disabled_criteria;
-    let found = disabled_find(store, c, 1)?;
-    Ok(DisabledResponse {
-        transaction_id: req.transaction_id.clone(),
-        correlation_id: correlation_id.to_string(),
-        disabled_response: vec![DisabledResponseItem {
-            reference_id: reference_of(&c.extra, correlation_id),
-            timestamp: now_ts(),
-            status: RequestStatus::Success,
-            status_reason_message: None,
-            disabled_status: yes_no(!found.is_empty()),
-            extra: Map::new(),
-        }],
-        extra: Map::new(),
-    })
+yes_no_endpoint! {
+    /// DR /registry/sync/disabled: `disabled_status` yes/no.
+    disabled("dr", DisabledRequest.disabled_criteria)
+        -> DisabledResponse { disabled_response: DisabledResponseItem { disabled_status } }
 }
 
 /// DR get-disability-support / get-disability-details: the matching records' support or
@@ -520,7 +500,8 @@ pub fn disability_part(
     } else {
         &["disability_support", "programs_enrollments"]
     };
-    let records: Vec<Value> = disabled_find(store, c, 100)?
+    let found = criteria_find(store, "dr", c.query_type.as_ref(), c.query.as_ref(), 100)?;
+    let records: Vec<Value> = found
         .into_iter()
         .map(|r| share(sender, r))
         .map(|r| {
@@ -549,7 +530,7 @@ pub fn disability_part(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewRecord, SignaturePolicy, SqliteStore};
+    use crate::store::{NewRecord, SqliteStore};
     use serde_json::json;
 
     fn store_with(
@@ -574,18 +555,7 @@ mod tests {
     }
 
     fn sender() -> Sender {
-        Sender {
-            sender_id: "s".into(),
-            name: "s".into(),
-            jwks: json!({"keys": []}),
-            jwks_url: None,
-            allowed_ops: vec!["*".into()],
-            registries: vec!["*".into()],
-            fields: vec!["*".into()],
-            consent_required: false,
-            signature_policy: SignaturePolicy::Optional,
-            active: true,
-        }
+        crate::demo::demo_sender(json!({"keys": []}))
     }
 
     /// The `id`s of the records a sorted expression search answers, in order.

@@ -2,13 +2,12 @@
 //! for it, so its messages are ours (docs/server.md): the sender names a person and claims
 //! attribute values; the answer is yes/no per claim, and the record is never returned.
 
-use dci::model::{Extra, ReasonCode, RequestStatus, YesNo, MAX_MESSAGE_LEN};
+use dci::model::{Extra, ReasonCode, RequestStatus, SearchResponseItem, YesNo};
 use dci::query::{field, Filter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::reply::{now_ts, truncate};
-use super::search::{first_record, id_string};
+use super::search::{first_record, id_string, item, rejected};
 use super::store::Store;
 
 /// The verify request message.
@@ -48,27 +47,24 @@ pub struct VerifyIdentifier {
 }
 
 /// The verify response message (header action `on-verify`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyResponse {
     pub transaction_id: String,
     pub correlation_id: String,
     pub verify_response: Vec<VerifyResponseItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One `verify_response[]` item: the status part of a search response item (reference,
+/// timestamp, status and reason), with the verify answer as its `data`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyResponseItem {
-    pub reference_id: String,
-    pub timestamp: String,
-    pub status: RequestStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason_code: Option<ReasonCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(flatten)]
+    pub item: SearchResponseItem,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<VerifyData>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyData {
     pub record_found: YesNo,
     pub verified: YesNo,
@@ -138,11 +134,7 @@ pub fn verify(
             Ok(r) => r,
             Err(e) => {
                 out.push(VerifyResponseItem {
-                    reference_id: it.reference_id.clone(),
-                    timestamp: now_ts(),
-                    status: RequestStatus::Rejected,
-                    status_reason_code: Some(ReasonCode::SearchCriteriaInvalid),
-                    status_reason_message: Some(truncate(&e, MAX_MESSAGE_LEN)),
+                    item: rejected(&it.reference_id, ReasonCode::SearchCriteriaInvalid, &e),
                     data: None,
                 });
                 continue;
@@ -163,11 +155,7 @@ pub fn verify(
             results.insert(name.clone(), yes(holds).as_str().into());
         }
         out.push(VerifyResponseItem {
-            reference_id: it.reference_id.clone(),
-            timestamp: now_ts(),
-            status: RequestStatus::Success,
-            status_reason_code: None,
-            status_reason_message: None,
+            item: item(&it.reference_id, RequestStatus::Success),
             data: Some(VerifyData {
                 record_found: yes(record.is_some()),
                 verified: yes(all),
