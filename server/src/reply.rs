@@ -117,18 +117,6 @@ impl Code {
     }
 }
 
-impl From<ErrorCode> for Code {
-    fn from(c: ErrorCode) -> Self {
-        Code::Error(c)
-    }
-}
-
-impl From<ReasonCode> for Code {
-    fn from(c: ReasonCode) -> Self {
-        Code::Header(c)
-    }
-}
-
 /// Why a request was refused.
 #[derive(Debug, Clone)]
 pub struct Reject {
@@ -140,9 +128,15 @@ pub struct Reject {
 }
 
 impl Reject {
-    /// A rejection with the code's usual HTTP status.
-    pub fn new(code: impl Into<Code>, message: impl Into<String>) -> Self {
-        let code = code.into();
+    /// A rejection with an Ack error code, answered with the code's usual HTTP status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_code(Code::Error(code), message)
+    }
+    /// A rejection with a header reason code (`rjct.message_id.duplicate`, ...).
+    pub fn header(code: ReasonCode, message: impl Into<String>) -> Self {
+        Self::with_code(Code::Header(code), message)
+    }
+    fn with_code(code: Code, message: impl Into<String>) -> Self {
         Reject {
             status: code.status(),
             code,

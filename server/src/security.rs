@@ -277,7 +277,7 @@ pub fn admit(
     let action = op.action();
     let got_action = str_at(header, "action").unwrap_or_default();
     if header.is_object() && !got_action.is_empty() && got_action != action.as_str() {
-        return Err(Reject::new(
+        return Err(Reject::header(
             ReasonCode::ActionInvalid,
             format!(
                 "header.action is {got_action:?}; this endpoint expects {:?}",
@@ -296,7 +296,7 @@ pub fn admit(
     if let Some(ts) = ts {
         let skew = (now.timestamp() - ts.timestamp()).abs();
         if skew > state.config.clock_skew_secs {
-            return Err(Reject::new(
+            return Err(Reject::header(
                 ReasonCode::MessageTsInvalid,
                 format!(
                     "header.message_ts is {skew} s from the server clock; at most {} s accepted",
@@ -313,7 +313,7 @@ pub fn admit(
         now.timestamp_millis(),
         2 * state.config.clock_skew_secs * 1000,
     ) {
-        return Err(Reject::new(
+        return Err(Reject::header(
             ReasonCode::MessageIdDuplicate,
             format!("header.message_id {message_id} was already received from {sender_id}"),
         ));
