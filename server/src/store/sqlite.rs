@@ -308,6 +308,18 @@ fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
     })
 }
 
+fn outbox_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        url: r.get(2)?,
+        body: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        correlation_id: r.get(6)?,
+    })
+}
+
 const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
                         notify_record_type, callback_uri, status, transaction_id, created_at";
 
@@ -645,17 +657,7 @@ impl Store for SqliteStore {
              WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1
              ORDER BY id LIMIT ?2",
             params![now_ms, limit as i64],
-            |r| {
-                Ok(OutboxEntry {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    url: r.get(2)?,
-                    body: r.get(3)?,
-                    attempts: r.get(4)?,
-                    next_attempt_at: r.get(5)?,
-                    correlation_id: r.get(6)?,
-                })
-            },
+            outbox_row,
         )
     }
 
