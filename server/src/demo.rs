@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use dci::model::{EnvelopeBuilder, SearchRequestBuilder};
+use dci::query::IdTypeValue;
 use serde_json::{json, Value};
 
 use super::auth::{hash_secret, new_secret};
@@ -365,6 +367,37 @@ pub const DEMO_PERSONS: usize = 3000;
 pub const DEMO_CLIENT: &str = "demo-client";
 pub const DEMO_SENDER: &str = "demo-sender";
 
+/// The banner's unsigned example search as the text of one shell argument in single quotes:
+/// the message id and the timestamps are `$(date ...)` substitutions, filled in when it runs.
+fn example_search(sender_id: &str, uin: &str) -> String {
+    const ID: &str = "demo-message-id";
+    const TS: &str = "2000-01-01T00:00:00Z";
+    let env = SearchRequestBuilder::new()
+        .transaction_id("t-1")
+        .query_wire(IdTypeValue::new("UIN", uin).to_wire())
+        .build()
+        .and_then(|mut m| {
+            for it in &mut m.search_request {
+                it.reference_id = "r-1".into();
+                it.timestamp = TS.into();
+            }
+            EnvelopeBuilder::new("search")
+                .message_id(ID)
+                .message_ts(TS)
+                .sender_id(sender_id)
+                .build(m)
+        })
+        .map(|mut env| {
+            env.signature = Some(String::new());
+            env
+        });
+    let text = env
+        .and_then(|e| serde_json::to_string(&e).map_err(dci::Error::from))
+        .unwrap_or_default();
+    text.replace(ID, "'$(date +%s%N)'")
+        .replace(TS, "'$(date -u +%Y-%m-%dT%H:%M:%SZ)'")
+}
+
 /// The demo sender with these keys: every operation, registry and field; signature optional.
 pub fn demo_sender(jwks: Value) -> Sender {
     Sender {
@@ -467,9 +500,8 @@ pub fn print_banner(info: &DemoInfo, addr: &str) {
         info.client_id, info.client_secret
     );
     println!(
-        "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"signature\":\"\",\"header\":{{\"version\":\"1.0.0\",\"message_id\":\"'$(date +%s%N)'\",\"message_ts\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"action\":\"search\",\"sender_id\":\"{}\",\"total_count\":1}},\"message\":{{\"transaction_id\":\"t-1\",\"search_request\":[{{\"reference_id\":\"r-1\",\"timestamp\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"search_criteria\":{{\"query_type\":\"idtype-value\",\"query\":{{\"type\":\"UIN\",\"value\":\"{}\"}}}}}}]}}}}'",
-        info.sender_id,
-        uin(1)
+        "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{}'",
+        example_search(&info.sender_id, &uin(1))
     );
     println!("Signed, with the demo sender's key:");
     println!(
@@ -483,6 +515,19 @@ pub fn print_banner(info: &DemoInfo, addr: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_search_is_a_valid_envelope_once_the_shell_fills_it_in() {
+        let text = example_search("demo-sender", "100000001")
+            .replace("'$(date +%s%N)'", "1733000000000000000")
+            .replace("'$(date -u +%Y-%m-%dT%H:%M:%SZ)'", "2025-01-01T00:00:00Z");
+        let env: Value = serde_json::from_str(&text).unwrap();
+        dci::model::validate_value("search", &env).unwrap();
+        assert_eq!(env["header"]["message_id"], "1733000000000000000");
+        assert_eq!(env["header"]["sender_id"], "demo-sender");
+        let q = &env["message"]["search_request"][0]["search_criteria"]["query"];
+        assert_eq!(q, &json!({"type": "UIN", "value": "100000001"}));
+    }
 
     #[test]
     fn dataset_is_deterministic_and_covers_registries() {
