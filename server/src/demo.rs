@@ -478,38 +478,58 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
 
 /// Prints how to use the demo server.
 pub fn print_banner(info: &DemoInfo, addr: &str) {
+    print_stdout(&banner(info, addr));
+}
+
+/// Writes `text` to stdout in one write, ignoring a closed stdout: a reader that stops after
+/// the line it wanted must not take the server down (`println!` panics on a broken pipe).
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The demo banner: what a client needs, and request lines that work.
+fn banner(info: &DemoInfo, addr: &str) -> String {
+    use std::fmt::Write;
+    let mut b = String::new();
     let counts: Vec<String> = info
         .counts
         .iter()
         .map(|(r, n)| format!("{r} {n}"))
         .collect();
-    println!("dci registry server (demo) listening on http://{addr}");
-    println!("  records:       {}", counts.join(", "));
-    println!("  client_id:     {}", info.client_id);
-    println!("  client_secret: {}", info.client_secret);
-    println!("  JWKS:          http://{addr}/.well-known/jwks.json");
-    println!(
+    let _ = writeln!(b, "dci registry server (demo) listening on http://{addr}");
+    let _ = writeln!(b, "  records:       {}", counts.join(", "));
+    let _ = writeln!(b, "  client_id:     {}", info.client_id);
+    let _ = writeln!(b, "  client_secret: {}", info.client_secret);
+    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json");
+    let _ = writeln!(
+        b,
         "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",
         info.sender_id,
         info.sender_key.display()
     );
-    println!();
-    println!("Try (bash):");
-    println!(
+    b.push('\n');
+    let _ = writeln!(b, "Try (bash):");
+    let _ = writeln!(
+        b,
         "  TOKEN=$(curl -s http://{addr}/oauth2/client/token -d grant_type=client_credentials -d client_id={} -d client_secret={} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
         info.client_id, info.client_secret
     );
-    println!(
+    let _ = writeln!(
+        b,
         "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{}'",
         example_search(&info.sender_id, &uin(1))
     );
-    println!("Signed, with the demo sender's key:");
-    println!(
+    let _ = writeln!(b, "Signed, with the demo sender's key:");
+    let _ = writeln!(
+        b,
         "  dci envelope search --idtype UIN --value {} --sender-id {} | dci sign --key {} --key-id demo-key-1 | curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' --data-binary @-",
         uin(2),
         info.sender_id,
         info.sender_key.display()
     );
+    b
 }
 
 #[cfg(test)]

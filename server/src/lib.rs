@@ -242,7 +242,7 @@ pub async fn serve(config: ServeConfig) -> anyhow_like::Result<()> {
     if let Some(info) = demo_info {
         demo::print_banner(&info, &addr.to_string());
     } else {
-        println!("dci registry server listening on http://{addr}");
+        demo::print_stdout(&format!("dci registry server listening on http://{addr}\n"));
     }
 
     let app = routes::router(state.clone());
