@@ -381,7 +381,7 @@ fn example_search(sender_id: &str, uin: &str) -> String {
                 it.reference_id = "r-1".into();
                 it.timestamp = TS.into();
             }
-            EnvelopeBuilder::new("search")
+            EnvelopeBuilder::new(dci::model::Action::Search.as_str())
                 .message_id(ID)
                 .message_ts(TS)
                 .sender_id(sender_id)
