@@ -656,19 +656,14 @@ async fn sort_orders_by_typed_values() {
             json!([{"attribute_name": attribute, "sort_order": order}]);
         m
     };
-    let uins = |v: &Value| -> Vec<String> {
-        v["message"]["search_response"][0]["data"]["reg_records"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-            .iter()
-            .map(|r| {
-                r["identifier"][0]["identifier_value"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+    /// The UINs of the records answered, in order.
+    fn uins(v: &Value) -> Vec<&str> {
+        let records = v["message"]["search_response"][0]["data"]["reg_records"].as_array();
+        let records = records.into_iter().flatten();
+        records
+            .filter_map(|r| r["identifier"][0]["identifier_value"].as_str())
             .collect()
-    };
+    }
     let path = "/registry/sync/search";
     // S-1 is 2020-01-02T04:00Z: after S-2 although its text sorts first.
     let (_, v) = e
