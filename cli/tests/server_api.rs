@@ -15,13 +15,7 @@ struct Env {
 
 /// A seeded database, a client, and sender s1 (every operation, signature required).
 async fn setup(extra_senders: impl FnOnce(&std::path::Path, &std::path::Path)) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.db");
-    let dbs = db.to_str().unwrap();
-    dci(&["seed", "--db", dbs, "--persons", "300"]);
-    let (cid, secret) = client(&db, "c1", "registry,admin");
-    let s1 = sender(dir.path(), "s1");
-    s1.register(&db, &[]);
+    let (dir, db, (cid, secret), s1) = seeded_with_s1("300", "registry,admin");
     extra_senders(dir.path(), &db);
     let server = Server::start(&db, &["--max-body", "20000"]);
     let token = token(&server.base, &cid, &secret).await;
@@ -33,6 +27,23 @@ async fn setup(extra_senders: impl FnOnce(&std::path::Path, &std::path::Path)) -
     }
 }
 
+impl Env {
+    /// POSTs `message` to `path` in an envelope signed by s1; returns (status, body).
+    async fn send(&self, path: &str, action: &str, message: Value) -> (u16, Value) {
+        let env = self.s1.envelope(action, message);
+        self.server.send(&self.token, path, &self.s1, env).await
+    }
+
+    /// The `enrolled_status` IBR /sync/enrolled answers for `criteria`.
+    async fn enrolled(&self, criteria: Value) -> String {
+        let m = json!({"transaction_id": "te", "enrolled_criteria": criteria});
+        let (s, v) = self.send("/ibr/registry/sync/enrolled", "search", m).await;
+        assert_eq!(s, 200, "{v}");
+        let status = v["message"]["enrolled_response"][0]["enrolled_status"].as_str();
+        status.unwrap_or_else(|| panic!("{v}")).to_string()
+    }
+}
+
 fn code(v: &Value) -> &str {
     v["message"]["error"]["code"].as_str().unwrap_or_default()
 }
@@ -40,12 +51,7 @@ fn code(v: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_search_is_signed_and_finds_by_identifier() {
     let e = setup(|_, _| {}).await;
-    let health: Value = reqwest::get(e.server.url("/healthz"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = e.server.health().await;
     assert_eq!(health["status"], "ok");
 
     let body = e.s1.sign(e.s1.envelope(
@@ -104,12 +110,7 @@ async fn sync_search_is_signed_and_finds_by_identifier() {
         json!({"page_size": 2, "page_number": 1});
     m["search_request"][0]["search_criteria"]["sort"] =
         json!([{"attribute_name": "poverty_score", "sort_order": "desc"}]);
-    let (status, v, _) = post(
-        &e.server.url("/social/registry/sync/search"),
-        Some(&e.token),
-        e.s1.sign(e.s1.envelope("search", m)),
-    )
-    .await;
+    let (status, v) = e.send("/social/registry/sync/search", "search", m).await;
     assert_eq!(status, 200, "{v}");
     let item = &v["message"]["search_response"][0];
     let recs = item["data"]["reg_records"].as_array().unwrap();
@@ -318,9 +319,7 @@ async fn rejections_have_spec_codes_and_statuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_sharing_consent_and_optional_signatures() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.db");
-    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", "100"]);
+    let (dir, db) = seeded("100");
     let (cid, secret) = client(&db, "c1", "registry");
     let s3 = sender(dir.path(), "s3");
     s3.register(&db, &["--fields", "identifier,name", "--consent-required"]);
@@ -387,25 +386,18 @@ async fn oauth2_token_endpoint() {
     let server = Server::start(&db, &[]);
     let http = reqwest::Client::new();
     let url = server.url("/oauth2/client/token");
-    let r = http
-        .post(&url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", cid.as_str()),
-            ("client_secret", "wrong"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = |f: &[(&str, &str)]| http.post(&url).form(f).send();
+    let r = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", cid.as_str()),
+        ("client_secret", "wrong"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "invalid_client");
-    let r = http
-        .post(&url)
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap();
+    let r = form(&[("grant_type", "password")]).await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
     // HTTP Basic client authentication.
     let r = http
@@ -434,17 +426,14 @@ async fn oauth2_token_endpoint() {
         .verify(input.as_bytes(), &sig)
         .unwrap();
     // A scope beyond the client's is refused.
-    let r = http
-        .post(&url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", cid.as_str()),
-            ("client_secret", secret.as_str()),
-            ("scope", "admin"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", cid.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", "admin"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     // The secret is not stored in clear.
     let raw = std::fs::read(&db).unwrap();
@@ -470,15 +459,8 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
     let e = setup(|_, _| {}).await;
     let s1 = &e.s1;
     // Person 1 is alive in the demo data; find its birth date first.
-    let (_, v, _) = post(
-        &e.server.url("/registry/sync/search"),
-        Some(&e.token),
-        s1.sign(s1.envelope(
-            "search",
-            search_message("idtype-value", json!({"type": "UIN", "value": "100000001"})),
-        )),
-    )
-    .await;
+    let by_uin = search_message("idtype-value", json!({"type": "UIN", "value": "100000001"}));
+    let (_, v) = e.send("/registry/sync/search", "search", by_uin).await;
     let person = v["message"]["search_response"][0]["data"]["reg_records"][0].clone();
     let birth = person["birth_date"].as_str().unwrap().to_string();
     let alive = person.get("death_date").is_none();
@@ -487,12 +469,7 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         "reference_id": "v-1", "timestamp": now(),
         "verify_criteria": {"identifier": {"identifier_type": "UIN", "identifier_value": "100000001"},
                             "claims": {"is_alive": alive, "birth_date": birth, "sex": "other"}}}]});
-    let (s, v, _) = post(
-        &e.server.url("/registry/sync/verify"),
-        Some(&e.token),
-        s1.sign(s1.envelope("verify", m)),
-    )
-    .await;
+    let (s, v) = e.send("/registry/sync/verify", "verify", m).await;
     assert_eq!(s, 200, "{v}");
     let d = &v["message"]["verify_response"][0]["data"];
     assert_eq!(d["record_found"], "yes");
@@ -506,12 +483,7 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         .is_none());
     let m = json!({"transaction_id": "tv-2", "verify_request": [{"reference_id": "v-2", "timestamp": now(),
         "verify_criteria": {"identifier": {"identifier_type": "UIN", "identifier_value": "nope"}, "claims": {"is_alive": true}}}]});
-    let (_, v, _) = post(
-        &e.server.url("/registry/sync/verify"),
-        Some(&e.token),
-        s1.sign(s1.envelope("verify", m)),
-    )
-    .await;
+    let (_, v) = e.send("/registry/sync/verify", "verify", m).await;
     assert_eq!(
         v["message"]["verify_response"][0]["data"]["record_found"],
         "no"
@@ -520,12 +492,7 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
     // Sync search then its status, by transaction_id.
     let mut m = search_message("idtype-value", json!({"type": "UIN", "value": "100000005"}));
     m["transaction_id"] = json!("txn-for-status");
-    let (s, _, _) = post(
-        &e.server.url("/registry/sync/search"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", m)),
-    )
-    .await;
+    let (s, _) = e.send("/registry/sync/search", "search", m).await;
     assert_eq!(s, 200);
     let status_msg = json!({"transaction_id": "ts-1", "txnstatus_request": {"reference_id": "q-1", "txn_type": "search",
         "attribute_type": "transaction_id", "attribute_value": "txn-for-status"}});
@@ -557,52 +524,22 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
     );
 
     // IBR enrolled: the head of household 1 (person 0, TEST-001) - find any enrolled UIN via search.
-    let (_, v, _) = post(&e.server.url("/ibr/registry/sync/search"), Some(&e.token),
-        s1.sign(s1.envelope("search", search_message("expression", json!({"type": "expression", "value": {"expression": {"enrollment_status": {"$eq": "active"}}}}))))).await;
+    let (_, v) = e.send("/ibr/registry/sync/search", "search", search_message("expression", json!({"type": "expression", "value": {"expression": {"enrollment_status": {"$eq": "active"}}}}))).await;
     let ben = v["message"]["search_response"][0]["data"]["reg_records"][0].clone();
     let enrolled_uin = ben["person_identifier"]["identifier_value"]
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string();
-    let m = json!({"transaction_id": "te-1", "enrolled_criteria": {"query_type": "expression", "response_entity": "Member",
-        "query": {"person_identifier": {"eq": enrolled_uin}}}});
-    let (s, v, _) = post(
-        &e.server.url("/ibr/registry/sync/enrolled"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", m)),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(
-        v["message"]["enrolled_response"][0]["enrolled_status"],
-        "yes"
-    );
-    let m = json!({"transaction_id": "te-2", "enrolled_criteria": {"query": {"person_identifier": {"eq": "nobody"}}}});
-    let (_, v, _) = post(
-        &e.server.url("/ibr/registry/sync/enrolled"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", m)),
-    )
-    .await;
-    assert_eq!(
-        v["message"]["enrolled_response"][0]["enrolled_status"],
-        "no"
-    );
+    let by_path = json!({"query_type": "expression", "response_entity": "Member",
+        "query": {"person_identifier": {"eq": enrolled_uin}}});
+    assert_eq!(e.enrolled(by_path).await, "yes");
+    let nobody = json!({"query": {"person_identifier": {"eq": "nobody"}}});
+    assert_eq!(e.enrolled(nobody).await, "no");
     // The idtype-value form (the spec's `query_type` allows it): an identifier lookup.
     for (uin, want) in [(enrolled_uin.as_str(), "yes"), ("nobody", "no")] {
-        let m = json!({"transaction_id": "te-3", "enrolled_criteria": {"query_type": "idtype-value", "response_entity": "Member",
-            "query": {"type": "UIN", "value": uin}}});
-        let (s, v, _) = post(
-            &e.server.url("/ibr/registry/sync/enrolled"),
-            Some(&e.token),
-            s1.sign(s1.envelope("search", m)),
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(
-            v["message"]["enrolled_response"][0]["enrolled_status"], want,
-            "{uin}"
-        );
+        let by_id = json!({"query_type": "idtype-value", "response_entity": "Member",
+            "query": {"type": "UIN", "value": uin}});
+        assert_eq!(e.enrolled(by_id).await, want, "{uin}");
     }
     // Enrollment updates from an SP system: stored, then found by enrolled.
     let upd = json!({"signature": "", "header": {"version": "1.0.0", "message_id": uuid::Uuid::new_v4().to_string(),
@@ -619,18 +556,9 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["message"]["enrolled_response"][0]["status"], "succ");
-    let m = json!({"transaction_id": "te-3", "enrolled_criteria": {"query": {"person_identifier": {"eq": "777000001"},
-        "programme.programme_identifier": {"eq": "PRG-CT-01"}}}});
-    let (_, v, _) = post(
-        &e.server.url("/ibr/registry/sync/enrolled"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", m)),
-    )
-    .await;
-    assert_eq!(
-        v["message"]["enrolled_response"][0]["enrolled_status"], "yes",
-        "{v}"
-    );
+    let updated = json!({"query": {"person_identifier": {"eq": "777000001"},
+        "programme.programme_identifier": {"eq": "PRG-CT-01"}}});
+    assert_eq!(e.enrolled(updated).await, "yes");
     // The IBR endpoints exist only under the IBR prefix (the default registry here is crvs).
     let (s, _, _) = post(
         &e.server.url("/registry/sync/enrolled"),
@@ -641,31 +569,28 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
     assert_eq!(s, 404);
 
     // DR: disabled, disability details with Washington Group scores, disability support.
-    let (_, v, _) = post(&e.server.url("/dr/registry/sync/search"), Some(&e.token),
-        s1.sign(s1.envelope("search", search_message("expression", json!({"type": "expression", "value": {"expression": {"disability_status": {"$eq": "Approved"}}}}))))).await;
+    let (_, v) = e.send("/dr/registry/sync/search", "search", search_message("expression", json!({"type": "expression", "value": {"expression": {"disability_status": {"$eq": "Approved"}}}}))).await;
     let dp = v["message"]["search_response"][0]["data"]["reg_records"][0].clone();
     let duin = dp["identifier"][0]["identifier_value"]
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string();
     let q = json!({"transaction_id": "td-1", "disabled_criteria": {"query_type": "expression", "query": {"identifier": {"eq": duin}}}});
-    let (s, v, _) = post(
-        &e.server.url("/dr/registry/sync/disabled"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", q.clone())),
-    )
-    .await;
+    let (s, v) = e
+        .send("/dr/registry/sync/disabled", "search", q.clone())
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v["message"]["disabled_response"][0]["disabled_status"],
         "yes"
     );
-    let (s, v, _) = post(
-        &e.server.url("/dr/registry/sync/get-disability-details"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", q.clone())),
-    )
-    .await;
+    let (s, v) = e
+        .send(
+            "/dr/registry/sync/get-disability-details",
+            "search",
+            q.clone(),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let rec = &v["message"]["search_response"][0]["data"]["reg_records"][0];
     for k in ["VIS_SS", "HEAR_SS", "MOB_SS", "COG_SS", "SC_SS", "COM_SS"] {
@@ -673,12 +598,9 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         assert!((1..=4).contains(&s));
     }
     assert!(rec.get("disability_support").is_none());
-    let (s, v, _) = post(
-        &e.server.url("/dr/registry/sync/get-disability-support"),
-        Some(&e.token),
-        s1.sign(s1.envelope("search", q)),
-    )
-    .await;
+    let (s, v) = e
+        .send("/dr/registry/sync/get-disability-support", "search", q)
+        .await;
     assert_eq!(s, 200, "{v}");
     assert!(
         v["message"]["search_response"][0]["data"]["reg_records"][0]["disability_support"]
@@ -698,5 +620,79 @@ async fn verify_txn_status_and_registry_specific_endpoints() {
         (s, v["message"]["ack_status"].as_str()),
         (200, Some("ACK")),
         "{v}"
+    );
+}
+
+/// Sort through the real server orders by the typed value, as `dci::query` does: date-times by
+/// instant whatever their offset, numeric strings by number (issue 9: the server used to
+/// compare the text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_orders_by_typed_values() {
+    let e = setup(|_, _| {}).await;
+    let person = |uin: &str, registered: &str, score: &str| {
+        json!({"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": uin}],
+               "name": {"given_name": uin, "surname": "Sorted"}, "registration_date": registered,
+               "poverty_score": score})
+    };
+    let batch = json!({"registry": "crvs", "record_type": "Person", "records": [
+        person("S-1", "2020-01-01T23:00:00-05:00", "9"),
+        person("S-2", "2020-01-02T01:00:00+00:00", "10"),
+        person("S-3", "2020-01-01", "2.5"),
+    ]});
+    let r = reqwest::Client::new()
+        .post(e.server.url("/admin/records"))
+        .bearer_auth(&e.token)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let sorted = |attribute: &str, order: &str| {
+        let mut m = search_message(
+            "expression",
+            json!({"type": "expression", "value": {"expression": {"name.surname": {"$eq": "Sorted"}}}}),
+        );
+        m["search_request"][0]["search_criteria"]["sort"] =
+            json!([{"attribute_name": attribute, "sort_order": order}]);
+        m
+    };
+    /// The UINs of the records answered, in order.
+    fn uins(v: &Value) -> Vec<&str> {
+        let records = v["message"]["search_response"][0]["data"]["reg_records"].as_array();
+        let records = records.into_iter().flatten();
+        records
+            .filter_map(|r| r["identifier"][0]["identifier_value"].as_str())
+            .collect()
+    }
+    let path = "/registry/sync/search";
+    // S-1 is 2020-01-02T04:00Z: after S-2 although its text sorts first.
+    let (_, v) = e
+        .send(path, "search", sorted("registration_date", "asc"))
+        .await;
+    assert_eq!(uins(&v), ["S-3", "S-2", "S-1"]);
+    let (_, v) = e
+        .send(path, "search", sorted("registration_date", "desc"))
+        .await;
+    assert_eq!(uins(&v), ["S-1", "S-2", "S-3"]);
+    let (_, v) = e.send(path, "search", sorted("poverty_score", "asc")).await;
+    assert_eq!(uins(&v), ["S-3", "S-1", "S-2"]);
+    // A sort key without attribute_name (which the schema leaves optional) rejects the item
+    // with the spec's code; a sort_order other than asc/desc is refused at admission.
+    let mut m = sorted("poverty_score", "asc");
+    m["search_request"][0]["search_criteria"]["sort"] = json!([{"sort_order": "asc"}]);
+    let (s, v) = e.send(path, "search", m).await;
+    assert_eq!(s, 200, "{v}");
+    let item = &v["message"]["search_response"][0];
+    assert_eq!(
+        (item["status"].as_str(), item["status_reason_code"].as_str()),
+        (Some("rjct"), Some("rjct.sort.invalid")),
+        "{v}"
+    );
+    assert_eq!(v["header"]["status"], "rjct");
+    let (s, v) = e.send(path, "search", sorted("poverty_score", "up")).await;
+    assert_eq!((s, code(&v)), (400, "err.request.bad"));
+    assert_eq!(
+        v["errors"][0]["field"],
+        "message.search_request[0].search_criteria.sort[0].sort_order"
     );
 }

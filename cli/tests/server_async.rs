@@ -9,6 +9,16 @@ use dci::signature::{verify_bytes, VerifyOptions};
 use serde_json::{json, Value};
 use server_support::*;
 
+/// `dci import FILE` into the database `db`; returns what it prints.
+fn import(db: &std::path::Path, file: &std::path::Path) -> String {
+    dci(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+}
+
 async fn listener() -> (tokio::net::TcpListener, u16) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
@@ -17,12 +27,7 @@ async fn listener() -> (tokio::net::TcpListener, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_search_subscribe_notify_and_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.db");
-    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", "100"]);
-    let (cid, secret) = client(&db, "c1", "registry,admin");
-    let s1 = sender(dir.path(), "s1");
-    s1.register(&db, &[]);
+    let (dir, db, (cid, secret), s1) = seeded_with_s1("100", "registry,admin");
     // s6 receives only names and identifiers in its notifications.
     let s6 = sender(dir.path(), "s6");
     s6.register(&db, &["--fields", "identifier,name"]);
@@ -36,22 +41,18 @@ async fn async_search_subscribe_notify_and_status() {
     let sender_uri = format!("http://127.0.0.1:{port}/registry");
 
     // Async search: ACK now, signed on-search callback later.
-    let mut env = s1.envelope(
+    let env = s1.envelope_to(
         "search",
         search_message("idtype-value", json!({"type": "UIN", "value": "100000007"})),
+        &sender_uri,
     );
-    env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, v, _) = post(
-        &server.url("/registry/search"),
-        Some(&tok),
-        s1.sign(env.clone()),
-    )
-    .await;
+    let (s, v) = server
+        .send(&tok, "/registry/search", &s1, env.clone())
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["message"]["ack_status"], "ACK");
     let corr = v["message"]["correlation_id"].as_str().unwrap().to_string();
-    until("on-search", || !rcv.on("/registry/on-search").is_empty()).await;
-    let cb = rcv.on("/registry/on-search").remove(0);
+    let cb = rcv.wait("/registry/on-search", 1).await.remove(0);
     assert_eq!(cb["header"]["action"], "on-search");
     assert_eq!(cb["message"]["correlation_id"], corr.as_str());
     assert_eq!(
@@ -79,7 +80,7 @@ async fn async_search_subscribe_notify_and_status() {
         .as_str()
         .unwrap()
         .to_string();
-    let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
+    let (s, v) = server.send(&tok, "/registry/search", &s1, env).await;
     assert_eq!(
         (s, v["message"]["ack_status"].as_str()),
         (200, Some("ACK")),
@@ -87,12 +88,14 @@ async fn async_search_subscribe_notify_and_status() {
     );
     let status = json!({"transaction_id": "ts-0", "txnstatus_request": {"reference_id": "q-0",
         "txn_type": "search", "attribute_type": "transaction_id", "attribute_value": txn_id}});
-    let (s, v, _) = post(
-        &server.url("/registry/sync/txn/status"),
-        Some(&tok),
-        s1.sign(s1.envelope("txn-status", status)),
-    )
-    .await;
+    let (s, v) = server
+        .send(
+            &tok,
+            "/registry/sync/txn/status",
+            &s1,
+            s1.envelope("txn-status", status),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let st = &v["message"]["txnstatus_response"]["txn_status"];
     assert_eq!(
@@ -101,12 +104,12 @@ async fn async_search_subscribe_notify_and_status() {
         "{v}"
     );
     // A sender_uri that is not an http(s) URL is refused.
-    let mut env = s1.envelope(
+    let env = s1.envelope_to(
         "search",
         search_message("idtype-value", json!({"type": "UIN", "value": "1"})),
+        "ftp://example.org/cb",
     );
-    env["header"]["sender_uri"] = json!("ftp://example.org/cb");
-    let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
+    let (s, v) = server.send(&tok, "/registry/search", &s1, env).await;
     assert_eq!(
         (s, v["message"]["error"]["code"].as_str()),
         (400, Some("err.sender_uri.invalid"))
@@ -119,12 +122,12 @@ async fn async_search_subscribe_notify_and_status() {
             c["filter_type"] = json!("expression");
             c["filter"] = f;
         }
-        let mut env = who.envelope(
+        let env = who.envelope_to(
             "subscribe",
             json!({"transaction_id": format!("sub-{}", who.id), "subscribe_request": [
             {"reference_id": "sr-1", "timestamp": now(), "subscribe_criteria": c}]}),
+            &sender_uri,
         );
-        env["header"]["sender_uri"] = json!(sender_uri);
         who.sign(env)
     };
     let (s, v, _) = post(&server.url("/registry/subscribe"), Some(&tok),
@@ -140,12 +143,8 @@ async fn async_search_subscribe_notify_and_status() {
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    until("two on-subscribe", || {
-        rcv.on("/registry/on-subscribe").len() == 2
-    })
-    .await;
     let mut codes: HashMap<String, String> = HashMap::new();
-    for cb in rcv.on("/registry/on-subscribe") {
+    for cb in rcv.wait("/registry/on-subscribe", 2).await {
         let sub = &cb["message"]["subscribe_response"][0]["subscriptions"][0];
         assert_eq!(sub["status"], "subscribe");
         codes.insert(
@@ -172,8 +171,7 @@ async fn async_search_subscribe_notify_and_status() {
     assert_eq!(r.status().as_u16(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v, json!({"records": 1, "notifications_queued": 2}));
-    until("two notifies", || rcv.on("/registry/notify").len() == 2).await;
-    for n in rcv.on("/registry/notify") {
+    for n in rcv.wait("/registry/notify", 2).await {
         verify_bytes(
             &serde_json::to_vec(&n).unwrap(),
             &jwks,
@@ -203,12 +201,7 @@ async fn async_search_subscribe_notify_and_status() {
         serde_json::to_vec(&json!([birth("900000002", "northern_region")])).unwrap(),
     )
     .unwrap();
-    let out = dci(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
+    let out = import(&db, &file);
     assert!(
         out.contains("imported 1 records; 1 notifications queued"),
         "{out}"
@@ -216,33 +209,18 @@ async fn async_search_subscribe_notify_and_status() {
     let mut death = birth("900000001", "central_region");
     death["event_type"] = json!("Death");
     std::fs::write(&file, serde_json::to_vec(&death).unwrap()).unwrap();
-    let out = dci(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
+    let out = import(&db, &file);
     assert!(
         out.contains("imported 1 records; 0 notifications queued"),
         "{out}"
     );
-    until("third notify", || rcv.on("/registry/notify").len() == 3).await;
+    assert_eq!(rcv.wait("/registry/notify", 3).await.len(), 3);
 
     // Unsubscribe s6; the on-unsubscribe callback confirms; the next birth notifies only s1.
-    let mut env = s6.envelope("unsubscribe", json!({"transaction_id": "unsub-1", "timestamp": now(), "subscription_codes": [codes["s6"]]}));
-    env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, _, _) = post(
-        &server.url("/registry/unsubscribe"),
-        Some(&tok),
-        s6.sign(env),
-    )
-    .await;
+    let env = s6.envelope_to("unsubscribe", json!({"transaction_id": "unsub-1", "timestamp": now(), "subscription_codes": [codes["s6"]]}), &sender_uri);
+    let (s, _) = server.send(&tok, "/registry/unsubscribe", &s6, env).await;
     assert_eq!(s, 200);
-    until("on-unsubscribe", || {
-        rcv.on("/registry/on-unsubscribe").len() == 1
-    })
-    .await;
-    let u = rcv.on("/registry/on-unsubscribe").remove(0);
+    let u = rcv.wait("/registry/on-unsubscribe", 1).await.remove(0);
     assert_eq!(u["message"]["status"], "succ");
     assert_eq!(
         u["message"]["subscription_status"],
@@ -253,68 +231,40 @@ async fn async_search_subscribe_notify_and_status() {
         serde_json::to_vec(&birth("900000003", "central_region")).unwrap(),
     )
     .unwrap();
-    let out = dci(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
+    let out = import(&db, &file);
     assert!(out.contains("1 notifications queued"), "{out}");
     // s1 may not unsubscribe s6's (already ended) subscription: rjct in the callback.
-    let mut env = s1.envelope("unsubscribe", json!({"transaction_id": "unsub-2", "timestamp": now(), "subscription_codes": [codes["s6"]]}));
-    env["header"]["sender_uri"] = json!(sender_uri);
-    post(
-        &server.url("/registry/unsubscribe"),
-        Some(&tok),
-        s1.sign(env),
-    )
-    .await;
-    until("second on-unsubscribe", || {
-        rcv.on("/registry/on-unsubscribe").len() == 2
-    })
-    .await;
+    let env = s1.envelope_to("unsubscribe", json!({"transaction_id": "unsub-2", "timestamp": now(), "subscription_codes": [codes["s6"]]}), &sender_uri);
+    server.send(&tok, "/registry/unsubscribe", &s1, env).await;
     assert_eq!(
-        rcv.on("/registry/on-unsubscribe")[1]["message"]["status_reason_code"],
+        rcv.wait("/registry/on-unsubscribe", 2).await[1]["message"]["status_reason_code"],
         "rjct.subscription_code.invalid"
     );
 
     // Async txn status of the first search, by correlation_id.
-    let mut env = s1.envelope(
+    let env = s1.envelope_to(
         "txn-status",
         json!({"transaction_id": "ts-1", "txnstatus_request": {"reference_id": "q-1",
         "txn_type": "search", "attribute_type": "correlation_id", "attribute_value": corr}}),
+        &sender_uri,
     );
-    env["header"]["sender_uri"] = json!(sender_uri);
-    let (s, _, _) = post(
-        &server.url("/registry/txn/status"),
-        Some(&tok),
-        s1.sign(env),
-    )
-    .await;
+    let (s, _) = server.send(&tok, "/registry/txn/status", &s1, env).await;
     assert_eq!(s, 200);
-    until("txn on-status", || {
-        rcv.on("/registry/txn/on-status").len() == 1
-    })
-    .await;
-    let st = rcv.on("/registry/txn/on-status").remove(0);
+    let st = rcv.wait("/registry/txn/on-status", 1).await.remove(0);
     assert_eq!(st["header"]["action"], "txn-on-status");
     assert_eq!(
         st["message"]["txnstatus_response"]["txn_status"]["search_response"][0]["data"]
             ["reg_records"][0]["identifier"][0]["identifier_value"],
         "100000007"
     );
-    until("fourth notify", || rcv.on("/registry/notify").len() == 4).await;
-    assert_eq!(rcv.on("/registry/notify")[3]["header"]["receiver_id"], "s1");
+    let notified = rcv.wait("/registry/notify", 4).await;
+    assert_eq!(notified.len(), 4);
+    assert_eq!(notified[3]["header"]["receiver_id"], "s1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_delivery_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.db");
-    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", "50"]);
-    let (cid, secret) = client(&db, "c1", "registry");
-    let s1 = sender(dir.path(), "s1");
-    s1.register(&db, &[]);
+    let (_dir, db, (cid, secret), s1) = seeded_with_s1("50", "registry");
     // Reserve a port for the receiver, then close it: callbacks fail until it comes back.
     let (l, port) = listener().await;
     drop(l);
@@ -332,29 +282,24 @@ async fn restart_resumes_delivery_once() {
     let tok = token(&server.base, &cid, &secret).await;
     let mut txns = Vec::new();
     for i in 0..5 {
-        let mut env = s1.envelope(
+        let env = s1.envelope_to(
             "search",
             search_message(
                 "idtype-value",
                 json!({"type": "UIN", "value": format!("{}", 100000010 + i)}),
             ),
+            &sender_uri,
         );
-        env["header"]["sender_uri"] = json!(sender_uri);
         txns.push(
             env["message"]["transaction_id"]
                 .as_str()
                 .unwrap()
                 .to_string(),
         );
-        let (s, v, _) = post(&server.url("/registry/search"), Some(&tok), s1.sign(env)).await;
+        let (s, v) = server.send(&tok, "/registry/search", &s1, env).await;
         assert_eq!((s, v["message"]["ack_status"].as_str()), (200, Some("ACK")));
     }
-    let health: Value = reqwest::get(server.url("/healthz"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = server.health().await;
     assert_eq!(health["pending_callbacks"], 5);
     server.stop();
 
@@ -365,18 +310,10 @@ async fn restart_resumes_delivery_once() {
         .unwrap();
     let _task = rcv.spawn(l);
     let server = Server::start(&db, &args);
-    until("five callbacks", || {
-        rcv.on("/registry/on-search").len() >= 5
-    })
-    .await;
+    rcv.wait("/registry/on-search", 5).await;
     let mut pending = -1;
     for _ in 0..200 {
-        let h: Value = reqwest::get(server.url("/healthz"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let h: Value = server.health().await;
         pending = h["pending_callbacks"].as_i64().unwrap();
         if pending == 0 {
             break;
@@ -396,9 +333,7 @@ async fn restart_resumes_delivery_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_keys_from_a_jwks_url() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.db");
-    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", "20"]);
+    let (dir, db) = seeded("20");
     let (cid, secret) = client(&db, "c1", "registry");
     // The sender publishes its JWKS; the registry knows only the URL.
     let s7 = sender(dir.path(), "s7");

@@ -10,29 +10,15 @@ async fn demo_banner_credentials_work() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let server = Server::start(&db, &["--demo"]);
-    // The banner follows the listening line; wait for the last line of it.
-    until("banner", || {
-        server
-            .stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("dci sign --key"))
-    })
-    .await;
-    let lines = server.stdout.lock().unwrap().clone();
-    let field = |name: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-            .unwrap_or_else(|| panic!("{name} not printed: {lines:?}"))
-    };
-    let id = field("client_id:");
-    let secret = field("client_secret:");
+    let id = server.printed("client_id:").await;
+    let secret = server.printed("client_secret:").await;
     assert_eq!(
-        field("JWKS:"),
+        server.printed("JWKS:").await,
         format!("{}/.well-known/jwks.json", server.base)
     );
+    // The banner follows the listening line; its last line is the signed example.
+    server.printed("dci envelope search").await;
+    let lines = server.stdout.lock().unwrap().clone();
     assert!(
         lines
             .iter()
@@ -45,12 +31,8 @@ async fn demo_banner_credentials_work() {
     let env = json!({"signature": "", "header": {"version": "1.0.0", "message_id": uuid::Uuid::new_v4().to_string(), "message_ts": now(),
         "action": "search", "sender_id": "demo-sender", "total_count": 1},
         "message": search_message("idtype-value", json!({"type": "UIN", "value": "100000001"}))});
-    let (s, v, _) = post(
-        &server.url("/registry/sync/search"),
-        Some(&tok),
-        serde_json::to_vec(&env).unwrap(),
-    )
-    .await;
+    let body = serde_json::to_vec(&env).unwrap();
+    let (s, v) = server.post(&tok, "/registry/sync/search", body).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v["message"]["search_response"][0]["pagination"]["total_count"],
@@ -67,12 +49,10 @@ async fn demo_banner_credentials_work() {
     let mut env = env;
     env["header"]["message_id"] = json!(uuid::Uuid::new_v4().to_string());
     signer.sign_value(&mut env, None).unwrap();
-    let (s, v, _) = post(
-        &server.url("/social/registry/sync/search"),
-        Some(&tok),
-        serde_json::to_vec(&env).unwrap(),
-    )
-    .await;
+    let body = serde_json::to_vec(&env).unwrap();
+    let (s, v) = server
+        .post(&tok, "/social/registry/sync/search", body)
+        .await;
     assert_eq!(s, 200, "{v}");
     let recs: &Value = &v["message"]["search_response"][0]["data"]["reg_records"];
     assert_eq!(
@@ -83,25 +63,6 @@ async fn demo_banner_credentials_work() {
     // A second start keeps the data and issues a new secret.
     drop(server);
     let server = Server::start(&db, &["--demo"]);
-    until("banner", || {
-        server
-            .stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("client_secret:"))
-    })
-    .await;
-    let again = server
-        .stdout
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("client_secret:")
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap();
+    let again = server.printed("client_secret:").await;
     assert_ne!(again, secret);
 }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use dci::model::{ErrorCode, HttpErrorResponse};
 use serde_json::{json, Value};
 
 use super::auth::bearer;
@@ -96,13 +97,13 @@ pub async fn records(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let err = |s: StatusCode, code: &str, m: String| {
-        (s, Json(json!({"errors": [{"code": code, "message": m}]}))).into_response()
+    let err = |s: StatusCode, code: ErrorCode, m: String| {
+        (s, Json(HttpErrorResponse::single(code.as_str(), m))).into_response()
     };
     let Some(tok) = bearer(&headers) else {
         return err(
             StatusCode::UNAUTHORIZED,
-            "err.request.unauthorized",
+            ErrorCode::RequestUnauthorized,
             "missing bearer token".into(),
         );
     };
@@ -111,14 +112,14 @@ pub async fn records(
         Ok(_) => {
             return err(
                 StatusCode::FORBIDDEN,
-                "err.request.forbidden",
+                ErrorCode::RequestForbidden,
                 "the token lacks the admin scope".into(),
             )
         }
         Err(m) => {
             return err(
                 StatusCode::UNAUTHORIZED,
-                "err.request.unauthorized",
+                ErrorCode::RequestUnauthorized,
                 format!("invalid bearer token: {m}"),
             )
         }
@@ -128,7 +129,7 @@ pub async fn records(
         Err(e) => {
             return err(
                 StatusCode::BAD_REQUEST,
-                "err.request.bad",
+                ErrorCode::RequestBad,
                 format!("body is not JSON: {e}"),
             )
         }
@@ -148,10 +149,10 @@ pub async fn records(
             );
             Json(json!({"records": n, "notifications_queued": q})).into_response()
         }
-        Ok(Err(m)) => err(StatusCode::BAD_REQUEST, "err.request.bad", m),
+        Ok(Err(m)) => err(StatusCode::BAD_REQUEST, ErrorCode::RequestBad, m),
         Err(_) => err(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "err.service.unavailable",
+            ErrorCode::ServiceUnavailable,
             "internal error".into(),
         ),
     }

@@ -170,11 +170,12 @@ impl Tokens {
         let sig = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| "access token signature is not base64url")?;
-        let header: Value = URL_SAFE_NO_PAD
-            .decode(h)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("access token header is not JSON")?;
+        // A JWT part: base64url of JSON.
+        let part = |b64: &str, what: &'static str| -> Result<Value, &'static str> {
+            let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| what)?;
+            serde_json::from_slice(&bytes).map_err(|_| what)
+        };
+        let header = part(h, "access token header is not JSON")?;
         if header.get("alg").and_then(Value::as_str)
             != Some(state.signer.key.algorithm().jws_name())
         {
@@ -184,11 +185,7 @@ impl Tokens {
             .verifying_key
             .verify(format!("{h}.{p}").as_bytes(), &sig)
             .map_err(|_| "access token signature is invalid")?;
-        let claims: Value = URL_SAFE_NO_PAD
-            .decode(p)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("access token claims are not JSON")?;
+        let claims = part(p, "access token claims are not JSON")?;
         let exp = claims
             .get("exp")
             .and_then(Value::as_i64)
@@ -230,12 +227,15 @@ impl Tokens {
     }
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
+/// An RFC 6749 section 5.2 error (`invalid_client` is 401, `server_error` 500, the others 400).
+fn oauth_error(error: &str, description: &str) -> Response {
+    let status = match error {
+        "invalid_client" => StatusCode::UNAUTHORIZED,
+        "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = json!({"error": error, "error_description": description});
+    (status, Json(body)).into_response()
 }
 
 /// Decodes `application/x-www-form-urlencoded` (RFC 6749 appendix B).
@@ -278,7 +278,6 @@ pub async fn token(
     let form = parse_form(&body);
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(
-            StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "grant_type must be client_credentials",
         );
@@ -309,7 +308,6 @@ pub async fn token(
     }
     let (Some(id), Some(secret)) = (id, secret) else {
         return oauth_error(
-            StatusCode::BAD_REQUEST,
             "invalid_request",
             "client_id and client_secret are required",
         );
@@ -318,19 +316,11 @@ pub async fn token(
         Ok(Some(c)) if c.active && verify_secret(&secret, &c.secret_hash) => c,
         Ok(_) => {
             tracing::info!(client_id = %id, "token refused: unknown client, revoked, or wrong secret");
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            );
+            return oauth_error("invalid_client", "client authentication failed");
         }
         Err(e) => {
             tracing::error!(error = %e, "token: storage error");
-            return oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "storage error",
-            );
+            return oauth_error("server_error", "storage error");
         }
     };
     // A requested scope narrows the client's scopes; asking for more is an error.
@@ -350,7 +340,6 @@ pub async fn token(
                         .is_some_and(|op| granted.allows(op)))
             }) {
                 return oauth_error(
-                    StatusCode::BAD_REQUEST,
                     "invalid_scope",
                     &format!("scope {bad} is not granted to this client"),
                 );
@@ -371,11 +360,7 @@ pub async fn token(
         }
         Err(e) => {
             tracing::error!(error = %e, "token signing failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "token signing failed",
-            )
+            oauth_error("server_error", "token signing failed")
         }
     }
 }

@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use dci::model::{EnvelopeBuilder, SearchRequestBuilder};
+use dci::query::IdTypeValue;
 use serde_json::{json, Value};
 
 use super::auth::{hash_secret, new_secret};
@@ -365,6 +367,53 @@ pub const DEMO_PERSONS: usize = 3000;
 pub const DEMO_CLIENT: &str = "demo-client";
 pub const DEMO_SENDER: &str = "demo-sender";
 
+/// The banner's unsigned example search as the text of one shell argument in single quotes:
+/// the message id and the timestamps are `$(date ...)` substitutions, filled in when it runs.
+fn example_search(sender_id: &str, uin: &str) -> String {
+    const ID: &str = "demo-message-id";
+    const TS: &str = "2000-01-01T00:00:00Z";
+    let env = SearchRequestBuilder::new()
+        .transaction_id("t-1")
+        .query_wire(IdTypeValue::new("UIN", uin).to_wire())
+        .build()
+        .and_then(|mut m| {
+            for it in &mut m.search_request {
+                it.reference_id = "r-1".into();
+                it.timestamp = TS.into();
+            }
+            EnvelopeBuilder::new(dci::model::Action::Search.as_str())
+                .message_id(ID)
+                .message_ts(TS)
+                .sender_id(sender_id)
+                .build(m)
+        })
+        .map(|mut env| {
+            env.signature = Some(String::new());
+            env
+        });
+    let text = env
+        .and_then(|e| serde_json::to_string(&e).map_err(dci::Error::from))
+        .unwrap_or_default();
+    text.replace(ID, "'$(date +%s%N)'")
+        .replace(TS, "'$(date -u +%Y-%m-%dT%H:%M:%SZ)'")
+}
+
+/// The demo sender with these keys: every operation, registry and field; signature optional.
+pub fn demo_sender(jwks: Value) -> Sender {
+    Sender {
+        sender_id: DEMO_SENDER.into(),
+        name: "Demo sender (signature optional)".into(),
+        jwks,
+        jwks_url: None,
+        allowed_ops: vec!["*".into()],
+        registries: vec!["*".into()],
+        fields: vec!["*".into()],
+        consent_required: false,
+        signature_policy: SignaturePolicy::Optional,
+        active: true,
+    }
+}
+
 /// Seeds the demo dataset on an empty database, registers the demo sender (its private key
 /// written beside the database) and gives the demo client a fresh secret.
 pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, String> {
@@ -396,18 +445,7 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
     };
     let jwks = json!({"keys": [key.verifying_key().to_jwk(Some("demo-key-1"))]});
     store
-        .put_sender(&Sender {
-            sender_id: DEMO_SENDER.into(),
-            name: "Demo sender (signature optional)".into(),
-            jwks,
-            jwks_url: None,
-            allowed_ops: vec!["*".into()],
-            registries: vec!["*".into()],
-            fields: vec!["*".into()],
-            consent_required: false,
-            signature_policy: SignaturePolicy::Optional,
-            active: true,
-        })
+        .put_sender(&demo_sender(jwks))
         .map_err(|e| e.to_string())?;
     let secret = new_secret();
     store
@@ -440,44 +478,76 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
 
 /// Prints how to use the demo server.
 pub fn print_banner(info: &DemoInfo, addr: &str) {
+    print_stdout(&banner(info, addr));
+}
+
+/// Writes `text` to stdout in one write, ignoring a closed stdout: a reader that stops after
+/// the line it wanted must not take the server down (`println!` panics on a broken pipe).
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The demo banner: what a client needs, and request lines that work.
+fn banner(info: &DemoInfo, addr: &str) -> String {
+    use std::fmt::Write;
+    let mut b = String::new();
     let counts: Vec<String> = info
         .counts
         .iter()
         .map(|(r, n)| format!("{r} {n}"))
         .collect();
-    println!("dci registry server (demo) listening on http://{addr}");
-    println!("  records:       {}", counts.join(", "));
-    println!("  client_id:     {}", info.client_id);
-    println!("  client_secret: {}", info.client_secret);
-    println!("  JWKS:          http://{addr}/.well-known/jwks.json");
-    println!(
+    let _ = writeln!(b, "dci registry server (demo) listening on http://{addr}");
+    let _ = writeln!(b, "  records:       {}", counts.join(", "));
+    let _ = writeln!(b, "  client_id:     {}", info.client_id);
+    let _ = writeln!(b, "  client_secret: {}", info.client_secret);
+    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json");
+    let _ = writeln!(
+        b,
         "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",
         info.sender_id,
         info.sender_key.display()
     );
-    println!();
-    println!("Try (bash):");
-    println!(
+    b.push('\n');
+    let _ = writeln!(b, "Try (bash):");
+    let _ = writeln!(
+        b,
         "  TOKEN=$(curl -s http://{addr}/oauth2/client/token -d grant_type=client_credentials -d client_id={} -d client_secret={} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
         info.client_id, info.client_secret
     );
-    println!(
-        "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"signature\":\"\",\"header\":{{\"version\":\"1.0.0\",\"message_id\":\"'$(date +%s%N)'\",\"message_ts\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"action\":\"search\",\"sender_id\":\"{}\",\"total_count\":1}},\"message\":{{\"transaction_id\":\"t-1\",\"search_request\":[{{\"reference_id\":\"r-1\",\"timestamp\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"search_criteria\":{{\"query_type\":\"idtype-value\",\"query\":{{\"type\":\"UIN\",\"value\":\"{}\"}}}}}}]}}}}'",
-        info.sender_id,
-        uin(1)
+    let _ = writeln!(
+        b,
+        "  curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{}'",
+        example_search(&info.sender_id, &uin(1))
     );
-    println!("Signed, with the demo sender's key:");
-    println!(
+    let _ = writeln!(b, "Signed, with the demo sender's key:");
+    let _ = writeln!(
+        b,
         "  dci envelope search --idtype UIN --value {} --sender-id {} | dci sign --key {} --key-id demo-key-1 | curl -s http://{addr}/registry/sync/search -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' --data-binary @-",
         uin(2),
         info.sender_id,
         info.sender_key.display()
     );
+    b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_search_is_a_valid_envelope_once_the_shell_fills_it_in() {
+        let text = example_search("demo-sender", "100000001")
+            .replace("'$(date +%s%N)'", "1733000000000000000")
+            .replace("'$(date -u +%Y-%m-%dT%H:%M:%SZ)'", "2025-01-01T00:00:00Z");
+        let env: Value = serde_json::from_str(&text).unwrap();
+        dci::model::validate_value("search", &env).unwrap();
+        assert_eq!(env["header"]["message_id"], "1733000000000000000");
+        assert_eq!(env["header"]["sender_id"], "demo-sender");
+        let q = &env["message"]["search_request"][0]["search_criteria"]["query"];
+        assert_eq!(q, &json!({"type": "UIN", "value": "100000001"}));
+    }
 
     #[test]
     fn dataset_is_deterministic_and_covers_registries() {

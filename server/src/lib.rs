@@ -2,14 +2,15 @@
 //! in-process with [`serve`]; the `dci` binary (`cli/`) only parses arguments.
 //!
 //! One request flows: bytes -> [`security::admit`] (token, sender, signature over the
-//! received bytes, spec checks, skew, replay) -> the operation ([`search`], [`subscribe`])
-//! -> a signed response ([`reply`]) -> the audit log; async work goes through the
-//! [`outbox`]. Storage is behind the [`store::Store`] trait (SQLite by default).
+//! received bytes, spec checks, skew, replay, then the typed message of its [`op::Op`]) ->
+//! the operation ([`search`], [`verify`], [`subscribe`]) -> a typed response, signed
+//! ([`reply`]) -> the audit log; async work goes through the [`outbox`]. Storage is behind the [`store::Store`] trait (SQLite by default).
 
 pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod op;
 pub mod outbox;
 pub mod reply;
 pub mod routes;
@@ -18,6 +19,7 @@ pub mod security;
 pub mod store;
 pub mod subscribe;
 pub mod validate;
+pub mod verify;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -250,7 +252,7 @@ pub async fn serve_on(
     if let Some(info) = demo_info {
         demo::print_banner(&info, &addr.to_string());
     } else {
-        println!("dci registry server listening on http://{addr}");
+        demo::print_stdout(&format!("dci registry server listening on http://{addr}\n"));
     }
 
     let app = routes::router(state.clone());

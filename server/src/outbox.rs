@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use dci::model::AckStatus;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
@@ -49,9 +50,10 @@ async fn deliver(state: AppState, e: OutboxEntry) {
                             .and_then(Value::as_str)
                             .map(str::to_string)
                     });
-                    if status.is_success()
-                        && ack.as_deref().is_none_or(|a| a == "ACK" || a == "NACK")
-                    {
+                    let acknowledged = |a: &str| {
+                        matches!(AckStatus::from_wire(a), AckStatus::Ack | AckStatus::Nack)
+                    };
+                    if status.is_success() && ack.as_deref().is_none_or(acknowledged) {
                         Ok(())
                     } else {
                         Err(format!(

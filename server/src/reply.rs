@@ -1,4 +1,5 @@
-//! Building what the server sends: callback headers, signed envelopes, ACKs and rejections.
+//! Building what the server sends, as `dci::model` types serialised once: callback headers,
+//! signed envelopes, ACKs and rejections.
 //!
 //! Rejections (see docs/server.md): one body that is both the spec's Ack response with
 //! `ack_status: ERR` and `error {code, message}` and its HttpErrorResponse `errors[]`, with a
@@ -7,96 +8,155 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use dci::model::{
+    Ack, AckResponse, Action, Envelope, ErrorCode, HttpError, MsgCallbackHeader, ReasonCode,
+    RequestStatus, MAX_MESSAGE_LEN, SPEC_VERSION,
+};
 use dci::Violation;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
+use super::op::Op;
 use super::AppState;
 
-/// RFC 3339 UTC now, with milliseconds.
-pub fn now_ts() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use dci::model::now_rfc3339 as now_ts;
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// MsgCallbackHeader for a response or callback we send.
+/// MsgCallbackHeader of a response, callback or notification we send.
 pub fn callback_header(
-    state: &AppState,
-    action: &str,
-    status: &str,
+    server_id: &str,
+    action: Action,
+    status: RequestStatus,
     receiver_id: Option<&str>,
     total_count: usize,
     completed_count: usize,
-) -> Value {
-    let mut h = Map::new();
-    h.insert("version".into(), json!("1.0.0"));
-    h.insert("message_id".into(), json!(new_id()));
-    h.insert("message_ts".into(), json!(now_ts()));
-    h.insert("action".into(), json!(action));
-    h.insert("status".into(), json!(status));
-    h.insert("total_count".into(), json!(total_count));
-    h.insert("completed_count".into(), json!(completed_count));
-    h.insert("sender_id".into(), json!(state.config.server_id));
-    if let Some(r) = receiver_id {
-        h.insert("receiver_id".into(), json!(r));
+) -> MsgCallbackHeader {
+    MsgCallbackHeader {
+        version: Some(SPEC_VERSION.into()),
+        message_id: new_id(),
+        message_ts: now_ts(),
+        action,
+        status,
+        status_reason_code: None,
+        status_reason_message: None,
+        total_count: Some((total_count as i64).into()),
+        completed_count: Some((completed_count as i64).into()),
+        sender_id: Some(server_id.to_string()),
+        receiver_id: receiver_id.map(str::to_string),
+        is_msg_encrypted: Some(false),
+        meta: None,
+        extra: Map::new(),
     }
-    h.insert("is_msg_encrypted".into(), json!(false));
-    Value::Object(h)
 }
 
-/// `{signature, header, message}` signed with the server key.
-pub fn signed_envelope(state: &AppState, header: Value, message: Value) -> Value {
-    let mut env = json!({"signature": "", "header": header, "message": message});
-    if let Err(e) = state.signer.sign_value(&mut env, None) {
-        // Without a signature the peer rejects the message; say why in our log.
-        tracing::error!(error = %e, "signing a response failed");
-    }
+/// An envelope whose `signature` comes first, still empty (signed by [`sign`], or by the
+/// outbox at each delivery attempt).
+pub fn envelope<M>(header: MsgCallbackHeader, message: M) -> Envelope<M, MsgCallbackHeader> {
+    let mut env = Envelope::new(header, message);
+    env.signature = Some(String::new());
     env
 }
 
-/// The spec's Ack response (`ack_status` ACK or NACK).
-pub fn ack(status: &str, correlation_id: &str) -> Response {
-    (
-        StatusCode::OK,
-        axum::Json(json!({"message": {
-            "ack_status": status,
-            "timestamp": now_ts(),
-            "correlation_id": correlation_id,
-        }})),
-    )
-        .into_response()
+/// Serialises `env` and signs it with the server key.
+pub fn sign(state: &AppState, env: &impl Serialize) -> Value {
+    let mut v = serde_json::to_value(env).unwrap_or_default();
+    if let Err(e) = state.signer.sign_value(&mut v, None) {
+        // Without a signature the peer rejects the message; say why in our log.
+        tracing::error!(error = %e, "signing a response failed");
+    }
+    v
+}
+
+/// The spec's Ack response (`ack_status` ACK).
+pub fn ack(correlation_id: &str) -> Response {
+    (StatusCode::OK, axum::Json(AckResponse::ack(correlation_id))).into_response()
+}
+
+/// A rejection's code: an Ack error code, or a header reason code (sent with
+/// `err.request.bad` as the Ack error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    Error(ErrorCode),
+    Header(ReasonCode),
+}
+
+impl Code {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Code::Error(c) => c.as_str(),
+            Code::Header(c) => c.as_str(),
+        }
+    }
+
+    /// The Ack error code.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Code::Error(c) => c.clone(),
+            Code::Header(_) => ErrorCode::RequestBad,
+        }
+    }
+
+    /// The HTTP status the code is answered with unless a rejection says otherwise.
+    fn status(&self) -> StatusCode {
+        match self {
+            Code::Header(ReasonCode::MessageIdDuplicate) => StatusCode::CONFLICT,
+            Code::Header(_) => StatusCode::BAD_REQUEST,
+            Code::Error(c) => match c {
+                ErrorCode::RequestUnauthorized
+                | ErrorCode::SignatureMissing
+                | ErrorCode::SignatureInvalid => StatusCode::UNAUTHORIZED,
+                ErrorCode::RequestForbidden | ErrorCode::SenderIdInvalid => StatusCode::FORBIDDEN,
+                ErrorCode::RequestNotFound => StatusCode::NOT_FOUND,
+                ErrorCode::ServiceUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            },
+        }
+    }
 }
 
 /// Why a request was refused.
 #[derive(Debug, Clone)]
 pub struct Reject {
     pub status: StatusCode,
-    /// `err.*` (the Ack error code) or a header `rjct.*` code.
-    pub code: String,
+    pub code: Code,
     pub message: String,
     /// Every violated rule, for validation failures.
     pub violations: Vec<Violation>,
 }
 
 impl Reject {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    /// A rejection with an Ack error code, answered with the code's usual HTTP status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_code(Code::Error(code), message)
+    }
+    /// A rejection with a header reason code (`rjct.message_id.duplicate`, ...).
+    pub fn header(code: ReasonCode, message: impl Into<String>) -> Self {
+        Self::with_code(Code::Header(code), message)
+    }
+    fn with_code(code: Code, message: impl Into<String>) -> Self {
         Reject {
-            status,
-            code: code.to_string(),
+            status: code.status(),
+            code,
             message: message.into(),
             violations: Vec::new(),
         }
     }
+    /// The same with another HTTP status (413 and 415 carry `err.request.bad`).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
     pub fn unauthorized(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "err.request.unauthorized", m)
+        Self::new(ErrorCode::RequestUnauthorized, m)
     }
     pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "err.request.forbidden", m)
+        Self::new(ErrorCode::RequestForbidden, m)
     }
     pub fn bad(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "err.request.bad", m)
+        Self::new(ErrorCode::RequestBad, m)
     }
     pub fn invalid(violations: Vec<Violation>) -> Self {
         let message = violations
@@ -105,82 +165,131 @@ impl Reject {
             .collect::<Vec<_>>()
             .join("; ");
         Reject {
-            status: StatusCode::BAD_REQUEST,
-            code: "err.request.bad".into(),
-            message: truncate(&message, 999),
             violations,
+            ..Self::bad(truncate(&message, MAX_MESSAGE_LEN))
         }
     }
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "err.service.unavailable",
+            ErrorCode::ServiceUnavailable,
             "internal error; see the server log",
         )
     }
 
-    /// The response body (see the module comment).
+    /// Whether the request was refused before its caller was known (not logged).
+    pub fn is_unauthorized(&self) -> bool {
+        self.code == Code::Error(ErrorCode::RequestUnauthorized)
+    }
+
+    /// The `errors[]` of the body: one per violation (with its field and rule), else one.
+    fn errors(&self) -> Vec<HttpError> {
+        if self.violations.is_empty() {
+            return vec![http_error(self.code.as_str(), &self.message)];
+        }
+        let code = self.code.error_code();
+        self.violations
+            .iter()
+            .map(|v| {
+                let mut e = http_error(code.as_str(), &v.to_string());
+                e.extra.insert("field".into(), v.path.clone().into());
+                e.extra.insert("rule".into(), v.rule.clone().into());
+                e
+            })
+            .collect()
+    }
+
+    /// The response body (see the module comment), signed.
     pub fn body(
         &self,
         state: &AppState,
-        action: Option<&str>,
+        op: Op,
         receiver_id: Option<&str>,
         correlation_id: &str,
     ) -> Value {
-        let (err_code, header_reason) = if self.code.starts_with("rjct.") {
-            ("err.request.bad", Some(self.code.as_str()))
-        } else {
-            (self.code.as_str(), None)
-        };
-        let errors: Vec<Value> = if self.violations.is_empty() {
-            vec![json!({"code": self.code, "message": self.message})]
-        } else {
-            self.violations
-                .iter()
-                .map(|v| json!({"code": err_code, "message": v.to_string(), "field": v.path, "rule": v.rule}))
-                .collect()
-        };
+        let message = truncate(&self.message, MAX_MESSAGE_LEN);
         let mut header = callback_header(
-            state,
-            &action
-                .map(|a| format!("on-{a}"))
-                .unwrap_or_else(|| "on-error".into()),
-            "rjct",
+            &state.config.server_id,
+            op.reply_action(),
+            RequestStatus::Rejected,
             receiver_id,
             0,
             0,
         );
-        if let Some(h) = header.as_object_mut() {
-            if let Some(r) = header_reason {
-                h.insert("status_reason_code".into(), json!(r));
-            }
-            h.insert(
-                "status_reason_message".into(),
-                json!(truncate(&self.message, 999)),
-            );
+        if let Code::Header(r) = &self.code {
+            header.status_reason_code = Some(r.clone());
         }
-        let message = json!({
-            "ack_status": "ERR",
-            "timestamp": now_ts(),
-            "correlation_id": correlation_id,
-            "error": {"code": err_code, "message": truncate(&self.message, 999)},
-        });
-        let mut env = signed_envelope(state, header, message);
-        if let Some(o) = env.as_object_mut() {
-            o.insert("errors".into(), Value::Array(errors));
-        }
-        env
+        header.status_reason_message = Some(message.clone());
+        let ack = AckResponse::err(correlation_id, self.code.error_code(), message).message;
+        sign(
+            state,
+            &ErrorBody {
+                signature: Some(String::new()),
+                header: Some(header),
+                message: ack,
+                errors: self.errors(),
+            },
+        )
     }
 
     pub fn into_response(
         self,
         state: &AppState,
-        action: Option<&str>,
+        op: Op,
         receiver_id: Option<&str>,
         correlation_id: &str,
     ) -> Response {
-        let body = self.body(state, action, receiver_id, correlation_id);
+        let body = self.body(state, op, receiver_id, correlation_id);
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// One rejection for the core's errors: validation lists every violation; signature and key
+/// errors are `err.signature.*`; anything else keeps the core's DCI code, or is internal.
+impl From<dci::Error> for Reject {
+    fn from(e: dci::Error) -> Self {
+        match e {
+            dci::Error::Validation(v) => Reject::invalid(v),
+            dci::Error::Key(_) => Reject::new(ErrorCode::SignatureInvalid, e.to_string()),
+            other => match other.dci_code().map(ErrorCode::from_wire) {
+                Some(code) if code.is_known() => Reject::new(code, other.to_string()),
+                _ => {
+                    tracing::error!(error = %other, "unexpected error");
+                    Reject::internal()
+                }
+            },
+        }
+    }
+}
+
+/// The body of a rejection: the Ack and the HttpErrorResponse `errors[]` in one, with a signed
+/// callback header when the request got far enough to be answered in its own terms.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<MsgCallbackHeader>,
+    pub message: Ack,
+    pub errors: Vec<HttpError>,
+}
+
+impl ErrorBody {
+    /// An unsigned body with no header (404s, panics).
+    pub fn plain(code: ErrorCode, message: &str) -> ErrorBody {
+        ErrorBody {
+            signature: None,
+            header: None,
+            message: AckResponse::err("", code.clone(), message).message,
+            errors: vec![http_error(code.as_str(), message)],
+        }
+    }
+}
+
+pub fn http_error(code: &str, message: &str) -> HttpError {
+    HttpError {
+        code: code.to_string(),
+        message: message.to_string(),
+        extra: Map::new(),
     }
 }
 

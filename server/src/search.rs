@@ -1,13 +1,19 @@
-//! Read operations over the records: search (idtype-value, predicate, expression), verify,
-//! IBR enrolled, DR disabled / disability support / disability details.
+//! Read operations over the records: search (idtype-value, predicate, expression), IBR
+//! enrolled, DR disabled / disability support / disability details. Queries, comparison and
+//! sort are the core's (`dci::query`); an idtype-value query is an index probe.
 
-use std::cmp::Ordering;
+use dci::model::{
+    DisabledRequest, DisabledResponse, DisabledResponseItem, EnrolledRequest, EnrolledResponse,
+    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination, PaginationRequest,
+    ReasonCode, RequestStatus, SearchRequest, SearchRequestItem, SearchResponse,
+    SearchResponseData, SearchResponseItem, YesNo, MAX_MESSAGE_LEN, SPEC_VERSION,
+};
+use dci::query::{keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Query};
+use serde_json::{Map, Value};
 
-use serde_json::{json, Map, Value};
-
-use super::reply::now_ts;
+use super::reply::{now_ts, truncate};
 use super::security::share;
-use super::store::{Record, Sender, Store};
+use super::store::{Sender, Store};
 
 /// The record types each registry holds, in its schema's names.
 pub fn record_types(registry: &str) -> &'static [&'static str] {
@@ -44,533 +50,88 @@ pub fn pick_record_type(registry: &str, reg_record_type: Option<&str>) -> Option
         .copied()
 }
 
-/// The value at a dotted path; arrays along the way yield every element's value.
-pub fn values_at<'a>(v: &'a Value, path: &str) -> Vec<&'a Value> {
-    let mut cur = vec![v];
-    for seg in path.split('.') {
-        let mut next = Vec::new();
-        for c in cur {
-            match c {
-                Value::Object(o) => {
-                    if let Some(x) = o.get(seg) {
-                        match x {
-                            Value::Array(a) => next.extend(a.iter()),
-                            other => next.push(other),
-                        }
-                    }
-                }
-                Value::Array(a) => {
-                    for e in a {
-                        if let Some(x) = e.get(seg) {
-                            next.push(x);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        cur = next;
-    }
-    cur
-}
-
-/// An identifier object stands for its value in comparisons.
-fn scalar(v: &Value) -> &Value {
-    v.get("identifier_value").unwrap_or(v)
-}
-
-fn cmp_values(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::String(x), Value::Number(y)) => x.parse::<f64>().ok()?.partial_cmp(&y.as_f64()?),
-        (Value::Number(x), Value::String(y)) => x.as_f64()?.partial_cmp(&y.parse::<f64>().ok()?),
-        _ => None,
+/// An identifier value as the index keeps it: a string as it is, anything else as its JSON.
+pub fn id_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
-/// The `{path: {op: value}}` queries of IBR enrolled and DR disabled (operators eq, ne, gt,
-/// lt, ge, le, in); every path must match.
-pub fn simple_query_matches(record: &Value, query: &Value) -> Result<bool, String> {
-    let q = query.as_object().ok_or("query must be an object")?;
-    for (path, cond) in q {
-        let conds: Vec<(String, Value)> = match cond {
-            Value::Object(o) => o
-                .iter()
-                .map(|(k, v)| (k.trim_start_matches('$').to_string(), v.clone()))
-                .collect(),
-            other => vec![("eq".into(), other.clone())],
-        };
-        let vals = values_at(record, path);
-        for (op, want) in conds {
-            let hit = vals.iter().any(|v| {
-                let v = scalar(v);
-                match op.as_str() {
-                    "eq" => cmp_values(v, &want) == Some(Ordering::Equal),
-                    "ne" => cmp_values(v, &want) != Some(Ordering::Equal),
-                    "gt" => cmp_values(v, &want) == Some(Ordering::Greater),
-                    "lt" => cmp_values(v, &want) == Some(Ordering::Less),
-                    "ge" => matches!(
-                        cmp_values(v, &want),
-                        Some(Ordering::Greater | Ordering::Equal)
-                    ),
-                    "le" => matches!(cmp_values(v, &want), Some(Ordering::Less | Ordering::Equal)),
-                    "in" => want.as_array().is_some_and(|a| {
-                        a.iter().any(|w| cmp_values(v, w) == Some(Ordering::Equal))
-                    }),
-                    _ => false,
-                }
-            });
-            if !["eq", "ne", "gt", "lt", "ge", "le", "in"].contains(&op.as_str()) {
-                return Err(format!("{path}: unknown operator {op}"));
-            }
-            if !hit {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
+fn parsed(data: &str) -> Option<Value> {
+    serde_json::from_str(data).ok()
 }
 
-/// Records matching a search criteria, as `(id, sort keys)`, in result order.
-pub fn find(
+/// The records of `registry` with the identifier `(id_type, id_value)`, at most `limit`.
+fn by_identifier(
     store: &dyn Store,
     registry: &str,
-    record_type: Option<&str>,
-    query_type: &str,
-    query: &Value,
-    sort: &[(String, bool)],
-) -> Result<Vec<Record>, String> {
-    let mut out: Vec<Record> = Vec::new();
-    if super::validate::query_type_name(query_type) == "idtype-value" {
-        let t = query
-            .get("type")
-            .or_else(|| query.get("identifier_type"))
-            .and_then(Value::as_str)
-            .ok_or("query.type: required (the identifier type)")?;
-        let v = match query.get("value").or_else(|| query.get("identifier_value")) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => {
-                return Err("query.value: required (the identifier value)".into())
-            }
-            Some(other) => other.to_string(),
-        };
-        let found = store
-            .records_by_identifier(registry, t, &v)
-            .map_err(|e| e.to_string())?;
-        out.extend(
-            found
-                .into_iter()
-                .filter(|r| record_type.is_none_or(|t| t == r.record_type)),
-        );
-    } else {
-        if super::validate::query_type_name(query_type) == "graphql" {
-            return Err("query_type graphql is not supported by this registry".into());
+    id_type: &str,
+    id_value: &str,
+    limit: usize,
+) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for id in store
+        .ids_by_identifier(registry, id_type, id_value)
+        .map_err(|e| e.to_string())?
+    {
+        if out.len() >= limit {
+            break;
         }
-        let mut err = None;
-        store
-            .scan(registry, record_type, &mut |r| {
-                let Ok(v) = serde_json::from_str::<Value>(&r.data) else {
-                    return true;
-                };
-                match dci::query::matches(&v, query_type, query) {
-                    Ok(true) => {
-                        out.push(r);
-                        true
-                    }
-                    Ok(false) => true,
-                    Err(e) => {
-                        err = Some(e.to_string());
-                        false
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        if let Some(e) = err {
-            return Err(e);
+        if let Some(v) = store
+            .record_by_id(id)
+            .map_err(|e| e.to_string())?
+            .and_then(|r| parsed(&r.data))
+        {
+            out.push(v);
         }
-    }
-    if !sort.is_empty() {
-        let keyed: Vec<(Vec<Value>, Record)> = out
-            .into_iter()
-            .map(|r| {
-                let v: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
-                let keys = sort
-                    .iter()
-                    .map(|(p, _)| {
-                        values_at(&v, p)
-                            .first()
-                            .map(|x| (*x).clone())
-                            .unwrap_or(Value::Null)
-                    })
-                    .collect();
-                (keys, r)
-            })
-            .collect();
-        let mut keyed = keyed;
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, (_, asc)) in sort.iter().enumerate() {
-                let o = cmp_values(&a[i], &b[i]).unwrap_or(Ordering::Equal);
-                let o = if *asc { o } else { o.reverse() };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-        out = keyed.into_iter().map(|(_, r)| r).collect();
     }
     Ok(out)
 }
 
-fn item_reject(reference_id: &Value, code: &str, message: &str) -> Value {
-    json!({
-        "reference_id": reference_id,
-        "timestamp": now_ts(),
-        "status": "rjct",
-        "status_reason_code": code,
-        "status_reason_message": super::reply::truncate(message, 999),
-    })
-}
-
-/// Answers a SearchRequest message; returns the SearchResponse message and how many items
-/// succeeded.
-pub fn search(
-    store: &dyn Store,
-    registry: &str,
-    sender: &Sender,
-    message: &Value,
-    correlation_id: &str,
-    max_page_size: usize,
-) -> (Value, usize) {
-    let items = message
-        .get("search_request")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut responses = Vec::with_capacity(items.len());
-    let mut ok = 0;
-    for it in &items {
-        let reference_id = it.get("reference_id").cloned().unwrap_or(Value::Null);
-        let c = it.get("search_criteria").cloned().unwrap_or(Value::Null);
-        if sender.consent_required && !c.get("consent").is_some_and(Value::is_object) {
-            responses.push(item_reject(
-                &reference_id,
-                "rjct.search_criteria.invalid",
-                "search_criteria.consent: required by this sender's data sharing agreement",
-            ));
-            continue;
-        }
-        let query_type = c
-            .get("query_type")
-            .and_then(Value::as_str)
-            .unwrap_or("idtype-value");
-        let query = c.get("query").cloned().unwrap_or(Value::Null);
-        let reg_record_type = c.get("reg_record_type").and_then(Value::as_str);
-        let record_type = pick_record_type(registry, reg_record_type);
-        // search_criteria.pagination (the spec), else the item's (where the OpenSPP
-        // spdci-compliance suite sends it).
-        let pg = if c.get("pagination").is_some() {
-            &c
-        } else {
-            it
-        };
-        let page_size = pg
-            .pointer("/pagination/page_size")
-            .and_then(Value::as_f64)
-            .map(|x| x as usize)
-            .unwrap_or(100)
-            .clamp(1, max_page_size);
-        let page_number = pg
-            .pointer("/pagination/page_number")
-            .and_then(Value::as_f64)
-            .map(|x| x as usize)
-            .unwrap_or(1)
-            .max(1);
-        let mut sort = Vec::new();
-        if let Some(s) = c.get("sort").and_then(Value::as_array) {
-            for (i, k) in s.iter().enumerate() {
-                let Some(a) = k.get("attribute_name").and_then(Value::as_str) else {
-                    responses.push(item_reject(
-                        &reference_id,
-                        "rjct.sort.invalid",
-                        &format!("sort[{i}].attribute_name: required"),
-                    ));
-                    continue;
-                };
-                let desc = k.get("sort_order").and_then(Value::as_str) == Some("desc");
-                sort.push((a.to_string(), !desc));
-            }
-        }
-        match find(store, registry, record_type, query_type, &query, &sort) {
-            Err(e) => responses.push(item_reject(
-                &reference_id,
-                "rjct.search_criteria.invalid",
-                &e,
-            )),
-            Ok(found) => {
-                let total = found.len();
-                let records: Vec<Value> = found
-                    .into_iter()
-                    .skip((page_number - 1).saturating_mul(page_size))
-                    .take(page_size)
-                    .filter_map(|r| serde_json::from_str(&r.data).ok())
-                    .map(|v| share(sender, v))
-                    .collect();
-                let rrt = reg_record_type.map(str::to_string).unwrap_or_else(|| {
-                    record_types(registry)
-                        .first()
-                        .copied()
-                        .unwrap_or("Record")
-                        .to_string()
-                });
-                let mut data = Map::new();
-                data.insert("version".into(), json!("1.0.0"));
-                data.insert(
-                    "reg_type".into(),
-                    c.get("reg_type")
-                        .cloned()
-                        .unwrap_or_else(|| json!(reg_type(registry))),
-                );
-                data.insert("reg_record_type".into(), json!(rrt));
-                data.insert("reg_records".into(), Value::Array(records));
-                let mut r = Map::new();
-                r.insert("reference_id".into(), reference_id);
-                r.insert("timestamp".into(), json!(now_ts()));
-                r.insert("status".into(), json!("succ"));
-                r.insert("data".into(), Value::Object(data));
-                r.insert(
-                    "pagination".into(),
-                    json!({"page_size": page_size, "page_number": page_number, "total_count": total}),
-                );
-                if let Some(l) = it.get("locale") {
-                    r.insert("locale".into(), l.clone());
-                }
-                responses.push(Value::Object(r));
-                ok += 1;
-            }
-        }
-    }
-    (
-        json!({
-            "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-            "correlation_id": correlation_id,
-            "search_response": responses,
-        }),
-        ok,
-    )
-}
-
-fn first_record(
+/// The first record of `registry` with an identifier.
+pub fn first_record(
     store: &dyn Store,
     registry: &str,
     id_type: &str,
     id_value: &str,
 ) -> Result<Option<Value>, String> {
-    let ids = store
-        .ids_by_identifier(registry, id_type, id_value)
-        .map_err(|e| e.to_string())?;
-    for id in ids {
-        if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
-            return Ok(serde_json::from_str(&r.data).ok());
-        }
-    }
-    Ok(None)
+    Ok(by_identifier(store, registry, id_type, id_value, 1)?.pop())
 }
 
-fn yes(b: bool) -> Value {
-    json!(if b { "yes" } else { "no" })
-}
-
-fn non_empty(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(_) => true,
-    }
-}
-
-/// Whether a record backs one claimed attribute value. Dates compare on the day when the
-/// claim is a bare date.
-fn claim_holds(
+/// Records of `registry` (one record type, or all) that `query` matches, at most `limit`, in
+/// id order; an idtype-value query is an index probe.
+fn find(
     store: &dyn Store,
     registry: &str,
-    id: (&str, &str),
-    record: &Value,
-    name: &str,
-    want: &Value,
-) -> Result<bool, String> {
-    Ok(match name {
-        "is_alive" => want.as_bool() == Some(!non_empty(record.get("death_date"))),
-        "is_deceased" => want.as_bool() == Some(non_empty(record.get("death_date"))),
-        "enrolled" | "is_enrolled" => {
-            let found = registry == "ibr" && record.get("@type") == Some(&json!("Beneficiary"))
-                || first_record(store, "ibr", id.0, id.1)?.is_some();
-            want.as_bool() == Some(found)
-        }
-        "disabled" | "is_disabled" => {
-            let found = registry == "dr" || first_record(store, "dr", id.0, id.1)?.is_some();
-            want.as_bool() == Some(found)
-        }
-        path => values_at(record, path).iter().any(|v| {
-            let v = scalar(v);
-            if cmp_values(v, want) == Some(Ordering::Equal) {
-                return true;
-            }
-            match (v.as_str(), want.as_str()) {
-                (Some(have), Some(w)) if w.len() == 10 => have.get(..10) == Some(w),
-                _ => false,
-            }
-        }),
-    })
-}
-
-/// Answers a verify message (shape in docs/server.md): yes/no per claim, no record returned.
-pub fn verify(
-    store: &dyn Store,
-    registry: &str,
-    message: &Value,
-    correlation_id: &str,
-) -> (Value, usize) {
-    let items = message
-        .get("verify_request")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    let mut ok = 0;
-    for it in &items {
-        let reference_id = it.get("reference_id").cloned().unwrap_or(Value::Null);
-        let c = it.get("verify_criteria").cloned().unwrap_or(Value::Null);
-        let id_type = c
-            .pointer("/identifier/identifier_type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let id_value = match c.pointer("/identifier/identifier_value") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        };
-        let claims = c
-            .get("claims")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let record = match first_record(store, registry, id_type, &id_value) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(item_reject(
-                    &reference_id,
-                    "rjct.search_criteria.invalid",
-                    &e,
-                ));
-                continue;
-            }
-        };
-        let mut results = Map::new();
-        let mut all = record.is_some();
-        for (name, want) in &claims {
-            let holds = match &record {
-                Some(r) => {
-                    match claim_holds(store, registry, (id_type, &id_value), r, name, want) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            tracing::error!(error = %e, "verify: storage error");
-                            false
-                        }
-                    }
-                }
-                None => false,
-            };
-            all &= holds;
-            results.insert(name.clone(), yes(holds));
-        }
-        out.push(json!({
-            "reference_id": reference_id,
-            "timestamp": now_ts(),
-            "status": "succ",
-            "data": {
-                "record_found": yes(record.is_some()),
-                "verified": yes(all),
-                "claims": results,
-            },
-        }));
-        ok += 1;
-    }
-    (
-        json!({
-            "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-            "correlation_id": correlation_id,
-            "verify_response": out,
-        }),
-        ok,
-    )
-}
-
-/// Records of `registry` matching a `{path: {op: value}}` query (IBR enrolled, DR queries),
-/// at most `limit`.
-fn simple_find(
-    store: &dyn Store,
-    registry: &str,
-    query: &Value,
+    record_type: Option<&str>,
+    query: &Query,
     limit: usize,
 ) -> Result<Vec<Value>, String> {
-    // Fast path: a query on an identifier path with eq is an index probe.
-    if let Some(q) = query.as_object() {
-        if q.len() == 1 {
-            let (path, cond) = q
-                .iter()
-                .next()
-                .map(|(p, c)| (p.clone(), c.clone()))
-                .unwrap_or_default();
-            let eq = cond
-                .get("eq")
-                .or_else(|| cond.get("$eq"))
-                .or(if cond.is_string() { Some(&cond) } else { None });
-            let id_path = [
-                "identifier",
-                "person_identifier",
-                "member_identifier",
-                "member.member_identifier",
-                "beneficiary_identifier",
-            ]
-            .contains(&path.as_str());
-            if let (true, Some(Value::String(v))) = (id_path, eq) {
-                let mut out = Vec::new();
-                let mut probe = |t: &str| -> Result<(), String> {
-                    for id in store
-                        .ids_by_identifier(registry, t, v)
-                        .map_err(|e| e.to_string())?
-                    {
-                        if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
-                            if let Ok(v) = serde_json::from_str::<Value>(&r.data) {
-                                out.push(v);
-                            }
-                        }
-                    }
-                    Ok(())
-                };
-                for t in ["UIN", "NationalID", "BRN", "BID", "DID"] {
-                    probe(t)?;
-                }
-                out.truncate(limit);
-                return Ok(out);
-            }
-        }
+    if let Some((t, v)) = query.idtype_lookup() {
+        let found = store
+            .records_by_identifier(registry, t, &id_string(v))
+            .map_err(|e| e.to_string())?;
+        return Ok(found
+            .into_iter()
+            .filter(|r| record_type.is_none_or(|t| t == r.record_type))
+            .filter_map(|r| parsed(&r.data))
+            .take(limit)
+            .collect());
     }
     let mut out = Vec::new();
     let mut err = None;
     store
-        .scan(registry, None, &mut |r| {
-            if let Ok(v) = serde_json::from_str::<Value>(&r.data) {
-                match simple_query_matches(&v, query) {
-                    Ok(true) => out.push(v),
-                    Ok(false) => {}
-                    Err(e) => {
-                        err = Some(e);
-                        return false;
-                    }
+        .scan(registry, record_type, &mut |r| {
+            let Some(v) = parsed(&r.data) else {
+                return true;
+            };
+            match query.matches(&v) {
+                Ok(true) => out.push(v),
+                Ok(false) => {}
+                Err(e) => {
+                    err = Some(e.to_string());
+                    return false;
                 }
             }
             out.len() < limit
@@ -582,76 +143,340 @@ fn simple_find(
     }
 }
 
-/// Records of `registry` for an enrolled/disabled criteria: `query_type` `idtype-value`
-/// (`{type, value}`, allowed by the spec's `filter_type`) is an identifier lookup; any other
-/// query is the spec's `{path: {op: value}}` form.
+/// A search response item with only its reference, timestamp and status.
+pub fn item(reference_id: &str, status: RequestStatus) -> SearchResponseItem {
+    SearchResponseItem {
+        reference_id: reference_id.to_string(),
+        timestamp: now_ts(),
+        status,
+        status_reason_code: None,
+        status_reason_message: None,
+        data: None,
+        pagination: None,
+        locale: None,
+        extra: Map::new(),
+    }
+}
+
+/// A rejected search response item.
+pub fn rejected(reference_id: &str, code: ReasonCode, message: &str) -> SearchResponseItem {
+    SearchResponseItem {
+        status_reason_code: Some(code),
+        status_reason_message: Some(truncate(message, MAX_MESSAGE_LEN)),
+        ..item(reference_id, RequestStatus::Rejected)
+    }
+}
+
+/// A succeeded search response item carrying `records`.
+fn answered(
+    reference_id: &str,
+    reg_type: String,
+    reg_record_type: Option<String>,
+    records: Vec<Value>,
+) -> SearchResponseItem {
+    SearchResponseItem {
+        data: Some(SearchResponseData {
+            version: Some(SPEC_VERSION.into()),
+            reg_type: Some(reg_type),
+            reg_record_type,
+            reg_records: Value::Array(records),
+            extra: Map::new(),
+        }),
+        ..item(reference_id, RequestStatus::Success)
+    }
+}
+
+/// `(page_size, page_number)` of a search item: `search_criteria.pagination` (the spec), else
+/// the item's own (where the OpenSPP spdci-compliance suite sends it).
+fn page(it: &SearchRequestItem, max_page_size: usize) -> (usize, usize) {
+    let own = it
+        .extra
+        .get("pagination")
+        .and_then(|p| serde_json::from_value::<PaginationRequest>(p.clone()).ok());
+    let p = it.search_criteria.pagination.clone().or(own);
+    let get = |f: fn(&PaginationRequest) -> Option<dci::model::Int>, default: usize| {
+        p.as_ref()
+            .and_then(f)
+            .map_or(default, |n| n.get().max(1) as usize)
+    };
+    (
+        get(|p| p.page_size, 100).clamp(1, max_page_size),
+        get(|p| p.page_number, 1),
+    )
+}
+
+/// Answers one search item.
+fn search_item(
+    store: &dyn Store,
+    registry: &str,
+    sender: &Sender,
+    it: &SearchRequestItem,
+    max_page_size: usize,
+) -> SearchResponseItem {
+    let c = &it.search_criteria;
+    let criteria_invalid =
+        |m: &str| rejected(&it.reference_id, ReasonCode::SearchCriteriaInvalid, m);
+    if sender.consent_required && !c.consent.as_ref().is_some_and(Value::is_object) {
+        return criteria_invalid(
+            "search_criteria.consent: required by this sender's data sharing agreement",
+        );
+    }
+    let query = match Query::parse(c.query_type.as_str(), &c.query) {
+        Ok(q) => q,
+        Err(e) => return criteria_invalid(&e.to_string()),
+    };
+    if let Query::Expression(Expression {
+        body: ExpressionBody::Raw(_),
+        type_uri,
+        ..
+    }) = &query
+    {
+        return criteria_invalid(&format!(
+            "query: the {type_uri:?} grammar is not supported by this registry"
+        ));
+    }
+    let keys = match keys_of(c.sort.as_deref().unwrap_or_default()) {
+        Ok(k) => k,
+        Err(e) => return rejected(&it.reference_id, ReasonCode::SortInvalid, &e.to_string()),
+    };
+    let record_type = pick_record_type(registry, c.reg_record_type.as_deref());
+    let mut found = match find(store, registry, record_type, &query, usize::MAX) {
+        Ok(f) => f,
+        Err(e) => return criteria_invalid(&e),
+    };
+    sort_by_keys(&mut found, &keys);
+    let (page_size, page_number) = page(it, max_page_size);
+    let total = found.len();
+    let records: Vec<Value> = found
+        .into_iter()
+        .skip((page_number - 1).saturating_mul(page_size))
+        .take(page_size)
+        .map(|v| share(sender, v))
+        .collect();
+    let rrt = c.reg_record_type.clone().unwrap_or_else(|| {
+        record_types(registry)
+            .first()
+            .copied()
+            .unwrap_or("Record")
+            .to_string()
+    });
+    let reg = c
+        .reg_type
+        .clone()
+        .unwrap_or_else(|| reg_type(registry).into());
+    SearchResponseItem {
+        pagination: Some(Pagination {
+            page_size: (page_size as i64).into(),
+            page_number: (page_number as i64).into(),
+            total_count: Some((total as i64).into()),
+            extra: Map::new(),
+        }),
+        locale: it.locale.clone(),
+        ..answered(&it.reference_id, reg, Some(rrt), records)
+    }
+}
+
+/// Answers a SearchRequest; returns the SearchResponse and how many items succeeded.
+pub fn search(
+    store: &dyn Store,
+    registry: &str,
+    sender: &Sender,
+    req: &SearchRequest,
+    correlation_id: &str,
+    max_page_size: usize,
+) -> (SearchResponse, usize) {
+    let items: Vec<SearchResponseItem> = req
+        .search_request
+        .iter()
+        .map(|it| search_item(store, registry, sender, it, max_page_size))
+        .collect();
+    let ok = items
+        .iter()
+        .filter(|i| i.status == RequestStatus::Success)
+        .count();
+    (
+        SearchResponse {
+            transaction_id: req.transaction_id.clone(),
+            correlation_id: correlation_id.to_string(),
+            search_response: items,
+            extra: Map::new(),
+        },
+        ok,
+    )
+}
+
+/// Whether every item of a search is an identifier lookup without sort (answered inline,
+/// without a thread hop).
+pub fn is_lookup(req: &SearchRequest) -> bool {
+    req.search_request.iter().all(|it| {
+        it.search_criteria.query_type == dci::model::QueryType::IdtypeValue
+            && it.search_criteria.sort.is_none()
+    })
+}
+
+/// The paths whose identifier objects an IBR/DR `eq` query finds through the index.
+const ID_PATHS: [&str; 5] = [
+    "identifier",
+    "person_identifier",
+    "member_identifier",
+    "member.member_identifier",
+    "beneficiary_identifier",
+];
+
+/// The identifier types the index is probed with for an `eq` on an identifier path.
+const PROBED_TYPES: [&str; 5] = ["UIN", "NationalID", "BRN", "BID", "DID"];
+
+/// An IBR/DR filter in which an identifier object at a path also compares by its
+/// `identifier_value` (`{"person_identifier": {"eq": "123"}}` finds the person whose
+/// `person_identifier` is `{identifier_type, identifier_value: "123"}`).
+fn by_identifier_value(f: Filter) -> Filter {
+    let each = |fs: Vec<Filter>| fs.into_iter().map(by_identifier_value).collect();
+    match f {
+        Filter::And(fs) => Filter::And(each(fs)),
+        Filter::Or(fs) => Filter::Or(each(fs)),
+        Filter::Nor(fs) => Filter::Nor(each(fs)),
+        Filter::Not(f) => Filter::Not(Box::new(by_identifier_value(*f))),
+        Filter::Field { path, ops } => {
+            Filter::And(ops.into_iter().map(|op| field_op(&path, op)).collect())
+        }
+    }
+}
+
+fn field_op(path: &str, op: FieldOp) -> Filter {
+    let positive = |op: FieldOp| {
+        Filter::or([
+            Filter::Field {
+                path: path.to_string(),
+                ops: vec![op.clone()],
+            },
+            Filter::Field {
+                path: format!("{path}.identifier_value"),
+                ops: vec![op],
+            },
+        ])
+    };
+    match op {
+        FieldOp::Ne(v) => Filter::negate(positive(FieldOp::Eq(v))),
+        FieldOp::Nin(l) => Filter::negate(positive(FieldOp::In(l))),
+        FieldOp::Not(ops) => Filter::negate(Filter::And(
+            ops.into_iter().map(|o| field_op(path, o)).collect(),
+        )),
+        FieldOp::Exists(b) => Filter::Field {
+            path: path.to_string(),
+            ops: vec![FieldOp::Exists(b)],
+        },
+        other => positive(other),
+    }
+}
+
+/// The records of `registry` for an enrolled/disabled criteria, at most `limit`: `query_type`
+/// `idtype-value` is an identifier lookup; otherwise the query is read as `dci::query` reads
+/// it (`expression` by default, whose bare form is the spec's `{path: {op: value}}`), and an
+/// `eq` on an identifier path alone is an index probe.
 fn criteria_find(
     store: &dyn Store,
     registry: &str,
-    criteria: Option<&Value>,
-) -> Result<Vec<Value>, String> {
-    let q = criteria
-        .and_then(|c| c.get("query"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let idtype = criteria
-        .and_then(|c| c.get("query_type"))
-        .and_then(Value::as_str)
-        .is_some_and(|t| t.eq_ignore_ascii_case("idtype-value"));
-    if !idtype {
-        return simple_find(store, registry, &q, 1);
-    }
-    let t = q
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("query.type: required string for idtype-value")?;
-    let v = q
-        .get("value")
-        .and_then(Value::as_str)
-        .ok_or("query.value: required string for idtype-value")?;
-    let mut out = Vec::new();
-    for id in store
-        .ids_by_identifier(registry, t, v)
-        .map_err(|e| e.to_string())?
-    {
-        if let Some(r) = store.record_by_id(id).map_err(|e| e.to_string())? {
-            if let Ok(v) = serde_json::from_str::<Value>(&r.data) {
-                out.push(v);
-                break;
+    query_type: Option<&dci::model::QueryType>,
+    query: Option<&Value>,
+    limit: usize,
+) -> Result<Vec<Value>, dci::Error> {
+    let storage = |e: String| dci::Error::Internal(e);
+    let query = query.cloned().unwrap_or(Value::Null);
+    let parsed = Query::parse(query_type.map_or("expression", |q| q.as_str()), &query)?;
+    if let Some((path, Value::String(v))) = single_eq(&parsed) {
+        if ID_PATHS.contains(&path) {
+            let mut out = Vec::new();
+            for t in PROBED_TYPES {
+                out.extend(by_identifier(store, registry, t, v, limit).map_err(storage)?);
             }
+            out.truncate(limit);
+            return Ok(out);
         }
     }
-    Ok(out)
+    let parsed = match parsed {
+        Query::Expression(Expression {
+            body: ExpressionBody::Filter { filter, collection },
+            type_uri,
+            query_type,
+        }) => Query::Expression(Expression {
+            body: ExpressionBody::Filter {
+                filter: by_identifier_value(filter),
+                collection,
+            },
+            type_uri,
+            query_type,
+        }),
+        other => other,
+    };
+    find(store, registry, None, &parsed, limit).map_err(storage)
 }
 
-/// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
-pub fn enrolled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let found = criteria_find(store, "ibr", message.get("enrolled_criteria"))?;
-    Ok(json!({
-        "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-        "correlation_id": correlation_id,
-        "enrolled_response": [{
-            "reference_id": message.pointer("/enrolled_criteria/reference_id").cloned().unwrap_or_else(|| json!(correlation_id)),
-            "timestamp": now_ts(),
-            "status": "succ",
-            "enrolled_status": yes(!found.is_empty()),
-        }],
-    }))
+/// The path and value of a filter that is one `eq` on one path.
+fn single_eq(q: &Query) -> Option<(&str, &Value)> {
+    match q {
+        Query::Expression(Expression {
+            body:
+                ExpressionBody::Filter {
+                    filter: Filter::Field { path, ops },
+                    ..
+                },
+            ..
+        }) => match ops.as_slice() {
+            [FieldOp::Eq(v)] => Some((path.as_str(), v)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
-/// DR /registry/sync/disabled: `disabled_status` yes/no.
-pub fn disabled(store: &dyn Store, message: &Value, correlation_id: &str) -> Result<Value, String> {
-    let found = criteria_find(store, "dr", message.get("disabled_criteria"))?;
-    Ok(json!({
-        "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-        "correlation_id": correlation_id,
-        "disabled_response": [{
-            "reference_id": message.pointer("/disabled_criteria/reference_id").cloned().unwrap_or_else(|| json!(correlation_id)),
-            "timestamp": now_ts(),
-            "status": "succ",
-            "disabled_status": yes(!found.is_empty()),
-        }],
-    }))
+fn reference_of(extra: &Extra, correlation_id: &str) -> String {
+    extra
+        .get("reference_id")
+        .and_then(Value::as_str)
+        .unwrap_or(correlation_id)
+        .to_string()
+}
+
+/// A sync endpoint answering one yes/no item (IBR enrolled, DR disabled): the same shape, with
+/// the names of each spec (`enrolled_response[].enrolled_status`,
+/// `disabled_response[].disabled_status`).
+macro_rules! yes_no_endpoint {
+    ($(#[$doc:meta])* $name:ident($registry:literal, $req:ident . $criteria:ident) -> $resp:ident { $list:ident: $item:ident { $field:ident } }) => {
+        $(#[$doc])*
+        pub fn $name(
+            store: &dyn Store,
+            req: &$req,
+            correlation_id: &str,
+        ) -> Result<$resp, dci::Error> {
+            let c = &req.$criteria;
+            let found = criteria_find(store, $registry, c.query_type.as_ref(), c.query.as_ref(), 1)?;
+            Ok($resp {
+                transaction_id: req.transaction_id.clone(),
+                correlation_id: correlation_id.to_string(),
+                $list: vec![$item {
+                    reference_id: reference_of(&c.extra, correlation_id),
+                    timestamp: now_ts(),
+                    status: RequestStatus::Success,
+                    status_reason_message: None,
+                    $field: if found.is_empty() { YesNo::No } else { YesNo::Yes },
+                    extra: Map::new(),
+                }],
+                extra: Map::new(),
+            })
+        }
+    };
+}
+
+yes_no_endpoint! {
+    /// IBR /registry/sync/enrolled: `enrolled_status` yes/no.
+    enrolled("ibr", EnrolledRequest.enrolled_criteria)
+        -> EnrolledResponse { enrolled_response: EnrolledResponseItem { enrolled_status } }
+}
+
+yes_no_endpoint! {
+    /// DR /registry/sync/disabled: `disabled_status` yes/no.
+    disabled("dr", DisabledRequest.disabled_criteria)
+        -> DisabledResponse { disabled_response: DisabledResponseItem { disabled_status } }
 }
 
 /// DR get-disability-support / get-disability-details: the matching records' support or
@@ -659,81 +484,184 @@ pub fn disabled(store: &dyn Store, message: &Value, correlation_id: &str) -> Res
 pub fn disability_part(
     store: &dyn Store,
     sender: &Sender,
-    message: &Value,
+    req: &GetDisabilitySupportRequest,
     correlation_id: &str,
     details: bool,
-) -> Result<Value, String> {
-    let q = message
-        .pointer("/disabled_criteria/query")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let found = simple_find(store, "dr", &q, 100)?;
+) -> Result<SearchResponse, dci::Error> {
+    let c = &req.disabled_criteria;
+    let keys: &[&str] = if details {
+        &[
+            "disability_status",
+            "disability_level",
+            "disability_info",
+            "washington_group",
+            "disability_details",
+        ]
+    } else {
+        &["disability_support", "programs_enrollments"]
+    };
+    let found = criteria_find(store, "dr", c.query_type.as_ref(), c.query.as_ref(), 100)?;
     let records: Vec<Value> = found
         .into_iter()
         .map(|r| share(sender, r))
         .map(|r| {
-            let mut o = Map::new();
-            for k in ["@type", "identifier", "name"] {
-                if let Some(v) = r.get(k) {
-                    o.insert(k.into(), v.clone());
-                }
-            }
-            let keys: &[&str] = if details {
-                &[
-                    "disability_status",
-                    "disability_level",
-                    "disability_info",
-                    "washington_group",
-                    "disability_details",
-                ]
-            } else {
-                &["disability_support", "programs_enrollments"]
-            };
-            for k in keys {
-                if let Some(v) = r.get(*k) {
-                    o.insert((*k).into(), v.clone());
-                }
-            }
+            let o: Map<String, Value> = ["@type", "identifier", "name"]
+                .iter()
+                .chain(keys)
+                .filter_map(|k| r.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect();
             Value::Object(o)
         })
         .collect();
-    Ok(json!({
-        "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-        "correlation_id": correlation_id,
-        "search_response": [{
-            "reference_id": message.pointer("/disabled_criteria/reference_id").cloned().unwrap_or_else(|| json!(correlation_id)),
-            "timestamp": now_ts(),
-            "status": "succ",
-            "data": {"version": "1.0.0", "reg_type": reg_type("dr"), "reg_records": records},
-        }],
-    }))
+    let reference_id = reference_of(&c.extra, correlation_id);
+    Ok(SearchResponse {
+        transaction_id: req.transaction_id.clone(),
+        correlation_id: correlation_id.to_string(),
+        search_response: vec![answered(
+            &reference_id,
+            reg_type("dr").into(),
+            None,
+            records,
+        )],
+        extra: Map::new(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{NewRecord, SqliteStore};
+    use serde_json::json;
+
+    fn store_with(
+        registry: &str,
+        record_type: &str,
+        records: &[Value],
+    ) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), 1).unwrap();
+        let recs: Vec<NewRecord> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| NewRecord {
+                registry: registry.into(),
+                record_type: record_type.into(),
+                key: format!("k{i}"),
+                data: r.clone(),
+            })
+            .collect();
+        store.upsert_records(&recs).unwrap();
+        (dir, store)
+    }
+
+    fn sender() -> Sender {
+        crate::demo::demo_sender(json!({"keys": []}))
+    }
+
+    /// The `id`s of the records a sorted expression search answers, in order.
+    fn sorted_ids(store: &SqliteStore, sort: Value) -> Vec<String> {
+        let req: SearchRequest =
+            serde_json::from_value(json!({"transaction_id": "t", "search_request": [{
+            "reference_id": "r", "timestamp": "2025-01-01T00:00:00Z",
+            "search_criteria": {"query_type": "expression", "sort": sort,
+                "query": {"type": "ns:org:QueryType:expression", "value": {"expression": {}}}}}]}))
+            .unwrap();
+        let (resp, ok) = search(store, "crvs", &sender(), &req, "c", 100);
+        assert_eq!(ok, 1, "{resp:?}");
+        let data = resp.search_response[0].data.as_ref().unwrap();
+        data.records()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    }
 
     #[test]
-    fn simple_queries() {
-        let r = json!({"person_identifier": {"identifier_type": "UIN", "identifier_value": "A1"},
-                       "programme": {"programme_identifier": "P1"}, "age": 30});
-        assert_eq!(
-            simple_query_matches(&r, &json!({"person_identifier": {"eq": "A1"}})),
-            Ok(true)
+    fn sorts_date_times_by_instant_not_by_text() {
+        // "2020-01-01T23:00:00-05:00" is 2020-01-02T04:00Z, after "2020-01-02T01:00:00+00:00"
+        // although it sorts first as text.
+        let (_d, store) = store_with(
+            "crvs",
+            "Person",
+            &[
+                json!({"id": "a", "registration_date": "2020-01-01T23:00:00-05:00"}),
+                json!({"id": "b", "registration_date": "2020-01-02T01:00:00+00:00"}),
+                json!({"id": "c", "registration_date": "2020-01-01"}),
+            ],
         );
+        let asc = json!([{"attribute_name": "registration_date", "sort_order": "asc"}]);
+        assert_eq!(sorted_ids(&store, asc), ["c", "b", "a"]);
+        let desc = json!([{"attribute_name": "registration_date", "sort_order": "desc"}]);
+        assert_eq!(sorted_ids(&store, desc), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn sorts_numeric_strings_by_number_as_dci_query_does() {
+        let records = [
+            json!({"id": "nine", "poverty_score": "9"}),
+            json!({"id": "ten", "poverty_score": "10"}),
+            json!({"id": "two-and-a-half", "poverty_score": 2.5}),
+            json!({"id": "none"}),
+        ];
+        let (_d, store) = store_with("crvs", "Person", &records);
+        let sort = json!([{"attribute_name": "poverty_score"}]);
+        let got = sorted_ids(&store, sort.clone());
+        assert_eq!(got, ["two-and-a-half", "nine", "ten", "none"]);
+        // The same order as the core's own sort.
+        let mut core = records.to_vec();
+        dci::query::sort_records(&mut core, &sort).unwrap();
+        let core: Vec<&str> = core.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(got, core);
+    }
+
+    #[test]
+    fn a_bad_sort_rejects_the_item_once() {
+        let (_d, store) = store_with("crvs", "Person", &[json!({"id": "a"})]);
+        let req: SearchRequest = serde_json::from_value(json!({"transaction_id": "t", "search_request": [{
+            "reference_id": "r", "timestamp": "2025-01-01T00:00:00Z",
+            "search_criteria": {"query_type": "idtype-value", "query": {"type": "UIN", "value": "1"},
+                "sort": [{"sort_order": "asc"}, {"attribute_name": "x", "sort_order": "up"}]}}]}))
+        .unwrap();
+        let (resp, ok) = search(&store, "crvs", &sender(), &req, "c", 100);
+        assert_eq!(ok, 0);
+        assert_eq!(resp.search_response.len(), 1);
+        let item = &resp.search_response[0];
+        assert_eq!(item.status_reason_code, Some(ReasonCode::SortInvalid));
         assert_eq!(
-            simple_query_matches(&r, &json!({"programme.programme_identifier": {"eq": "P2"}})),
-            Ok(false)
+            item.status_reason_message.as_deref(),
+            Some("query error: sort[0].attribute_name: required")
         );
+    }
+
+    #[test]
+    fn ibr_dr_queries_compare_identifier_objects_by_value() {
+        let (_d, store) = store_with(
+            "dr",
+            "DisabledPerson",
+            &[
+                json!({"id": "p1", "person_identifier": {"identifier_type": "UIN", "identifier_value": "A1"}, "age": 30}),
+                json!({"id": "p2", "person_identifier": {"identifier_type": "UIN", "identifier_value": "B2"}, "age": 40}),
+            ],
+        );
+        let ids = |q: Value| -> Vec<String> {
+            criteria_find(&store, "dr", None, Some(&q), 10)
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect()
+        };
         assert_eq!(
-            simple_query_matches(&r, &json!({"age": {"ge": 30, "lt": 31}})),
-            Ok(true)
+            ids(json!({"person_identifier": {"in": ["A1", "C3"]}})),
+            ["p1"]
         );
+        assert_eq!(ids(json!({"person_identifier": {"ne": "A1"}})), ["p2"]);
+        assert_eq!(ids(json!({"age": {"ge": 30, "lt": 40}})), ["p1"]);
         assert_eq!(
-            simple_query_matches(&r, &json!({"age": {"in": [1, 30]}})),
-            Ok(true)
+            ids(json!({"age": {"le": 40}, "person_identifier": {"nin": ["A1"]}})),
+            ["p2"]
         );
-        assert!(simple_query_matches(&r, &json!({"age": {"like": 3}})).is_err());
+        let e =
+            criteria_find(&store, "dr", None, Some(&json!({"age": {"$like": 3}})), 10).unwrap_err();
+        assert!(e.to_string().contains("unknown operator"), "{e}");
     }
 
     #[test]

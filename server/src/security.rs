@@ -9,12 +9,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use dci::keys::{Algorithm, Jwks, VerifyingKey};
+use dci::model::{ErrorCode, HeaderKind, MsgHeader, ReasonCode};
 use dci::signature::{self, KeyResolver, VerifyOptions};
 use serde_json::Value;
 
 use super::auth::bearer;
+use super::op::{Op, Request};
 use super::reply::Reject;
 use super::store::{Sender, SignaturePolicy};
 use super::{validate, AppState};
@@ -143,50 +145,39 @@ impl KeyResolver for SenderKeys<'_> {
     }
 }
 
-/// An admitted request.
+/// An admitted request, its message parsed into the operation's typed message.
 pub struct Admitted {
     pub sender: Sender,
-    /// The envelope as parsed (header and message through [`Admitted::header`] and
-    /// [`Admitted::message`]).
-    pub env: Value,
     pub message_id: String,
     pub correlation_id: String,
-}
-
-impl Admitted {
-    pub fn header(&self) -> &Value {
-        self.env.get("header").unwrap_or(&Value::Null)
-    }
-    pub fn message(&self) -> &Value {
-        self.env.get("message").unwrap_or(&Value::Null)
-    }
+    /// `header.sender_uri` (request headers only).
+    pub sender_uri: Option<String>,
+    pub request: Request,
 }
 
 /// Context for rejecting a request that got far enough to have one.
+#[derive(Default)]
 pub struct Partial {
     pub sender_id: Option<String>,
     pub message_id: Option<String>,
     pub transaction_id: Option<String>,
 }
 
-/// What an endpoint expects: the operation name (for the allowed-operations list and the
-/// token scope), the header.action, and the registry it serves.
-pub struct Expect<'a> {
-    pub op: &'a str,
-    pub action: &'a str,
-    pub registry: &'a str,
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
 }
 
-/// Runs every check, in the order of docs/server.md.
+/// Runs every check, in the order of docs/server.md, then parses the typed message.
 pub fn admit(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-    want: &Expect<'_>,
+    op: Op,
+    registry: &str,
     correlation_id: String,
     partial: &mut Partial,
 ) -> Result<Admitted, Reject> {
-    let (op, action, registry) = (want.op, want.action, want.registry);
+    let name = op.name();
     // 1. Bearer token (401 with HttpErrorResponse when missing or invalid).
     let token = bearer(headers)
         .ok_or_else(|| Reject::unauthorized("missing bearer token (Authorization: Bearer ...)"))?;
@@ -194,29 +185,23 @@ pub fn admit(
         .tokens
         .check(state, token)
         .map_err(|m| Reject::unauthorized(format!("invalid bearer token: {m}")))?;
-    if !claims.allows(op) {
+    if !claims.allows(name) {
         return Err(Reject::forbidden(format!(
-            "the access token's scope does not include registry.{op}"
+            "the access token's scope does not include registry.{name}"
         )));
     }
     // 2. JSON envelope.
-    let env: Value = serde_json::from_slice(body)
+    let mut env: Value = serde_json::from_slice(body)
         .map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
     let null = Value::Null;
     let header = env.get("header").unwrap_or(&null);
     let message = env.get("message").unwrap_or(&null);
-    partial.message_id = header
-        .get("message_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    partial.transaction_id = message
-        .get("transaction_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let sender_id = match header.get("sender_id").and_then(Value::as_str) {
+    partial.message_id = str_at(header, "message_id").map(str::to_string);
+    partial.transaction_id = str_at(message, "transaction_id").map(str::to_string);
+    let sender_id = match str_at(header, "sender_id") {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => {
-            let mut v = validate::header(header);
+            let mut v = validate::header(header, HeaderKind::Request);
             if header.is_object() && !v.iter().any(|x| x.path == "header.sender_id") {
                 v.push(dci::Violation::new("header.sender_id", "required"));
             }
@@ -225,19 +210,17 @@ pub fn admit(
     };
     partial.sender_id = Some(sender_id.clone());
     // 3. Sender registry.
-    let sender = match state.senders.get(state, &sender_id) {
-        Ok(Some((s, _))) if s.active => s,
+    let (sender, jwks) = match state.senders.get(state, &sender_id) {
+        Ok(Some((s, j))) if s.active => (s, j),
         Ok(Some(_)) => {
             return Err(Reject::new(
-                StatusCode::FORBIDDEN,
-                "err.sender_id.invalid",
+                ErrorCode::SenderIdInvalid,
                 format!("sender {sender_id} is disabled"),
             ))
         }
         Ok(None) => {
             return Err(Reject::new(
-                StatusCode::FORBIDDEN,
-                "err.sender_id.invalid",
+                ErrorCode::SenderIdInvalid,
                 format!("sender {sender_id} is not registered"),
             ))
         }
@@ -254,33 +237,27 @@ pub fn admit(
             )));
         }
     }
-    if !sender.may(op) {
+    if !sender.may(name) {
         return Err(Reject::forbidden(format!(
-            "sender {sender_id} may not call {op}"
+            "sender {sender_id} may not call {name}"
         )));
     }
     // 4. Signature, over the bytes as received.
-    let sig = env.get("signature").and_then(Value::as_str);
-    let signed = if signature::is_missing(sig) {
+    let signed = if signature::is_missing(str_at(&env, "signature")) {
         if sender.signature_policy == SignaturePolicy::Required {
             return Err(Reject::new(
-                StatusCode::UNAUTHORIZED,
-                "err.signature.missing",
+                ErrorCode::SignatureMissing,
                 format!("sender {sender_id} must sign its requests"),
             ));
         }
         false
     } else {
-        let jwks = match state.senders.get(state, &sender_id) {
-            Ok(Some((_, Some(j)))) => j,
-            _ => {
-                tracing::error!(sender = %sender_id, "sender JWKS unreadable");
-                return Err(Reject::new(
-                    StatusCode::UNAUTHORIZED,
-                    "err.signature.invalid",
-                    "the sender's registered keys cannot be read",
-                ));
-            }
+        let Some(jwks) = jwks else {
+            tracing::error!(sender = %sender_id, "sender JWKS unreadable");
+            return Err(Reject::new(
+                ErrorCode::SignatureInvalid,
+                "the sender's registered keys cannot be read",
+            ));
         };
         let keys = SenderKeys {
             sender_id: &sender_id,
@@ -290,67 +267,37 @@ pub fn admit(
             clock_skew_secs: state.config.clock_skew_secs,
             ..VerifyOptions::default()
         };
-        signature::verify_bytes(body, &keys, &opts).map_err(|e| {
-            let code = match e.dci_code() {
-                Some("err.signature.missing") => "err.signature.missing",
-                _ => "err.signature.invalid",
-            };
-            Reject::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+        signature::verify_bytes(body, &keys, &opts).map_err(|e| match e {
+            dci::Error::SignatureMissing(_) => Reject::from(e),
+            other => Reject::new(ErrorCode::SignatureInvalid, other.to_string()),
         })?;
         true
     };
     // 5. The endpoint's action, then the spec checks, every violation listed.
-    let got_action = header
-        .get("action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if header.is_object() && !got_action.is_empty() && got_action != action {
-        return Err(Reject::new(
-            StatusCode::BAD_REQUEST,
-            "rjct.action.invalid",
-            format!("header.action is {got_action:?}; this endpoint expects {action:?}"),
+    let action = op.action();
+    let got_action = str_at(header, "action").unwrap_or_default();
+    if header.is_object() && !got_action.is_empty() && got_action != action.as_str() {
+        return Err(Reject::header(
+            ReasonCode::ActionInvalid,
+            format!(
+                "header.action is {got_action:?}; this endpoint expects {:?}",
+                action.as_str()
+            ),
         ));
     }
-    let violations = match model_kind(op) {
-        // The core's validator (the latest bundled specs' schemas).
-        Some(kind) => match dci::model::validate_envelope_as(kind, &env) {
-            Ok(()) => Vec::new(),
-            Err(dci::Error::Validation(v)) => v,
-            Err(e) => vec![dci::Violation::new("message", e.to_string())],
-        },
-        // verify (our own schema) and the receiving side.
-        None => {
-            // on-subscribe and on-unsubscribe carry a MsgHeader in the spec (no status).
-            let mut v = if matches!(action, "on-subscribe" | "on-unsubscribe") {
-                validate::header(header)
-            } else if matches!(op, "callback" | "notify") {
-                validate::callback_header(header)
-            } else {
-                validate::header(header)
-            };
-            v.extend(validate::message(op, message));
-            v
-        }
-    };
-    let mut violations = violations;
-    if op == "search" {
-        violations.extend(validate::item_pagination(message));
-    }
+    let violations = validate::envelope(op, &env);
     if !violations.is_empty() {
         return Err(Reject::invalid(violations));
     }
     // 6. Clock skew on message_ts.
     let now = chrono::Utc::now();
-    let ts = header
-        .get("message_ts")
-        .and_then(Value::as_str)
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    let ts =
+        str_at(header, "message_ts").and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
     if let Some(ts) = ts {
         let skew = (now.timestamp() - ts.timestamp()).abs();
         if skew > state.config.clock_skew_secs {
-            return Err(Reject::new(
-                StatusCode::BAD_REQUEST,
-                "rjct.message_ts.invalid",
+            return Err(Reject::header(
+                ReasonCode::MessageTsInvalid,
                 format!(
                     "header.message_ts is {skew} s from the server clock; at most {} s accepted",
                     state.config.clock_skew_secs
@@ -359,20 +306,15 @@ pub fn admit(
         }
     }
     // 7. Replay (after the signature, so unsigned junk cannot burn a sender's ids).
-    let message_id = header
-        .get("message_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let message_id = str_at(header, "message_id").unwrap_or_default().to_string();
     if !state.replay.first_time(
         &sender_id,
         &message_id,
         now.timestamp_millis(),
         2 * state.config.clock_skew_secs * 1000,
     ) {
-        return Err(Reject::new(
-            StatusCode::CONFLICT,
-            "rjct.message_id.duplicate",
+        return Err(Reject::header(
+            ReasonCode::MessageIdDuplicate,
             format!("header.message_id {message_id} was already received from {sender_id}"),
         ));
     }
@@ -382,28 +324,27 @@ pub fn admit(
             "sender {sender_id} has no data sharing agreement for the {registry} registry"
         )));
     }
-    tracing::debug!(sender = %sender_id, signed, client = %claims.client_id, op, "request admitted");
+    // 9. The typed message (and header) of the operation.
+    let sender_uri = match op.header_kind() {
+        HeaderKind::Request => {
+            serde_json::from_value::<MsgHeader>(header.clone())
+                .map_err(|e| Reject::bad(format!("header: {e}")))?
+                .sender_uri
+        }
+        HeaderKind::Callback => None,
+    };
+    let message = env
+        .as_object_mut()
+        .and_then(|o| o.remove("message"))
+        .unwrap_or_default();
+    let request = Request::parse(op, message)?;
+    tracing::debug!(sender = %sender_id, signed, client = %claims.client_id, op = name, "request admitted");
     Ok(Admitted {
         sender,
-        env,
         message_id,
         correlation_id,
-    })
-}
-
-/// The core message kind an operation's request carries (None: checked here).
-fn model_kind(op: &str) -> Option<dci::model::MessageKind> {
-    use dci::model::MessageKind::*;
-    Some(match op {
-        "search" => SearchRequest,
-        "subscribe" => SubscribeRequest,
-        "unsubscribe" => UnSubscribeRequest,
-        "txn-status" => TxnStatusRequest,
-        "enrolled" => EnrolledRequest,
-        "enrollment-updates" => EnrollmentUpdatesRequest,
-        "disabled" => DisabledRequest,
-        "disability-support" | "disability-details" => GetDisabilitySupportRequest,
-        _ => return None,
+        sender_uri,
+        request,
     })
 }
 

@@ -1,10 +1,18 @@
 //! Subscriptions (subscribe, unsubscribe), the notify fan-out on record changes, and
 //! transaction status from the audit log.
 
-use serde_json::{json, Value};
+use dci::model::{
+    Action, NotifyEventData, NotifyEventItem, NotifyEventRequest, ReasonCode, RequestStatus,
+    SearchResponse, SubscribeRequest, SubscribeResponse, SubscribeResponseItem,
+    SubscriptionCodeStatus, SubscriptionInfo, SubscriptionStatus, TxnAttributeType,
+    TxnStatusRequest, TxnStatusResponse, TxnStatusResponseBody, UnSubscribeRequest,
+    UnSubscribeResponse, SPEC_VERSION,
+};
+use serde_json::{Map, Value};
 
-use super::reply::{new_id, now_ts};
-use super::search::{pick_record_type, reg_type};
+use super::op::Op;
+use super::reply::{callback_header, envelope, new_id, now_ts};
+use super::search::{pick_record_type, reg_type, rejected};
 use super::security::share;
 use super::store::{NewRecord, Sender, Store, StoreResult, Subscription};
 
@@ -13,14 +21,8 @@ use super::store::{NewRecord, Sender, Store, StoreResult, Subscription};
 /// replaced by the one wanted.
 pub fn callback_url(sender_uri: &str, path: &str) -> String {
     let mut base = sender_uri.trim_end_matches('/');
-    for known in [
-        "/on-search",
-        "/on-subscribe",
-        "/on-unsubscribe",
-        "/notify",
-        "/txn/on-status",
-    ] {
-        if let Some(b) = base.strip_suffix(known) {
+    for known in Op::callback_suffixes() {
+        if let Some(b) = base.strip_suffix(known).and_then(|b| b.strip_suffix('/')) {
             base = b;
             break;
         }
@@ -28,137 +30,114 @@ pub fn callback_url(sender_uri: &str, path: &str) -> String {
     format!("{base}/{path}")
 }
 
-/// A callback header (MsgCallbackHeader) from `server_id` to `receiver_id`.
-pub fn header(
-    server_id: &str,
-    action: &str,
-    status: &str,
-    receiver_id: &str,
-    total: usize,
-    completed: usize,
-) -> Value {
-    json!({
-        "version": "1.0.0",
-        "message_id": new_id(),
-        "message_ts": now_ts(),
-        "action": action,
-        "status": status,
-        "total_count": total,
-        "completed_count": completed,
-        "sender_id": server_id,
-        "receiver_id": receiver_id,
-        "is_msg_encrypted": false,
-    })
-}
-
-/// Creates the subscriptions of a SubscribeRequest; returns the SubscribeResponse message.
+/// Creates the subscriptions of a SubscribeRequest; returns the SubscribeResponse.
 pub fn subscribe(
     store: &dyn Store,
     registry: &str,
     sender_id: &str,
     callback_uri: &str,
-    message: &Value,
+    req: &SubscribeRequest,
     correlation_id: &str,
-) -> StoreResult<(Value, usize)> {
-    let txn = message
-        .get("transaction_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let items = message
-        .get("subscribe_request")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    let mut ok = 0;
-    for it in &items {
-        let c = it.get("subscribe_criteria").cloned().unwrap_or(Value::Null);
-        let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+) -> StoreResult<SubscribeResponse> {
+    let mut out = Vec::with_capacity(req.subscribe_request.len());
+    for it in &req.subscribe_request {
+        let c = &it.subscribe_criteria;
         let sub = Subscription {
             code: new_id(),
             sender_id: sender_id.to_string(),
             registry: registry.to_string(),
-            reg_event_type: s("reg_event_type"),
-            filter_type: s("filter_type"),
-            filter: c.get("filter").cloned().filter(|f| !f.is_null()),
-            notify_record_type: s("notify_record_type"),
+            reg_event_type: c.reg_event_type.clone(),
+            filter_type: c.filter_type.as_ref().map(|q| q.as_str().to_string()),
+            filter: c.filter.clone().filter(|f| !f.is_null()),
+            notify_record_type: c.notify_record_type.clone(),
             callback_uri: callback_uri.to_string(),
-            status: "subscribe".into(),
-            transaction_id: txn.to_string(),
+            status: SubscriptionStatus::Subscribe.as_str().into(),
+            transaction_id: req.transaction_id.clone(),
             created_at: chrono::Utc::now().timestamp_millis(),
         };
         store.put_subscription(&sub)?;
-        ok += 1;
-        let mut info = json!({
-            "code": sub.code,
-            "status": "subscribe",
-            "timestamp": now_ts(),
-            "reg_type": c.get("reg_type").cloned().unwrap_or_else(|| json!(reg_type(registry))),
-            "reg_event_type": sub.reg_event_type,
-            "filter_type": sub.filter_type,
-            "filter": sub.filter,
-            "notify_record_type": sub.notify_record_type,
+        let info = SubscriptionInfo {
+            version: None,
+            code: sub.code,
+            status: SubscriptionStatus::Subscribe,
+            timestamp: now_ts(),
+            reg_type: Some(
+                c.reg_type
+                    .clone()
+                    .unwrap_or_else(|| reg_type(registry).into()),
+            ),
+            reg_event_type: sub.reg_event_type,
+            frequency: None,
+            filter_type: c.filter_type.clone(),
+            filter: sub.filter,
+            notify_record_type: sub.notify_record_type,
+            locale: None,
+            extra: Map::new(),
+        };
+        out.push(SubscribeResponseItem {
+            reference_id: it.reference_id.clone(),
+            timestamp: now_ts(),
+            status: RequestStatus::Success,
+            status_reason_code: None,
+            status_reason_message: None,
+            subscriptions: Some(vec![info]),
+            pagination: None,
+            locale: None,
+            extra: Map::new(),
         });
-        // SubscriptionInfo fields are typed strings and objects: leave the absent ones out.
-        if let Some(o) = info.as_object_mut() {
-            o.retain(|_, v| !v.is_null());
-        }
-        out.push(json!({
-            "reference_id": it.get("reference_id").cloned().unwrap_or(Value::Null),
-            "timestamp": now_ts(),
-            "status": "succ",
-            "subscriptions": [info],
-        }));
     }
-    Ok((
-        json!({"transaction_id": txn, "correlation_id": correlation_id, "subscribe_response": out}),
-        ok,
-    ))
+    Ok(SubscribeResponse {
+        transaction_id: req.transaction_id.clone(),
+        correlation_id: correlation_id.to_string(),
+        subscribe_response: out,
+        extra: Map::new(),
+    })
 }
 
-/// Ends subscriptions owned by `sender_id`; returns the UnSubscribeResponse message.
+/// Ends subscriptions owned by `sender_id`; returns the UnSubscribeResponse.
 pub fn unsubscribe(
     store: &dyn Store,
     sender_id: &str,
-    message: &Value,
+    req: &UnSubscribeRequest,
     correlation_id: &str,
-) -> StoreResult<Value> {
-    let codes: Vec<String> = message
-        .get("subscription_codes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+) -> StoreResult<UnSubscribeResponse> {
     let mut statuses = Vec::new();
     let mut bad = Vec::new();
-    for code in &codes {
+    for code in &req.subscription_codes {
         match store.subscription(code)? {
             Some(s) if s.sender_id == sender_id => {
-                store.set_subscription_status(code, "unsubscribe")?;
-                statuses.push(json!({"code": code, "status": "unsubscribe"}));
+                store.set_subscription_status(code, SubscriptionStatus::Unsubscribe.as_str())?;
+                statuses.push(SubscriptionCodeStatus {
+                    code: code.clone(),
+                    status: SubscriptionStatus::Unsubscribe,
+                    extra: Map::new(),
+                });
             }
-            _ => bad.push(code.clone()),
+            _ => bad.push(code.as_str()),
         }
     }
-    let mut m = json!({
-        "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-        "correlation_id": correlation_id,
-        "timestamp": now_ts(),
-        "status": if bad.is_empty() { "succ" } else { "rjct" },
-        "subscription_status": statuses,
-    });
-    if !bad.is_empty() {
-        m["status_reason_code"] = json!("rjct.subscription_code.invalid");
-        m["status_reason_message"] = json!(format!(
-            "unknown subscription codes for this sender: {}",
-            bad.join(", ")
-        ));
-    }
-    Ok(m)
+    let (status, code, message) = if bad.is_empty() {
+        (RequestStatus::Success, None, None)
+    } else {
+        (
+            RequestStatus::Rejected,
+            Some(ReasonCode::SubscriptionCodeInvalid),
+            Some(format!(
+                "unknown subscription codes for this sender: {}",
+                bad.join(", ")
+            )),
+        )
+    };
+    Ok(UnSubscribeResponse {
+        transaction_id: req.transaction_id.clone(),
+        correlation_id: correlation_id.to_string(),
+        timestamp: now_ts(),
+        status,
+        status_reason_code: code,
+        status_reason_message: message,
+        subscription_status: Some(statuses),
+        extra: Map::new(),
+    })
 }
 
 /// Whether a record change matches a subscription's criteria.
@@ -183,6 +162,57 @@ fn sub_matches(sub: &Subscription, record_type: &str, event_type: &str, record: 
         (Some(ft), Some(f)) => dci::query::matches(record, ft, f).unwrap_or(false),
         _ => true,
     }
+}
+
+/// The notify a subscriber gets for the records that match its subscription, cut to its data
+/// sharing agreement (None when none match).
+fn notification(
+    server_id: &str,
+    registry: &str,
+    event_type: &str,
+    sub: &Subscription,
+    sender: &Sender,
+    records: &[NewRecord],
+) -> Option<String> {
+    let events: Vec<NotifyEventItem> = records
+        .iter()
+        .filter(|r| sub_matches(sub, &r.record_type, event_type, &r.data))
+        .map(|r| NotifyEventItem {
+            reference_id: new_id(),
+            timestamp: now_ts(),
+            data: NotifyEventData {
+                version: Some(SPEC_VERSION.into()),
+                reg_type: Some(reg_type(registry).into()),
+                reg_event_type: Some(event_type.to_string()),
+                reg_record_type: Some(r.record_type.clone()),
+                reg_records: share(sender, r.data.clone()),
+                extra: Map::new(),
+            },
+            locale: None,
+            extra: Map::new(),
+        })
+        .collect();
+    if events.is_empty() {
+        return None;
+    }
+    let n = events.len();
+    let mut extra = Map::new();
+    extra.insert("correlation_id".into(), new_id().into());
+    extra.insert("subscription_code".into(), sub.code.clone().into());
+    let message = NotifyEventRequest {
+        transaction_id: sub.transaction_id.clone(),
+        notify_event: events,
+        extra,
+    };
+    let header = callback_header(
+        server_id,
+        Action::Notify,
+        RequestStatus::Success,
+        Some(&sub.sender_id),
+        n,
+        n,
+    );
+    serde_json::to_string(&envelope(header, message)).ok()
 }
 
 /// Stores changed records and queues a notify for every matching subscriber, with the
@@ -213,42 +243,14 @@ pub fn apply_changes(
         if sub.callback_uri.is_empty() {
             continue;
         }
-        let events: Vec<Value> = records
-            .iter()
-            .filter(|r| sub_matches(sub, &r.record_type, event_type, &r.data))
-            .map(|r| {
-                json!({
-                    "reference_id": new_id(),
-                    "timestamp": now_ts(),
-                    "data": {
-                        "version": "1.0.0",
-                        "reg_type": reg_type(registry),
-                        "reg_event_type": event_type,
-                        "reg_record_type": r.record_type,
-                        "reg_records": share(&sender, r.data.clone()),
-                    },
-                })
-            })
-            .collect();
-        if events.is_empty() {
-            continue;
+        if let Some(body) = notification(server_id, registry, event_type, sub, &sender, records) {
+            let notify = Action::Notify.as_str();
+            entries.push((
+                notify.to_string(),
+                callback_url(&sub.callback_uri, notify),
+                body,
+            ));
         }
-        let n = events.len();
-        let env = json!({
-            "signature": "",
-            "header": header(server_id, "notify", "succ", &sub.sender_id, n, n),
-            "message": {
-                "transaction_id": sub.transaction_id,
-                "correlation_id": new_id(),
-                "subscription_code": sub.code,
-                "notify_event": events,
-            },
-        });
-        entries.push((
-            "notify".to_string(),
-            callback_url(&sub.callback_uri, "notify"),
-            env.to_string(),
-        ));
     }
     let n = entries.len();
     if n > 0 {
@@ -261,81 +263,65 @@ pub fn apply_changes(
 pub fn txn_status(
     store: &dyn Store,
     sender_id: &str,
-    message: &Value,
+    req: &TxnStatusRequest,
     correlation_id: &str,
-) -> StoreResult<Value> {
-    let r = message
-        .get("txnstatus_request")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let txn_type = r
-        .get("txn_type")
-        .and_then(Value::as_str)
-        .unwrap_or("search");
-    let attr = r
-        .get("attribute_type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let value = r.get("attribute_value").cloned().unwrap_or(Value::Null);
-    let mut found: Option<Value> = None;
-    let mut reason = None;
-    match (attr, &value) {
-        ("transaction_id" | "correlation_id", Value::String(v)) => {
+) -> StoreResult<TxnStatusResponse> {
+    let r = &req.txnstatus_request;
+    let attr = match &r.attribute_type {
+        TxnAttributeType::TransactionId => Some("transaction_id"),
+        TxnAttributeType::CorrelationId => Some("correlation_id"),
+        _ => None,
+    };
+    let found = match (attr, r.attribute_value.as_str()) {
+        (Some(attr), Some(v)) => {
             let txns = store.transactions_by(sender_id, attr, v)?;
             // Only requests of the asked type; not this status request itself.
-            let ops: &[&str] = match txn_type {
-                "search" => &["search", "sync-search"],
-                "subscribe" => &["subscribe"],
-                _ => &["unsubscribe"],
-            };
-            if let Some(t) = txns.iter().find(|t| ops.contains(&t.operation.as_str())) {
-                let resp: Value = serde_json::from_str(&t.response).unwrap_or(Value::Null);
-                // Sync responses are logged as envelopes, async ones as the callback message.
-                found = Some(resp.get("message").cloned().unwrap_or(resp));
-            } else {
-                reason = Some(format!("no {txn_type} transaction with {attr} {v} from this sender"));
-            }
-        }
-        ("subscription_code_list", Value::Array(codes)) => {
-            let mut statuses = Vec::new();
-            for c in codes.iter().filter_map(Value::as_str) {
-                if let Some(s) = store.subscription(c)?.filter(|s| s.sender_id == sender_id) {
-                    statuses.push(json!({"code": s.code, "status": s.status}));
+            let ops: Vec<String> = Op::ALL
+                .into_iter()
+                .filter(|o| o.txn_type().as_ref() == Some(&r.txn_type))
+                .map(Op::audit_name)
+                .collect();
+            match txns.iter().find(|t| ops.contains(&t.operation)) {
+                Some(t) => {
+                    let resp: Value = serde_json::from_str(&t.response).unwrap_or(Value::Null);
+                    // Sync responses are logged as envelopes, async ones as the callback message.
+                    Ok(resp.get("message").cloned().unwrap_or(resp))
                 }
+                None => Err(format!(
+                    "no {} transaction with {attr} {v} from this sender",
+                    r.txn_type
+                )),
             }
-            found = Some(json!({
-                "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-                "correlation_id": correlation_id,
-                "timestamp": now_ts(),
-                "status": "succ",
-                "subscription_status": statuses,
-            }));
         }
-        _ => reason = Some(format!("attribute_type {attr} with this attribute_value is not supported; use transaction_id, correlation_id or subscription_code_list")),
-    }
-    let mut resp = json!({
-        "transaction_id": message.get("transaction_id").cloned().unwrap_or(Value::Null),
-        "correlation_id": correlation_id,
-        "txnstatus_response": {"txn_type": txn_type},
+        _ => Err(format!(
+            "attribute_type {} with this attribute_value is not supported; use transaction_id or correlation_id",
+            r.attribute_type
+        )),
+    };
+    // txn_status is required: an unknown transaction is a rejected search response.
+    let txn_status = found.unwrap_or_else(|reason| {
+        let rejected = SearchResponse {
+            transaction_id: r.attribute_value.as_str().unwrap_or_default().to_string(),
+            correlation_id: correlation_id.to_string(),
+            search_response: vec![rejected(
+                &r.reference_id,
+                ReasonCode::ReferenceIdInvalid,
+                &reason,
+            )],
+            extra: Map::new(),
+        };
+        serde_json::to_value(rejected).unwrap_or_default()
     });
-    match found {
-        Some(s) => resp["txnstatus_response"]["txn_status"] = s,
-        // txn_status is required: an unknown transaction is a rejected search response.
-        None => {
-            resp["txnstatus_response"]["txn_status"] = json!({
-                "transaction_id": value.as_str().unwrap_or_default(),
-                "correlation_id": correlation_id,
-                "search_response": [{
-                    "reference_id": r.get("reference_id").cloned().unwrap_or(Value::Null),
-                    "timestamp": now_ts(),
-                    "status": "rjct",
-                    "status_reason_code": "rjct.reference_id.invalid",
-                    "status_reason_message": reason.unwrap_or_default(),
-                }],
-            });
-        }
-    }
-    Ok(resp)
+    Ok(TxnStatusResponse {
+        transaction_id: req.transaction_id.clone(),
+        correlation_id: correlation_id.to_string(),
+        txnstatus_response: TxnStatusResponseBody {
+            txn_type: r.txn_type.clone(),
+            txn_status,
+            extra: Map::new(),
+        },
+        extra: Map::new(),
+    })
 }
 
 #[cfg(test)]

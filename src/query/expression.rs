@@ -14,7 +14,8 @@
 //!   negates operators on that field. `"path": v` with a non-operator value means `$eq: v`.
 //! - Operator names are also accepted without the `$` when every key of the operator document
 //!   is one (`{"member.member_identifier": {"eq": "ABC451123"}}`, as in the DR spec's
-//!   `disabled_criteria` example). A `$` key that is not an operator is an error naming it.
+//!   `disabled_criteria` example); there `ge` and `le` (the spec's `ExpOperator` spellings)
+//!   are also read as `gte` and `lte`. A `$` key that is not an operator is an error naming it.
 //! - Arrays along the path and comparisons follow [`super::path`] and [`super::compare`];
 //!   `$ne`, `$nin` and `$not` are the negations of `$eq`, `$in` and their operand, so they hold
 //!   for a record that lacks the attribute (as in MongoDB).
@@ -58,7 +59,7 @@ pub enum FieldOp {
     Not(Vec<FieldOp>),
 }
 
-const OPERATORS: [&str; 11] = [
+const OPERATORS: [&str; 13] = [
     "eq",
     "ne",
     "lt",
@@ -70,6 +71,8 @@ const OPERATORS: [&str; 11] = [
     "startsWith",
     "exists",
     "not",
+    "ge",
+    "le",
 ];
 
 impl FieldOp {
@@ -332,9 +335,9 @@ fn parse_ops(val: &Value, at: &str) -> Result<Vec<FieldOp>> {
             "eq" => FieldOp::Eq(operand.clone()),
             "ne" => FieldOp::Ne(operand.clone()),
             "lt" => FieldOp::Lt(operand.clone()),
-            "lte" => FieldOp::Lte(operand.clone()),
+            "lte" | "le" => FieldOp::Lte(operand.clone()),
             "gt" => FieldOp::Gt(operand.clone()),
-            "gte" => FieldOp::Gte(operand.clone()),
+            "gte" | "ge" => FieldOp::Gte(operand.clone()),
             "in" => FieldOp::In(list(operand)?),
             "nin" => FieldOp::Nin(list(operand)?),
             "startsWith" => FieldOp::StartsWith(
@@ -560,4 +563,21 @@ fn parse_filter_body(body: &Value, at: &str) -> Result<ExpressionBody> {
         collection,
         filter: Filter::from_json(query, &format!("{at}.query"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bare_ge_and_le_are_gte_and_lte() {
+        let f = Filter::from_json(&json!({"age": {"ge": 30, "le": 40}}), "query").unwrap();
+        assert_eq!(
+            f,
+            field("age").ops(vec![FieldOp::Gte(json!(30)), FieldOp::Lte(json!(40))])
+        );
+        assert!(f.matches(&json!({"age": 30})));
+        assert!(!f.matches(&json!({"age": 41})));
+    }
 }

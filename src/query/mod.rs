@@ -51,7 +51,7 @@ pub use compare::{compare_values, values_equal};
 pub use expression::{field, Expression, ExpressionBody, FieldOp, Filter};
 pub use idtype::IdTypeValue;
 pub use predicate::{Condition, ExpPredicate, Operator, Predicate, PredicateList};
-pub use sort::{parse_sort, sort_by_keys, sort_records, SortKey, SortOrder};
+pub use sort::{keys_of, parse_sort, sort_by_keys, sort_records, SortKey, SortOrder};
 
 /// A spec enum with one wire spelling per variant: `ALL`, `as_str`, `Display`, and a `FromStr`
 /// that takes any ASCII case and, for namespaced spellings (`ns:org:QueryType:predicate`),

@@ -104,6 +104,11 @@ pub fn parse_sort(v: &Value) -> Result<Vec<SortKey>> {
         .collect()
 }
 
+/// The keys of a parsed request's `search_criteria.sort` (the same rules as [`parse_sort`]).
+pub fn keys_of(items: &[crate::model::SortItem]) -> Result<Vec<SortKey>> {
+    parse_sort(&serde_json::to_value(items)?)
+}
+
 /// Sort `records` in place by the spec's `sort` value.
 pub fn sort_records(records: &mut [Value], sort: &Value) -> Result<()> {
     let keys = parse_sort(sort)?;
@@ -222,5 +227,29 @@ impl SortVal {
             (SortVal::Str(a), SortVal::Str(b)) | (SortVal::Other(a), SortVal::Other(b)) => a.cmp(b),
             _ => self.rank().cmp(&other.rank()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_of_typed_items_follow_parse_sort() {
+        let items: Vec<crate::model::SortItem> = serde_json::from_value(json!([
+            {"attribute_name": "a", "sort_order": "DESC"}, {"attribute_name": "b"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            keys_of(&items).unwrap(),
+            [SortKey::desc("a"), SortKey::asc("b")]
+        );
+        let bad: Vec<crate::model::SortItem> =
+            serde_json::from_value(json!([{"sort_order": "up"}])).unwrap();
+        assert_eq!(
+            keys_of(&bad).unwrap_err().to_string(),
+            "query error: sort[0].attribute_name: required"
+        );
     }
 }

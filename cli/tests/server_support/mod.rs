@@ -97,6 +97,41 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Waits (up to 30 s) for the line of stdout that starts with `name`; returns the rest.
+    pub async fn printed(&self, name: &str) -> String {
+        let find = || {
+            let lines = self.stdout.lock().unwrap();
+            lines
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+        };
+        until(name, || find().is_some()).await;
+        find().unwrap_or_default()
+    }
+
+    /// POSTs `env` to `path`, signed by `from`, with `token`; returns (status, body).
+    pub async fn send(
+        &self,
+        token: &str,
+        path: &str,
+        from: &TestSender,
+        env: Value,
+    ) -> (u16, Value) {
+        self.post(token, path, from.sign(env)).await
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Value {
+        let r = reqwest::get(self.url("/healthz")).await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    /// POSTs `body` to `path` with `token`; returns (status, JSON body).
+    pub async fn post(&self, token: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let (s, v, _) = post(&self.url(path), Some(token), body).await;
+        (s, v)
+    }
 }
 
 impl Drop for Server {
@@ -160,6 +195,13 @@ impl TestSender {
         })
     }
 
+    /// An unsigned async request from this sender: answers go to `sender_uri`.
+    pub fn envelope_to(&self, action: &str, message: Value, sender_uri: &str) -> Value {
+        let mut env = self.envelope(action, message);
+        env["header"]["sender_uri"] = json!(sender_uri);
+        env
+    }
+
     pub fn sign(&self, mut env: Value) -> Vec<u8> {
         self.signer.sign_value(&mut env, None).expect("sign");
         serde_json::to_vec(&env).unwrap()
@@ -179,6 +221,27 @@ pub fn search_message(query_type: &str, query: Value) -> Value {
             "search_criteria": {"query_type": query_type, "query": query},
         }],
     })
+}
+
+/// A temporary directory with `reg.db` seeded with `persons` persons (`dci seed`).
+pub fn seeded(persons: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reg.db");
+    dci(&["seed", "--db", db.to_str().unwrap(), "--persons", persons]);
+    (dir, db)
+}
+
+/// [`seeded`], with a client of `scopes` and the sender s1 (every operation, signature
+/// required): `(dir, db, (client_id, client_secret), s1)`.
+pub fn seeded_with_s1(
+    persons: &str,
+    scopes: &str,
+) -> (tempfile::TempDir, PathBuf, (String, String), TestSender) {
+    let (dir, db) = seeded(persons);
+    let client = client(&db, "c1", scopes);
+    let s1 = sender(dir.path(), "s1");
+    s1.register(&db, &[]);
+    (dir, db, client, s1)
 }
 
 /// Creates a client with `dci clients add`; returns (id, secret).
@@ -267,6 +330,12 @@ impl Receiver {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         })
+    }
+
+    /// Waits (up to 30 s) until `n` envelopes came to `path`; returns all of them.
+    pub async fn wait(&self, path: &str, n: usize) -> Vec<Value> {
+        until(&format!("{n} on {path}"), || self.on(path).len() >= n).await;
+        self.on(path)
     }
 
     pub fn on(&self, path: &str) -> Vec<Value> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use serde_json::Value;
 
 use super::*;
@@ -173,6 +173,55 @@ impl SqliteStore {
             .map_err(|_| StoreError("writer lock poisoned".into()))?;
         f(&mut c)
     }
+
+    /// Every row `sql` selects (with `p`), read by `row`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        row: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(sql)?;
+            let v = st
+                .query_map(p, row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })
+    }
+
+    /// The row `sql` selects (with `p`), if there is one.
+    fn one<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        row: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.read(|c| Ok(c.prepare_cached(sql)?.query_row(p, row).optional()?))
+    }
+
+    /// The row of `t` with key `id`.
+    fn get<T>(&self, t: &Keyed<T>, id: &str) -> StoreResult<Option<T>> {
+        let sql = format!("SELECT {} FROM {} WHERE {} = ?1", t.cols, t.table, t.key);
+        self.one(&sql, [id], t.row)
+    }
+
+    /// Every row of `t`, by key.
+    fn list<T>(&self, t: &Keyed<T>) -> StoreResult<Vec<T>> {
+        let sql = format!("SELECT {} FROM {} ORDER BY {}", t.cols, t.table, t.key);
+        self.all(&sql, [], t.row)
+    }
+
+    /// Sets `active` on the row of `t` with key `id`; false when there is none.
+    fn set_active<T>(&self, t: &Keyed<T>, id: &str, active: bool) -> StoreResult<bool> {
+        let sql = format!("UPDATE {} SET active = ?2 WHERE {} = ?1", t.table, t.key);
+        Ok(self.exec(&sql, params![id, active as i64])? > 0)
+    }
+
+    /// Runs one statement on the writer connection; returns how many rows it changed.
+    fn exec(&self, sql: &str, p: impl Params) -> StoreResult<usize> {
+        self.write(|c| Ok(c.execute(sql, p)?))
+    }
 }
 
 fn record_row(r: &Row) -> rusqlite::Result<Record> {
@@ -195,6 +244,30 @@ fn client_row(r: &Row) -> rusqlite::Result<Client> {
         active: r.get::<_, i64>(5)? != 0,
     })
 }
+
+/// A table whose rows are found by one key column and can be switched off (clients, senders).
+struct Keyed<T> {
+    table: &'static str,
+    key: &'static str,
+    cols: &'static str,
+    row: fn(&Row) -> rusqlite::Result<T>,
+}
+
+const CLIENTS: Keyed<Client> = Keyed {
+    table: "clients",
+    key: "client_id",
+    cols: CLIENT_COLS,
+    row: client_row,
+};
+
+const SENDERS: Keyed<Sender> = Keyed {
+    table: "senders",
+    key: "sender_id",
+    cols: SENDER_COLS,
+    row: sender_row,
+};
+
+const CLIENT_COLS: &str = "client_id, name, secret_hash, scopes, sender_id, active";
 
 const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, registries, fields, \
                            consent_required, signature_policy, active";
@@ -232,6 +305,18 @@ fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
         status: r.get(8)?,
         error_code: r.get(9)?,
         created_at: r.get(10)?,
+    })
+}
+
+fn outbox_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        url: r.get(2)?,
+        body: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        correlation_id: r.get(6)?,
     })
 }
 
@@ -335,13 +420,11 @@ impl Store for SqliteStore {
     }
 
     fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT id, registry, record_type, record_key, data FROM records WHERE id = ?1",
-            )?
-            .query_row([id], record_row)
-            .optional()?)
-        })
+        self.one(
+            "SELECT id, registry, record_type, record_key, data FROM records WHERE id = ?1",
+            [id],
+            record_row,
+        )
     }
 
     fn ids_by_identifier(
@@ -350,16 +433,12 @@ impl Store for SqliteStore {
         id_type: &str,
         id_value: &str,
     ) -> StoreResult<Vec<i64>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT record_id FROM identifiers
-                 WHERE registry = ?1 AND id_type = ?2 AND id_value = ?3 ORDER BY record_id",
-            )?;
-            let ids = st
-                .query_map(params![registry, id_type, id_value], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            Ok(ids)
-        })
+        self.all(
+            "SELECT record_id FROM identifiers
+             WHERE registry = ?1 AND id_type = ?2 AND id_value = ?3 ORDER BY record_id",
+            params![registry, id_type, id_value],
+            |r| r.get(0),
+        )
     }
 
     fn records_by_identifier(
@@ -368,17 +447,13 @@ impl Store for SqliteStore {
         id_type: &str,
         id_value: &str,
     ) -> StoreResult<Vec<Record>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT r.id, r.registry, r.record_type, r.record_key, r.data
-                 FROM identifiers i JOIN records r ON r.id = i.record_id
-                 WHERE i.registry = ?1 AND i.id_type = ?2 AND i.id_value = ?3 ORDER BY r.id",
-            )?;
-            let v = st
-                .query_map(params![registry, id_type, id_value], record_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        self.all(
+            "SELECT r.id, r.registry, r.record_type, r.record_key, r.data
+             FROM identifiers i JOIN records r ON r.id = i.record_id
+             WHERE i.registry = ?1 AND i.id_type = ?2 AND i.id_value = ?3 ORDER BY r.id",
+            params![registry, id_type, id_value],
+            record_row,
+        )
     }
 
     fn scan(
@@ -403,124 +478,75 @@ impl Store for SqliteStore {
     }
 
     fn count_records(&self, registry: Option<&str>) -> StoreResult<i64> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM records WHERE (?1 IS NULL OR registry = ?1)",
-                [registry],
-                |r| r.get(0),
-            )?)
-        })
+        let sql = "SELECT COUNT(*) FROM records WHERE (?1 IS NULL OR registry = ?1)";
+        Ok(self.one(sql, [registry], |r| r.get(0))?.unwrap_or(0))
     }
 
     fn put_client(&self, cl: &Client) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO clients (client_id, name, secret_hash, scopes, sender_id, active, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(client_id) DO UPDATE SET name = excluded.name,
-                   secret_hash = excluded.secret_hash, scopes = excluded.scopes,
-                   sender_id = excluded.sender_id, active = excluded.active",
-                params![
-                    cl.client_id,
-                    cl.name,
-                    cl.secret_hash,
-                    to_list(&cl.scopes),
-                    cl.sender_id,
-                    cl.active as i64,
-                    now_ms()
-                ],
-            )?;
-            Ok(())
-        })
+        self.exec(
+            "INSERT INTO clients (client_id, name, secret_hash, scopes, sender_id, active, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(client_id) DO UPDATE SET name = excluded.name,
+               secret_hash = excluded.secret_hash, scopes = excluded.scopes,
+               sender_id = excluded.sender_id, active = excluded.active",
+            params![
+                cl.client_id,
+                cl.name,
+                cl.secret_hash,
+                to_list(&cl.scopes),
+                cl.sender_id,
+                cl.active as i64,
+                now_ms()
+            ],
+        )
+        .map(drop)
     }
 
     fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT client_id, name, secret_hash, scopes, sender_id, active FROM clients
-                 WHERE client_id = ?1",
-            )?
-            .query_row([client_id], client_row)
-            .optional()?)
-        })
+        self.get(&CLIENTS, client_id)
     }
 
     fn clients(&self) -> StoreResult<Vec<Client>> {
-        self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT client_id, name, secret_hash, scopes, sender_id, active FROM clients
-                 ORDER BY client_id",
-            )?;
-            let v = st
-                .query_map([], client_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        self.list(&CLIENTS)
     }
 
     fn set_client_active(&self, client_id: &str, active: bool) -> StoreResult<bool> {
-        self.write(|c| {
-            Ok(c.execute(
-                "UPDATE clients SET active = ?2 WHERE client_id = ?1",
-                params![client_id, active as i64],
-            )? > 0)
-        })
+        self.set_active(&CLIENTS, client_id, active)
     }
 
     fn put_sender(&self, s: &Sender) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO senders ({SENDER_COLS}, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                ),
-                params![
-                    s.sender_id,
-                    s.name,
-                    s.jwks.to_string(),
-                    s.jwks_url,
-                    to_list(&s.allowed_ops),
-                    to_list(&s.registries),
-                    to_list(&s.fields),
-                    s.consent_required as i64,
-                    s.signature_policy.name(),
-                    s.active as i64,
-                    now_ms()
-                ],
-            )?;
-            Ok(())
-        })
+        self.exec(
+            &format!(
+                "INSERT OR REPLACE INTO senders ({SENDER_COLS}, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            params![
+                s.sender_id,
+                s.name,
+                s.jwks.to_string(),
+                s.jwks_url,
+                to_list(&s.allowed_ops),
+                to_list(&s.registries),
+                to_list(&s.fields),
+                s.consent_required as i64,
+                s.signature_policy.name(),
+                s.active as i64,
+                now_ms()
+            ],
+        )
+        .map(drop)
     }
 
     fn sender(&self, sender_id: &str) -> StoreResult<Option<Sender>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT {SENDER_COLS} FROM senders WHERE sender_id = ?1"
-            ))?
-            .query_row([sender_id], sender_row)
-            .optional()?)
-        })
+        self.get(&SENDERS, sender_id)
     }
 
     fn senders(&self) -> StoreResult<Vec<Sender>> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {SENDER_COLS} FROM senders ORDER BY sender_id"
-            ))?;
-            let v = st
-                .query_map([], sender_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        self.list(&SENDERS)
     }
 
     fn set_sender_active(&self, sender_id: &str, active: bool) -> StoreResult<bool> {
-        self.write(|c| {
-            Ok(c.execute(
-                "UPDATE senders SET active = ?2 WHERE sender_id = ?1",
-                params![sender_id, active as i64],
-            )? > 0)
-        })
+        self.set_active(&SENDERS, sender_id, active)
     }
 
     fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()> {
@@ -560,85 +586,60 @@ impl Store for SqliteStore {
             "message_id" => "message_id",
             other => return Err(StoreError(format!("unknown attribute {other}"))),
         };
-        self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {TXN_COLS} FROM transactions WHERE sender_id = ?1 AND {col} = ?2
-                 ORDER BY id DESC LIMIT 100"
-            ))?;
-            let v = st
-                .query_map(params![sender_id, value], txn_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        let sql = format!(
+            "SELECT {TXN_COLS} FROM transactions WHERE sender_id = ?1 AND {col} = ?2
+             ORDER BY id DESC LIMIT 100"
+        );
+        self.all(&sql, params![sender_id, value], txn_row)
     }
 
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>> {
-        self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT sender_id, message_id, created_at FROM transactions WHERE created_at >= ?1",
-            )?;
-            let v = st
-                .query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        self.all(
+            "SELECT sender_id, message_id, created_at FROM transactions WHERE created_at >= ?1",
+            [since_ms],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     fn put_subscription(&self, s: &Subscription) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                ),
-                params![
-                    s.code,
-                    s.sender_id,
-                    s.registry,
-                    s.reg_event_type,
-                    s.filter_type,
-                    s.filter.as_ref().map(Value::to_string),
-                    s.notify_record_type,
-                    s.callback_uri,
-                    s.status,
-                    s.transaction_id,
-                    s.created_at
-                ],
-            )?;
-            Ok(())
-        })
+        self.exec(
+            &format!(
+                "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            params![
+                s.code,
+                s.sender_id,
+                s.registry,
+                s.reg_event_type,
+                s.filter_type,
+                s.filter.as_ref().map(Value::to_string),
+                s.notify_record_type,
+                s.callback_uri,
+                s.status,
+                s.transaction_id,
+                s.created_at
+            ],
+        )
+        .map(drop)
     }
 
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT {SUB_COLS} FROM subscriptions WHERE code = ?1"
-            ))?
-            .query_row([code], sub_row)
-            .optional()?)
-        })
+        let sql = format!("SELECT {SUB_COLS} FROM subscriptions WHERE code = ?1");
+        self.one(&sql, [code], sub_row)
     }
 
     fn active_subscriptions(&self, registry: &str) -> StoreResult<Vec<Subscription>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {SUB_COLS} FROM subscriptions WHERE registry = ?1 AND status = 'subscribe'
-                 ORDER BY created_at"
-            ))?;
-            let v = st
-                .query_map([registry], sub_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        let sql = format!(
+            "SELECT {SUB_COLS} FROM subscriptions WHERE registry = ?1 AND status = 'subscribe'
+             ORDER BY created_at"
+        );
+        self.all(&sql, [registry], sub_row)
     }
 
     fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool> {
-        self.write(|c| {
-            Ok(c.execute(
-                "UPDATE subscriptions SET status = ?2 WHERE code = ?1",
-                params![code, status],
-            )? > 0)
-        })
+        let sql = "UPDATE subscriptions SET status = ?2 WHERE code = ?1";
+        Ok(self.exec(sql, params![code, status])? > 0)
     }
 
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()> {
@@ -651,37 +652,18 @@ impl Store for SqliteStore {
     }
 
     fn due_outbox(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, kind, url, body, attempts, next_attempt_at, correlation_id FROM outbox
-                 WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1
-                 ORDER BY id LIMIT ?2",
-            )?;
-            let v = st
-                .query_map(params![now_ms, limit as i64], |r| {
-                    Ok(OutboxEntry {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        url: r.get(2)?,
-                        body: r.get(3)?,
-                        attempts: r.get(4)?,
-                        next_attempt_at: r.get(5)?,
-                        correlation_id: r.get(6)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(v)
-        })
+        self.all(
+            "SELECT id, kind, url, body, attempts, next_attempt_at, correlation_id FROM outbox
+             WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1
+             ORDER BY id LIMIT ?2",
+            params![now_ms, limit as i64],
+            outbox_row,
+        )
     }
 
     fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-                params![id, now_ms],
-            )?;
-            Ok(())
-        })
+        let sql = "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1";
+        self.exec(sql, params![id, now_ms]).map(drop)
     }
 
     fn mark_attempt(
@@ -691,43 +673,29 @@ impl Store for SqliteStore {
         error: &str,
         give_up: bool,
     ) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
-                   failed = ?4 WHERE id = ?1",
-                params![id, next_at_ms, error, give_up as i64],
-            )?;
-            Ok(())
-        })
+        self.exec(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+               failed = ?4 WHERE id = ?1",
+            params![id, next_at_ms, error, give_up as i64],
+        )
+        .map(drop)
     }
 
     fn pending_outbox(&self) -> StoreResult<i64> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed = 0",
-                [],
-                |r| r.get(0),
-            )?)
-        })
+        let sql = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed = 0";
+        Ok(self.one(sql, [], |r| r.get(0))?.unwrap_or(0))
     }
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?,
-            )
-        })
+        self.one("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
     }
 
     fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-            Ok(())
-        })
+        self.exec(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map(drop)
     }
 }
