@@ -203,7 +203,7 @@ fn other_kinds_check_their_enums_and_ids() {
         vec![
             v(
                 "message.txnstatus_request.txn_type",
-                "must be one of \"search\", \"subscribe\", \"receipt\", got \"disburse\""
+                "must be one of \"search\", \"subscribe\", \"unsubscribe\", \"receipt\", got \"disburse\""
             ),
             v(
                 "message.txnstatus_request.attribute_value",
@@ -589,4 +589,24 @@ fn removing_any_required_field_names_it_and_nothing_panics() {
     }
     // The fixtures hold plenty of required fields; each was named when removed.
     assert!(required_seen > 100, "{required_seen}");
+}
+
+/// The latest crvs and fr specs list `txn_type` `unsubscribe` and `attribute_type`
+/// `subscription_code_list`; both validate and parse as known values.
+#[test]
+fn txn_status_knows_the_latest_spec_values() {
+    let mut t = load("valid/txn-status.json");
+    t["message"]["txnstatus_request"]["txn_type"] = json!("unsubscribe");
+    t["message"]["txnstatus_request"]["attribute_type"] = json!("subscription_code_list");
+    t["message"]["txnstatus_request"]["attribute_value"] = json!(["SUB-1", "SUB-2"]);
+    validate_value("txn-status", &t).unwrap();
+    let typed: dci::model::TxnStatusRequest = serde_json::from_value(t["message"].clone()).unwrap();
+    assert_eq!(
+        typed.txnstatus_request.txn_type,
+        dci::model::TxnType::Unsubscribe
+    );
+    assert_eq!(
+        typed.txnstatus_request.attribute_type,
+        dci::model::TxnAttributeType::SubscriptionCodeList
+    );
 }

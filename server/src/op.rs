@@ -241,6 +241,7 @@ impl Op {
         match self {
             Op::SyncSearch | Op::Search => Some(TxnType::Search),
             Op::Subscribe => Some(TxnType::Subscribe),
+            Op::Unsubscribe => Some(TxnType::Unsubscribe),
             _ => None,
         }
     }

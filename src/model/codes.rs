@@ -232,6 +232,7 @@ wire_enum! {
     TxnType {
         Search => "search",
         Subscribe => "subscribe",
+        Unsubscribe => "unsubscribe",
         Receipt => "receipt",
     }
 }
@@ -242,6 +243,7 @@ wire_enum! {
         TransactionId => "transaction_id",
         ReferenceIdList => "reference_id_list",
         CorrelationId => "correlation_id",
+        SubscriptionCodeList => "subscription_code_list",
     }
 }
 

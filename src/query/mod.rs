@@ -53,10 +53,12 @@ pub use idtype::IdTypeValue;
 pub use predicate::{Condition, ExpPredicate, Operator, Predicate, PredicateList};
 pub use sort::{keys_of, parse_sort, sort_by_keys, sort_records, SortKey, SortOrder};
 
-/// A spec enum with one wire spelling per variant: `ALL`, `as_str`, `Display`, and a `FromStr`
-/// that takes any ASCII case and, for namespaced spellings (`ns:org:QueryType:predicate`),
-/// the last segment. The error names the enum and lists the spellings.
-macro_rules! wire_enum {
+/// A closed spec enum of the query grammar: `ALL`, `as_str`, `Display`, and a `FromStr` that
+/// takes any ASCII case and, for namespaced spellings (`ns:org:QueryType:predicate`),
+/// the last segment. Unlike the model's open `wire_enum!` (unknown values kept as `Other`), an
+/// unknown spelling is an error naming the enum and listing the spellings: a query must not be
+/// widened by a word it does not understand.
+macro_rules! closed_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident ($what:literal) {
         $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)?
     }) => {
@@ -103,9 +105,9 @@ macro_rules! wire_enum {
         }
     };
 }
-pub(crate) use wire_enum;
+pub(crate) use closed_enum;
 
-wire_enum! {
+closed_enum! {
     /// The spec's `QueryTypeEnum`.
     pub enum QueryType ("query type") {
         IdTypeValue => "idtype-value",

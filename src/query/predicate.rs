@@ -25,13 +25,13 @@
 
 use serde_json::{Map, Value};
 
+use super::closed_enum;
 use super::evaluate::{
     field_eq, field_in, field_ord, is_ge, is_gt, is_le, is_lt, object_at, required_name, type_name,
 };
-use super::wire_enum;
 use crate::error::{Error, Result};
 
-wire_enum! {
+closed_enum! {
     /// The spec's `ExpOperator`.
     pub enum Operator ("operator") {
         Gt => "gt",
@@ -43,7 +43,7 @@ wire_enum! {
     }
 }
 
-wire_enum! {
+closed_enum! {
     /// The spec's `ExpCondition`.
     pub enum Condition ("condition") {
         And => "and",
