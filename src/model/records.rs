@@ -23,139 +23,80 @@ pub trait RecordView: Serialize + DeserializeOwned {
     }
 }
 
-macro_rules! opt {
-    () => {
-        Option<Value>
+/// Declares a record view: each listed field is an optional JSON value (or the given type),
+/// absent stays absent, and every other key of the record is kept in `extra`.
+macro_rules! record_view {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$fmeta:meta])* $field:ident $(: $ty:ty)?),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<record_view!(@type $($ty)?)>,
+            )+
+            #[serde(flatten)]
+            pub extra: Extra,
+        }
+
+        impl RecordView for $name {}
     };
+    (@type) => { Value };
+    (@type $ty:ty) => { $ty };
 }
 
-/// A person (CRVS / social `Person`, DCI `Person`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Person {
-    /// An identifier object or a list of them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identifier: opt!(),
-    /// `{given_name, surname, second_name, prefix, suffix}` or a string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sex: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub birth_date: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub death_date: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_number: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marital_status: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_date: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// A person (CRVS / social `Person`, DCI `Person`).
+    Person {
+        /// An identifier object or a list of them.
+        identifier,
+        /// `{given_name, surname, second_name, prefix, suffix}` or a string.
+        name,
+        sex, birth_date, death_date, address, phone_number, email, marital_status,
+        registration_date,
+    }
 }
 
-/// A group / household (social `Group`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Group {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_identifier: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_type: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_size: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub poverty_score: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_head_info: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_list: Option<Vec<Member>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_date: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// A group / household (social `Group`).
+    Group {
+        group_identifier, group_type, group_size, poverty_score, group_head_info,
+        member_list: Vec<Member>,
+        registration_date,
+    }
 }
 
-/// A group member (social `Member`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Member {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_identifier: opt!(),
-    /// The member's person record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub demographic_info: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub related_person: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_disabled: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marital_status: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// A group member (social `Member`).
+    Member {
+        member_identifier,
+        /// The member's person record.
+        demographic_info,
+        related_person, is_disabled, marital_status,
+    }
 }
 
-/// An IBR beneficiary: the assistance unit (group) or member and their benefits.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Beneficiary {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assistance_unit: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub programme: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enrollment_status: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// An IBR beneficiary: the assistance unit (group) or member and their benefits.
+    Beneficiary { assistance_unit, member, programme, enrollment_status }
 }
 
-/// A DR disabled person.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct DisabledPerson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub personal_details: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disability_status: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disability_level: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disability_details: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disability_support: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_date: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// A DR disabled person.
+    DisabledPerson {
+        personal_details, disability_status, disability_level, disability_details,
+        disability_support, registration_date,
+    }
 }
 
-/// An FR farmer. The FR extension spells the personal details `famer_personal_details`; that
-/// name is read and written as `farmer_personal_details`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Farmer {
-    #[serde(
-        default,
-        alias = "famer_personal_details",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub farmer_personal_details: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family_details: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub land_details: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub farmer_type: opt!(),
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_date: opt!(),
-    #[serde(flatten)]
-    pub extra: Extra,
+record_view! {
+    /// An FR farmer. The FR extension spells the personal details `famer_personal_details`;
+    /// that name is read and written as `farmer_personal_details`.
+    Farmer {
+        #[serde(alias = "famer_personal_details")]
+        farmer_personal_details,
+        family_details, land_details, farmer_type, registration_date,
+    }
 }
-
-impl RecordView for Person {}
-impl RecordView for Group {}
-impl RecordView for Member {}
-impl RecordView for Beneficiary {}
-impl RecordView for DisabledPerson {}
-impl RecordView for Farmer {}
