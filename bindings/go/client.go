@@ -241,18 +241,26 @@ func (c *Client) Unsubscribe(codes ...string) (*Ack, error) {
 	}))
 }
 
-// CallbackError describes why a callback was refused, or the registry's rejection it carried.
+// CallbackError describes why a callback was refused, or the registry's rejection it carried:
+// the core's structured error (the same parts as *Error).
 type CallbackError struct {
-	Kind    string `json:"kind"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Kind          string      `json:"kind"`
+	Code          string      `json:"code"`
+	Message       string      `json:"message"`
+	Field         string      `json:"field"`
+	TransactionID string      `json:"transaction_id"`
+	Endpoint      string      `json:"endpoint"`
+	Status        int         `json:"status"`
+	Violations    []Violation `json:"violations"`
 }
 
-// CallbackAnswer is what HandleCallback found and the HTTP answer to send back.
+// CallbackAnswer is what HandleCallback found and the HTTP answer to send back: the core's
+// callback answer, with the same keys as the C ABI's JSON and Python's handle_callback dict.
 type CallbackAnswer struct {
-	HTTPStatus    int             `json:"http_status"`
-	Body          json.RawMessage `json:"body"`
-	Accepted      bool            `json:"accepted"`
+	Accepted   bool `json:"accepted"`
+	HTTPStatus int  `json:"http_status"`
+	// Ack is the body to answer with: the ACK, or the ERR ack of a refused callback.
+	Ack           json.RawMessage `json:"ack"`
 	Action        string          `json:"action"`
 	TransactionID string          `json:"transaction_id"`
 	CorrelationID string          `json:"correlation_id"`
@@ -264,7 +272,7 @@ type CallbackAnswer struct {
 
 // HandleCallback verifies and parses a callback the registry posted to our callback URI and
 // hands its result to a WaitFor on the same transaction. Answer the registry's HTTP request
-// with HTTPStatus and Body.
+// with HTTPStatus and Ack.
 func (c *Client) HandleCallback(body []byte, headers map[string]string) (*CallbackAnswer, error) {
 	if c == nil || c.p == nil {
 		return nil, closedError("Client")

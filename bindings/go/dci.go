@@ -101,6 +101,9 @@ func takeError(r C.dci_result, e *C.dci_error) error {
 	if p := C.dci_error_transaction_id(e); p != nil {
 		err.TransactionID = C.GoString(p)
 	}
+	if p := C.dci_error_endpoint(e); p != nil {
+		err.Endpoint = C.GoString(p)
+	}
 	err.HTTPStatus = int(C.dci_error_http_status(e))
 	if p := C.dci_error_violations(e); p != nil {
 		// The library writes this JSON itself; a decoding failure would leave Violations nil.

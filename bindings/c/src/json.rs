@@ -6,8 +6,8 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::string::{in_json, in_str, out_string};
-use super::{boundary, dci_error, dci_result, out_ptr, write_out, FfiError, FfiResult};
+use super::string::{in_json, in_str};
+use super::{dci_error, dci_result, string_out, value_out, FfiError, FfiResult};
 use dci::error::Error;
 
 fn lookup<'v>(doc: &'v Value, pointer: &str) -> FfiResult<&'v Value> {
@@ -25,12 +25,10 @@ pub extern "C" fn dci_json_get(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let doc = in_json(json, "json")?;
         let v = lookup(&doc, in_str(pointer, "pointer")?)?;
-        out_string(out, &v.to_string());
-        Ok(())
+        Ok(v.to_string())
     })
 }
 
@@ -44,8 +42,7 @@ pub extern "C" fn dci_json_get_string(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let doc = in_json(json, "json")?;
         let pointer = in_str(pointer, "pointer")?;
         let s = lookup(&doc, pointer)?.as_str().ok_or_else(|| {
@@ -53,8 +50,7 @@ pub extern "C" fn dci_json_get_string(
                 "value at JSON pointer {pointer:?} is not a string"
             )))
         })?;
-        out_string(out, s);
-        Ok(())
+        Ok(s.to_string())
     })
 }
 
@@ -67,8 +63,7 @@ pub extern "C" fn dci_json_len(
     out: *mut usize,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    value_out(out, err, || {
         let doc = in_json(json, "json")?;
         let pointer = in_str(pointer, "pointer")?;
         let n = match lookup(&doc, pointer)? {
@@ -80,7 +75,6 @@ pub extern "C" fn dci_json_len(
                 ))))
             }
         };
-        write_out(out, n);
-        Ok(())
+        Ok(n)
     })
 }

@@ -30,6 +30,14 @@ pub(crate) fn opt_in_str<'a>(p: *const c_char, name: &'static str) -> FfiResult<
 
 /// Parses a required JSON text argument; the error names the argument.
 pub(crate) fn in_json(p: *const c_char, name: &'static str) -> FfiResult<Value> {
+    in_args(p, name)
+}
+
+/// Parses a required JSON text argument into `T`; the error names the argument.
+pub(crate) fn in_args<T: serde::de::DeserializeOwned>(
+    p: *const c_char,
+    name: &'static str,
+) -> FfiResult<T> {
     let text = in_str(p, name)?;
     serde_json::from_str(text).map_err(|e| FfiError::Core(Error::Json(format!("{name}: {e}"))))
 }
