@@ -16,7 +16,7 @@ use crate::client::datasource::DataSource;
 use crate::client::dialect::{self, Dialect};
 use crate::error::{Error, Result, Violation};
 use crate::model::{
-    self, Extra, Frequency, Int, PaginationRequest, SearchCriteria, SearchRequest,
+    self, setters, Extra, Frequency, Int, PaginationRequest, SearchCriteria, SearchRequest,
     SearchRequestItem, SortItem, SubscribeCriteria, SubscribeRequest, SubscribeRequestItem,
     TxnAttributeType, TxnStatusRequest, TxnStatusRequestBody, TxnType, UnSubscribeRequest,
 };
@@ -131,33 +131,14 @@ impl SearchSpec {
         self.page_size = page_size;
         self
     }
-    pub fn reg_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_type = Some(v.into());
-        self
-    }
-    pub fn reg_event_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_event_type = Some(v.into());
-        self
-    }
-    pub fn reg_record_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_record_type = Some(v.into());
-        self
-    }
-    pub fn sort(mut self, v: Value) -> Self {
-        self.sort = Some(v);
-        self
-    }
-    pub fn consent(mut self, v: Value) -> Self {
-        self.consent = Some(v);
-        self
-    }
-    pub fn authorize(mut self, v: Value) -> Self {
-        self.authorize = Some(v);
-        self
-    }
-    pub fn locale(mut self, v: impl Into<String>) -> Self {
-        self.locale = Some(v.into());
-        self
+    setters! {
+        reg_type: String,
+        reg_event_type: String,
+        reg_record_type: String,
+        sort: Value,
+        consent: Value,
+        authorize: Value,
+        locale: String,
     }
 
     /// For an identifier query: its type and value (dialects with their own lookup syntax

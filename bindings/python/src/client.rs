@@ -323,8 +323,7 @@ impl PyDCIClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         if async_mode {
-            let ack = py.detach(|| c.search_async(&spec)).py_err()?;
-            conv::ser_to_py(py, &ack)
+            conv::released(py, || c.search_async(&spec))
         } else {
             let r = py.detach(|| c.search_sync(&spec)).py_err()?;
             conv::to_py(py, &r.raw)
@@ -666,8 +665,7 @@ impl PyDCIClient {
             })
             .collect();
         let c = &self.inner;
-        let ack = py.detach(|| c.subscribe(&specs)).py_err()?;
-        conv::ser_to_py(py, &ack)
+        conv::released(py, || c.subscribe(&specs))
     }
 
     /// Ends subscriptions by their codes; returns the ack.
@@ -677,8 +675,7 @@ impl PyDCIClient {
         subscription_codes: Vec<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        let ack = py.detach(|| c.unsubscribe(&subscription_codes)).py_err()?;
-        conv::ser_to_py(py, &ack)
+        conv::released(py, || c.unsubscribe(&subscription_codes))
     }
 
     /// Sync transaction status (``/registry/sync/txn/status``): ``attribute_type``
@@ -709,8 +706,7 @@ impl PyDCIClient {
     /// "item_rejection", "signature", "elapsed_ms"}``; raises on failure.
     fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        let r = py.detach(|| c.test_connection()).py_err()?;
-        conv::ser_to_py(py, &r)
+        conv::released(py, || c.test_connection())
     }
 
     /// Forgets the cached OAuth2 token; the next call fetches a fresh one.
@@ -946,8 +942,7 @@ impl PyCallbackListener {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.running()?;
         let t = duration(timeout)?;
-        let r = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
-        conv::ser_to_py(py, &r)
+        conv::released(py, || c.wait_for(transaction_id, t))
     }
 
     /// See ``DCIClient.on_notify``.
