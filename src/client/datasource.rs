@@ -16,6 +16,26 @@ use crate::client::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::signature::Profile;
 
+/// `from_toml_str`, `from_json_str` and `from_file` of a [`Loadable`] configuration.
+macro_rules! loaders {
+    () => {
+        /// Parses and validates a TOML document.
+        pub fn from_toml_str(s: &str) -> Result<Self> {
+            load(s, Format::Toml)
+        }
+
+        /// Parses and validates a JSON document.
+        pub fn from_json_str(s: &str) -> Result<Self> {
+            load(s, Format::Json)
+        }
+
+        /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
+        pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+            load_file(path.as_ref())
+        }
+    };
+}
+
 /// A secret string (client secret, bearer token, private key PEM): never shown by `Debug`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -407,20 +427,7 @@ impl DataSource {
         ds
     }
 
-    /// Parses and validates a TOML document.
-    pub fn from_toml_str(s: &str) -> Result<Self> {
-        load(s, Format::Toml)
-    }
-
-    /// Parses and validates a JSON document.
-    pub fn from_json_str(s: &str) -> Result<Self> {
-        load(s, Format::Json)
-    }
-
-    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        load_file(path.as_ref())
-    }
+    loaders!();
 
     /// The request timeout.
     pub fn timeout(&self) -> Duration {
@@ -607,19 +614,8 @@ pub struct DataSources {
 }
 
 impl DataSources {
-    /// Parses and validates every source; codes must be unique.
-    pub fn from_toml_str(s: &str) -> Result<Self> {
-        load(s, Format::Toml)
-    }
-
-    pub fn from_json_str(s: &str) -> Result<Self> {
-        load(s, Format::Json)
-    }
-
-    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        load_file(path.as_ref())
-    }
+    // Every source is validated; codes must be unique.
+    loaders!();
 
     fn validate(&self) -> Result<()> {
         for (i, ds) in self.sources.iter().enumerate() {

@@ -227,7 +227,6 @@ impl DCIClient {
     /// [`DCIClient::wait_for`].
     pub fn search_async(&self, spec: &SearchSpec) -> Result<Ack> {
         spec.check()?;
-        self.require_callback_uri()?;
         let mut ids = Ids::fresh();
         let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
         self.async_call(
@@ -287,49 +286,28 @@ impl DCIClient {
     /// Subscribes to registry events (one `subscribe_request` item per spec); returns the ACK.
     /// The subscription codes arrive by the on-subscribe callback.
     pub fn subscribe(&self, specs: &[SubscribeSpec]) -> Result<Ack> {
-        if specs.is_empty() {
-            return Err(Error::Validation(vec![Violation::new(
-                "subscribe_request",
-                "at least one subscription",
-            )]));
-        }
-        self.require_callback_uri()?;
+        required(
+            !specs.is_empty(),
+            "subscribe_request",
+            "at least one subscription",
+        )?;
         let ds = &self.inner.ds;
         let mut ids = Ids::fresh();
         let message = request::subscribe_request(ds, specs, &mut ids)?;
-        let n = message.subscribe_request.len();
-        self.async_call(
-            &ds.endpoints.subscribe,
-            "subscribe",
-            &message,
-            n,
-            ids,
-            false,
-        )
+        let path = &ds.endpoints.subscribe;
+        self.async_call(path, "subscribe", &message, specs.len(), ids, false)
     }
 
     /// Ends subscriptions by their codes; returns the ACK (result by on-unsubscribe callback).
     pub fn unsubscribe(&self, subscription_codes: &[String]) -> Result<Ack> {
-        if subscription_codes.is_empty() || subscription_codes.iter().any(|c| c.is_empty()) {
-            return Err(Error::Validation(vec![Violation::new(
-                "subscription_codes",
-                "at least one non-empty code",
-            )]));
-        }
-        self.require_callback_uri()?;
+        let ok = !subscription_codes.is_empty() && subscription_codes.iter().all(|c| !c.is_empty());
+        required(ok, "subscription_codes", "at least one non-empty code")?;
         let ds = &self.inner.ds;
         let mut ids = Ids::fresh();
         ids.reference_ids.clear();
         let message = request::unsubscribe_request(ds, subscription_codes, &ids);
-        let n = subscription_codes.len();
-        self.async_call(
-            &ds.endpoints.unsubscribe,
-            "unsubscribe",
-            &message,
-            n,
-            ids,
-            false,
-        )
+        let (path, n) = (&ds.endpoints.unsubscribe, subscription_codes.len());
+        self.async_call(path, "unsubscribe", &message, n, ids, false)
     }
 
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
@@ -346,7 +324,6 @@ impl DCIClient {
     /// the status arrives by the txn/on-status callback.
     pub fn txn_status_async(&self, q: &TxnStatusQuery) -> Result<Ack> {
         q.check()?;
-        self.require_callback_uri()?;
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
         let path = &self.inner.ds.endpoints.txn_status;
@@ -478,6 +455,7 @@ impl DCIClient {
         ids: Ids,
         idempotent: bool,
     ) -> Result<Ack> {
+        self.require_callback_uri()?;
         let txn = ids.transaction_id.clone();
         let callback_action = crate::model::callback_action(action)
             .ok_or_else(|| Error::Internal(format!("no callback action for {action}")))?;
@@ -622,6 +600,15 @@ impl DCIClient {
             .read()
             .map(|g| g.clone())
             .unwrap_or_default()
+    }
+}
+
+/// `Ok` when `ok`, else a validation error naming `path` and `rule`.
+fn required(ok: bool, path: &str, rule: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Validation(vec![Violation::new(path, rule)]))
     }
 }
 

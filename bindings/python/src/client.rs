@@ -417,42 +417,6 @@ impl PyDCIClient {
         self.sync(py, spec, false)
     }
 
-    /// The same as ``search`` (the name OpenSPP's documentation uses).
-    #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
-        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
-        authorize = None, locale = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn search_sync<'py>(
-        &self,
-        py: Python<'py>,
-        query_type: &Bound<'py, PyAny>,
-        query_value: Option<&Bound<'py, PyAny>>,
-        record_type: Option<String>,
-        page: u32,
-        page_size: u32,
-        registry_type: Option<String>,
-        registry_event_type: Option<String>,
-        sort: Option<&Bound<'py, PyAny>>,
-        consent: Option<&Bound<'py, PyAny>>,
-        authorize: Option<&Bound<'py, PyAny>>,
-        locale: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.search(
-            py,
-            query_type,
-            query_value,
-            record_type,
-            page,
-            page_size,
-            registry_type,
-            registry_event_type,
-            sort,
-            consent,
-            authorize,
-            locale,
-        )
-    }
-
     /// Async search (``/registry/search``): returns once the registry acknowledges, with
     /// ``{"ack_status", "correlation_id", "timestamp", "transaction_id", "message_id",
     /// "reference_ids", "raw"}``. The result arrives at ``our_callback_uri`` + ``/on-search``
