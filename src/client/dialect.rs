@@ -126,17 +126,10 @@ pub fn build_header(dialect: Dialect, h: &HeaderFields<'_>) -> Value {
 
 /// The header fields of OpenSPP 2's `DCIMessageHeader`, in declaration order: it signs its
 /// own `model_dump(mode="json")` of the header, so all of them are sent, `null` where absent.
+#[rustfmt::skip]
 const OPENSPP2_HEADER_FIELDS: [&str; 10] = [
-    "version",
-    "message_id",
-    "message_ts",
-    "action",
-    "sender_id",
-    "sender_uri",
-    "receiver_id",
-    "total_count",
-    "is_msg_encrypted",
-    "meta",
+    "version", "message_id", "message_ts", "action", "sender_id", "sender_uri", "receiver_id",
+    "total_count", "is_msg_encrypted", "meta",
 ];
 
 impl Dialect {

@@ -105,6 +105,14 @@ pub struct ConnectionReport {
     pub elapsed_ms: u64,
 }
 
+/// A request ready to send (see [`DCIClient::outgoing`]).
+struct Outgoing<'a> {
+    path: &'a str,
+    action: &'a str,
+    envelope: Value,
+    ids: Ids,
+}
+
 struct Sent {
     url: String,
 }
@@ -212,14 +220,15 @@ impl DCIClient {
         spec.check()?;
         let mut ids = Ids::fresh();
         let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        let (sent, env, sig) = self.sync_call(
+        let o = self.outgoing(
             &self.inner.ds.endpoints.sync_search,
             "search",
             &message,
             1,
-            &ids,
+            ids,
         )?;
-        response::parse_search(&sent.ctx(&ids), &env, "search_response", sig)
+        let (sent, env, sig) = self.sync_call(&o)?;
+        response::parse_search(&sent.ctx(&o.ids), &env, "search_response", sig)
     }
 
     /// Searches through the async endpoint (`/registry/search`); returns the ACK. The result
@@ -229,14 +238,8 @@ impl DCIClient {
         spec.check()?;
         let mut ids = Ids::fresh();
         let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        self.async_call(
-            &self.inner.ds.endpoints.search,
-            "search",
-            &message,
-            1,
-            ids,
-            false,
-        )
+        let o = self.outgoing(&self.inner.ds.endpoints.search, "search", &message, 1, ids)?;
+        self.async_call(o, false)
     }
 
     /// `idtype-value` search through the sync endpoint.
@@ -295,7 +298,10 @@ impl DCIClient {
         let mut ids = Ids::fresh();
         let message = request::subscribe_request(ds, specs, &mut ids)?;
         let path = &ds.endpoints.subscribe;
-        self.async_call(path, "subscribe", &message, specs.len(), ids, false)
+        self.async_call(
+            self.outgoing(path, "subscribe", &message, specs.len(), ids)?,
+            false,
+        )
     }
 
     /// Ends subscriptions by their codes; returns the ACK (result by on-unsubscribe callback).
@@ -307,7 +313,7 @@ impl DCIClient {
         ids.reference_ids.clear();
         let message = request::unsubscribe_request(ds, subscription_codes, &ids);
         let (path, n) = (&ds.endpoints.unsubscribe, subscription_codes.len());
-        self.async_call(path, "unsubscribe", &message, n, ids, false)
+        self.async_call(self.outgoing(path, "unsubscribe", &message, n, ids)?, false)
     }
 
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
@@ -316,8 +322,9 @@ impl DCIClient {
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
         let path = &self.inner.ds.endpoints.sync_txn_status;
-        let (sent, env, sig) = self.sync_call(path, "txn-status", &message, 1, &ids)?;
-        response::parse_txn_status(&sent.ctx(&ids), &env, sig)
+        let o = self.outgoing(path, "txn-status", &message, 1, ids)?;
+        let (sent, env, sig) = self.sync_call(&o)?;
+        response::parse_txn_status(&sent.ctx(&o.ids), &env, sig)
     }
 
     /// Transaction status through the async endpoint (`/registry/txn/status`); returns the ACK,
@@ -327,7 +334,7 @@ impl DCIClient {
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
         let path = &self.inner.ds.endpoints.txn_status;
-        self.async_call(path, "txn-status", &message, 1, ids, true)
+        self.async_call(self.outgoing(path, "txn-status", &message, 1, ids)?, true)
     }
 
     /// A sync call to a registry-specific endpoint (IBR `/registry/sync/enrolled`, the DR sync
@@ -346,10 +353,11 @@ impl DCIClient {
             Value::String(ids.transaction_id.clone()),
         );
         m.extend(body);
-        let (sent, env, signature) = self.sync_call(path, action, &m, 1, &ids)?;
-        response::check_header(&sent.ctx(&ids), &env)?;
+        let o = self.outgoing(path, action, &m, 1, ids)?;
+        let (sent, env, signature) = self.sync_call(&o)?;
+        response::check_header(&sent.ctx(&o.ids), &env)?;
         Ok(RawResponse {
-            transaction_id: ids.transaction_id,
+            transaction_id: o.ids.transaction_id,
             envelope: env,
             signature,
         })
@@ -429,42 +437,46 @@ impl DCIClient {
         Ok(())
     }
 
-    /// A sync exchange: sends, refuses an error ACK, verifies the response signature.
-    fn sync_call<M: Serialize>(
+    /// A request ready to send: its envelope, built once from the typed message.
+    fn outgoing<'a, M: Serialize>(
         &self,
-        path: &str,
-        action: &str,
+        path: &'a str,
+        action: &'a str,
         message: &M,
         total_count: usize,
-        ids: &Ids,
-    ) -> Result<(Sent, Value, SignatureCheck)> {
-        let (sent, env, body) = self.exchange(path, action, message, total_count, ids, true)?;
-        if let Some(e) = response::ack_error(&sent.ctx(ids), &env) {
+        ids: Ids,
+    ) -> Result<Outgoing<'a>> {
+        let envelope =
+            request::request_envelope(&self.inner.ds, action, message, total_count, &ids)?;
+        Ok(Outgoing {
+            path,
+            action,
+            envelope,
+            ids,
+        })
+    }
+
+    /// A sync exchange: sends, refuses an error ACK, verifies the response signature.
+    fn sync_call(&self, o: &Outgoing<'_>) -> Result<(Sent, Value, SignatureCheck)> {
+        let (sent, env, body) = self.exchange(o, true)?;
+        if let Some(e) = response::ack_error(&sent.ctx(&o.ids), &env) {
             return Err(e);
         }
         let sig = self.verify(&sent.url, &body, &env)?;
         Ok((sent, env, sig))
     }
 
-    fn async_call<M: Serialize>(
-        &self,
-        path: &str,
-        action: &str,
-        message: &M,
-        total_count: usize,
-        ids: Ids,
-        idempotent: bool,
-    ) -> Result<Ack> {
+    fn async_call(&self, o: Outgoing<'_>, idempotent: bool) -> Result<Ack> {
         self.require_callback_uri()?;
+        let (ids, action) = (&o.ids, o.action);
         let txn = ids.transaction_id.clone();
         let callback_action = crate::model::callback_action(action)
             .ok_or_else(|| Error::Internal(format!("no callback action for {action}")))?;
         // Registered before sending: the callback may arrive before the ACK is read.
         self.inner.pending.register(&txn, callback_action);
         let out = (|| {
-            let (sent, env, body) =
-                self.exchange(path, action, message, total_count, &ids, idempotent)?;
-            let ctx = sent.ctx(&ids);
+            let (sent, env, body) = self.exchange(&o, idempotent)?;
+            let ctx = sent.ctx(ids);
             // ACKs carry no data and the spec gives them no signature: an unsigned one is
             // accepted in both modes; one that is signed is still checked.
             if self.inner.keys.is_some()
@@ -502,20 +514,12 @@ impl DCIClient {
     }
 
     /// Builds, signs and sends an envelope; returns the parsed JSON and the bytes received.
-    fn exchange<M: Serialize>(
-        &self,
-        path: &str,
-        action: &str,
-        message: &M,
-        total_count: usize,
-        ids: &Ids,
-        idempotent: bool,
-    ) -> Result<(Sent, Value, Vec<u8>)> {
+    fn exchange(&self, o: &Outgoing<'_>, idempotent: bool) -> Result<(Sent, Value, Vec<u8>)> {
         let inner = &self.inner;
         let ds = &inner.ds;
-        let url = ds.url(path);
-        let txn = ids.transaction_id.as_str();
-        let mut env = request::request_envelope(ds, action, message, total_count, ids)?;
+        let url = ds.url(o.path);
+        let txn = o.ids.transaction_id.as_str();
+        let mut env = o.envelope.clone();
         match &inner.signer {
             Some(s) => s.sign_value(&mut env, None)?,
             None if !ds.dialect.keeps_empty_signature() => {

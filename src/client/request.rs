@@ -210,17 +210,11 @@ impl SearchSpec {
         reference_id: &str,
         ts: &str,
     ) -> Result<SearchRequestItem> {
-        let sort = match &self.sort {
-            None => None,
-            Some(s) => Some(
-                serde_json::from_value::<Vec<SortItem>>(s.clone()).map_err(|e| {
-                    Error::Validation(vec![Violation::new(
-                        "search_criteria.sort",
-                        format!("a list of {{attribute_name, sort_order}}: {e}"),
-                    )])
-                })?,
-            ),
-        };
+        let sort: Option<Vec<SortItem>> = typed(
+            &self.sort,
+            "search_criteria.sort",
+            "a list of {attribute_name, sort_order}",
+        )?;
         let mut extra = Extra::new();
         if let Some(e) = &self.reg_event_type {
             extra.insert("reg_event_type".into(), Value::String(e.clone()));
@@ -256,6 +250,21 @@ impl SearchSpec {
             .adapt_search_item(&mut item, self, ds.our_callback_uri.as_deref());
         Ok(item)
     }
+}
+
+/// A part given as JSON read as its model type; the error names `path` and the shape expected.
+fn typed<T: serde::de::DeserializeOwned>(
+    v: &Option<Value>,
+    path: &str,
+    expected: &str,
+) -> Result<Option<T>> {
+    v.as_ref()
+        .map(|v| {
+            serde_json::from_value(v.clone()).map_err(|e| {
+                Error::Validation(vec![Violation::new(path, format!("{expected}: {e}"))])
+            })
+        })
+        .transpose()
 }
 
 /// One subscription to registry events (`subscribe_criteria`).
@@ -297,15 +306,11 @@ impl SubscribeSpec {
         reference_id: &str,
         ts: &str,
     ) -> Result<SubscribeRequestItem> {
-        let frequency = match &self.frequency {
-            None => None,
-            Some(f) => Some(serde_json::from_value::<Frequency>(f.clone()).map_err(|e| {
-                Error::Validation(vec![Violation::new(
-                    "subscribe_criteria.frequency",
-                    format!("{{start_time, end_time, frequency}}: {e}"),
-                )])
-            })?),
-        };
+        let frequency: Option<Frequency> = typed(
+            &self.frequency,
+            "subscribe_criteria.frequency",
+            "{start_time, end_time, frequency}",
+        )?;
         Ok(SubscribeRequestItem {
             reference_id: reference_id.to_string(),
             timestamp: ts.to_string(),

@@ -71,14 +71,8 @@ impl HeaderBuilder {
     }
 
     setters! {
-        message_id: String,
-        message_ts: String,
-        sender_id: String,
-        sender_uri: String,
-        receiver_id: String,
-        total_count: i64,
-        is_msg_encrypted: bool,
-        meta: Value,
+        message_id: String, message_ts: String, sender_id: String, sender_uri: String,
+        receiver_id: String, total_count: i64, is_msg_encrypted: bool, meta: Value,
     }
 
     /// The header; fails naming `header.sender_id` when no sender was given.
@@ -123,13 +117,8 @@ impl EnvelopeBuilder {
     }
 
     setters! { via header:
-        message_id: String,
-        message_ts: String,
-        sender_id: String,
-        sender_uri: String,
-        receiver_id: String,
-        total_count: i64,
-        meta: Value,
+        message_id: String, message_ts: String, sender_id: String, sender_uri: String,
+        receiver_id: String, total_count: i64, meta: Value,
     }
 
     /// The envelope (unsigned: sign it with `dci::signature`).

@@ -196,11 +196,8 @@ pub(crate) fn string_out<S: AsRef<str>>(
     err: *mut *mut dci_error,
     make: impl FnOnce() -> FfiResult<S>,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let text = make()?;
-        string::out_string(out, text.as_ref());
-        Ok(())
+    value_out(out, err, || {
+        make().map(|text| error::c_string(text.as_ref()).into_raw())
     })
 }
 
