@@ -224,11 +224,7 @@ impl SearchSpec {
             timestamp: ts.to_string(),
             search_criteria: SearchCriteria {
                 version: Some(model::SPEC_VERSION.to_string()),
-                reg_type: Some(
-                    self.reg_type
-                        .clone()
-                        .unwrap_or_else(|| ds.registry_type.reg_type().to_string()),
-                ),
+                reg_type: Some(reg_type_or_registrys(&self.reg_type, ds)),
                 reg_record_type: self.reg_record_type.clone(),
                 query_type: model::QueryType::from_wire(&self.query_type),
                 response_entity: None,
@@ -250,6 +246,13 @@ impl SearchSpec {
             .adapt_search_item(&mut item, self, ds.our_callback_uri.as_deref());
         Ok(item)
     }
+}
+
+/// The `reg_type` given, else the data source's registry type's (`ns:org:RegistryType:FR`, ...).
+fn reg_type_or_registrys(given: &Option<String>, ds: &DataSource) -> String {
+    given
+        .clone()
+        .unwrap_or_else(|| ds.registry_type.reg_type().to_string())
 }
 
 /// A part given as JSON read as its model type; the error names `path` and the shape expected.
@@ -316,11 +319,7 @@ impl SubscribeSpec {
             timestamp: ts.to_string(),
             subscribe_criteria: SubscribeCriteria {
                 version: Some(model::SPEC_VERSION.to_string()),
-                reg_type: Some(
-                    self.reg_type
-                        .clone()
-                        .unwrap_or_else(|| ds.registry_type.reg_type().to_string()),
-                ),
+                reg_type: Some(reg_type_or_registrys(&self.reg_type, ds)),
                 reg_event_type: Some(self.reg_event_type.clone()),
                 frequency,
                 filter_type: Some(model::QueryType::from_wire(
