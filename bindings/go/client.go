@@ -69,11 +69,7 @@ func (c *Client) callJSON(arg any, f func(*C.dci_client, *C.char, **C.char, **C.
 		return nil, err
 	}
 	defer freeC(carg)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, carg, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, carg, o, e) })
 }
 
 func decode[T any](b []byte, err error) (T, error) {
@@ -288,13 +284,9 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 		}
 		defer freeC(cheaders)
 	}
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_handle_callback(c.p, cbody, cheaders, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return decode[*CallbackAnswer](takeBytes(out), nil)
+	return decode[*CallbackAnswer](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_handle_callback(c.p, cbody, cheaders, o, e)
+	}))
 }
 
 // WaitFor waits for the callback of an async call (by its transaction id); the result is
@@ -306,13 +298,9 @@ func (c *Client) WaitFor(transactionID string, timeout time.Duration) (json.RawM
 	defer runtime.KeepAlive(c)
 	ctxn := cString(transactionID)
 	defer freeC(ctxn)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), o, e)
+	})
 }
 
 // person runs a service call that takes an identifier and writes JSON.
@@ -324,11 +312,7 @@ func (c *Client) person(idType, idValue string, f func(*C.dci_client, *C.char, *
 	ct, cv := cString(idType), cString(idValue)
 	defer freeC(ct)
 	defer freeC(cv)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, ct, cv, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, ct, cv, o, e) })
 }
 
 // personBool runs a service call that takes an identifier and answers yes or no.
@@ -475,13 +459,9 @@ func (c *Client) CallSync(path, action string, body any) (json.RawMessage, error
 	cp, ca := cString(path), cString(action)
 	defer freeC(cp)
 	defer freeC(ca)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_call_sync(c.p, cp, ca, cb, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_call_sync(c.p, cp, ca, cb, o, e)
+	})
 }
 
 // ConnectionReport is what TestConnection found.
@@ -499,13 +479,9 @@ func (c *Client) TestConnection() (*ConnectionReport, error) {
 		return nil, closedError("Client")
 	}
 	defer runtime.KeepAlive(c)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_test_connection(c.p, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return decode[*ConnectionReport](takeBytes(out), nil)
+	return decode[*ConnectionReport](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_test_connection(c.p, o, e)
+	}))
 }
 
 // Listener is a small HTTP server that receives the registry's callbacks for a Client, for
@@ -536,11 +512,8 @@ func (l *Listener) Addr() (string, error) {
 		return "", closedError("Listener")
 	}
 	defer runtime.KeepAlive(l)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, &out, e) }); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, o, e) })
+	return string(b), err
 }
 
 // Close stops the listener. Calling it again does nothing.

@@ -73,6 +73,16 @@ func takeBytes(p *C.char) []byte {
 	return b
 }
 
+// callOut runs a libdci function that writes a library-owned string to *out, and returns
+// the string copied into Go (freed by libdci).
+func callOut(f func(out **C.char, errp **C.dci_error) C.dci_result) ([]byte, error) {
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return f(&out, e) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
 // call runs a fallible libdci function and converts its dci_error.
 func call(f func(errp **C.dci_error) C.dci_result) error {
 	var e *C.dci_error

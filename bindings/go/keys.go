@@ -84,13 +84,10 @@ func (k *SigningKey) PEM() (string, error) {
 		return "", closedError("SigningKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_to_pem(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_to_pem(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -159,13 +156,10 @@ func (k *VerifyingKey) PEM() (string, error) {
 		return "", closedError("VerifyingKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_to_pem(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_to_pem(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // JWK is the key's JWK as JSON, with use "sig", alg and kid (the RFC 7638 thumbprint when
@@ -177,13 +171,9 @@ func (k *VerifyingKey) JWK(kid string) ([]byte, error) {
 	defer runtime.KeepAlive(k)
 	ckid := optCString(kid)
 	defer freeC(ckid)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_to_jwk(k.p, ckid, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_to_jwk(k.p, ckid, o, e)
+	})
 }
 
 // Thumbprint is the key's RFC 7638 JWK thumbprint (base64url SHA-256).
@@ -192,13 +182,10 @@ func (k *VerifyingKey) Thumbprint() (string, error) {
 		return "", closedError("VerifyingKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_thumbprint(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_thumbprint(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -263,11 +250,7 @@ func (s *JWKS) JSON() ([]byte, error) {
 		return nil, closedError("JWKS")
 	}
 	defer runtime.KeepAlive(s)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_jwks_to_json(s.p, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_jwks_to_json(s.p, o, e) })
 }
 
 // Len is the number of keys in the set.
