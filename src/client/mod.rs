@@ -363,6 +363,37 @@ impl DCIClient {
         })
     }
 
+    /// [`DCIClient::call_sync`] for a registry-specific endpoint that answers with a list of
+    /// items at `message.{list}` (IBR `enrolled_response`, DR `disabled_response`): the items,
+    /// once none of them is a rejection (an item with status `rjct` is `Error::Protocol` with
+    /// its reason code).
+    pub fn call_sync_items(
+        &self,
+        path: &str,
+        action: &str,
+        body: Map<String, Value>,
+        list: &str,
+    ) -> Result<Vec<Value>> {
+        let raw = self.call_sync(path, action, body)?;
+        let url = self.inner.ds.url(path);
+        let ctx = Ctx {
+            endpoint: &url,
+            transaction_id: Some(&raw.transaction_id),
+        };
+        let items = match raw.envelope.pointer(&format!("/message/{list}")) {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(ctx.shape(&format!("message.{list}"), "required list")),
+        };
+        for it in &items {
+            if response::s(it, "status").is_some_and(|s| s.eq_ignore_ascii_case("rjct")) {
+                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
+                let msg = response::s(it, "status_reason_message").unwrap_or_default();
+                return Err(ctx.protocol(&code, &msg));
+            }
+        }
+        Ok(items)
+    }
+
     /// Checks auth and reachability: gets a token (OAuth2), then sends a one-record identifier
     /// search that matches nothing. An item-level `rjct.*` still counts as reachable.
     pub fn test_connection(&self) -> Result<ConnectionReport> {

@@ -109,29 +109,16 @@ impl DrService {
         let Some(path) = self.client.data_source().endpoints.disabled.clone() else {
             return Ok(None);
         };
-        let raw =
-            self.client
-                .call_sync(&path, "search", criteria(identifier_type, identifier_value))?;
-        let url = self.client.data_source().url(&path);
-        let ctx = Ctx {
-            endpoint: &url,
-            transaction_id: Some(&raw.transaction_id),
+        let items = self.client.call_sync_items(
+            &path,
+            "search",
+            criteria(identifier_type, identifier_value),
+            "disabled_response",
+        )?;
+        let yes = |it: &Value| {
+            response::s(it, "disabled_status").is_some_and(|s| s.eq_ignore_ascii_case("yes"))
         };
-        let arr = raw
-            .envelope
-            .pointer("/message/disabled_response")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ctx.shape("message.disabled_response", "required list"))?;
-        let mut any = false;
-        for it in arr {
-            if response::s(it, "status").is_some_and(|s| s.eq_ignore_ascii_case("rjct")) {
-                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
-                let msg = response::s(it, "status_reason_message").unwrap_or_default();
-                return Err(ctx.protocol(&code, &msg));
-            }
-            any |=
-                response::s(it, "disabled_status").is_some_and(|s| s.eq_ignore_ascii_case("yes"));
-        }
+        let any = items.iter().any(yes);
         Ok(Some(any))
     }
 

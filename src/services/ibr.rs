@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::client::response::{self, Ctx};
+use crate::client::response;
 use crate::client::{DCIClient, DataSource};
 use crate::error::{Error, Result, Violation};
 use crate::services::mapping;
@@ -132,33 +132,19 @@ impl IbrService {
             json!({"query_type": query_type, "response_entity": response_entity, "query": query}),
         );
         let path = self.client.data_source().endpoints.enrolled.clone();
-        let raw = self.client.call_sync(&path, "search", body)?;
-        let url = self.client.data_source().url(&path);
-        let ctx = Ctx {
-            endpoint: &url,
-            transaction_id: Some(&raw.transaction_id),
-        };
-        let arr = raw
-            .envelope
-            .pointer("/message/enrolled_response")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ctx.shape("message.enrolled_response", "required list"))?;
-        let mut out = Vec::with_capacity(arr.len());
-        for it in arr {
-            let status = response::s(it, "status").unwrap_or_default();
-            if status.eq_ignore_ascii_case("rjct") {
-                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
-                let msg = response::s(it, "status_reason_message").unwrap_or_default();
-                return Err(ctx.protocol(&code, &msg));
-            }
-            out.push(EnrolledItem {
+        let items = self
+            .client
+            .call_sync_items(&path, "search", body, "enrolled_response")?;
+        let out = items
+            .iter()
+            .map(|it| EnrolledItem {
                 reference_id: response::s(it, "reference_id"),
                 enrolled: response::s(it, "enrolled_status")
                     .is_some_and(|s| s.eq_ignore_ascii_case("yes")),
-                status,
+                status: response::s(it, "status").unwrap_or_default(),
                 status_reason_message: response::s(it, "status_reason_message"),
-            });
-        }
+            })
+            .collect();
         Ok(out)
     }
 }
