@@ -35,24 +35,13 @@ from ._dci import (
     sort_records,
     verify,
 )
-from ._errors import (
-    AuthError,
-    DCIError,
-    ProtocolError,
-    SignatureError,
-    TransportError,
-    ValidationError,
-)
+from . import _errors
+from ._errors import AuthError, DCIError, ProtocolError, SignatureError, TransportError, ValidationError
 
-__all__ = [
-    "__version__",
-    # errors
-    "DCIError",
-    "SignatureError",
-    "ValidationError",
-    "AuthError",
-    "TransportError",
-    "ProtocolError",
+__all__ = ["__version__"]
+# errors: as dci._errors lists them
+__all__ += _errors.__all__
+__all__ += [
     # canonical JSON
     "canonicalize",
     "canonicalize_json",
