@@ -83,6 +83,16 @@ func callOut(f func(out **C.char, errp **C.dci_error) C.dci_result) ([]byte, err
 	return takeBytes(out), nil
 }
 
+// callHandle runs a libdci constructor that writes a new handle to *out, and wraps the handle.
+func callHandle[P, H any](wrap func(P) H, f func(out *P, errp **C.dci_error) C.dci_result) (H, error) {
+	var p P
+	if err := call(func(e **C.dci_error) C.dci_result { return f(&p, e) }); err != nil {
+		var none H
+		return none, err
+	}
+	return wrap(p), nil
+}
+
 // call runs a fallible libdci function and converts its dci_error.
 func call(f func(errp **C.dci_error) C.dci_result) error {
 	var e *C.dci_error

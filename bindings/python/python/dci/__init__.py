@@ -35,13 +35,24 @@ from ._dci import (
     sort_records,
     verify,
 )
-from . import _errors
-from ._errors import AuthError, DCIError, ProtocolError, SignatureError, TransportError, ValidationError
+from ._errors import (
+    AuthError,
+    DCIError,
+    ProtocolError,
+    SignatureError,
+    TransportError,
+    ValidationError,
+)
 
-__all__ = ["__version__"]
-# errors: as dci._errors lists them
-__all__ += _errors.__all__
-__all__ += [
+__all__ = [
+    "__version__",
+    # errors
+    "DCIError",
+    "SignatureError",
+    "ValidationError",
+    "AuthError",
+    "TransportError",
+    "ProtocolError",
     # canonical JSON
     "canonicalize",
     "canonicalize_json",
