@@ -9,11 +9,13 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::client::response::{self, Ctx};
 use crate::client::{DCIClient, DataSource};
 use crate::error::Result;
+use crate::model::{DisabledCriteria, Extra, QueryType};
+use crate::query::IdTypeValue;
 use crate::services::text;
 
 /// The Washington Group cut-off: a domain scored at least this is a disability.
@@ -146,14 +148,19 @@ impl DrService {
     }
 }
 
+/// The `disabled_criteria` body (`DisabledCriteria`, an `idtype-value` query), which the
+/// disability details endpoint reads too.
 fn criteria(identifier_type: &str, identifier_value: &str) -> Map<String, Value> {
+    let (query_type, query) = IdTypeValue::new(identifier_type, identifier_value).to_wire();
+    let c = DisabledCriteria {
+        query_type: Some(QueryType::from_wire(query_type)),
+        query: Some(query),
+        extra: Extra::new(),
+    };
     let mut m = Map::new();
     m.insert(
         "disabled_criteria".into(),
-        json!({
-            "query_type": "idtype-value",
-            "query": {"type": identifier_type, "value": identifier_value}
-        }),
+        serde_json::to_value(c).unwrap_or(Value::Null),
     );
     m
 }

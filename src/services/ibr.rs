@@ -4,11 +4,13 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::client::response;
 use crate::client::{DCIClient, DataSource};
 use crate::error::{Error, Result, Violation};
+use crate::model::{EnrolledCriteria, Extra, QueryType, ResponseEntity};
+use crate::query::IdTypeValue;
 use crate::services::mapping;
 use crate::services::text;
 
@@ -111,11 +113,8 @@ impl IbrService {
     /// Whether the person is enrolled, through `/registry/sync/enrolled` (`EnrolledRequest`
     /// with an `idtype-value` query; `response_entity` `Member`).
     pub fn enrolled(&self, identifier_type: &str, identifier_value: &str) -> Result<bool> {
-        let items = self.enrolled_query(
-            "idtype-value",
-            json!({"type": identifier_type, "value": identifier_value}),
-            "Member",
-        )?;
+        let (query_type, query) = IdTypeValue::new(identifier_type, identifier_value).to_wire();
+        let items = self.enrolled_query(query_type, query, "Member")?;
         Ok(items.iter().any(|i| i.enrolled))
     }
 
@@ -126,11 +125,14 @@ impl IbrService {
         query: Value,
         response_entity: &str,
     ) -> Result<Vec<EnrolledItem>> {
+        let criteria = EnrolledCriteria {
+            query_type: Some(QueryType::from_wire(query_type)),
+            response_entity: Some(ResponseEntity::from_wire(response_entity)),
+            query: Some(query),
+            extra: Extra::new(),
+        };
         let mut body = Map::new();
-        body.insert(
-            "enrolled_criteria".into(),
-            json!({"query_type": query_type, "response_entity": response_entity, "query": query}),
-        );
+        body.insert("enrolled_criteria".into(), serde_json::to_value(criteria)?);
         let path = self.client.data_source().endpoints.enrolled.clone();
         let items = self
             .client
