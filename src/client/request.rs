@@ -116,12 +116,14 @@ impl SearchSpec {
         to: impl Into<String>,
     ) -> Self {
         let (a, f, t) = (attribute.into(), from.into(), to.into());
-        let bound = |op: &str, v: &str| serde_json::json!({"attribute_name": a, "operator": op, "attribute_value": v});
+        fn bound(a: &str, op: &str, v: &str) -> Value {
+            serde_json::json!({"attribute_name": a, "operator": op, "attribute_value": v})
+        }
         let q = Value::Array(vec![serde_json::json!({
             "seq_num": 1,
-            "expression1": bound("ge", &f),
+            "expression1": bound(&a, "ge", &f),
             "condition": "and",
-            "expression2": bound("le", &t),
+            "expression2": bound(&a, "le", &t),
         })]);
         Self::new(PREDICATE, q)
     }
