@@ -124,7 +124,9 @@ void dci_client_free(dci_client *client);
 //
 // `search_json` is `{"query_type", "query"}` as the `dci_query_*` builders return it, with
 // optional `reg_type`, `reg_event_type`, `reg_record_type`, `page_number` (default 1),
-// `page_size` (default 100), `sort`, `consent`, `authorize`, `locale`.
+// `page_size` (default 100), `sort`, `consent`, `authorize`, `locale` (the core's
+// `SearchSpec`; the data source's dialect phrases identifier lookups and date ranges its
+// own way, as for Python's `search`).
 //
 // Failures: `DCI_RESULT_QUERY` (a malformed query, before sending), `DCI_RESULT_CONNECTION`
 // (registry unreachable), `DCI_RESULT_TIMEOUT`, `DCI_RESULT_HTTP` (see
@@ -206,13 +208,15 @@ dci_result dci_client_test_connection(const dci_client *client, char **out, dci_
 // transaction waiting in `dci_client_wait_for`, and writes to `*out` the HTTP answer and what
 // was found, as JSON:
 //
-// `{"http_status": 200, "body": {...ACK...}, "accepted": true, "action": "on-search",
+// `{"accepted": true, "http_status": 200, "ack": {...ACK...}, "action": "on-search",
 // "transaction_id": ..., "correlation_id": ..., "matched": true, "result": {"kind":
-// "search", "result": {...}} or null, "error": null}`
+// "search", "result": {...}} or null, "error": null}` (the same keys as Python's
+// `handle_callback` and Go's `CallbackAnswer`).
 //
 // A callback that cannot be accepted (bad JSON, bad signature, ...) still gets an answer:
-// `accepted` false, `http_status` 400 or 401, the `ERR` ACK as `body`, and `error`
-// (`{"kind", "code", "message"}`). An accepted callback that carries a registry rejection
+// `accepted` false, `http_status` 400 or 401, the `ERR` ACK as `ack`, and `error`
+// (`{"kind", "code", "message", "field", "transaction_id", "endpoint", "status",
+// "violations"}`). An accepted callback that carries a registry rejection
 // has `result` null and the rejection in `error`. `body` is the raw request body (JSON text)
 // and `headers_json` the request headers as an object (`{"Content-Type":
 // "application/json", ...}`; NULL for none). The call itself fails only for bad arguments.
@@ -290,6 +294,10 @@ const char *dci_error_field(const dci_error *e);
 
 // The transaction id a peer's error refers to, or NULL. Owned by `e`.
 const char *dci_error_transaction_id(const dci_error *e);
+
+// The URL (or `callback <action>`) a network, auth, HTTP or protocol error came from, or
+// NULL. Owned by `e`.
+const char *dci_error_endpoint(const dci_error *e);
 
 // The HTTP status of a `DCI_RESULT_HTTP` error, otherwise 0.
 uint16_t dci_error_http_status(const dci_error *e);

@@ -176,6 +176,8 @@ def test_handle_callback_accepts_a_signed_callback():
     assert out["result"]["kind"] == "search"
     assert out["result"]["result"]["items"][0]["records"][0]["identifier"][0]["identifier_value"] == "1"
     assert out["error"] is None
+    # The core's callback answer: the same keys as the C ABI's JSON and Go's CallbackAnswer.
+    assert list(out) == ["accepted", "http_status", "ack", "action", "transaction_id", "correlation_id", "matched", "result", "error"]
 
 
 def test_handle_callback_refuses_unsigned_and_tampered():
@@ -192,6 +194,7 @@ def test_handle_callback_refuses_unsigned_and_tampered():
     assert out["http_status"] == 401 and out["error"].kind == "signature_invalid"
     out = client.handle_callback(b"{not json")
     assert out["http_status"] == 400 and isinstance(out["error"], dci.ValidationError)
+    assert list(out) == ["accepted", "http_status", "ack", "action", "transaction_id", "correlation_id", "matched", "result", "error"]
 
 
 def test_wait_for_an_unknown_transaction_is_refused():
@@ -245,3 +248,65 @@ def test_listener_lifecycle_and_refusal():
     # Shut down: further waits are refused.
     with pytest.raises(RuntimeError):
         listener.wait_for("x", timeout=0)
+
+
+class _Recorder:
+    """A registry stand-in that records each request body and answers HTTP 500."""
+
+    def __init__(self):
+        import http.server
+
+        bodies = self.bodies = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(500)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_every_search_path_sends_the_same_criteria_on_openg2p():
+    # search(Query), search("idtype-value", "TYPE:VALUE") and search_by_id convert into the
+    # core's one SearchSpec (as C's search_json does): the same call sends the same bytes.
+    rec = _Recorder()
+    try:
+        client = dci.DCIClient(dci.DataSource(rec.url, "me", dialect="openg2p", max_retries=0))
+        calls = [
+            lambda: client.search(dci.Query.idtype_value("UIN", "1003")),
+            lambda: client.search("idtype-value", "UIN:1003"),
+            lambda: client.search_by_id("UIN", "1003"),
+        ]
+        for call in calls:
+            with pytest.raises(dci.TransportError) as e:
+                call()
+            assert e.value.kind == "http" and e.value.status == 500
+            assert e.value.endpoint == rec.url + "/registry/sync/search"
+            assert e.value.transaction_id == rec.bodies[-1]["message"]["transaction_id"]
+    finally:
+        rec.close()
+    sent = [b["message"]["search_request"][0]["search_criteria"] for b in rec.bodies]
+    assert len(sent) == 3
+    for c in sent:
+        # consent and authorize carry the request's own timestamp; the rest is identical.
+        c["consent"].pop("ts")
+        c["authorize"].pop("ts")
+    assert sent[0] == sent[1] == sent[2]
+    assert sent[0]["query_type"] == "expression"
+    assert sent[0]["query"] == {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {"search_text": {"$eq": "1003"}}}}}
+    assert (sent[0]["reg_type"], sent[0]["reg_record_type"]) == ("Individual", "Individual")
+    assert sent[0]["pagination"] == {"page_size": 10, "page_number": 1}

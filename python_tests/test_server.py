@@ -74,9 +74,14 @@ def test_search_all_pages(client):
 
 def test_unknown_record_and_rejections(client):
     assert records(client.search_by_id("UIN", "no-such-person")) == []
-    # The registry rejects the query: a ProtocolError with the rjct code and the transaction.
-    with pytest.raises(dci.ProtocolError) as e:
+    # A predicate the client can check is refused before sending, naming the field (as in C).
+    with pytest.raises(dci.ValidationError) as e:
         client.search_by_predicate([{"expression1": {"attribute_name": "age", "operator": "like", "attribute_value": 1}}])
+    assert e.value.kind == "query" and e.value.field.endswith("operator")
+    # An expression is the registry's grammar: it rejects it with a ProtocolError, the rjct
+    # code and the transaction.
+    with pytest.raises(dci.ProtocolError) as e:
+        client.search_by_expression({"age": {"$like": 1}})
     assert e.value.code.startswith("rjct")
     assert e.value.transaction_id
 

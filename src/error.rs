@@ -4,7 +4,7 @@ use std::fmt;
 
 /// One broken rule found by validation: the field path (`message.search_request[0].reference_id`)
 /// and the rule it breaks (`required`, `at most 99 characters`, ...).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
     pub path: String,
     pub rule: String,
@@ -82,16 +82,21 @@ pub enum Error {
     #[error("configuration error in {field}: {reason}")]
     Config { field: String, reason: String },
 
-    /// OAuth2 / bearer token failure.
-    #[error("authentication failed at {endpoint}: {message}")]
-    Auth { endpoint: String, message: String },
+    /// OAuth2 / bearer token failure (`transaction_id`: the call it failed, when it was one).
+    #[error("authentication failed at {endpoint}: {message}{}", txn(.transaction_id))]
+    Auth {
+        endpoint: String,
+        message: String,
+        transaction_id: Option<String>,
+    },
 
     /// A network failure: timeout, connection refused, TLS.
-    #[error("{kind:?} error calling {endpoint}: {message}")]
+    #[error("{kind:?} error calling {endpoint}: {message}{}", txn(.transaction_id))]
     Transport {
         kind: TransportKind,
         endpoint: String,
         message: String,
+        transaction_id: Option<String>,
     },
 
     /// The peer answered with an unexpected HTTP status.
@@ -160,6 +165,108 @@ pub enum ErrorKind {
     Internal = 20,
 }
 
+impl ErrorKind {
+    /// Every kind, in code order (the C `dci_result` codes 1 to 20 and Go's `Kind`s).
+    pub const ALL: [ErrorKind; 20] = [
+        ErrorKind::Json,
+        ErrorKind::Validation,
+        ErrorKind::SignatureMissing,
+        ErrorKind::SignatureMalformed,
+        ErrorKind::SignatureInvalid,
+        ErrorKind::SignatureExpired,
+        ErrorKind::SignatureNotYetValid,
+        ErrorKind::Key,
+        ErrorKind::UnsupportedAlgorithm,
+        ErrorKind::Query,
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::Timeout,
+        ErrorKind::Connection,
+        ErrorKind::Tls,
+        ErrorKind::Transport,
+        ErrorKind::Http,
+        ErrorKind::Protocol,
+        ErrorKind::Io,
+        ErrorKind::Internal,
+    ];
+
+    /// The stable lower-case name (`signature_invalid`): `dci_result_name` in C, `kind` of a
+    /// Python exception, `Kind.String()` in Go.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Json => "json",
+            ErrorKind::Validation => "validation",
+            ErrorKind::SignatureMissing => "signature_missing",
+            ErrorKind::SignatureMalformed => "signature_malformed",
+            ErrorKind::SignatureInvalid => "signature_invalid",
+            ErrorKind::SignatureExpired => "signature_expired",
+            ErrorKind::SignatureNotYetValid => "signature_not_yet_valid",
+            ErrorKind::Key => "key",
+            ErrorKind::UnsupportedAlgorithm => "unsupported_algorithm",
+            ErrorKind::Query => "query",
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Http => "http",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The stable numeric code (1 to 20).
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The kind with this code, if any.
+    pub fn from_code(code: u32) -> Option<ErrorKind> {
+        Self::ALL.iter().copied().find(|k| k.code() == code)
+    }
+
+    /// The kind with this name, if any.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        Self::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// An error's structured parts, as every binding hands them out (C's `dci_error` accessors
+/// and result JSON, Python's exception attributes, Go's `*Error`): no binding reads them out
+/// of the message text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorInfo {
+    pub kind: ErrorKind,
+    /// The DCI `err.*` / `rjct.*` code, where one describes the error.
+    pub code: Option<String>,
+    /// The full text (`Display`).
+    pub message: String,
+    /// The field path of a validation, query or configuration error.
+    pub field: Option<String>,
+    pub transaction_id: Option<String>,
+    /// The URL (or `callback <action>`) a network, auth, HTTP or protocol error came from.
+    pub endpoint: Option<String>,
+    /// The HTTP status of an `http` error.
+    pub status: Option<u16>,
+    /// Every broken rule of a validation error (one for a configuration or query error that
+    /// names its field); empty otherwise.
+    pub violations: Vec<Violation>,
+}
+
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -214,21 +321,76 @@ impl Error {
     /// The transaction this error belongs to, where there is one.
     pub fn transaction_id(&self) -> Option<&str> {
         match self {
-            Error::Http { transaction_id, .. } | Error::Protocol { transaction_id, .. } => {
-                transaction_id.as_deref()
-            }
+            Error::Http { transaction_id, .. }
+            | Error::Protocol { transaction_id, .. }
+            | Error::Auth { transaction_id, .. }
+            | Error::Transport { transaction_id, .. } => transaction_id.as_deref(),
             _ => None,
         }
     }
 
-    /// The field path for a validation or configuration error (the first violation's path).
+    /// The field path of a validation, configuration or query error (the first violation's).
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Validation(v) => v.first().map(|x| x.path.as_str()),
             Error::Config { field, .. } => Some(field),
+            Error::Query(m) => query_path(m).map(|(path, _)| path),
             _ => None,
         }
     }
+
+    /// Where a network, auth, HTTP or protocol error came from.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            Error::Auth { endpoint, .. }
+            | Error::Transport { endpoint, .. }
+            | Error::Http { endpoint, .. }
+            | Error::Protocol { endpoint, .. } => Some(endpoint),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an [`Error::Http`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Every broken rule: the violations of a validation error, the field and reason of a
+    /// configuration error, the path and rule of a query error that names one.
+    pub fn violations(&self) -> Vec<Violation> {
+        match self {
+            Error::Validation(v) => v.clone(),
+            Error::Config { field, reason } => vec![Violation::new(field, reason)],
+            Error::Query(m) => query_path(m)
+                .map(|(p, r)| vec![Violation::new(p, r)])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The structured parts, for the bindings.
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo {
+            kind: self.kind(),
+            code: self.dci_code().map(str::to_string),
+            message: self.to_string(),
+            field: self.field().map(str::to_string),
+            transaction_id: self.transaction_id().map(str::to_string),
+            endpoint: self.endpoint().map(str::to_string),
+            status: self.status(),
+            violations: self.violations(),
+        }
+    }
+}
+
+/// The query module writes its errors as `path: rule` (`query[1].expression1.operator:
+/// unknown operator ...`); the part before the first `": "` is the path when it has no space.
+fn query_path(msg: &str) -> Option<(&str, &str)> {
+    let (head, rule) = msg.split_once(": ")?;
+    (!head.is_empty() && !head.contains(' ')).then_some((head, rule))
 }
 
 impl From<serde_json::Error> for Error {

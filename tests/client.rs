@@ -412,7 +412,9 @@ fn bad_credentials_are_an_auth_error_naming_the_token_endpoint() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     match e {
-        Error::Auth { endpoint, message } => {
+        Error::Auth {
+            endpoint, message, ..
+        } => {
             assert_eq!(endpoint, format!("{}/oauth2/client/token", reg.base_url));
             assert!(message.contains("401"), "{message}");
         }
@@ -471,10 +473,13 @@ fn a_slow_registry_is_a_timeout_naming_endpoint_and_transaction() {
     let txn = sent["message"]["transaction_id"].as_str().unwrap();
     match e {
         Error::Transport {
-            endpoint, message, ..
+            ref endpoint,
+            ref transaction_id,
+            ..
         } => {
-            assert_eq!(endpoint, format!("{}/registry/sync/search", reg.base_url));
-            assert!(message.contains(txn), "{message}");
+            assert_eq!(*endpoint, format!("{}/registry/sync/search", reg.base_url));
+            assert_eq!(transaction_id.as_deref(), Some(txn));
+            assert!(e.to_string().contains(txn), "{e}");
         }
         other => panic!("{other:?}"),
     }

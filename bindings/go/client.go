@@ -69,11 +69,7 @@ func (c *Client) callJSON(arg any, f func(*C.dci_client, *C.char, **C.char, **C.
 		return nil, err
 	}
 	defer freeC(carg)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, carg, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, carg, o, e) })
 }
 
 func decode[T any](b []byte, err error) (T, error) {
@@ -241,18 +237,26 @@ func (c *Client) Unsubscribe(codes ...string) (*Ack, error) {
 	}))
 }
 
-// CallbackError describes why a callback was refused, or the registry's rejection it carried.
+// CallbackError describes why a callback was refused, or the registry's rejection it carried:
+// the core's structured error (the same parts as *Error).
 type CallbackError struct {
-	Kind    string `json:"kind"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Kind          string      `json:"kind"`
+	Code          string      `json:"code"`
+	Message       string      `json:"message"`
+	Field         string      `json:"field"`
+	TransactionID string      `json:"transaction_id"`
+	Endpoint      string      `json:"endpoint"`
+	Status        int         `json:"status"`
+	Violations    []Violation `json:"violations"`
 }
 
-// CallbackAnswer is what HandleCallback found and the HTTP answer to send back.
+// CallbackAnswer is what HandleCallback found and the HTTP answer to send back: the core's
+// callback answer, with the same keys as the C ABI's JSON and Python's handle_callback dict.
 type CallbackAnswer struct {
-	HTTPStatus    int             `json:"http_status"`
-	Body          json.RawMessage `json:"body"`
-	Accepted      bool            `json:"accepted"`
+	Accepted   bool `json:"accepted"`
+	HTTPStatus int  `json:"http_status"`
+	// Ack is the body to answer with: the ACK, or the ERR ack of a refused callback.
+	Ack           json.RawMessage `json:"ack"`
 	Action        string          `json:"action"`
 	TransactionID string          `json:"transaction_id"`
 	CorrelationID string          `json:"correlation_id"`
@@ -264,7 +268,7 @@ type CallbackAnswer struct {
 
 // HandleCallback verifies and parses a callback the registry posted to our callback URI and
 // hands its result to a WaitFor on the same transaction. Answer the registry's HTTP request
-// with HTTPStatus and Body.
+// with HTTPStatus and Ack.
 func (c *Client) HandleCallback(body []byte, headers map[string]string) (*CallbackAnswer, error) {
 	if c == nil || c.p == nil {
 		return nil, closedError("Client")
@@ -280,13 +284,9 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 		}
 		defer freeC(cheaders)
 	}
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_handle_callback(c.p, cbody, cheaders, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return decode[*CallbackAnswer](takeBytes(out), nil)
+	return decode[*CallbackAnswer](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_handle_callback(c.p, cbody, cheaders, o, e)
+	}))
 }
 
 // WaitFor waits for the callback of an async call (by its transaction id); the result is
@@ -298,13 +298,9 @@ func (c *Client) WaitFor(transactionID string, timeout time.Duration) (json.RawM
 	defer runtime.KeepAlive(c)
 	ctxn := cString(transactionID)
 	defer freeC(ctxn)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), o, e)
+	})
 }
 
 // person runs a service call that takes an identifier and writes JSON.
@@ -316,11 +312,7 @@ func (c *Client) person(idType, idValue string, f func(*C.dci_client, *C.char, *
 	ct, cv := cString(idType), cString(idValue)
 	defer freeC(ct)
 	defer freeC(cv)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, ct, cv, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, ct, cv, o, e) })
 }
 
 // personBool runs a service call that takes an identifier and answers yes or no.
@@ -467,13 +459,9 @@ func (c *Client) CallSync(path, action string, body any) (json.RawMessage, error
 	cp, ca := cString(path), cString(action)
 	defer freeC(cp)
 	defer freeC(ca)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_call_sync(c.p, cp, ca, cb, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_call_sync(c.p, cp, ca, cb, o, e)
+	})
 }
 
 // ConnectionReport is what TestConnection found.
@@ -491,13 +479,9 @@ func (c *Client) TestConnection() (*ConnectionReport, error) {
 		return nil, closedError("Client")
 	}
 	defer runtime.KeepAlive(c)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_client_test_connection(c.p, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return decode[*ConnectionReport](takeBytes(out), nil)
+	return decode[*ConnectionReport](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_test_connection(c.p, o, e)
+	}))
 }
 
 // Listener is a small HTTP server that receives the registry's callbacks for a Client, for
@@ -528,11 +512,8 @@ func (l *Listener) Addr() (string, error) {
 		return "", closedError("Listener")
 	}
 	defer runtime.KeepAlive(l)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, &out, e) }); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, o, e) })
+	return string(b), err
 }
 
 // Close stops the listener. Calling it again does nothing.

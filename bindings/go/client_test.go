@@ -266,6 +266,10 @@ func TestUnreachableRegistry(t *testing.T) {
 	if !errors.Is(err, dci.ErrConnection) {
 		t.Fatalf("want a connection error, got %v", err)
 	}
+	// The transaction and the endpoint are data of the error, not parsed from its text.
+	if e := err.(*dci.Error); e.TransactionID == "" || e.Endpoint != "http://127.0.0.1:9/registry/sync/search" {
+		t.Fatalf("transaction %q endpoint %q", e.TransactionID, e.Endpoint)
+	}
 	_, err = dci.NewClient(map[string]any{"base_url": "http://127.0.0.1:9"})
 	wantKind(t, err, dci.KindConfig, "")
 	if e := err.(*dci.Error); e.Field != "our_sender_id" {
@@ -275,7 +279,8 @@ func TestUnreachableRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ans.Accepted || ans.HTTPStatus != 400 || ans.Error == nil || ans.Error.Kind != "json" {
+	if ans.Accepted || ans.HTTPStatus != 400 || ans.Error == nil || ans.Error.Kind != "json" ||
+		!strings.Contains(string(ans.Ack), `"ack_status":"ERR"`) {
 		t.Fatalf("%+v", ans)
 	}
 }
@@ -303,7 +308,7 @@ func TestAsyncSearchWithCallback(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(ans.HTTPStatus)
-		_, _ = w.Write(ans.Body)
+		_, _ = w.Write(ans.Ack)
 	}))
 	defer callbacks.Close()
 	client := demoClient(t, s, callbacks.URL+"/callback")

@@ -73,6 +73,26 @@ func takeBytes(p *C.char) []byte {
 	return b
 }
 
+// callOut runs a libdci function that writes a library-owned string to *out, and returns
+// the string copied into Go (freed by libdci).
+func callOut(f func(out **C.char, errp **C.dci_error) C.dci_result) ([]byte, error) {
+	var out *C.char
+	if err := call(func(e **C.dci_error) C.dci_result { return f(&out, e) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// callHandle runs a libdci constructor that writes a new handle to *out, and wraps the handle.
+func callHandle[P, H any](wrap func(P) H, f func(out *P, errp **C.dci_error) C.dci_result) (H, error) {
+	var p P
+	if err := call(func(e **C.dci_error) C.dci_result { return f(&p, e) }); err != nil {
+		var none H
+		return none, err
+	}
+	return wrap(p), nil
+}
+
 // call runs a fallible libdci function and converts its dci_error.
 func call(f func(errp **C.dci_error) C.dci_result) error {
 	var e *C.dci_error
@@ -100,6 +120,9 @@ func takeError(r C.dci_result, e *C.dci_error) error {
 	}
 	if p := C.dci_error_transaction_id(e); p != nil {
 		err.TransactionID = C.GoString(p)
+	}
+	if p := C.dci_error_endpoint(e); p != nil {
+		err.Endpoint = C.GoString(p)
 	}
 	err.HTTPStatus = int(C.dci_error_http_status(e))
 	if p := C.dci_error_violations(e); p != nil {

@@ -60,11 +60,7 @@ func NewSearchRequest(opts SearchOptions) ([]byte, error) {
 		return nil, err
 	}
 	defer freeC(co)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_search_request_new(co, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_search_request_new(co, o, e)
+	})
 }

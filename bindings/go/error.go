@@ -59,8 +59,10 @@ type Error struct {
 	Message string
 	// Field is the path a validation or configuration error is about, or "".
 	Field string
-	// TransactionID is the transaction a peer's error refers to, or "".
+	// TransactionID is the transaction the error belongs to, or "".
 	TransactionID string
+	// Endpoint is the URL a network, auth, HTTP or protocol error came from, or "".
+	Endpoint string
 	// HTTPStatus is the status of a KindHTTP error, otherwise 0.
 	HTTPStatus int
 	// Violations lists every broken rule of a KindValidation error.

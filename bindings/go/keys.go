@@ -40,26 +40,18 @@ func newJWKS(p *C.dci_jwks) *JWKS {
 func GenerateSigningKey(alg string) (*SigningKey, error) {
 	calg := cString(alg)
 	defer freeC(calg)
-	var p *C.dci_signing_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_generate(calg, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newSigningKey(p), nil
+	return callHandle(newSigningKey, func(o **C.dci_signing_key, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_generate(calg, o, e)
+	})
 }
 
 // SigningKeyFromPEM loads a PKCS#8 ("BEGIN PRIVATE KEY") or PKCS#1 RSA private key.
 func SigningKeyFromPEM(pem string) (*SigningKey, error) {
 	cpem := cString(pem)
 	defer freeC(cpem)
-	var p *C.dci_signing_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_from_pem(cpem, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newSigningKey(p), nil
+	return callHandle(newSigningKey, func(o **C.dci_signing_key, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_from_pem(cpem, o, e)
+	})
 }
 
 // SigningKeyFromEd25519Seed makes an Ed25519 key from its 32-byte seed (RFC 8032 secret key).
@@ -69,13 +61,9 @@ func SigningKeyFromEd25519Seed(seed []byte) (*SigningKey, error) {
 	}
 	cseed := C.CBytes(seed)
 	defer C.free(cseed)
-	var p *C.dci_signing_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_from_ed25519_seed((*C.uint8_t)(cseed), C.size_t(len(seed)), &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newSigningKey(p), nil
+	return callHandle(newSigningKey, func(o **C.dci_signing_key, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_from_ed25519_seed((*C.uint8_t)(cseed), C.size_t(len(seed)), o, e)
+	})
 }
 
 // PEM is the key as PKCS#8 PEM. It is secret.
@@ -84,13 +72,10 @@ func (k *SigningKey) PEM() (string, error) {
 		return "", closedError("SigningKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_to_pem(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_to_pem(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -108,13 +93,9 @@ func (k *SigningKey) VerifyingKey() (*VerifyingKey, error) {
 		return nil, closedError("SigningKey")
 	}
 	defer runtime.KeepAlive(k)
-	var p *C.dci_verifying_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signing_key_verifying_key(k.p, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newVerifyingKey(p), nil
+	return callHandle(newVerifyingKey, func(o **C.dci_verifying_key, e **C.dci_error) C.dci_result {
+		return C.dci_signing_key_verifying_key(k.p, o, e)
+	})
 }
 
 // Close frees the key (its material is wiped). Calling it again does nothing.
@@ -131,26 +112,18 @@ func (k *SigningKey) Close() error {
 func VerifyingKeyFromPEM(pem string) (*VerifyingKey, error) {
 	cpem := cString(pem)
 	defer freeC(cpem)
-	var p *C.dci_verifying_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_from_pem(cpem, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newVerifyingKey(p), nil
+	return callHandle(newVerifyingKey, func(o **C.dci_verifying_key, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_from_pem(cpem, o, e)
+	})
 }
 
 // VerifyingKeyFromJWK loads a public key from a JWK (OKP/Ed25519 or RSA) as JSON.
 func VerifyingKeyFromJWK(jwk []byte) (*VerifyingKey, error) {
 	cjwk := cString(string(jwk))
 	defer freeC(cjwk)
-	var p *C.dci_verifying_key
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_from_jwk(cjwk, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newVerifyingKey(p), nil
+	return callHandle(newVerifyingKey, func(o **C.dci_verifying_key, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_from_jwk(cjwk, o, e)
+	})
 }
 
 // PEM is the key as SPKI PEM.
@@ -159,13 +132,10 @@ func (k *VerifyingKey) PEM() (string, error) {
 		return "", closedError("VerifyingKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_to_pem(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_to_pem(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // JWK is the key's JWK as JSON, with use "sig", alg and kid (the RFC 7638 thumbprint when
@@ -177,13 +147,9 @@ func (k *VerifyingKey) JWK(kid string) ([]byte, error) {
 	defer runtime.KeepAlive(k)
 	ckid := optCString(kid)
 	defer freeC(ckid)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_to_jwk(k.p, ckid, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_to_jwk(k.p, ckid, o, e)
+	})
 }
 
 // Thumbprint is the key's RFC 7638 JWK thumbprint (base64url SHA-256).
@@ -192,13 +158,10 @@ func (k *VerifyingKey) Thumbprint() (string, error) {
 		return "", closedError("VerifyingKey")
 	}
 	defer runtime.KeepAlive(k)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verifying_key_thumbprint(k.p, &out, e)
-	}); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verifying_key_thumbprint(k.p, o, e)
+	})
+	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -222,24 +185,18 @@ func (k *VerifyingKey) Close() error {
 
 // NewJWKS makes an empty JWK Set.
 func NewJWKS() (*JWKS, error) {
-	var p *C.dci_jwks
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_jwks_new(&p, e) }); err != nil {
-		return nil, err
-	}
-	return newJWKS(p), nil
+	return callHandle(newJWKS, func(o **C.dci_jwks, e **C.dci_error) C.dci_result {
+		return C.dci_jwks_new(o, e)
+	})
 }
 
 // ParseJWKS reads a JWK Set ({"keys": [...]}); keys of unknown types are skipped.
 func ParseJWKS(data []byte) (*JWKS, error) {
 	cdata := cString(string(data))
 	defer freeC(cdata)
-	var p *C.dci_jwks
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_jwks_from_json(cdata, &p, e)
-	}); err != nil {
-		return nil, err
-	}
-	return newJWKS(p), nil
+	return callHandle(newJWKS, func(o **C.dci_jwks, e **C.dci_error) C.dci_result {
+		return C.dci_jwks_from_json(cdata, o, e)
+	})
 }
 
 // Add puts a copy of key into the set under kid ("" for no kid).
@@ -263,11 +220,7 @@ func (s *JWKS) JSON() ([]byte, error) {
 		return nil, closedError("JWKS")
 	}
 	defer runtime.KeepAlive(s)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_jwks_to_json(s.p, &out, e) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_jwks_to_json(s.p, o, e) })
 }
 
 // Len is the number of keys in the set.

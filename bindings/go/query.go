@@ -19,14 +19,6 @@ type Query struct {
 	Query json.RawMessage `json:"query"`
 }
 
-func queryFrom(out *C.char) (Query, error) {
-	var q Query
-	if err := json.Unmarshal(takeBytes(out), &q); err != nil {
-		return Query{}, &Error{Kind: KindInternal, Message: "dci: query: " + err.Error()}
-	}
-	return q, nil
-}
-
 func marshalArg(name string, v any) (*C.char, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -41,13 +33,9 @@ func IDTypeValue(idType, value string) (Query, error) {
 	ct, cv := cString(idType), cString(value)
 	defer freeC(ct)
 	defer freeC(cv)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_query_idtype_value(ct, cv, &out, e)
-	}); err != nil {
-		return Query{}, err
-	}
-	return queryFrom(out)
+	return decode[Query](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_query_idtype_value(ct, cv, o, e)
+	}))
 }
 
 // Expression is an expression query from a Mongo-style filter (a value that marshals to
@@ -60,13 +48,9 @@ func Expression(filter any, collection string) (Query, error) {
 	defer freeC(cf)
 	cc := optCString(collection)
 	defer freeC(cc)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_query_expression(cf, cc, &out, e)
-	}); err != nil {
-		return Query{}, err
-	}
-	return queryFrom(out)
+	return decode[Query](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_query_expression(cf, cc, o, e)
+	}))
 }
 
 // ParseQuery checks a query as found in a search request (queryType also namespaced, like
@@ -75,13 +59,9 @@ func ParseQuery(queryType string, query []byte) (Query, error) {
 	ct, cq := cString(queryType), cString(string(query))
 	defer freeC(ct)
 	defer freeC(cq)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_query_parse(ct, cq, &out, e)
-	}); err != nil {
-		return Query{}, err
-	}
-	return queryFrom(out)
+	return decode[Query](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_query_parse(ct, cq, o, e)
+	}))
 }
 
 // Matches reports whether a record (JSON) matches the query.
@@ -174,13 +154,9 @@ func (l *PredicateList) Query() (Query, error) {
 		return Query{}, closedError("PredicateList")
 	}
 	defer runtime.KeepAlive(l)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_predicate_list_to_json(l.p, &out, e)
-	}); err != nil {
-		return Query{}, err
-	}
-	return queryFrom(out)
+	return decode[Query](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_predicate_list_to_json(l.p, o, e)
+	}))
 }
 
 // Close frees the list. Calling it again does nothing.

@@ -7,7 +7,6 @@ package dci
 import "C"
 
 import (
-	"encoding/json"
 	"runtime"
 	"time"
 )
@@ -83,11 +82,8 @@ func (s *Signer) Kid() (string, error) {
 		return "", closedError("Signer")
 	}
 	defer runtime.KeepAlive(s)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_signer_kid(s.p, &out, e) }); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_signer_kid(s.p, o, e) })
+	return string(b), err
 }
 
 // Sign returns the envelope ({"header", "message"} JSON) with its signature set over the
@@ -99,13 +95,9 @@ func (s *Signer) Sign(envelope []byte, now time.Time) ([]byte, error) {
 	defer runtime.KeepAlive(s)
 	cenv := cString(string(envelope))
 	defer freeC(cenv)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_signer_sign(s.p, cenv, unixOrZero(now), &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signer_sign(s.p, cenv, unixOrZero(now), o, e)
+	})
 }
 
 // Close frees the signer (its key copy is wiped). Calling it again does nothing.
@@ -165,14 +157,6 @@ func (o *VerifyOptions) c() (profile *C.char, now, skew C.int64_t) {
 	return optCString(o.Profile), unixOrZero(o.Now), skew
 }
 
-func verified(out *C.char) (*Verified, error) {
-	var v Verified
-	if err := json.Unmarshal(takeBytes(out), &v); err != nil {
-		return nil, &Error{Kind: KindInternal, Message: "dci: verification report: " + err.Error()}
-	}
-	return &v, nil
-}
-
 // Verify checks an envelope's signature (over the bytes as given) with one public key.
 // Errors: ErrSignatureMissing, ErrSignatureMalformed, ErrSignatureInvalid,
 // ErrSignatureExpired, ErrSignatureNotYetValid, ErrKey, ErrUnsupportedAlgorithm, ErrJSON.
@@ -185,13 +169,9 @@ func Verify(envelope []byte, key *VerifyingKey, opts *VerifyOptions) (*Verified,
 	defer freeC(cenv)
 	profile, now, skew := opts.c()
 	defer freeC(profile)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_key(cenv, key.p, profile, now, skew, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return verified(out)
+	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_key(cenv, key.p, profile, now, skew, o, e)
+	}))
 }
 
 // VerifyJWKS is Verify with the key found in a JWK Set by the signature's kid.
@@ -204,11 +184,7 @@ func VerifyJWKS(envelope []byte, keys *JWKS, opts *VerifyOptions) (*Verified, er
 	defer freeC(cenv)
 	profile, now, skew := opts.c()
 	defer freeC(profile)
-	var out *C.char
-	if err := call(func(e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_jwks(cenv, keys.p, profile, now, skew, &out, e)
-	}); err != nil {
-		return nil, err
-	}
-	return verified(out)
+	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_jwks(cenv, keys.p, profile, now, skew, o, e)
+	}))
 }

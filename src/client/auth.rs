@@ -99,17 +99,20 @@ fn fetch(ds: &DataSource, t: &Transport) -> Result<Cached> {
             other => Error::Auth {
                 endpoint: url.clone(),
                 message: other.to_string(),
+                transaction_id: None,
             },
         })?;
     if !(200..300).contains(&status) {
         return Err(Error::Auth {
             endpoint: url,
             message: format!("token endpoint answered HTTP {status}: {}", clip(&body)),
+            transaction_id: None,
         });
     }
     let v: Value = serde_json::from_slice(&body).map_err(|e| Error::Auth {
         endpoint: url.clone(),
         message: format!("token response is not JSON: {e}"),
+        transaction_id: None,
     })?;
     let token = v
         .get("access_token")
@@ -118,6 +121,7 @@ fn fetch(ds: &DataSource, t: &Transport) -> Result<Cached> {
         .ok_or_else(|| Error::Auth {
             endpoint: url.clone(),
             message: "token response has no access_token".into(),
+            transaction_id: None,
         })?
         .to_string();
     let lifetime = lifetime_of(&v);

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::client::response::{self, Ctx, SignatureCheck};
 use crate::client::{
     DCIClient, NotifyEvent, SearchResult, SubscribeResult, TxnStatusResult, UnsubscribeResult,
 };
 use crate::error::{Error, Result, TransportKind, Violation};
+use crate::model::{AckResponse, ErrorCode};
 
 /// The typed content of a callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,30 +42,81 @@ pub struct CallbackOutcome {
     pub ack: Value,
 }
 
-/// The ACK body for an accepted callback (spec `Response`).
+/// The ACK body for an accepted callback (spec `Response`), as JSON.
 pub fn ack(correlation_id: Option<&str>) -> Value {
-    json!({
-        "message": {
-            "ack_status": "ACK",
-            "timestamp": now(),
-            "correlation_id": correlation_id.unwrap_or(""),
-        }
-    })
+    ack_json(&AckResponse::ack(correlation_id.unwrap_or("")))
 }
 
 /// The body to answer a refused callback with: `ack_status` `ERR` and the DCI error code.
 pub fn error_ack(e: &Error) -> Value {
-    json!({
-        "message": {
-            "ack_status": "ERR",
-            "timestamp": now(),
-            "error": {
-                "code": e.dci_code().unwrap_or("err.request.bad"),
-                "message": e.to_string(),
+    let code = ErrorCode::from_wire(e.dci_code().unwrap_or("err.request.bad"));
+    ack_json(&AckResponse::err("", code, e.to_string()))
+}
+
+fn ack_json(a: &AckResponse) -> Value {
+    serde_json::to_value(a).unwrap_or(Value::Null)
+}
+
+/// What to answer a callback with and what was found in it, as every door hands it out (C's
+/// `dci_client_handle_callback` JSON, Python's `handle_callback` dict, Go's
+/// `CallbackAnswer`): the same keys everywhere.
+#[derive(Debug, Serialize)]
+pub struct CallbackAnswer {
+    /// False when the callback itself was refused (bad JSON, bad signature, ...).
+    pub accepted: bool,
+    /// The HTTP status to answer with: 200, or 400/401/500 for a refused callback.
+    pub http_status: u16,
+    /// The body to answer with: the `ACK`, or the `ERR` ack of a refused callback.
+    pub ack: Value,
+    pub action: Option<String>,
+    pub transaction_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub matched: bool,
+    /// The typed result (`{"kind", "result"}`), or None for a refusal or a rejection.
+    pub result: Option<CallbackResult>,
+    /// Why the callback was refused, or the registry's rejection (`rjct`) it carried.
+    #[serde(serialize_with = "error_info")]
+    pub error: Option<Error>,
+}
+
+fn error_info<S: serde::Serializer>(e: &Option<Error>, s: S) -> Result<S::Ok, S::Error> {
+    e.as_ref().map(Error::info).serialize(s)
+}
+
+impl CallbackAnswer {
+    /// The answer to a handled callback: accepted, or refused with its ERR ack and status.
+    pub fn new(handled: Result<CallbackOutcome>) -> Self {
+        match handled {
+            Ok(o) => {
+                let (result, error) = match o.result {
+                    Ok(r) => (Some(r), None),
+                    Err(e) => (None, Some(e)),
+                };
+                CallbackAnswer {
+                    accepted: true,
+                    http_status: 200,
+                    ack: o.ack,
+                    action: Some(o.action),
+                    transaction_id: o.transaction_id,
+                    correlation_id: o.correlation_id,
+                    matched: o.matched,
+                    result,
+                    error,
+                }
+            }
+            Err(e) => CallbackAnswer {
+                accepted: false,
+                http_status: error_status(&e),
+                ack: error_ack(&e),
+                action: None,
+                transaction_id: None,
+                correlation_id: None,
+                matched: false,
+                result: None,
+                error: Some(e),
             },
-            "correlation_id": "",
         }
-    })
+    }
 }
 
 /// The HTTP status to answer a refused callback with.
@@ -81,10 +132,6 @@ pub fn error_status(e: &Error) -> u16 {
         Error::Internal(_) => 500,
         _ => 400,
     }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +269,7 @@ impl Pending {
                         "no callback for transaction {txn} within {:.1}s",
                         timeout.as_secs_f64()
                     ),
+                    transaction_id: Some(txn.to_string()),
                 });
             }
             m = self

@@ -10,11 +10,31 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::client::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::signature::Profile;
+
+/// `from_toml_str`, `from_json_str` and `from_file` of a [`Loadable`] configuration.
+macro_rules! loaders {
+    () => {
+        /// Parses and validates a TOML document.
+        pub fn from_toml_str(s: &str) -> Result<Self> {
+            load(s, Format::Toml)
+        }
+
+        /// Parses and validates a JSON document.
+        pub fn from_json_str(s: &str) -> Result<Self> {
+            load(s, Format::Json)
+        }
+
+        /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
+        pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+            load_file(path.as_ref())
+        }
+    };
+}
 
 /// A secret string (client secret, bearer token, private key PEM): never shown by `Debug`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,14 +99,16 @@ impl RegistryType {
         })
     }
 
-    /// The spec's `reg_type` value for this registry (`RegistryType.jsonld`, e.g. `ns:org:RegistryType:Civil`).
+    /// The spec's `reg_type` value for this registry (`RegistryType.jsonld`, e.g.
+    /// `ns:org:RegistryType:Civil`; the farmer registry's is `ns:org:RegistryType:FR`, as in
+    /// `fr_api_v1.0.0.yaml`'s examples).
     pub fn reg_type(self) -> &'static str {
         match self {
             RegistryType::Crvs => "ns:org:RegistryType:Civil",
             RegistryType::Social => "ns:org:RegistryType:Social",
             RegistryType::Ibr => "ns:org:RegistryType:IBR",
             RegistryType::Dr => "ns:org:RegistryType:DR",
-            RegistryType::Fr => "ns:org:RegistryType:Farmer",
+            RegistryType::Fr => "ns:org:RegistryType:FR",
         }
     }
 }
@@ -253,6 +275,44 @@ fn default_retries() -> u32 {
     2
 }
 
+/// What [`DataSource::redacted`] shows instead of a secret.
+pub const REDACTED: &str = "***";
+
+/// OpenSPP's flat field names and the nested field each one sets (`section.field`, or a
+/// top-level field).
+pub const FLAT_NAMES: &[(&str, &str)] = &[
+    ("timeout", "timeout_secs"),
+    ("verify_ssl", "verify_tls"),
+    ("auth_type", "auth.type"),
+    ("bearer_token", "auth.token"),
+    ("oauth2_client_id", "auth.client_id"),
+    ("client_id", "auth.client_id"),
+    ("oauth2_client_secret", "auth.client_secret"),
+    ("client_secret", "auth.client_secret"),
+    ("oauth2_token_url", "auth.token_url"),
+    ("token_url", "auth.token_url"),
+    ("oauth2_scope", "auth.scope"),
+    ("scope", "auth.scope"),
+    ("signing_key", "signing.key_pem"),
+    ("signing_key_pem", "signing.key_pem"),
+    ("signing_key_file", "signing.key_file"),
+    ("signing_key_id", "signing.key_id"),
+    ("signature_profile", "signing.profile"),
+    ("registry_jwks_url", "registry_key.jwks_url"),
+    ("registry_jwks", "registry_key.jwks"),
+    ("registry_public_key", "registry_key.pem"),
+    ("registry_public_key_pem", "registry_key.pem"),
+    ("registry_public_key_file", "registry_key.pem_file"),
+    ("signature_verification", "registry_key.mode"),
+    ("search_endpoint", "endpoints.sync_search"),
+    ("async_search_endpoint", "endpoints.search"),
+    ("subscribe_endpoint", "endpoints.subscribe"),
+    ("unsubscribe_endpoint", "endpoints.unsubscribe"),
+    ("txn_status_endpoint", "endpoints.sync_txn_status"),
+    ("token_endpoint", "endpoints.token"),
+    ("oauth2_token_endpoint", "endpoints.token"),
+];
+
 fn config(field: &str, reason: impl Into<String>) -> Error {
     Error::Config {
         field: field.to_string(),
@@ -283,30 +343,91 @@ impl DataSource {
         }
     }
 
-    /// Parses and validates a TOML document.
-    pub fn from_toml_str(s: &str) -> Result<Self> {
-        let ds: DataSource = toml::from_str(s).map_err(|e| config("toml", e.to_string()))?;
-        ds.validate()?;
-        Ok(ds)
-    }
-
-    /// Parses and validates a JSON document.
-    pub fn from_json_str(s: &str) -> Result<Self> {
-        let ds: DataSource = serde_json::from_str(s).map_err(|e| config("json", e.to_string()))?;
-        ds.validate()?;
-        Ok(ds)
-    }
-
-    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("json") => Self::from_json_str(&text),
-            _ => Self::from_toml_str(&text),
+    /// From OpenSPP's flat form (the fields of `spp.dci.data.source`: `auth_type`,
+    /// `bearer_token`, `oauth2_client_id`, `signing_key_pem`, `search_endpoint`, `timeout`,
+    /// `verify_ssl`, ...; see [`FLAT_NAMES`]), mixed freely with the nested names (`auth`,
+    /// `endpoints`, ...; a nested section given as an object merges with flat keys for the same
+    /// section). `null` values are left out. A bearer token or OAuth2 credentials without an
+    /// `auth_type` imply it. Validated; errors name the nested field (`auth.client_secret`).
+    pub fn from_flat(fields: Map<String, Value>) -> Result<Self> {
+        let mut m = Map::new();
+        for (key, value) in fields {
+            if value.is_null() {
+                continue;
+            }
+            match FLAT_NAMES.iter().find(|(flat, _)| *flat == key) {
+                Some((_, nested)) => match nested.split_once('.') {
+                    Some((outer, inner)) => {
+                        let section = m
+                            .entry(outer.to_string())
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        if let Value::Object(o) = section {
+                            o.insert(inner.to_string(), value);
+                        }
+                    }
+                    None => {
+                        m.insert(nested.to_string(), value);
+                    }
+                },
+                None => match (m.get_mut(&key), value) {
+                    (Some(Value::Object(existing)), Value::Object(new)) => existing.extend(new),
+                    (_, value) => {
+                        m.insert(key, value);
+                    }
+                },
+            }
         }
+        if let Some(Value::Object(auth)) = m.get_mut("auth") {
+            if !auth.contains_key("type") {
+                let t = if auth.contains_key("token") {
+                    "bearer"
+                } else if auth.contains_key("client_id") {
+                    "oauth2"
+                } else {
+                    "none"
+                };
+                auth.insert("type".into(), Value::String(t.into()));
+            }
+            // Missing credentials read as empty, so validation names the field instead of the
+            // JSON reader reporting a missing member.
+            let required: &[&str] = match auth.get("type").and_then(Value::as_str) {
+                Some("bearer") => &["token"],
+                Some("oauth2") => &["client_id", "client_secret"],
+                _ => &[],
+            };
+            for k in required {
+                auth.entry(k.to_string())
+                    .or_insert_with(|| Value::String(String::new()));
+            }
+        }
+        if let Some(Value::Object(signing)) = m.get_mut("signing") {
+            signing
+                .entry("key_id")
+                .or_insert_with(|| Value::String(String::new()));
+        }
+        let ds: DataSource =
+            serde_json::from_value(Value::Object(m)).map_err(|e| config("json", e.to_string()))?;
+        ds.validate()?;
+        Ok(ds)
     }
+
+    /// A copy whose secrets (bearer token, OAuth2 client secret, signing key PEM) read `***`,
+    /// for display and logs.
+    pub fn redacted(&self) -> DataSource {
+        let mut ds = self.clone();
+        let hide = |s: &mut Secret| *s = Secret::new(REDACTED);
+        match &mut ds.auth {
+            AuthConfig::Bearer { token } => hide(token),
+            AuthConfig::OAuth2 { client_secret, .. } => hide(client_secret),
+            AuthConfig::None => {}
+        }
+        if let Some(pem) = ds.signing.as_mut().and_then(|s| s.key_pem.as_mut()) {
+            hide(pem);
+        }
+        ds
+    }
+
+    loaders!();
 
     /// The request timeout.
     pub fn timeout(&self) -> Duration {
@@ -443,6 +564,47 @@ impl DataSource {
     }
 }
 
+/// A configuration document: parsed, then validated.
+trait Loadable: serde::de::DeserializeOwned {
+    fn check(&self) -> Result<()>;
+}
+
+impl Loadable for DataSource {
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
+impl Loadable for DataSources {
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Toml,
+    Json,
+}
+
+fn load<T: Loadable>(text: &str, format: Format) -> Result<T> {
+    let parsed: T = match format {
+        Format::Toml => toml::from_str(text).map_err(|e| config("toml", e.to_string()))?,
+        Format::Json => serde_json::from_str(text).map_err(|e| config("json", e.to_string()))?,
+    };
+    parsed.check()?;
+    Ok(parsed)
+}
+
+fn load_file<T: Loadable>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => load(&text, Format::Json),
+        _ => load(&text, Format::Toml),
+    }
+}
+
 /// Several data sources, looked up by code (OpenSPP's `get_by_code`) or registry type.
 /// File form: one `[[data_source]]` table (TOML) or a `data_source` list (JSON) per registry.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -452,29 +614,8 @@ pub struct DataSources {
 }
 
 impl DataSources {
-    /// Parses and validates every source; codes must be unique.
-    pub fn from_toml_str(s: &str) -> Result<Self> {
-        let d: DataSources = toml::from_str(s).map_err(|e| config("toml", e.to_string()))?;
-        d.validate()?;
-        Ok(d)
-    }
-
-    pub fn from_json_str(s: &str) -> Result<Self> {
-        let d: DataSources = serde_json::from_str(s).map_err(|e| config("json", e.to_string()))?;
-        d.validate()?;
-        Ok(d)
-    }
-
-    /// Loads a `.toml` or `.json` file (by extension; anything else is tried as TOML).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("json") => Self::from_json_str(&text),
-            _ => Self::from_toml_str(&text),
-        }
-    }
+    // Every source is validated; codes must be unique.
+    loaders!();
 
     fn validate(&self) -> Result<()> {
         for (i, ds) in self.sources.iter().enumerate() {

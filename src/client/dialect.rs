@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::canonical::{Node, Style};
+use crate::client::request::SearchSpec;
 use crate::error::{Error, Result};
+use crate::model::{HeaderBuilder, MsgHeader, QueryType, SearchRequestItem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,39 +105,111 @@ pub struct HeaderFields<'a> {
     pub total_count: u64,
 }
 
-/// Builds the request header (`MsgHeader_V1.0.0`) in the dialect's form.
+/// The request header (`MsgHeader_V1.0.0`): built as the model's [`MsgHeader`], serialised,
+/// then adapted to the dialect ([`Dialect::adapt_header`]).
 pub fn build_header(dialect: Dialect, h: &HeaderFields<'_>) -> Value {
-    let mut m = Map::new();
-    m.insert("version".into(), json!("1.0.0"));
-    m.insert("message_id".into(), json!(h.message_id));
-    m.insert("message_ts".into(), json!(dialect.format_ts(h.message_ts)));
-    m.insert("action".into(), json!(h.action));
-    m.insert("sender_id".into(), json!(h.sender_id));
-    match dialect {
-        Dialect::Openspp2 => {
-            // DCIMessageHeader field order; receiver_id is a required str there.
-            m.insert("sender_uri".into(), opt(h.sender_uri));
-            m.insert("receiver_id".into(), json!(h.receiver_id.unwrap_or("")));
-            m.insert("total_count".into(), json!(h.total_count));
-            m.insert("is_msg_encrypted".into(), json!(false));
-            m.insert("meta".into(), Value::Null);
-        }
-        _ => {
-            if let Some(u) = h.sender_uri {
-                m.insert("sender_uri".into(), json!(u));
-            }
-            if let Some(r) = h.receiver_id {
-                m.insert("receiver_id".into(), json!(r));
-            }
-            m.insert("total_count".into(), json!(h.total_count));
-            m.insert("is_msg_encrypted".into(), json!(false));
-        }
+    let mut b = HeaderBuilder::new(h.action)
+        .message_id(h.message_id)
+        .message_ts(dialect.format_ts(h.message_ts))
+        .sender_id(h.sender_id)
+        .total_count(h.total_count as i64)
+        .is_msg_encrypted(false);
+    if let Some(u) = h.sender_uri {
+        b = b.sender_uri(u);
     }
-    Value::Object(m)
+    if let Some(r) = h.receiver_id {
+        b = b.receiver_id(r);
+    }
+    let header: Option<MsgHeader> = b.build().ok();
+    dialect.adapt_header(serde_json::to_value(header).unwrap_or(Value::Null))
 }
 
-fn opt(s: Option<&str>) -> Value {
-    s.map(|s| json!(s)).unwrap_or(Value::Null)
+/// The header fields of OpenSPP 2's `DCIMessageHeader`, in declaration order: it signs its
+/// own `model_dump(mode="json")` of the header, so all of them are sent, `null` where absent.
+#[rustfmt::skip]
+const OPENSPP2_HEADER_FIELDS: [&str; 10] = [
+    "version", "message_id", "message_ts", "action", "sender_id", "sender_uri", "receiver_id",
+    "total_count", "is_msg_encrypted", "meta",
+];
+
+impl Dialect {
+    /// Adapts a request header built in the spec's form (`MsgHeader_V1.0.0` serialised) to
+    /// this dialect: OpenSPP 2 gets every `DCIMessageHeader` field in its order, `null` where
+    /// absent, and `receiver_id` (a required str there) `""` when we have none.
+    pub fn adapt_header(self, header: Value) -> Value {
+        let Value::Object(mut m) = header else {
+            return header;
+        };
+        if self != Dialect::Openspp2 {
+            return Value::Object(m);
+        }
+        let mut out = Map::new();
+        for name in OPENSPP2_HEADER_FIELDS {
+            let v = m.remove(name).unwrap_or(match name {
+                "receiver_id" => Value::String(String::new()),
+                "is_msg_encrypted" => Value::Bool(false),
+                _ => Value::Null,
+            });
+            out.insert(name.to_string(), v);
+        }
+        out.extend(m);
+        Value::Object(out)
+    }
+
+    /// Adapts a `search_request` item built in the spec's form to this dialect (see the
+    /// module documentation for what each peer reads). `spec` tells what the caller set
+    /// (a `reg_type` given is kept) and which shortcuts apply (identifier lookup, date
+    /// range); `purpose_ref` is the `ref_uri` of default consent and authorize blocks.
+    pub fn adapt_search_item(
+        self,
+        item: &mut SearchRequestItem,
+        spec: &SearchSpec,
+        purpose_ref: Option<&str>,
+    ) {
+        let ts = item.timestamp.clone();
+        let c = &mut item.search_criteria;
+        match self {
+            Dialect::Spdci | Dialect::Openspp2 => {}
+            Dialect::Opencrvs => {
+                c.reg_type = Some(
+                    spec.reg_type
+                        .clone()
+                        .unwrap_or_else(|| opencrvs_reg_type(spec.reg_event_type.as_deref())),
+                );
+                c.extra.remove("reg_event_type");
+                c.reg_record_type = None;
+                if let Some((a, f, t)) = spec.date_range_parts() {
+                    c.query_type = QueryType::Expression;
+                    c.query = opencrvs_range(&a, &f, &t);
+                }
+                // OpenCRVS reads consent beside search_criteria, in its own shape.
+                let consent = c
+                    .consent
+                    .take()
+                    .unwrap_or_else(|| opencrvs_consent(&item.reference_id, &ts, purpose_ref));
+                item.extra.insert("consent".into(), consent);
+                if item.locale.is_none() {
+                    item.locale = Some("eng".into());
+                }
+            }
+            Dialect::Openg2p => {
+                c.reg_type = Some(spec.reg_type.clone().unwrap_or_else(|| "Individual".into()));
+                if c.reg_record_type.is_none() {
+                    c.reg_record_type = Some("Individual".into());
+                }
+                if let Some((_, v)) = spec.id_lookup() {
+                    c.query_type = QueryType::Expression;
+                    c.query = openg2p_search_text(&v);
+                }
+                if c.consent.is_none() {
+                    c.consent = Some(default_consent(&ts, purpose_ref));
+                }
+                if c.authorize.is_none() {
+                    c.authorize = Some(default_authorize(&ts, purpose_ref));
+                }
+            }
+        }
+    }
 }
 
 /// The default consent block sent where a dialect requires one (spec `Consent.jsonld`).
@@ -194,6 +268,14 @@ pub fn opencrvs_reg_type(event_type: Option<&str>) -> String {
         "death" => "death".into(),
         other => other.to_string(),
     }
+}
+
+/// The OpenCRVS date range: an `expression` whose value maps the attribute to a `range`.
+pub fn opencrvs_range(attribute: &str, from: &str, to: &str) -> Value {
+    json!({
+        "type": "ns:org:QueryType:expression",
+        "value": {attribute: {"type": "range", "gte": from, "lte": to}}
+    })
 }
 
 /// The openg2p identifier lookup query.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::client::callback::{error_ack, error_status};
+use crate::client::callback::error_ack;
 use crate::client::{CallbackResult, DCIClient, NotifyEvent};
 use crate::error::{Error, Result};
 
@@ -161,10 +161,8 @@ fn serve(mut stream: TcpStream, client: &DCIClient) -> std::io::Result<()> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    match client.handle_callback(&req.body, &headers) {
-        Ok(outcome) => respond(&mut stream, 200, &outcome.ack),
-        Err(e) => respond(&mut stream, error_status(&e), &error_ack(&e)),
-    }
+    let answer = client.answer_callback(&req.body, &headers);
+    respond(&mut stream, answer.http_status, &answer.ack)
 }
 
 fn read_request(stream: &mut TcpStream) -> std::result::Result<Request, (u16, String)> {

@@ -32,15 +32,14 @@ mod verify;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result, Violation};
 use crate::keys::SigningKey;
 use crate::signature::{Profile, Signer};
 
-pub use callback::{CallbackOutcome, CallbackResult};
+pub use callback::{CallbackAnswer, CallbackOutcome, CallbackResult};
 pub use datasource::{
     AuthConfig, DataSource, DataSources, Endpoints, RegistryKeyConfig, RegistryType, Secret,
     SigningConfig, VerifyMode,
@@ -48,7 +47,7 @@ pub use datasource::{
 pub use dialect::Dialect;
 pub use listener::CallbackListener;
 pub use pages::Pages;
-pub use request::{SearchSpec, SubscribeSpec, TxnStatusQuery};
+pub use request::{Ids, SearchSpec, SubscribeSpec, TxnStatusQuery};
 pub use response::{
     Ack, NotifyEvent, NotifyItem, PageInfo, SearchItem, SearchResult, SignatureCheck,
     SubscribeItem, SubscribeResult, Subscription, TxnStatusResult, UnsubscribeResult,
@@ -106,9 +105,25 @@ pub struct ConnectionReport {
     pub elapsed_ms: u64,
 }
 
+/// A request ready to send (see [`DCIClient::outgoing`]).
+struct Outgoing<'a> {
+    path: &'a str,
+    action: &'a str,
+    envelope: Value,
+    ids: Ids,
+}
+
 struct Sent {
     url: String,
-    message_id: String,
+}
+
+impl Sent {
+    fn ctx<'a>(&'a self, ids: &'a Ids) -> Ctx<'a> {
+        Ctx {
+            endpoint: &self.url,
+            transaction_id: Some(&ids.transaction_id),
+        }
+    }
 }
 
 impl DCIClient {
@@ -203,19 +218,17 @@ impl DCIClient {
     /// Searches through the sync endpoint (`/registry/sync/search`).
     pub fn search_sync(&self, spec: &SearchSpec) -> Result<SearchResult> {
         spec.check()?;
-        let ds = &self.inner.ds;
-        let (txn, _refs, message) = self.search_message(spec);
-        let (sent, env, body) =
-            self.exchange(&ds.endpoints.sync_search, "search", message, &txn, true)?;
-        let ctx = Ctx {
-            endpoint: &sent.url,
-            transaction_id: Some(&txn),
-        };
-        if let Some(e) = response::ack_error(&ctx, &env) {
-            return Err(e);
-        }
-        let sig = self.verify(&sent.url, &body, &env)?;
-        response::parse_search(&ctx, &env, "search_response", sig)
+        let mut ids = Ids::fresh();
+        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
+        let o = self.outgoing(
+            &self.inner.ds.endpoints.sync_search,
+            "search",
+            &message,
+            1,
+            ids,
+        )?;
+        let (sent, env, sig) = self.sync_call(&o)?;
+        response::parse_search(&sent.ctx(&o.ids), &env, "search_response", sig)
     }
 
     /// Searches through the async endpoint (`/registry/search`); returns the ACK. The result
@@ -223,17 +236,10 @@ impl DCIClient {
     /// [`DCIClient::wait_for`].
     pub fn search_async(&self, spec: &SearchSpec) -> Result<Ack> {
         spec.check()?;
-        self.require_callback_uri()?;
-        let (txn, refs, message) = self.search_message(spec);
-        self.async_call(
-            &self.inner.ds.endpoints.search.clone(),
-            "search",
-            "on-search",
-            message,
-            txn,
-            refs,
-            false,
-        )
+        let mut ids = Ids::fresh();
+        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
+        let o = self.outgoing(&self.inner.ds.endpoints.search, "search", &message, 1, ids)?;
+        self.async_call(o, false)
     }
 
     /// `idtype-value` search through the sync endpoint.
@@ -283,108 +289,52 @@ impl DCIClient {
     /// Subscribes to registry events (one `subscribe_request` item per spec); returns the ACK.
     /// The subscription codes arrive by the on-subscribe callback.
     pub fn subscribe(&self, specs: &[SubscribeSpec]) -> Result<Ack> {
-        if specs.is_empty() {
-            return Err(Error::Validation(vec![Violation::new(
-                "subscribe_request",
-                "at least one subscription",
-            )]));
-        }
-        self.require_callback_uri()?;
+        required(
+            !specs.is_empty(),
+            "subscribe_request",
+            "at least one subscription",
+        )?;
         let ds = &self.inner.ds;
-        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
-        let txn = new_id();
-        let mut refs = Vec::new();
-        let items: Vec<Value> = specs
-            .iter()
-            .map(|s| {
-                let r = new_id();
-                let it = s.to_item(ds, &r, &ts);
-                refs.push(r);
-                it
-            })
-            .collect();
-        let message = json!({"transaction_id": txn, "subscribe_request": items});
+        let mut ids = Ids::fresh();
+        let message = request::subscribe_request(ds, specs, &mut ids)?;
+        let path = &ds.endpoints.subscribe;
         self.async_call(
-            &ds.endpoints.subscribe.clone(),
-            "subscribe",
-            "on-subscribe",
-            message,
-            txn,
-            refs,
+            self.outgoing(path, "subscribe", &message, specs.len(), ids)?,
             false,
         )
     }
 
     /// Ends subscriptions by their codes; returns the ACK (result by on-unsubscribe callback).
     pub fn unsubscribe(&self, subscription_codes: &[String]) -> Result<Ack> {
-        if subscription_codes.is_empty() || subscription_codes.iter().any(|c| c.is_empty()) {
-            return Err(Error::Validation(vec![Violation::new(
-                "subscription_codes",
-                "at least one non-empty code",
-            )]));
-        }
-        self.require_callback_uri()?;
+        let ok = !subscription_codes.is_empty() && subscription_codes.iter().all(|c| !c.is_empty());
+        required(ok, "subscription_codes", "at least one non-empty code")?;
         let ds = &self.inner.ds;
-        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
-        let txn = new_id();
-        let message = json!({
-            "transaction_id": txn,
-            "timestamp": ts,
-            "subscription_codes": subscription_codes,
-        });
-        self.async_call(
-            &ds.endpoints.unsubscribe.clone(),
-            "unsubscribe",
-            "on-unsubscribe",
-            message,
-            txn,
-            Vec::new(),
-            false,
-        )
+        let mut ids = Ids::fresh();
+        ids.reference_ids.clear();
+        let message = request::unsubscribe_request(ds, subscription_codes, &ids);
+        let (path, n) = (&ds.endpoints.unsubscribe, subscription_codes.len());
+        self.async_call(self.outgoing(path, "unsubscribe", &message, n, ids)?, false)
     }
 
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
     pub fn txn_status(&self, q: &TxnStatusQuery) -> Result<TxnStatusResult> {
         q.check()?;
-        let ds = &self.inner.ds;
-        let txn = new_id();
-        let message = json!({"transaction_id": txn, "txnstatus_request": q.to_body(&new_id())});
-        let (sent, env, body) = self.exchange(
-            &ds.endpoints.sync_txn_status,
-            "txn-status",
-            message,
-            &txn,
-            true,
-        )?;
-        let ctx = Ctx {
-            endpoint: &sent.url,
-            transaction_id: Some(&txn),
-        };
-        if let Some(e) = response::ack_error(&ctx, &env) {
-            return Err(e);
-        }
-        let sig = self.verify(&sent.url, &body, &env)?;
-        response::parse_txn_status(&ctx, &env, sig)
+        let mut ids = Ids::fresh();
+        let message = request::txn_status_request(q, &mut ids);
+        let path = &self.inner.ds.endpoints.sync_txn_status;
+        let o = self.outgoing(path, "txn-status", &message, 1, ids)?;
+        let (sent, env, sig) = self.sync_call(&o)?;
+        response::parse_txn_status(&sent.ctx(&o.ids), &env, sig)
     }
 
     /// Transaction status through the async endpoint (`/registry/txn/status`); returns the ACK,
     /// the status arrives by the txn/on-status callback.
     pub fn txn_status_async(&self, q: &TxnStatusQuery) -> Result<Ack> {
         q.check()?;
-        self.require_callback_uri()?;
-        let ds = &self.inner.ds;
-        let txn = new_id();
-        let r = new_id();
-        let message = json!({"transaction_id": txn, "txnstatus_request": q.to_body(&r)});
-        self.async_call(
-            &ds.endpoints.txn_status.clone(),
-            "txn-status",
-            "txn-on-status",
-            message,
-            txn,
-            vec![r],
-            true,
-        )
+        let mut ids = Ids::fresh();
+        let message = request::txn_status_request(q, &mut ids);
+        let path = &self.inner.ds.endpoints.txn_status;
+        self.async_call(self.outgoing(path, "txn-status", &message, 1, ids)?, true)
     }
 
     /// A sync call to a registry-specific endpoint (IBR `/registry/sync/enrolled`, the DR sync
@@ -396,25 +346,52 @@ impl DCIClient {
         action: &str,
         body: Map<String, Value>,
     ) -> Result<RawResponse> {
-        let txn = new_id();
+        let ids = Ids::fresh();
         let mut m = Map::new();
-        m.insert("transaction_id".into(), json!(txn));
+        m.insert(
+            "transaction_id".into(),
+            Value::String(ids.transaction_id.clone()),
+        );
         m.extend(body);
-        let (sent, env, bytes) = self.exchange(path, action, Value::Object(m), &txn, true)?;
-        let ctx = Ctx {
-            endpoint: &sent.url,
-            transaction_id: Some(&txn),
-        };
-        if let Some(e) = response::ack_error(&ctx, &env) {
-            return Err(e);
-        }
-        let signature = self.verify(&sent.url, &bytes, &env)?;
-        response::check_header(&ctx, &env)?;
+        let o = self.outgoing(path, action, &m, 1, ids)?;
+        let (sent, env, signature) = self.sync_call(&o)?;
+        response::check_header(&sent.ctx(&o.ids), &env)?;
         Ok(RawResponse {
-            transaction_id: txn,
+            transaction_id: o.ids.transaction_id,
             envelope: env,
             signature,
         })
+    }
+
+    /// [`DCIClient::call_sync`] for a registry-specific endpoint that answers with a list of
+    /// items at `message.{list}` (IBR `enrolled_response`, DR `disabled_response`): the items,
+    /// once none of them is a rejection (an item with status `rjct` is `Error::Protocol` with
+    /// its reason code).
+    pub fn call_sync_items(
+        &self,
+        path: &str,
+        action: &str,
+        body: Map<String, Value>,
+        list: &str,
+    ) -> Result<Vec<Value>> {
+        let raw = self.call_sync(path, action, body)?;
+        let url = self.inner.ds.url(path);
+        let ctx = Ctx {
+            endpoint: &url,
+            transaction_id: Some(&raw.transaction_id),
+        };
+        let items = match raw.envelope.pointer(&format!("/message/{list}")) {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(ctx.shape(&format!("message.{list}"), "required list")),
+        };
+        for it in &items {
+            if response::s(it, "status").is_some_and(|s| s.eq_ignore_ascii_case("rjct")) {
+                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
+                let msg = response::s(it, "status_reason_message").unwrap_or_default();
+                return Err(ctx.protocol(&code, &msg));
+            }
+        }
+        Ok(items)
     }
 
     /// Checks auth and reachability: gets a token (OAuth2), then sends a one-record identifier
@@ -458,6 +435,12 @@ impl DCIClient {
         callback::handle(self, body, headers)
     }
 
+    /// [`DCIClient::handle_callback`] with the answer in one serialisable value: the HTTP
+    /// status and body to answer with, and what was found (what the bindings hand out).
+    pub fn answer_callback(&self, body: &[u8], headers: &[(&str, &str)]) -> CallbackAnswer {
+        CallbackAnswer::new(self.handle_callback(body, headers))
+    }
+
     /// Waits for the callback of an async call (by its transaction_id, as in the [`Ack`]).
     /// A registry rejection (`rjct`) arrives as `Error::Protocol`; no callback within `timeout`
     /// is `Error::Transport { kind: Timeout }`.
@@ -485,35 +468,46 @@ impl DCIClient {
         Ok(())
     }
 
-    fn search_message(&self, spec: &SearchSpec) -> (String, Vec<String>, Value) {
-        let ds = &self.inner.ds;
-        let ts = ds.dialect.format_ts(dialect::truncate_ts(Utc::now()));
-        let txn = new_id();
-        let r = new_id();
-        let item = spec.to_item(ds, &r, &ts);
-        let message = json!({"transaction_id": txn, "search_request": [item]});
-        (txn, vec![r], message)
+    /// A request ready to send: its envelope, built once from the typed message.
+    fn outgoing<'a, M: Serialize>(
+        &self,
+        path: &'a str,
+        action: &'a str,
+        message: &M,
+        total_count: usize,
+        ids: Ids,
+    ) -> Result<Outgoing<'a>> {
+        let envelope =
+            request::request_envelope(&self.inner.ds, action, message, total_count, &ids)?;
+        Ok(Outgoing {
+            path,
+            action,
+            envelope,
+            ids,
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn async_call(
-        &self,
-        path: &str,
-        action: &str,
-        callback_action: &'static str,
-        message: Value,
-        txn: String,
-        refs: Vec<String>,
-        idempotent: bool,
-    ) -> Result<Ack> {
+    /// A sync exchange: sends, refuses an error ACK, verifies the response signature.
+    fn sync_call(&self, o: &Outgoing<'_>) -> Result<(Sent, Value, SignatureCheck)> {
+        let (sent, env, body) = self.exchange(o, true)?;
+        if let Some(e) = response::ack_error(&sent.ctx(&o.ids), &env) {
+            return Err(e);
+        }
+        let sig = self.verify(&sent.url, &body, &env)?;
+        Ok((sent, env, sig))
+    }
+
+    fn async_call(&self, o: Outgoing<'_>, idempotent: bool) -> Result<Ack> {
+        self.require_callback_uri()?;
+        let (ids, action) = (&o.ids, o.action);
+        let txn = ids.transaction_id.clone();
+        let callback_action = crate::model::callback_action(action)
+            .ok_or_else(|| Error::Internal(format!("no callback action for {action}")))?;
         // Registered before sending: the callback may arrive before the ACK is read.
         self.inner.pending.register(&txn, callback_action);
         let out = (|| {
-            let (sent, env, body) = self.exchange(path, action, message, &txn, idempotent)?;
-            let ctx = Ctx {
-                endpoint: &sent.url,
-                transaction_id: Some(&txn),
-            };
+            let (sent, env, body) = self.exchange(&o, idempotent)?;
+            let ctx = sent.ctx(ids);
             // ACKs carry no data and the spec gives them no signature: an unsigned one is
             // accepted in both modes; one that is signed is still checked.
             if self.inner.keys.is_some()
@@ -521,7 +515,7 @@ impl DCIClient {
             {
                 self.verify(&sent.url, &body, &env)?;
             }
-            let ack = response::parse_ack(&ctx, &env, &sent.message_id, refs)?;
+            let ack = response::parse_ack(&ctx, &env, &ids.message_id, ids.reference_ids.clone())?;
             Ok(ack)
         })();
         match &out {
@@ -551,40 +545,15 @@ impl DCIClient {
     }
 
     /// Builds, signs and sends an envelope; returns the parsed JSON and the bytes received.
-    fn exchange(
-        &self,
-        path: &str,
-        action: &str,
-        message: Value,
-        txn: &str,
-        idempotent: bool,
-    ) -> Result<(Sent, Value, Vec<u8>)> {
+    fn exchange(&self, o: &Outgoing<'_>, idempotent: bool) -> Result<(Sent, Value, Vec<u8>)> {
         let inner = &self.inner;
         let ds = &inner.ds;
-        let url = ds.url(path);
-        let message_id = new_id();
-        let receiver = ds.receiver_id_or_host();
-        let header = dialect::build_header(
-            ds.dialect,
-            &dialect::HeaderFields {
-                message_id: &message_id,
-                message_ts: dialect::truncate_ts(Utc::now()),
-                action,
-                sender_id: ds.our_sender_id.trim(),
-                sender_uri: ds.our_callback_uri.as_deref(),
-                receiver_id: Some(&receiver),
-                total_count: count_items(&message),
-            },
-        );
-        let mut env = Map::new();
-        // `signature` first, as the spec lists it; OpenSPP 2's envelope model requires the field.
-        env.insert("signature".into(), json!(""));
-        env.insert("header".into(), header);
-        env.insert("message".into(), message);
-        let mut env = Value::Object(env);
+        let url = ds.url(o.path);
+        let txn = o.ids.transaction_id.as_str();
+        let mut env = o.envelope.clone();
         match &inner.signer {
             Some(s) => s.sign_value(&mut env, None)?,
-            None if ds.dialect != Dialect::Openspp2 => {
+            None if !ds.dialect.keeps_empty_signature() => {
                 if let Some(m) = env.as_object_mut() {
                     m.remove("signature");
                 }
@@ -620,7 +589,7 @@ impl DCIClient {
                             "response from {url} (transaction {txn}) is not JSON: {e}"
                         ))
                     })?;
-                    return Ok((Sent { url, message_id }, env, resp.body));
+                    return Ok((Sent { url }, env, resp.body));
                 }
                 401 if matches!(ds.auth, AuthConfig::OAuth2 { .. }) && !renewed_token => {
                     inner.tokens.clear();
@@ -630,10 +599,8 @@ impl DCIClient {
                 401 => {
                     return Err(Error::Auth {
                         endpoint: url,
-                        message: format!(
-                            "HTTP 401 (transaction {txn}): {}",
-                            auth::clip(&resp.body)
-                        ),
+                        message: format!("HTTP 401: {}", auth::clip(&resp.body)),
+                        transaction_id: Some(txn.to_string()),
                     })
                 }
                 s if transport::is_transient(s) && retryable => {
@@ -671,21 +638,13 @@ impl DCIClient {
     }
 }
 
-/// `total_count` of a request header: the number of request items in the message.
-fn count_items(message: &Value) -> u64 {
-    for k in ["search_request", "subscribe_request"] {
-        if let Some(a) = message.get(k).and_then(Value::as_array) {
-            return a.len() as u64;
-        }
+/// `Ok` when `ok`, else a validation error naming `path` and `rule`.
+fn required(ok: bool, path: &str, rule: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Validation(vec![Violation::new(path, rule)]))
     }
-    if let Some(a) = message.get("subscription_codes").and_then(Value::as_array) {
-        return a.len() as u64;
-    }
-    1
-}
-
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
@@ -697,13 +656,5 @@ mod tests {
     #[test]
     fn client_is_send_and_sync() {
         assert_send_sync::<DCIClient>();
-    }
-
-    #[test]
-    fn total_count_counts_request_items() {
-        assert_eq!(count_items(&json!({"search_request": [1, 2, 3]})), 3);
-        assert_eq!(count_items(&json!({"subscribe_request": [1]})), 1);
-        assert_eq!(count_items(&json!({"subscription_codes": ["a", "b"]})), 2);
-        assert_eq!(count_items(&json!({"txnstatus_request": {}})), 1);
     }
 }

@@ -1,13 +1,26 @@
-//! What a caller asks for (search, subscribe, unsubscribe, txn status) and the `message`
-//! bodies built from it, in the data source's dialect. Field names are the spec's
-//! (latest-bundled `crvs_api_v1.0.0.yaml`, `SearchRequest`, `SubscribeRequest`, ...).
+//! What a caller asks for (search, subscribe, unsubscribe, txn status) and the typed messages
+//! built from it. Each request is first built in the spec's form as a `dci::model` type (field
+//! names of latest-bundled `crvs_api_v1.0.0.yaml`: `SearchRequest`, `SubscribeRequest`, ...);
+//! the data source's dialect then adapts it in one step ([`Dialect::adapt_search_item`],
+//! [`Dialect::adapt_header`]), and it is serialised once.
+//!
+//! [`SearchSpec`] is the one description of a search that every door converts into: the C ABI
+//! deserialises it from `search_json`, Python builds it from its keyword arguments, so the
+//! same call sends the same bytes from either.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::client::datasource::DataSource;
 use crate::client::dialect::{self, Dialect};
 use crate::error::{Error, Result, Violation};
+use crate::model::{
+    self, setters, Extra, Frequency, Int, PaginationRequest, SearchCriteria, SearchRequest,
+    SearchRequestItem, SortItem, SubscribeCriteria, SubscribeRequest, SubscribeRequestItem,
+    TxnAttributeType, TxnStatusRequest, TxnStatusRequestBody, TxnType, UnSubscribeRequest,
+};
+use crate::query::{Query, QueryType};
 
 /// The spec's query types (`query_type`).
 pub const IDTYPE_VALUE: &str = "idtype-value";
@@ -15,28 +28,40 @@ pub const EXPRESSION: &str = "expression";
 pub const PREDICATE: &str = "predicate";
 pub const GRAPHQL: &str = "graphql";
 
-/// What to search for, and how to page through it.
+/// What to search for, and how to page through it. Deserialised by the C ABI from
+/// `search_json` (`query_type` and `query` required; unknown fields refused).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchSpec {
     pub query_type: String,
     pub query: Value,
     /// `reg_type`; None = from the data source's registry type (or the dialect's rule).
+    #[serde(default)]
     pub reg_type: Option<String>,
+    #[serde(default)]
     pub reg_event_type: Option<String>,
+    #[serde(default)]
     pub reg_record_type: Option<String>,
     /// 1-based.
+    #[serde(default = "first_page")]
     pub page_number: u32,
+    #[serde(default = "default_page_size")]
     pub page_size: u32,
+    #[serde(default)]
     pub sort: Option<Value>,
+    #[serde(default)]
     pub consent: Option<Value>,
+    #[serde(default)]
     pub authorize: Option<Value>,
+    #[serde(default)]
     pub locale: Option<String>,
-    /// For the date-range shortcut: kept so dialects with their own range syntax can rebuild it.
-    #[serde(skip)]
-    pub(crate) date_range: Option<(String, String, String)>,
-    /// For the identifier shortcut: kept so dialects with their own lookup syntax can rebuild it.
-    #[serde(skip)]
-    pub(crate) id_lookup: Option<(String, Value)>,
+}
+
+fn first_page() -> u32 {
+    1
+}
+fn default_page_size() -> u32 {
+    100
 }
 
 impl SearchSpec {
@@ -47,36 +72,30 @@ impl SearchSpec {
             reg_type: None,
             reg_event_type: None,
             reg_record_type: None,
-            page_number: 1,
-            page_size: 100,
+            page_number: first_page(),
+            page_size: default_page_size(),
             sort: None,
             consent: None,
             authorize: None,
             locale: None,
-            date_range: None,
-            id_lookup: None,
         }
     }
 
     /// From a query built with [`crate::query`] (its wire form).
-    pub fn from_query(q: &crate::query::Query) -> Self {
+    pub fn from_query(q: &Query) -> Self {
         let (query_type, query) = q.to_wire();
-        let mut s = Self::new(query_type, query);
-        if let Some((t, v)) = q.idtype_lookup() {
-            s.id_lookup = Some((t.to_string(), v.clone()));
-        }
-        s
+        Self::new(query_type, query)
+    }
+
+    /// From JSON text (the C ABI's `search_json`); the error names `what`.
+    pub fn from_json_str(text: &str, what: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Json(format!("{what}: {e}")))
     }
 
     /// `idtype-value`: `{"type": identifier_type, "value": identifier_value}`.
     pub fn by_id(identifier_type: impl Into<String>, identifier_value: impl Into<String>) -> Self {
-        let (t, v) = (
-            identifier_type.into(),
-            Value::String(identifier_value.into()),
-        );
-        let mut s = Self::new(IDTYPE_VALUE, json!({"type": t, "value": v}));
-        s.id_lookup = Some((t, v));
-        s
+        let q = crate::query::IdTypeValue::new(identifier_type, identifier_value.into());
+        Self::from_query(&Query::IdTypeValue(q))
     }
 
     /// `predicate`: a list of `{seq_num, expression1, condition, expression2}` items.
@@ -89,22 +108,24 @@ impl SearchSpec {
         Self::new(EXPRESSION, query)
     }
 
-    /// `attribute >= from AND attribute <= to`, as a spec predicate.
+    /// `attribute >= from AND attribute <= to`, as a spec predicate (dialects with their own
+    /// range syntax recognise it: [`SearchSpec::date_range_parts`]).
     pub fn date_range(
         attribute: impl Into<String>,
         from: impl Into<String>,
         to: impl Into<String>,
     ) -> Self {
         let (a, f, t) = (attribute.into(), from.into(), to.into());
-        let q = json!([{
+        fn bound(a: &str, op: &str, v: &str) -> Value {
+            serde_json::json!({"attribute_name": a, "operator": op, "attribute_value": v})
+        }
+        let q = Value::Array(vec![serde_json::json!({
             "seq_num": 1,
-            "expression1": {"attribute_name": a, "operator": "ge", "attribute_value": f},
+            "expression1": bound(&a, "ge", &f),
             "condition": "and",
-            "expression2": {"attribute_name": a, "operator": "le", "attribute_value": t}
-        }]);
-        let mut s = Self::new(PREDICATE, q);
-        s.date_range = Some((a, f, t));
-        s
+            "expression2": bound(&a, "le", &t),
+        })]);
+        Self::new(PREDICATE, q)
     }
 
     pub fn page(mut self, page_number: u32, page_size: u32) -> Self {
@@ -112,35 +133,51 @@ impl SearchSpec {
         self.page_size = page_size;
         self
     }
-    pub fn reg_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_type = Some(v.into());
-        self
-    }
-    pub fn reg_event_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_event_type = Some(v.into());
-        self
-    }
-    pub fn reg_record_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_record_type = Some(v.into());
-        self
-    }
-    pub fn sort(mut self, v: Value) -> Self {
-        self.sort = Some(v);
-        self
-    }
-    pub fn consent(mut self, v: Value) -> Self {
-        self.consent = Some(v);
-        self
-    }
-    pub fn authorize(mut self, v: Value) -> Self {
-        self.authorize = Some(v);
-        self
-    }
-    pub fn locale(mut self, v: impl Into<String>) -> Self {
-        self.locale = Some(v.into());
-        self
+    setters! {
+        reg_type: String,
+        reg_event_type: String,
+        reg_record_type: String,
+        sort: Value,
+        consent: Value,
+        authorize: Value,
+        locale: String,
     }
 
+    /// For an identifier query: its type and value (dialects with their own lookup syntax
+    /// rephrase it).
+    pub fn id_lookup(&self) -> Option<(String, Value)> {
+        crate::query::idtype_lookup(&self.query_type, &self.query)
+    }
+
+    /// For a date range (one predicate `a ge f and a le t`, as [`SearchSpec::date_range`]
+    /// builds it): `(attribute, from, to)`.
+    pub fn date_range_parts(&self) -> Option<(String, String, String)> {
+        let Ok(Query::Predicate(list)) = Query::parse(&self.query_type, &self.query) else {
+            return None;
+        };
+        let [p] = list.items.as_slice() else {
+            return None;
+        };
+        let e2 = p.expression2.as_ref()?;
+        let (e1, cond) = (&p.expression1, p.condition?);
+        let both = cond.as_str() == "and"
+            && e1.attribute_name == e2.attribute_name
+            && e1.operator.as_str() == "ge"
+            && e2.operator.as_str() == "le";
+        match (
+            both,
+            e1.attribute_value.as_str(),
+            e2.attribute_value.as_str(),
+        ) {
+            (true, Some(f), Some(t)) => {
+                Some((e1.attribute_name.clone(), f.to_string(), t.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks the spec before anything is sent: pagination, and the grammar of an
+    /// identifier or predicate query (expressions are peers' own grammars, sent as given).
     pub(crate) fn check(&self) -> Result<()> {
         let mut v = Vec::new();
         if self.page_number < 1 {
@@ -155,121 +192,84 @@ impl SearchSpec {
         if self.query.is_null() {
             v.push(Violation::new("search_criteria.query", "required"));
         }
-        if v.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation(v))
+        if !v.is_empty() {
+            return Err(Error::Validation(v));
         }
+        if matches!(
+            self.query_type.parse::<QueryType>(),
+            Ok(QueryType::IdTypeValue | QueryType::Predicate)
+        ) {
+            Query::parse(&self.query_type, &self.query)?;
+        }
+        Ok(())
     }
 
-    /// One `search_request` item in the dialect's form.
-    pub(crate) fn to_item(&self, ds: &DataSource, reference_id: &str, ts: &str) -> Value {
-        let d = ds.dialect;
-        let mut c = Map::new();
-        c.insert("version".into(), json!("1.0.0"));
-        let (mut query_type, mut query) = (self.query_type.clone(), self.query.clone());
-        match d {
-            Dialect::Opencrvs => {
-                c.insert(
-                    "reg_type".into(),
-                    json!(self
-                        .reg_type
-                        .clone()
-                        .unwrap_or_else(|| dialect::opencrvs_reg_type(
-                            self.reg_event_type.as_deref()
-                        ))),
-                );
-                if let Some((a, f, t)) = &self.date_range {
-                    query_type = EXPRESSION.into();
-                    query = json!({
-                        "type": "ns:org:QueryType:expression",
-                        "value": {a.clone(): {"type": "range", "gte": f, "lte": t}}
-                    });
-                }
-            }
-            Dialect::Openg2p => {
-                c.insert(
-                    "reg_type".into(),
-                    json!(self.reg_type.as_deref().unwrap_or("Individual")),
-                );
-                if let Some(e) = &self.reg_event_type {
-                    c.insert("reg_event_type".into(), json!(e));
-                }
-                c.insert(
-                    "reg_record_type".into(),
-                    json!(self.reg_record_type.as_deref().unwrap_or("Individual")),
-                );
-                if let Some((_, v)) = &self.id_lookup {
-                    query_type = EXPRESSION.into();
-                    query = dialect::openg2p_search_text(v);
-                }
-            }
-            Dialect::Spdci | Dialect::Openspp2 => {
-                c.insert(
-                    "reg_type".into(),
-                    json!(self
-                        .reg_type
-                        .clone()
-                        .unwrap_or_else(|| ds.registry_type.reg_type().to_string())),
-                );
-                if let Some(e) = &self.reg_event_type {
-                    c.insert("reg_event_type".into(), json!(e));
-                }
-                if let Some(r) = &self.reg_record_type {
-                    c.insert("reg_record_type".into(), json!(r));
-                }
-            }
+    /// One `search_request` item in the spec's form, then adapted to the data source's
+    /// dialect.
+    pub fn to_item(
+        &self,
+        ds: &DataSource,
+        reference_id: &str,
+        ts: &str,
+    ) -> Result<SearchRequestItem> {
+        let sort: Option<Vec<SortItem>> = typed(
+            &self.sort,
+            "search_criteria.sort",
+            "a list of {attribute_name, sort_order}",
+        )?;
+        let mut extra = Extra::new();
+        if let Some(e) = &self.reg_event_type {
+            extra.insert("reg_event_type".into(), Value::String(e.clone()));
         }
-        c.insert("query_type".into(), json!(query_type));
-        c.insert("query".into(), query);
-        if let Some(s) = &self.sort {
-            c.insert("sort".into(), s.clone());
-        }
-        c.insert(
-            "pagination".into(),
-            json!({"page_size": self.page_size, "page_number": self.page_number}),
-        );
-        let purpose_ref = ds.our_callback_uri.as_deref();
-        // OpenCRVS reads consent beside search_criteria, in its own shape; the spec (and the
-        // other dialects) put it inside search_criteria.
-        let mut item_consent = None;
-        if d == Dialect::Opencrvs {
-            item_consent = Some(
-                self.consent
-                    .clone()
-                    .unwrap_or_else(|| dialect::opencrvs_consent(reference_id, ts, purpose_ref)),
-            );
-        } else {
-            let consent = self.consent.clone().or_else(|| {
-                (d == Dialect::Openg2p).then(|| dialect::default_consent(ts, purpose_ref))
-            });
-            if let Some(x) = consent {
-                c.insert("consent".into(), x);
-            }
-        }
-        let authorize = self.authorize.clone().or_else(|| {
-            (d == Dialect::Openg2p).then(|| dialect::default_authorize(ts, purpose_ref))
-        });
-        if let Some(x) = authorize {
-            c.insert("authorize".into(), x);
-        }
-        let mut item = Map::new();
-        item.insert("reference_id".into(), json!(reference_id));
-        item.insert("timestamp".into(), json!(ts));
-        item.insert("search_criteria".into(), Value::Object(c));
-        if let Some(x) = item_consent {
-            item.insert("consent".into(), x);
-        }
-        let locale = self
-            .locale
-            .clone()
-            .or_else(|| ds.locale.clone())
-            .or_else(|| (d == Dialect::Opencrvs).then(|| "eng".to_string()));
-        if let Some(l) = locale {
-            item.insert("locale".into(), json!(l));
-        }
-        Value::Object(item)
+        let mut item = SearchRequestItem {
+            reference_id: reference_id.to_string(),
+            timestamp: ts.to_string(),
+            search_criteria: SearchCriteria {
+                version: Some(model::SPEC_VERSION.to_string()),
+                reg_type: Some(reg_type_or_registrys(&self.reg_type, ds)),
+                reg_record_type: self.reg_record_type.clone(),
+                query_type: model::QueryType::from_wire(&self.query_type),
+                response_entity: None,
+                query: self.query.clone(),
+                sort,
+                pagination: Some(PaginationRequest {
+                    page_size: Some(Int(self.page_size.into())),
+                    page_number: Some(Int(self.page_number.into())),
+                    extra: Extra::new(),
+                }),
+                consent: self.consent.clone(),
+                authorize: self.authorize.clone(),
+                extra,
+            },
+            locale: self.locale.clone().or_else(|| ds.locale.clone()),
+            extra: Extra::new(),
+        };
+        ds.dialect
+            .adapt_search_item(&mut item, self, ds.our_callback_uri.as_deref());
+        Ok(item)
     }
+}
+
+/// The `reg_type` given, else the data source's registry type's (`ns:org:RegistryType:FR`, ...).
+fn reg_type_or_registrys(given: &Option<String>, ds: &DataSource) -> String {
+    given
+        .clone()
+        .unwrap_or_else(|| ds.registry_type.reg_type().to_string())
+}
+
+/// A part given as JSON read as its model type; the error names `path` and the shape expected.
+fn typed<T: serde::de::DeserializeOwned>(
+    v: &Option<Value>,
+    path: &str,
+    expected: &str,
+) -> Result<Option<T>> {
+    v.as_ref()
+        .map(|v| {
+            serde_json::from_value(v.clone()).map_err(|e| {
+                Error::Validation(vec![Violation::new(path, format!("{expected}: {e}"))])
+            })
+        })
+        .transpose()
 }
 
 /// One subscription to registry events (`subscribe_criteria`).
@@ -304,45 +304,45 @@ impl SubscribeSpec {
         }
     }
 
-    pub(crate) fn to_item(&self, ds: &DataSource, reference_id: &str, ts: &str) -> Value {
-        let mut c = Map::new();
-        c.insert("version".into(), json!("1.0.0"));
-        c.insert(
-            "reg_type".into(),
-            json!(self
-                .reg_type
-                .clone()
-                .unwrap_or_else(|| ds.registry_type.reg_type().to_string())),
-        );
-        c.insert("reg_event_type".into(), json!(self.reg_event_type));
-        if let Some(f) = &self.frequency {
-            c.insert("frequency".into(), f.clone());
-        }
-        c.insert(
-            "filter_type".into(),
-            json!(self.filter_type.as_deref().unwrap_or(IDTYPE_VALUE)),
-        );
-        c.insert(
-            "filter".into(),
-            self.filter
-                .clone()
-                .unwrap_or_else(|| json!({"type": "*", "value": "*"})),
-        );
-        c.insert(
-            "notify_record_type".into(),
-            json!(self.notify_record_type.as_deref().unwrap_or("Person")),
-        );
-        if let Some(a) = &self.authorize {
-            c.insert("authorize".into(), a.clone());
-        }
-        let mut item = Map::new();
-        item.insert("reference_id".into(), json!(reference_id));
-        item.insert("timestamp".into(), json!(ts));
-        item.insert("subscribe_criteria".into(), Value::Object(c));
-        if let Some(l) = self.locale.clone().or_else(|| ds.locale.clone()) {
-            item.insert("locale".into(), json!(l));
-        }
-        Value::Object(item)
+    /// One `subscribe_request` item.
+    pub fn to_item(
+        &self,
+        ds: &DataSource,
+        reference_id: &str,
+        ts: &str,
+    ) -> Result<SubscribeRequestItem> {
+        let frequency: Option<Frequency> = typed(
+            &self.frequency,
+            "subscribe_criteria.frequency",
+            "{start_time, end_time, frequency}",
+        )?;
+        Ok(SubscribeRequestItem {
+            reference_id: reference_id.to_string(),
+            timestamp: ts.to_string(),
+            subscribe_criteria: SubscribeCriteria {
+                version: Some(model::SPEC_VERSION.to_string()),
+                reg_type: Some(reg_type_or_registrys(&self.reg_type, ds)),
+                reg_event_type: Some(self.reg_event_type.clone()),
+                frequency,
+                filter_type: Some(model::QueryType::from_wire(
+                    self.filter_type.as_deref().unwrap_or(IDTYPE_VALUE),
+                )),
+                filter: Some(
+                    self.filter
+                        .clone()
+                        .unwrap_or_else(|| serde_json::json!({"type": "*", "value": "*"})),
+                ),
+                notify_record_type: Some(
+                    self.notify_record_type
+                        .clone()
+                        .unwrap_or_else(|| "Person".to_string()),
+                ),
+                authorize: self.authorize.clone(),
+                extra: Extra::new(),
+            },
+            locale: self.locale.clone().or_else(|| ds.locale.clone()),
+            extra: Extra::new(),
+        })
     }
 }
 
@@ -360,20 +360,19 @@ pub struct TxnStatusQuery {
 impl TxnStatusQuery {
     /// The status of a search transaction, by its transaction_id.
     pub fn search_transaction(transaction_id: impl Into<String>) -> Self {
-        TxnStatusQuery {
-            txn_type: "search".into(),
-            attribute_type: "transaction_id".into(),
-            attribute_value: Value::String(transaction_id.into()),
-            locale: None,
-        }
+        Self::by("search", "transaction_id", transaction_id.into())
     }
 
     /// The status of a transaction by the correlation_id the registry acknowledged.
     pub fn correlation(txn_type: impl Into<String>, correlation_id: impl Into<String>) -> Self {
+        Self::by(txn_type.into(), "correlation_id", correlation_id.into())
+    }
+
+    fn by(txn_type: impl Into<String>, attribute_type: &str, value: String) -> Self {
         TxnStatusQuery {
             txn_type: txn_type.into(),
-            attribute_type: "correlation_id".into(),
-            attribute_value: Value::String(correlation_id.into()),
+            attribute_type: attribute_type.into(),
+            attribute_value: Value::String(value),
             locale: None,
         }
     }
@@ -416,15 +415,141 @@ impl TxnStatusQuery {
         }
     }
 
-    pub(crate) fn to_body(&self, reference_id: &str) -> Value {
-        let mut m = Map::new();
-        m.insert("reference_id".into(), json!(reference_id));
-        m.insert("txn_type".into(), json!(self.txn_type));
-        m.insert("attribute_type".into(), json!(self.attribute_type));
-        m.insert("attribute_value".into(), self.attribute_value.clone());
-        if let Some(l) = &self.locale {
-            m.insert("locale".into(), json!(l));
+    /// The `txnstatus_request` body.
+    pub fn to_body(&self, reference_id: &str) -> TxnStatusRequestBody {
+        TxnStatusRequestBody {
+            reference_id: reference_id.to_string(),
+            txn_type: TxnType::from_wire(&self.txn_type),
+            attribute_type: TxnAttributeType::from_wire(&self.attribute_type),
+            attribute_value: self.attribute_value.clone(),
+            locale: self.locale.clone(),
+            extra: Extra::new(),
         }
-        Value::Object(m)
+    }
+}
+
+/// The generated values of one request: ids and the time. [`Ids::fresh`] makes new ones; tests
+/// and reproducible output set them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ids {
+    pub transaction_id: String,
+    pub message_id: String,
+    /// One per request item; more are generated when a message has more items.
+    pub reference_ids: Vec<String>,
+    pub time: DateTime<Utc>,
+}
+
+impl Ids {
+    /// New UUIDs and now (truncated to what the dialects write).
+    pub fn fresh() -> Self {
+        Ids {
+            transaction_id: model::new_id(),
+            message_id: model::new_id(),
+            reference_ids: vec![model::new_id()],
+            time: dialect::truncate_ts(Utc::now()),
+        }
+    }
+
+    /// The `i`-th reference id (generated when not given).
+    fn reference_id(&mut self, i: usize) -> String {
+        while self.reference_ids.len() <= i {
+            self.reference_ids.push(model::new_id());
+        }
+        self.reference_ids[i].clone()
+    }
+}
+
+/// The `SearchRequest` message for one search.
+pub fn search_request(ds: &DataSource, spec: &SearchSpec, ids: &mut Ids) -> Result<SearchRequest> {
+    let ts = ds.dialect.format_ts(ids.time);
+    let item = spec.to_item(ds, &ids.reference_id(0), &ts)?;
+    ids.reference_ids.truncate(1);
+    Ok(SearchRequest {
+        transaction_id: ids.transaction_id.clone(),
+        search_request: vec![item],
+        extra: Extra::new(),
+    })
+}
+
+/// The `SubscribeRequest` message: one item per spec.
+pub fn subscribe_request(
+    ds: &DataSource,
+    specs: &[SubscribeSpec],
+    ids: &mut Ids,
+) -> Result<SubscribeRequest> {
+    let ts = ds.dialect.format_ts(ids.time);
+    let items = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.to_item(ds, &ids.reference_id(i), &ts))
+        .collect::<Result<Vec<_>>>()?;
+    ids.reference_ids.truncate(items.len());
+    Ok(SubscribeRequest {
+        transaction_id: ids.transaction_id.clone(),
+        subscribe_request: items,
+        extra: Extra::new(),
+    })
+}
+
+/// The `UnSubscribeRequest` message.
+pub fn unsubscribe_request(ds: &DataSource, codes: &[String], ids: &Ids) -> UnSubscribeRequest {
+    UnSubscribeRequest {
+        transaction_id: ids.transaction_id.clone(),
+        timestamp: ds.dialect.format_ts(ids.time),
+        subscription_codes: codes.to_vec(),
+        extra: Extra::new(),
+    }
+}
+
+/// The `TxnStatusRequest` message.
+pub fn txn_status_request(q: &TxnStatusQuery, ids: &mut Ids) -> TxnStatusRequest {
+    let body = q.to_body(&ids.reference_id(0));
+    ids.reference_ids.truncate(1);
+    TxnStatusRequest {
+        transaction_id: ids.transaction_id.clone(),
+        txnstatus_request: body,
+        extra: Extra::new(),
+    }
+}
+
+/// The request header (`MsgHeader_V1.0.0`) in the data source's dialect, as JSON.
+pub fn request_header(ds: &DataSource, action: &str, ids: &Ids, total_count: usize) -> Value {
+    let receiver = ds.receiver_id_or_host();
+    dialect::build_header(
+        ds.dialect,
+        &dialect::HeaderFields {
+            message_id: &ids.message_id,
+            message_ts: ids.time,
+            action,
+            sender_id: ds.our_sender_id.trim(),
+            sender_uri: ds.our_callback_uri.as_deref(),
+            receiver_id: Some(&receiver),
+            total_count: total_count as u64,
+        },
+    )
+}
+
+/// The unsigned envelope `{signature: "", header, message}` of a request.
+pub fn request_envelope<M: Serialize>(
+    ds: &DataSource,
+    action: &str,
+    message: &M,
+    total_count: usize,
+    ids: &Ids,
+) -> Result<Value> {
+    let mut env = model::Envelope::new(
+        request_header(ds, action, ids, total_count),
+        serde_json::to_value(message)?,
+    );
+    // `signature` first, as the spec lists it; OpenSPP 2's envelope model requires the field.
+    env.signature = Some(String::new());
+    env.to_value()
+}
+
+impl Dialect {
+    /// Whether the envelope keeps an empty `signature` when unsigned (OpenSPP 2's model
+    /// requires the field).
+    pub fn keeps_empty_signature(self) -> bool {
+        self == Dialect::Openspp2
     }
 }

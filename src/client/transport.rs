@@ -157,10 +157,8 @@ fn read(
         Error::Transport {
             kind,
             endpoint: url.to_string(),
-            message: match transaction_id {
-                Some(t) => format!("reading the response: {msg} (transaction {t})"),
-                None => format!("reading the response: {msg}"),
-            },
+            message: format!("reading the response: {msg}"),
+            transaction_id: transaction_id.map(str::to_string),
         }
     })?;
     if body.len() as u64 > MAX_RESPONSE {
@@ -168,6 +166,7 @@ fn read(
             kind: TransportKind::Other,
             endpoint: url.to_string(),
             message: format!("response larger than {MAX_RESPONSE} bytes"),
+            transaction_id: transaction_id.map(str::to_string),
         });
     }
     Ok(Response {
@@ -202,13 +201,10 @@ pub(crate) fn map_err(url: &str, transaction_id: Option<&str>, e: reqwest::Error
     } else {
         TransportKind::Other
     };
-    let message = match transaction_id {
-        Some(t) => format!("{chain} (transaction {t})"),
-        None => chain,
-    };
     Error::Transport {
         kind,
         endpoint: url.to_string(),
-        message,
+        message: chain,
+        transaction_id: transaction_id.map(str::to_string),
     }
 }

@@ -10,6 +10,30 @@ use super::{
 };
 use crate::error::{Error, Result, Violation};
 
+/// Builder setters: `name: T` writes `pub fn name(self, v: impl Into<T>) -> Self` setting
+/// `self.name = Some(v.into())`; `via inner: name: T` forwards to `self.inner.name(v)`.
+macro_rules! setters {
+    (via $inner:ident: $($(#[$m:meta])* $name:ident: $t:ty),* $(,)?) => {
+        $(
+            $(#[$m])*
+            pub fn $name(mut self, v: impl Into<$t>) -> Self {
+                self.$inner = self.$inner.$name(v.into());
+                self
+            }
+        )*
+    };
+    ($($(#[$m:meta])* $name:ident: $t:ty),* $(,)?) => {
+        $(
+            $(#[$m])*
+            pub fn $name(mut self, v: impl Into<$t>) -> Self {
+                self.$name = Some(v.into());
+                self
+            }
+        )*
+    };
+}
+pub(crate) use setters;
+
 /// A new random id (UUID v4), for `message_id`, `transaction_id` and `reference_id`.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -46,37 +70,9 @@ impl HeaderBuilder {
         }
     }
 
-    pub fn message_id(mut self, v: impl Into<String>) -> Self {
-        self.message_id = Some(v.into());
-        self
-    }
-    pub fn message_ts(mut self, v: impl Into<String>) -> Self {
-        self.message_ts = Some(v.into());
-        self
-    }
-    pub fn sender_id(mut self, v: impl Into<String>) -> Self {
-        self.sender_id = Some(v.into());
-        self
-    }
-    pub fn sender_uri(mut self, v: impl Into<String>) -> Self {
-        self.sender_uri = Some(v.into());
-        self
-    }
-    pub fn receiver_id(mut self, v: impl Into<String>) -> Self {
-        self.receiver_id = Some(v.into());
-        self
-    }
-    pub fn total_count(mut self, v: i64) -> Self {
-        self.total_count = Some(v);
-        self
-    }
-    pub fn is_msg_encrypted(mut self, v: bool) -> Self {
-        self.is_msg_encrypted = Some(v);
-        self
-    }
-    pub fn meta(mut self, v: Value) -> Self {
-        self.meta = Some(v);
-        self
+    setters! {
+        message_id: String, message_ts: String, sender_id: String, sender_uri: String,
+        receiver_id: String, total_count: i64, is_msg_encrypted: bool, meta: Value,
     }
 
     /// The header; fails naming `header.sender_id` when no sender was given.
@@ -120,33 +116,9 @@ impl EnvelopeBuilder {
         EnvelopeBuilder { header }
     }
 
-    pub fn message_id(mut self, v: impl Into<String>) -> Self {
-        self.header = self.header.message_id(v);
-        self
-    }
-    pub fn message_ts(mut self, v: impl Into<String>) -> Self {
-        self.header = self.header.message_ts(v);
-        self
-    }
-    pub fn sender_id(mut self, v: impl Into<String>) -> Self {
-        self.header = self.header.sender_id(v);
-        self
-    }
-    pub fn sender_uri(mut self, v: impl Into<String>) -> Self {
-        self.header = self.header.sender_uri(v);
-        self
-    }
-    pub fn receiver_id(mut self, v: impl Into<String>) -> Self {
-        self.header = self.header.receiver_id(v);
-        self
-    }
-    pub fn total_count(mut self, v: i64) -> Self {
-        self.header = self.header.total_count(v);
-        self
-    }
-    pub fn meta(mut self, v: Value) -> Self {
-        self.header = self.header.meta(v);
-        self
+    setters! { via header:
+        message_id: String, message_ts: String, sender_id: String, sender_uri: String,
+        receiver_id: String, total_count: i64, meta: Value,
     }
 
     /// The envelope (unsigned: sign it with `dci::signature`).
@@ -287,22 +259,16 @@ impl SearchRequestBuilder {
         Self::default()
     }
 
-    pub fn transaction_id(mut self, v: impl Into<String>) -> Self {
-        self.transaction_id = Some(v.into());
-        self
-    }
-    pub fn reg_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_type = Some(v.into());
-        self
-    }
-    pub fn reg_record_type(mut self, v: impl Into<String>) -> Self {
-        self.reg_record_type = Some(v.into());
-        self
-    }
-    /// `Group` or `Member` (social registry).
-    pub fn response_entity(mut self, v: impl Into<String>) -> Self {
-        self.response_entity = Some(v.into());
-        self
+    setters! {
+        transaction_id: String,
+        reg_type: String,
+        reg_record_type: String,
+        /// `Group` or `Member` (social registry).
+        response_entity: String,
+        consent: Value,
+        authorize: Value,
+        /// ISO 639-3, e.g. `eng`.
+        locale: String,
     }
     /// `page_size` and `page_number` (both at least 1).
     pub fn pagination(mut self, page_size: i64, page_number: i64) -> Self {
@@ -320,19 +286,6 @@ impl SearchRequestBuilder {
             sort_order: Some(SortOrder::from_wire(order)),
             extra: Extra::new(),
         });
-        self
-    }
-    pub fn consent(mut self, v: Value) -> Self {
-        self.consent = Some(v);
-        self
-    }
-    pub fn authorize(mut self, v: Value) -> Self {
-        self.authorize = Some(v);
-        self
-    }
-    /// ISO 639-3, e.g. `eng`.
-    pub fn locale(mut self, v: impl Into<String>) -> Self {
-        self.locale = Some(v.into());
         self
     }
 

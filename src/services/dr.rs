@@ -9,11 +9,13 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::client::response::{self, Ctx};
 use crate::client::{DCIClient, DataSource};
 use crate::error::Result;
+use crate::model::{DisabledCriteria, Extra, QueryType};
+use crate::query::IdTypeValue;
 use crate::services::text;
 
 /// The Washington Group cut-off: a domain scored at least this is a disability.
@@ -109,29 +111,16 @@ impl DrService {
         let Some(path) = self.client.data_source().endpoints.disabled.clone() else {
             return Ok(None);
         };
-        let raw =
-            self.client
-                .call_sync(&path, "search", criteria(identifier_type, identifier_value))?;
-        let url = self.client.data_source().url(&path);
-        let ctx = Ctx {
-            endpoint: &url,
-            transaction_id: Some(&raw.transaction_id),
+        let items = self.client.call_sync_items(
+            &path,
+            "search",
+            criteria(identifier_type, identifier_value),
+            "disabled_response",
+        )?;
+        let yes = |it: &Value| {
+            response::s(it, "disabled_status").is_some_and(|s| s.eq_ignore_ascii_case("yes"))
         };
-        let arr = raw
-            .envelope
-            .pointer("/message/disabled_response")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ctx.shape("message.disabled_response", "required list"))?;
-        let mut any = false;
-        for it in arr {
-            if response::s(it, "status").is_some_and(|s| s.eq_ignore_ascii_case("rjct")) {
-                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
-                let msg = response::s(it, "status_reason_message").unwrap_or_default();
-                return Err(ctx.protocol(&code, &msg));
-            }
-            any |=
-                response::s(it, "disabled_status").is_some_and(|s| s.eq_ignore_ascii_case("yes"));
-        }
+        let any = items.iter().any(yes);
         Ok(Some(any))
     }
 
@@ -159,14 +148,19 @@ impl DrService {
     }
 }
 
+/// The `disabled_criteria` body (`DisabledCriteria`, an `idtype-value` query), which the
+/// disability details endpoint reads too.
 fn criteria(identifier_type: &str, identifier_value: &str) -> Map<String, Value> {
+    let (query_type, query) = IdTypeValue::new(identifier_type, identifier_value).to_wire();
+    let c = DisabledCriteria {
+        query_type: Some(QueryType::from_wire(query_type)),
+        query: Some(query),
+        extra: Extra::new(),
+    };
     let mut m = Map::new();
     m.insert(
         "disabled_criteria".into(),
-        json!({
-            "query_type": "idtype-value",
-            "query": {"type": identifier_type, "value": identifier_value}
-        }),
+        serde_json::to_value(c).unwrap_or(Value::Null),
     );
     m
 }

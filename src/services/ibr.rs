@@ -4,11 +4,13 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::client::response::{self, Ctx};
+use crate::client::response;
 use crate::client::{DCIClient, DataSource};
 use crate::error::{Error, Result, Violation};
+use crate::model::{EnrolledCriteria, Extra, QueryType, ResponseEntity};
+use crate::query::IdTypeValue;
 use crate::services::mapping;
 use crate::services::text;
 
@@ -111,11 +113,8 @@ impl IbrService {
     /// Whether the person is enrolled, through `/registry/sync/enrolled` (`EnrolledRequest`
     /// with an `idtype-value` query; `response_entity` `Member`).
     pub fn enrolled(&self, identifier_type: &str, identifier_value: &str) -> Result<bool> {
-        let items = self.enrolled_query(
-            "idtype-value",
-            json!({"type": identifier_type, "value": identifier_value}),
-            "Member",
-        )?;
+        let (query_type, query) = IdTypeValue::new(identifier_type, identifier_value).to_wire();
+        let items = self.enrolled_query(query_type, query, "Member")?;
         Ok(items.iter().any(|i| i.enrolled))
     }
 
@@ -126,39 +125,28 @@ impl IbrService {
         query: Value,
         response_entity: &str,
     ) -> Result<Vec<EnrolledItem>> {
-        let mut body = Map::new();
-        body.insert(
-            "enrolled_criteria".into(),
-            json!({"query_type": query_type, "response_entity": response_entity, "query": query}),
-        );
-        let path = self.client.data_source().endpoints.enrolled.clone();
-        let raw = self.client.call_sync(&path, "search", body)?;
-        let url = self.client.data_source().url(&path);
-        let ctx = Ctx {
-            endpoint: &url,
-            transaction_id: Some(&raw.transaction_id),
+        let criteria = EnrolledCriteria {
+            query_type: Some(QueryType::from_wire(query_type)),
+            response_entity: Some(ResponseEntity::from_wire(response_entity)),
+            query: Some(query),
+            extra: Extra::new(),
         };
-        let arr = raw
-            .envelope
-            .pointer("/message/enrolled_response")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ctx.shape("message.enrolled_response", "required list"))?;
-        let mut out = Vec::with_capacity(arr.len());
-        for it in arr {
-            let status = response::s(it, "status").unwrap_or_default();
-            if status.eq_ignore_ascii_case("rjct") {
-                let code = response::s(it, "status_reason_code").unwrap_or_else(|| "rjct".into());
-                let msg = response::s(it, "status_reason_message").unwrap_or_default();
-                return Err(ctx.protocol(&code, &msg));
-            }
-            out.push(EnrolledItem {
+        let mut body = Map::new();
+        body.insert("enrolled_criteria".into(), serde_json::to_value(criteria)?);
+        let path = self.client.data_source().endpoints.enrolled.clone();
+        let items = self
+            .client
+            .call_sync_items(&path, "search", body, "enrolled_response")?;
+        let out = items
+            .iter()
+            .map(|it| EnrolledItem {
                 reference_id: response::s(it, "reference_id"),
                 enrolled: response::s(it, "enrolled_status")
                     .is_some_and(|s| s.eq_ignore_ascii_case("yes")),
-                status,
+                status: response::s(it, "status").unwrap_or_default(),
                 status_reason_message: response::s(it, "status_reason_message"),
-            });
-        }
+            })
+            .collect();
         Ok(out)
     }
 }

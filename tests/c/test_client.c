@@ -144,7 +144,7 @@ static void test_callbacks(void) {
                                             &out, &err))) {
         CHECK(strstr(out, "\"http_status\":400") != NULL);
         CHECK(strstr(out, "\"accepted\":false") != NULL);
-        CHECK_JSON_STR(out, "/body/message/ack_status", "ERR");
+        CHECK_JSON_STR(out, "/ack/message/ack_status", "ERR");
         CHECK_JSON_STR(out, "/error/kind", "json");
         CHECK_JSON_STR(out, "/error/code", "err.request.bad");
         dci_string_free(out);
@@ -171,7 +171,11 @@ static void test_callbacks(void) {
         CHECK(strstr(out, "\"accepted\":true") != NULL);
         CHECK_JSON_STR(out, "/action", "on-search");
         CHECK_JSON_STR(out, "/transaction_id", "txn-9");
-        CHECK_JSON_STR(out, "/body/message/ack_status", "ACK");
+        CHECK_JSON_STR(out, "/ack/message/ack_status", "ACK");
+        /* The core's CallbackAnswer: the same keys as Python's handle_callback and Go's. */
+        CHECK(strstr(out, "\"body\"") == NULL);
+        CHECK(strstr(out, "\"matched\":false") != NULL);
+        CHECK(strstr(out, "\"error\":null") != NULL);
         CHECK_JSON_STR(out, "/result/kind", "search");
         CHECK_JSON_STR(out, "/result/result/items/0/records/0/name", "Ana");
         dci_string_free(out);

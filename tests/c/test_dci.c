@@ -79,21 +79,21 @@ static void test_json_readers(void) {
     size_t n = 0;
     const char *doc = "{\"a\":{\"b\":[1,\"x\\u00e9\",{\"c\":null}]},\"s\":\"t\\\"q\"}";
 
-    if (CHECK_OK(dci_json_get(doc, "/a/b/2", &out, &err))) {
-        CHECK_STR(out, "{\"c\":null}");
-        dci_string_free(out);
-    }
-    if (CHECK_OK(dci_json_get(doc, "", &out, &err))) {
-        CHECK_STR(out, "{\"a\":{\"b\":[1,\"x\xc3\xa9\",{\"c\":null}]},\"s\":\"t\\\"q\"}");
-        dci_string_free(out);
-    }
-    if (CHECK_OK(dci_json_get_string(doc, "/a/b/1", &out, &err))) {
-        CHECK_STR(out, "x\xc3\xa9");
-        dci_string_free(out);
-    }
-    if (CHECK_OK(dci_json_get_string(doc, "/s", &out, &err))) {
-        CHECK_STR(out, "t\"q");
-        dci_string_free(out);
+    /* (reader, JSON pointer, what it writes) */
+    static const struct {
+        dci_result (*read)(const char *, const char *, char **, dci_error **);
+        const char *pointer, *want;
+    } reads[] = {
+        {dci_json_get, "/a/b/2", "{\"c\":null}"},
+        {dci_json_get, "", "{\"a\":{\"b\":[1,\"x\xc3\xa9\",{\"c\":null}]},\"s\":\"t\\\"q\"}"},
+        {dci_json_get_string, "/a/b/1", "x\xc3\xa9"},
+        {dci_json_get_string, "/s", "t\"q"},
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        if (CHECK_OK(reads[i].read(doc, reads[i].pointer, &out, &err))) {
+            CHECK_STR(out, reads[i].want);
+            dci_string_free(out);
+        }
     }
     if (CHECK_OK(dci_json_len(doc, "/a/b", &n, &err))) CHECK(n == 3);
     if (CHECK_OK(dci_json_len(doc, "", &n, &err))) CHECK(n == 2);

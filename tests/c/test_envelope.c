@@ -23,24 +23,30 @@ static void test_search_request(void) {
     size_t n = 0;
 
     if (!CHECK_OK(dci_search_request_new(OPTIONS, &env, &err))) return;
-    CHECK_JSON_STR(env, "/header/action", "search");
-    CHECK_JSON_STR(env, "/header/version", "1.0.0");
-    CHECK_JSON_STR(env, "/header/message_id", "msg-1");
-    CHECK_JSON_STR(env, "/header/message_ts", "2025-01-01T00:00:00Z");
-    CHECK_JSON_STR(env, "/header/sender_id", "spmis.example.org");
-    CHECK_JSON_STR(env, "/header/receiver_id", "crvs.example.org");
-    CHECK_JSON_STR(env, "/message/transaction_id", "txn-1");
+    /* (JSON pointer, the string expected there) */
+    static const char *const want[][2] = {
+        {"/header/action", "search"},
+        {"/header/version", "1.0.0"},
+        {"/header/message_id", "msg-1"},
+        {"/header/message_ts", "2025-01-01T00:00:00Z"},
+        {"/header/sender_id", "spmis.example.org"},
+        {"/header/receiver_id", "crvs.example.org"},
+        {"/message/transaction_id", "txn-1"},
+        {"/message/search_request/0/search_criteria/query_type", "idtype-value"},
+        {"/message/search_request/0/search_criteria/query/value", "847951632"},
+        {"/message/search_request/0/search_criteria/reg_record_type", "Person"},
+        {"/message/search_request/0/search_criteria/sort/0/sort_order", "desc"},
+        {"/message/search_request/1/search_criteria/query_type", "predicate"},
+        {"/message/search_request/1/locale", "eng"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CHECK_JSON_STR(env, want[i][0], want[i][1]);
+    }
     if (CHECK_OK(dci_json_get(env, "/header/total_count", &q, &err))) {
         CHECK_STR(q, "2");
         dci_string_free(q);
     }
     if (CHECK_OK(dci_json_len(env, "/message/search_request", &n, &err))) CHECK(n == 2);
-    CHECK_JSON_STR(env, "/message/search_request/0/search_criteria/query_type", "idtype-value");
-    CHECK_JSON_STR(env, "/message/search_request/0/search_criteria/query/value", "847951632");
-    CHECK_JSON_STR(env, "/message/search_request/0/search_criteria/reg_record_type", "Person");
-    CHECK_JSON_STR(env, "/message/search_request/0/search_criteria/sort/0/sort_order", "desc");
-    CHECK_JSON_STR(env, "/message/search_request/1/search_criteria/query_type", "predicate");
-    CHECK_JSON_STR(env, "/message/search_request/1/locale", "eng");
     /* Each item has its own generated reference_id (a UUID). */
     char *r0 = json_str(env, "/message/search_request/0/reference_id");
     char *r1 = json_str(env, "/message/search_request/1/reference_id");

@@ -5,98 +5,28 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::string::{in_json, in_str, out_string};
+use super::string::{in_args, in_json, in_str};
 use super::{
-    boundary, dci_error, dci_result, free_handle, handle, into_handle, out_ptr, write_out,
-    FfiError, FfiResult,
+    dci_error, dci_result, free_handle, handle, handle_out, json_out, string_out, FfiError,
+    FfiResult,
 };
-use dci::client::callback::{error_ack, error_status};
-use dci::client::{
-    CallbackListener, DCIClient, DataSource, SearchSpec, SubscribeSpec, TxnStatusQuery,
-};
+use dci::client::{CallbackListener, DCIClient, DataSource, SearchSpec, SubscribeSpec};
 use dci::error::Error;
-use dci::query::Query;
 
 /// A client for one external DCI registry. Free with `dci_client_free`.
 pub struct dci_client(pub(crate) DCIClient);
 
-fn to_json<T: serde::Serialize>(v: &T) -> FfiResult<String> {
-    serde_json::to_string(v).map_err(|e| FfiError::Core(Error::Internal(format!("result: {e}"))))
-}
-
-/// Parses a JSON argument into `T`; the error names the argument.
-fn in_args<T: serde::de::DeserializeOwned>(p: *const c_char, name: &'static str) -> FfiResult<T> {
-    let text = in_str(p, name)?;
-    serde_json::from_str(text).map_err(|e| FfiError::Core(Error::Json(format!("{name}: {e}"))))
-}
-
-/// What `dci_client_search_sync` and `_async` take: a query as the `dci_query_*` builders
-/// return it, plus the optional search criteria.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchArgs {
-    query_type: String,
-    query: Value,
-    #[serde(default)]
-    reg_type: Option<String>,
-    #[serde(default)]
-    reg_event_type: Option<String>,
-    #[serde(default)]
-    reg_record_type: Option<String>,
-    #[serde(default)]
-    page_number: Option<u32>,
-    #[serde(default)]
-    page_size: Option<u32>,
-    #[serde(default)]
-    sort: Option<Value>,
-    #[serde(default)]
-    consent: Option<Value>,
-    #[serde(default)]
-    authorize: Option<Value>,
-    #[serde(default)]
-    locale: Option<String>,
-}
-
-impl SearchArgs {
-    fn into_spec(self) -> FfiResult<SearchSpec> {
-        // Check the query here so that a malformed one fails before anything is sent.
-        let parsed = Query::parse(&self.query_type, &self.query)?;
-        let mut s = match parsed.idtype_lookup() {
-            // The identifier shortcut lets each dialect phrase the lookup its own way.
-            Some((t, Value::String(v))) => SearchSpec::by_id(t, v.clone()),
-            _ => SearchSpec::new(self.query_type, self.query),
-        };
-        if let Some(v) = self.reg_type {
-            s = s.reg_type(v);
-        }
-        if let Some(v) = self.reg_event_type {
-            s = s.reg_event_type(v);
-        }
-        if let Some(v) = self.reg_record_type {
-            s = s.reg_record_type(v);
-        }
-        let (number, size) = (
-            self.page_number.unwrap_or(s.page_number),
-            self.page_size.unwrap_or(s.page_size),
-        );
-        s = s.page(number, size);
-        if let Some(v) = self.sort {
-            s = s.sort(v);
-        }
-        if let Some(v) = self.consent {
-            s = s.consent(v);
-        }
-        if let Some(v) = self.authorize {
-            s = s.authorize(v);
-        }
-        if let Some(v) = self.locale {
-            s = s.locale(v);
-        }
-        Ok(s)
-    }
+/// The client and the core's one [`SearchSpec`], deserialised from `search_json` (what the
+/// `dci_query_*` builders return plus the optional criteria; Python converts into the same
+/// type, so a search sends the same bytes from either).
+fn search_args<'a>(
+    client: *const dci_client,
+    search_json: *const c_char,
+) -> FfiResult<(&'a DCIClient, SearchSpec)> {
+    let c = handle(client, "client")?;
+    Ok((&c.0, in_args(search_json, "search_json")?))
 }
 
 /// A new client in `*out` for the registry described by `datasource_json`: a DataSource
@@ -110,11 +40,9 @@ pub extern "C" fn dci_client_new(
     out: *mut *mut dci_client,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    handle_out(out, err, || {
         let ds = DataSource::from_json_str(in_str(datasource_json, "datasource_json")?)?;
-        write_out(out, into_handle(dci_client(DCIClient::new(ds)?)));
-        Ok(())
+        Ok(dci_client(DCIClient::new(ds)?))
     })
 }
 
@@ -131,7 +59,9 @@ pub extern "C" fn dci_client_free(client: *mut dci_client) {
 ///
 /// `search_json` is `{"query_type", "query"}` as the `dci_query_*` builders return it, with
 /// optional `reg_type`, `reg_event_type`, `reg_record_type`, `page_number` (default 1),
-/// `page_size` (default 100), `sort`, `consent`, `authorize`, `locale`.
+/// `page_size` (default 100), `sort`, `consent`, `authorize`, `locale` (the core's
+/// `SearchSpec`; the data source's dialect phrases identifier lookups and date ranges its
+/// own way, as for Python's `search`).
 ///
 /// Failures: `DCI_RESULT_QUERY` (a malformed query, before sending), `DCI_RESULT_CONNECTION`
 /// (registry unreachable), `DCI_RESULT_TIMEOUT`, `DCI_RESULT_HTTP` (see
@@ -144,13 +74,9 @@ pub extern "C" fn dci_client_search_sync(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let spec = in_args::<SearchArgs>(search_json, "search_json")?.into_spec()?;
-        let result = client.0.search_sync(&spec)?;
-        out_string(out, &to_json(&result)?);
-        Ok(())
+    json_out(out, err, || {
+        let (c, spec) = search_args(client, search_json)?;
+        Ok(c.search_sync(&spec)?)
     })
 }
 
@@ -164,13 +90,9 @@ pub extern "C" fn dci_client_search_all(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let spec = in_args::<SearchArgs>(search_json, "search_json")?.into_spec()?;
-        let records = client.0.search_all(spec)?;
-        out_string(out, &to_json(&records)?);
-        Ok(())
+    json_out(out, err, || {
+        let (c, spec) = search_args(client, search_json)?;
+        Ok(c.search_all(spec)?)
     })
 }
 
@@ -186,13 +108,9 @@ pub extern "C" fn dci_client_search_async(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let spec = in_args::<SearchArgs>(search_json, "search_json")?.into_spec()?;
-        let ack = client.0.search_async(&spec)?;
-        out_string(out, &to_json(&ack)?);
-        Ok(())
+    json_out(out, err, || {
+        let (c, spec) = search_args(client, search_json)?;
+        Ok(c.search_async(&spec)?)
     })
 }
 
@@ -207,12 +125,9 @@ pub extern "C" fn dci_client_txn_status(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let q: TxnStatusQuery = in_args(query_json, "query_json")?;
-        out_string(out, &to_json(&client.0.txn_status(&q)?)?);
-        Ok(())
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
+        Ok(c.0.txn_status(&in_args(query_json, "query_json")?)?)
     })
 }
 
@@ -225,12 +140,9 @@ pub extern "C" fn dci_client_txn_status_async(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let q: TxnStatusQuery = in_args(query_json, "query_json")?;
-        out_string(out, &to_json(&client.0.txn_status_async(&q)?)?);
-        Ok(())
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
+        Ok(c.0.txn_status_async(&in_args(query_json, "query_json")?)?)
     })
 }
 
@@ -245,12 +157,10 @@ pub extern "C" fn dci_client_subscribe(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
         let specs: Vec<SubscribeSpec> = in_args(subscriptions_json, "subscriptions_json")?;
-        out_string(out, &to_json(&client.0.subscribe(&specs)?)?);
-        Ok(())
+        Ok(c.0.subscribe(&specs)?)
     })
 }
 
@@ -263,12 +173,10 @@ pub extern "C" fn dci_client_unsubscribe(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
         let codes: Vec<String> = in_args(codes_json, "codes_json")?;
-        out_string(out, &to_json(&client.0.unsubscribe(&codes)?)?);
-        Ok(())
+        Ok(c.0.unsubscribe(&codes)?)
     })
 }
 
@@ -285,15 +193,10 @@ pub extern "C" fn dci_client_call_sync(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
         let body: Map<String, Value> = in_args(body_json, "body_json")?;
-        let r = client
-            .0
-            .call_sync(in_str(path, "path")?, in_str(action, "action")?, body)?;
-        out_string(out, &to_json(&r)?);
-        Ok(())
+        Ok(c.0.call_sync(in_str(path, "path")?, in_str(action, "action")?, body)?)
     })
 }
 
@@ -306,19 +209,8 @@ pub extern "C" fn dci_client_test_connection(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let report = handle(client, "client")?.0.test_connection()?;
-        out_string(out, &to_json(&report)?);
-        Ok(())
-    })
-}
-
-fn error_json(e: &Error) -> Value {
-    json!({
-        "kind": super::dci_result::from(e.kind()).name_str(),
-        "code": e.dci_code(),
-        "message": e.to_string(),
+    json_out(out, err, || {
+        Ok(handle(client, "client")?.0.test_connection()?)
     })
 }
 
@@ -327,13 +219,15 @@ fn error_json(e: &Error) -> Value {
 /// transaction waiting in `dci_client_wait_for`, and writes to `*out` the HTTP answer and what
 /// was found, as JSON:
 ///
-/// `{"http_status": 200, "body": {...ACK...}, "accepted": true, "action": "on-search",
+/// `{"accepted": true, "http_status": 200, "ack": {...ACK...}, "action": "on-search",
 /// "transaction_id": ..., "correlation_id": ..., "matched": true, "result": {"kind":
-/// "search", "result": {...}} or null, "error": null}`
+/// "search", "result": {...}} or null, "error": null}` (the same keys as Python's
+/// `handle_callback` and Go's `CallbackAnswer`).
 ///
 /// A callback that cannot be accepted (bad JSON, bad signature, ...) still gets an answer:
-/// `accepted` false, `http_status` 400 or 401, the `ERR` ACK as `body`, and `error`
-/// (`{"kind", "code", "message"}`). An accepted callback that carries a registry rejection
+/// `accepted` false, `http_status` 400 or 401, the `ERR` ACK as `ack`, and `error`
+/// (`{"kind", "code", "message", "field", "transaction_id", "endpoint", "status",
+/// "violations"}`). An accepted callback that carries a registry rejection
 /// has `result` null and the rejection in `error`. `body` is the raw request body (JSON text)
 /// and `headers_json` the request headers as an object (`{"Content-Type":
 /// "application/json", ...}`; NULL for none). The call itself fails only for bad arguments.
@@ -345,8 +239,7 @@ pub extern "C" fn dci_client_handle_callback(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    json_out(out, err, || {
         let client = handle(client, "client")?;
         let body = in_str(body, "body")?;
         let headers: Map<String, Value> = if headers_json.is_null() {
@@ -355,10 +248,9 @@ pub extern "C" fn dci_client_handle_callback(
             match in_json(headers_json, "headers_json")? {
                 Value::Object(m) => m,
                 _ => {
-                    return Err(Error::Json(
+                    return Err(FfiError::Core(Error::Json(
                         "headers_json: expected an object of header names to values".into(),
-                    )
-                    .into())
+                    )))
                 }
             }
         };
@@ -366,38 +258,7 @@ pub extern "C" fn dci_client_handle_callback(
             .iter()
             .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
             .collect();
-        let answer = match client.0.handle_callback(body.as_bytes(), &pairs) {
-            Ok(o) => {
-                let (result, error) = match &o.result {
-                    Ok(r) => (serde_json::to_value(r).unwrap_or(Value::Null), Value::Null),
-                    Err(e) => (Value::Null, error_json(e)),
-                };
-                json!({
-                    "http_status": 200,
-                    "body": o.ack,
-                    "accepted": true,
-                    "action": o.action,
-                    "transaction_id": o.transaction_id,
-                    "correlation_id": o.correlation_id,
-                    "matched": o.matched,
-                    "result": result,
-                    "error": error,
-                })
-            }
-            Err(e) => json!({
-                "http_status": error_status(&e),
-                "body": error_ack(&e),
-                "accepted": false,
-                "action": null,
-                "transaction_id": null,
-                "correlation_id": null,
-                "matched": false,
-                "result": null,
-                "error": error_json(&e),
-            }),
-        };
-        out_string(out, &answer.to_string());
-        Ok(())
+        Ok(client.0.answer_callback(body.as_bytes(), &pairs))
     })
 }
 
@@ -415,15 +276,10 @@ pub extern "C" fn dci_client_wait_for(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let client = handle(client, "client")?;
-        let r = client.0.wait_for(
-            in_str(transaction_id, "transaction_id")?,
-            Duration::from_millis(timeout_ms),
-        )?;
-        out_string(out, &to_json(&r)?);
-        Ok(())
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
+        let txn = in_str(transaction_id, "transaction_id")?;
+        Ok(c.0.wait_for(txn, Duration::from_millis(timeout_ms))?)
     })
 }
 
@@ -443,12 +299,10 @@ pub extern "C" fn dci_listener_bind(
     out: *mut *mut dci_listener,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    handle_out(out, err, || {
         let client = handle(client, "client")?.0.clone();
         let listener = CallbackListener::bind(client, in_str(addr, "addr")?)?;
-        write_out(out, into_handle(dci_listener(listener)));
-        Ok(())
+        Ok(dci_listener(listener))
     })
 }
 
@@ -459,13 +313,8 @@ pub extern "C" fn dci_listener_local_addr(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        out_string(
-            out,
-            &handle(listener, "listener")?.0.local_addr().to_string(),
-        );
-        Ok(())
+    string_out(out, err, || {
+        Ok(handle(listener, "listener")?.0.local_addr().to_string())
     })
 }
 

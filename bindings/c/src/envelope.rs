@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::string::{in_json, in_str, opt_in_str, out_string};
-use super::{boundary, dci_error, dci_result, out_ptr, FfiResult};
+use super::string::{in_json, in_str, opt_in_str};
+use super::{boundary, dci_error, dci_result, string_out, FfiResult};
 use dci::model::{validate_envelope_value, validate_value, EnvelopeBuilder, SearchRequestBuilder};
 
 /// Validates an envelope (`{signature, header, message}` as JSON text) against the spec's
@@ -155,13 +155,11 @@ pub extern "C" fn dci_search_request_new(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let text = in_str(options_json, "options_json")?;
         let opts: SearchOptions = serde_json::from_str(text)
             .map_err(|e| dci::error::Error::Json(format!("options_json: {e}")))?;
         let envelope = search_envelope(opts)?;
-        out_string(out, &envelope.to_string());
-        Ok(())
+        Ok(envelope.to_string())
     })
 }

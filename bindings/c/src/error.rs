@@ -16,6 +16,7 @@ pub struct dci_error {
     code: Option<CString>,
     field: Option<CString>,
     transaction_id: Option<CString>,
+    endpoint: Option<CString>,
     violations: Option<CString>,
     http_status: u16,
 }
@@ -47,34 +48,28 @@ impl dci_error {
             code: None,
             field: None,
             transaction_id: None,
+            endpoint: None,
             violations: None,
             http_status: 0,
         }
     }
 
     fn from_core(e: &Error) -> dci_error {
-        let violations = match e {
-            Error::Validation(v) => {
-                let list: Vec<serde_json::Value> = v
-                    .iter()
-                    .map(|x| serde_json::json!({"path": x.path, "rule": x.rule}))
-                    .collect();
-                Some(c_string(&serde_json::Value::Array(list).to_string()))
-            }
-            _ => None,
-        };
-        let http_status = match e {
-            Error::Http { status, .. } => *status,
-            _ => 0,
-        };
+        // Every part comes from the core's structured error, never from the message text.
+        let info = e.info();
+        let violations = matches!(e, Error::Validation(_))
+            .then(|| serde_json::to_string(&info.violations).unwrap_or_default())
+            .map(|v| c_string(&v));
+        let opt = |s: Option<String>| s.as_deref().map(c_string);
         dci_error {
-            result: e.kind().into(),
-            message: c_string(&e.to_string()),
-            code: e.dci_code().map(c_string),
-            field: e.field().map(c_string),
-            transaction_id: e.transaction_id().map(c_string),
+            result: info.kind.into(),
+            message: c_string(&info.message),
+            code: opt(info.code),
+            field: opt(info.field),
+            transaction_id: opt(info.transaction_id),
+            endpoint: opt(info.endpoint),
             violations,
-            http_status,
+            http_status: info.status.unwrap_or(0),
         }
     }
 }
@@ -123,6 +118,13 @@ pub extern "C" fn dci_error_field(e: *const dci_error) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn dci_error_transaction_id(e: *const dci_error) -> *const c_char {
     with_error(e, ptr::null(), |e| opt_ptr(&e.transaction_id))
+}
+
+/// The URL (or `callback <action>`) a network, auth, HTTP or protocol error came from, or
+/// NULL. Owned by `e`.
+#[no_mangle]
+pub extern "C" fn dci_error_endpoint(e: *const dci_error) -> *const c_char {
+    with_error(e, ptr::null(), |e| opt_ptr(&e.endpoint))
 }
 
 /// The HTTP status of a `DCI_RESULT_HTTP` error, otherwise 0.
@@ -184,7 +186,29 @@ mod tests {
         assert_eq!(dci_error_kind(&e), dci_result::Http);
         assert_eq!(dci_error_http_status(&e), 503);
         assert_eq!(s(dci_error_transaction_id(&e)).as_deref(), Some("T1"));
+        assert_eq!(
+            s(dci_error_endpoint(&e)).as_deref(),
+            Some("http://x/registry/sync/search")
+        );
         assert!(dci_error_code(&e).is_null());
+    }
+
+    #[test]
+    fn transport_error_has_its_transaction_and_endpoint_as_data() {
+        let e = dci_error::from_core(&Error::Transport {
+            kind: dci::error::TransportKind::Connection,
+            endpoint: "http://x/registry/search".into(),
+            message: "refused".into(),
+            transaction_id: Some("T2".into()),
+        });
+        assert_eq!(dci_error_kind(&e), dci_result::Connection);
+        assert_eq!(s(dci_error_transaction_id(&e)).as_deref(), Some("T2"));
+        assert_eq!(
+            s(dci_error_endpoint(&e)).as_deref(),
+            Some("http://x/registry/search")
+        );
+        let q = dci_error::from_core(&Error::Query("query[0].operator: unknown".into()));
+        assert_eq!(s(dci_error_field(&q)).as_deref(), Some("query[0].operator"));
     }
 
     #[test]

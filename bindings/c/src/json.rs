@@ -6,13 +6,28 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::string::{in_json, in_str, out_string};
-use super::{boundary, dci_error, dci_result, out_ptr, write_out, FfiError, FfiResult};
+use super::string::{in_json, in_str};
+use super::{dci_error, dci_result, string_out, value_out, FfiError, FfiResult};
 use dci::error::Error;
 
-fn lookup<'v>(doc: &'v Value, pointer: &str) -> FfiResult<&'v Value> {
-    doc.pointer(pointer)
-        .ok_or_else(|| FfiError::Core(Error::Json(format!("no value at JSON pointer {pointer:?}"))))
+/// Reads the value at `pointer` in the JSON document `json` with `read`; `None` from `read`
+/// fails naming what was expected there (`is not a string`).
+fn read_at<T>(
+    json: *const c_char,
+    pointer: *const c_char,
+    expected: &str,
+    read: impl FnOnce(&Value) -> Option<T>,
+) -> FfiResult<T> {
+    let doc = in_json(json, "json")?;
+    let pointer = in_str(pointer, "pointer")?;
+    let v = doc.pointer(pointer).ok_or_else(|| {
+        FfiError::Core(Error::Json(format!("no value at JSON pointer {pointer:?}")))
+    })?;
+    read(v).ok_or_else(|| {
+        FfiError::Core(Error::Json(format!(
+            "value at JSON pointer {pointer:?} {expected}"
+        )))
+    })
 }
 
 /// Writes to `*out` the JSON text of the value at `pointer` in the JSON document `json`
@@ -25,12 +40,8 @@ pub extern "C" fn dci_json_get(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let doc = in_json(json, "json")?;
-        let v = lookup(&doc, in_str(pointer, "pointer")?)?;
-        out_string(out, &v.to_string());
-        Ok(())
+    string_out(out, err, || {
+        read_at(json, pointer, "", |v| Some(v.to_string()))
     })
 }
 
@@ -44,17 +55,10 @@ pub extern "C" fn dci_json_get_string(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let doc = in_json(json, "json")?;
-        let pointer = in_str(pointer, "pointer")?;
-        let s = lookup(&doc, pointer)?.as_str().ok_or_else(|| {
-            FfiError::Core(Error::Json(format!(
-                "value at JSON pointer {pointer:?} is not a string"
-            )))
-        })?;
-        out_string(out, s);
-        Ok(())
+    string_out(out, err, || {
+        read_at(json, pointer, "is not a string", |v| {
+            v.as_str().map(str::to_string)
+        })
     })
 }
 
@@ -67,20 +71,16 @@ pub extern "C" fn dci_json_len(
     out: *mut usize,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let doc = in_json(json, "json")?;
-        let pointer = in_str(pointer, "pointer")?;
-        let n = match lookup(&doc, pointer)? {
-            Value::Array(a) => a.len(),
-            Value::Object(o) => o.len(),
-            _ => {
-                return Err(FfiError::Core(Error::Json(format!(
-                    "value at JSON pointer {pointer:?} is neither an array nor an object"
-                ))))
-            }
-        };
-        write_out(out, n);
-        Ok(())
+    value_out(out, err, || {
+        read_at(
+            json,
+            pointer,
+            "is neither an array nor an object",
+            |v| match v {
+                Value::Array(a) => Some(a.len()),
+                Value::Object(o) => Some(o.len()),
+                _ => None,
+            },
+        )
     })
 }

@@ -3,10 +3,9 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::string::{in_json, in_str, opt_in_str, out_string};
+use super::string::{in_json, in_str, opt_in_str};
 use super::{
-    boundary, dci_error, dci_result, free_handle, guard, handle, handle_mut, into_handle, out_ptr,
-    write_out, FfiResult,
+    boundary, dci_error, dci_result, free_handle, guard, handle, handle_mut, handle_out, string_out,
 };
 use dci::error::Error;
 use dci::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};
@@ -27,13 +26,6 @@ fn alg_name(a: Algorithm) -> *const c_char {
     }
 }
 
-fn new_handle<T>(out: *mut *mut T, make: impl FnOnce() -> FfiResult<T>) -> FfiResult<()> {
-    let out = out_ptr(out, "out")?;
-    let value = make()?;
-    write_out(out, into_handle(value));
-    Ok(())
-}
-
 /// Generates a new random signing key. `algorithm` is `"ed25519"` or `"rsa-sha256"` (also
 /// `"EdDSA"`, `"RS256"`; any case); RSA keys have 2048 bits. On success `*out` is a new key.
 #[no_mangle]
@@ -42,11 +34,9 @@ pub extern "C" fn dci_signing_key_generate(
     out: *mut *mut dci_signing_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            let alg = Algorithm::parse(in_str(algorithm, "algorithm")?)?;
-            Ok(dci_signing_key(SigningKey::generate(alg)?))
-        })
+    handle_out(out, err, || {
+        let alg = Algorithm::parse(in_str(algorithm, "algorithm")?)?;
+        Ok(dci_signing_key(SigningKey::generate(alg)?))
     })
 }
 
@@ -58,10 +48,8 @@ pub extern "C" fn dci_signing_key_from_pem(
     out: *mut *mut dci_signing_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            Ok(dci_signing_key(SigningKey::from_pem(in_str(pem, "pem")?)?))
-        })
+    handle_out(out, err, || {
+        Ok(dci_signing_key(SigningKey::from_pem(in_str(pem, "pem")?)?))
     })
 }
 
@@ -73,21 +61,19 @@ pub unsafe extern "C" fn dci_signing_key_from_ed25519_seed(
     out: *mut *mut dci_signing_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            if seed.is_null() {
-                return Err(super::FfiError::Null("seed"));
-            }
-            if seed_len != 32 {
-                return Err(Error::Key(format!(
-                    "an Ed25519 seed has 32 bytes, got seed_len {seed_len}"
-                ))
-                .into());
-            }
-            // SAFETY: non-NULL and, by contract, `seed_len` (= 32) readable bytes.
-            let bytes: [u8; 32] = unsafe { *seed.cast::<[u8; 32]>() };
-            Ok(dci_signing_key(SigningKey::from_ed25519_seed(&bytes)))
-        })
+    handle_out(out, err, || {
+        if seed.is_null() {
+            return Err(super::FfiError::Null("seed"));
+        }
+        if seed_len != 32 {
+            return Err(Error::Key(format!(
+                "an Ed25519 seed has 32 bytes, got seed_len {seed_len}"
+            ))
+            .into());
+        }
+        // SAFETY: non-NULL and, by contract, `seed_len` (= 32) readable bytes.
+        let bytes: [u8; 32] = unsafe { *seed.cast::<[u8; 32]>() };
+        Ok(dci_signing_key(SigningKey::from_ed25519_seed(&bytes)))
     })
 }
 
@@ -99,11 +85,9 @@ pub extern "C" fn dci_signing_key_to_pem(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let pem = handle(key, "key")?.0.to_pem()?;
-        out_string(out, &pem);
-        Ok(())
+        Ok(pem)
     })
 }
 
@@ -124,10 +108,8 @@ pub extern "C" fn dci_signing_key_verifying_key(
     out: *mut *mut dci_verifying_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            Ok(dci_verifying_key(handle(key, "key")?.0.verifying_key()))
-        })
+    handle_out(out, err, || {
+        Ok(dci_verifying_key(handle(key, "key")?.0.verifying_key()))
     })
 }
 
@@ -145,12 +127,10 @@ pub extern "C" fn dci_verifying_key_from_pem(
     out: *mut *mut dci_verifying_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            Ok(dci_verifying_key(VerifyingKey::from_pem(in_str(
-                pem, "pem",
-            )?)?))
-        })
+    handle_out(out, err, || {
+        Ok(dci_verifying_key(VerifyingKey::from_pem(in_str(
+            pem, "pem",
+        )?)?))
     })
 }
 
@@ -162,11 +142,9 @@ pub extern "C" fn dci_verifying_key_from_jwk(
     out: *mut *mut dci_verifying_key,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            let jwk = in_json(jwk_json, "jwk_json")?;
-            Ok(dci_verifying_key(VerifyingKey::from_jwk(&jwk)?))
-        })
+    handle_out(out, err, || {
+        let jwk = in_json(jwk_json, "jwk_json")?;
+        Ok(dci_verifying_key(VerifyingKey::from_jwk(&jwk)?))
     })
 }
 
@@ -177,11 +155,9 @@ pub extern "C" fn dci_verifying_key_to_pem(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let pem = handle(key, "key")?.0.to_pem()?;
-        out_string(out, &pem);
-        Ok(())
+        Ok(pem)
     })
 }
 
@@ -194,12 +170,10 @@ pub extern "C" fn dci_verifying_key_to_jwk(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let key = handle(key, "key")?;
         let jwk = key.0.to_jwk(opt_in_str(kid, "kid")?);
-        out_string(out, &jwk.to_string());
-        Ok(())
+        Ok(jwk.to_string())
     })
 }
 
@@ -211,11 +185,7 @@ pub extern "C" fn dci_verifying_key_thumbprint(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        out_string(out, &handle(key, "key")?.0.thumbprint());
-        Ok(())
-    })
+    string_out(out, err, || Ok(handle(key, "key")?.0.thumbprint()))
 }
 
 /// The key's algorithm, `"ed25519"` or `"rsa-sha256"` (static; do not free), or NULL when
@@ -237,7 +207,7 @@ pub extern "C" fn dci_verifying_key_free(key: *mut dci_verifying_key) {
 /// A new, empty JWK Set in `*out`.
 #[no_mangle]
 pub extern "C" fn dci_jwks_new(out: *mut *mut dci_jwks, err: *mut *mut dci_error) -> dci_result {
-    boundary(err, || new_handle(out, || Ok(dci_jwks(Jwks::default()))))
+    handle_out(out, err, || Ok(dci_jwks(Jwks::default())))
 }
 
 /// Parses a JWK Set (`{"keys": [...]}`) from JSON text. Keys of unknown types are skipped;
@@ -248,11 +218,9 @@ pub extern "C" fn dci_jwks_from_json(
     out: *mut *mut dci_jwks,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        new_handle(out, || {
-            let v = in_json(json, "json")?;
-            Ok(dci_jwks(Jwks::from_json(&v)?))
-        })
+    handle_out(out, err, || {
+        let v = in_json(json, "json")?;
+        Ok(dci_jwks(Jwks::from_json(&v)?))
     })
 }
 
@@ -281,10 +249,8 @@ pub extern "C" fn dci_jwks_to_json(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        out_string(out, &handle(jwks, "jwks")?.0.to_json().to_string());
-        Ok(())
+    string_out(out, err, || {
+        Ok(handle(jwks, "jwks")?.0.to_json().to_string())
     })
 }
 

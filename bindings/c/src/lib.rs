@@ -78,65 +78,24 @@ pub enum dci_result {
 
 impl From<ErrorKind> for dci_result {
     fn from(k: ErrorKind) -> Self {
-        // Exhaustive on purpose: a new ErrorKind must get its C code here.
-        match k {
-            ErrorKind::Json => dci_result::Json,
-            ErrorKind::Validation => dci_result::Validation,
-            ErrorKind::SignatureMissing => dci_result::SignatureMissing,
-            ErrorKind::SignatureMalformed => dci_result::SignatureMalformed,
-            ErrorKind::SignatureInvalid => dci_result::SignatureInvalid,
-            ErrorKind::SignatureExpired => dci_result::SignatureExpired,
-            ErrorKind::SignatureNotYetValid => dci_result::SignatureNotYetValid,
-            ErrorKind::Key => dci_result::Key,
-            ErrorKind::UnsupportedAlgorithm => dci_result::UnsupportedAlgorithm,
-            ErrorKind::Query => dci_result::Query,
-            ErrorKind::Config => dci_result::Config,
-            ErrorKind::Auth => dci_result::Auth,
-            ErrorKind::Timeout => dci_result::Timeout,
-            ErrorKind::Connection => dci_result::Connection,
-            ErrorKind::Tls => dci_result::Tls,
-            ErrorKind::Transport => dci_result::Transport,
-            ErrorKind::Http => dci_result::Http,
-            ErrorKind::Protocol => dci_result::Protocol,
-            ErrorKind::Io => dci_result::Io,
-            ErrorKind::Internal => dci_result::Internal,
-        }
+        // Codes 1 to 20 are the kinds' own codes (`result_codes_equal_error_kinds` checks it).
+        ALL_RESULTS
+            .iter()
+            .copied()
+            .find(|r| *r as u32 == k.code())
+            .unwrap_or(dci_result::Internal)
     }
 }
 
 impl dci_result {
-    /// The stable name without its NUL (`signature_invalid`).
+    /// The stable lower-case name: the core's [`ErrorKind::name`] for an error kind, and the
+    /// C interface's own names for `ok`, `null_argument` and `invalid_utf8`.
     pub(crate) fn name_str(self) -> &'static str {
-        let n = self.name();
-        std::str::from_utf8(&n[..n.len() - 1]).unwrap_or("unknown")
-    }
-
-    /// A stable lower-case name (`signature_invalid`), NUL-terminated.
-    fn name(self) -> &'static [u8] {
         match self {
-            dci_result::Ok => b"ok\0",
-            dci_result::Json => b"json\0",
-            dci_result::Validation => b"validation\0",
-            dci_result::SignatureMissing => b"signature_missing\0",
-            dci_result::SignatureMalformed => b"signature_malformed\0",
-            dci_result::SignatureInvalid => b"signature_invalid\0",
-            dci_result::SignatureExpired => b"signature_expired\0",
-            dci_result::SignatureNotYetValid => b"signature_not_yet_valid\0",
-            dci_result::Key => b"key\0",
-            dci_result::UnsupportedAlgorithm => b"unsupported_algorithm\0",
-            dci_result::Query => b"query\0",
-            dci_result::Config => b"config\0",
-            dci_result::Auth => b"auth\0",
-            dci_result::Timeout => b"timeout\0",
-            dci_result::Connection => b"connection\0",
-            dci_result::Tls => b"tls\0",
-            dci_result::Transport => b"transport\0",
-            dci_result::Http => b"http\0",
-            dci_result::Protocol => b"protocol\0",
-            dci_result::Io => b"io\0",
-            dci_result::Internal => b"internal\0",
-            dci_result::NullArgument => b"null_argument\0",
-            dci_result::InvalidUtf8 => b"invalid_utf8\0",
+            dci_result::Ok => "ok",
+            dci_result::NullArgument => "null_argument",
+            dci_result::InvalidUtf8 => "invalid_utf8",
+            other => ErrorKind::from_code(other as u32).map_or("unknown", ErrorKind::name),
         }
     }
 }
@@ -207,6 +166,54 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The body of an export that writes a plain value (a bool, a count) to `*out`: `out` is
+/// checked first, and written only when `make` succeeds.
+pub(crate) fn value_out<T>(
+    out: *mut T,
+    err: *mut *mut dci_error,
+    make: impl FnOnce() -> FfiResult<T>,
+) -> dci_result {
+    boundary(err, || {
+        let out = out_ptr(out, "out")?;
+        let value = make()?;
+        write_out(out, value);
+        Ok(())
+    })
+}
+
+/// The body of an export that writes a new handle to `*out`.
+pub(crate) fn handle_out<T>(
+    out: *mut *mut T,
+    err: *mut *mut dci_error,
+    make: impl FnOnce() -> FfiResult<T>,
+) -> dci_result {
+    value_out(out, err, || make().map(into_handle))
+}
+
+/// The body of an export that writes a library-owned string to `*out`.
+pub(crate) fn string_out<S: AsRef<str>>(
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+    make: impl FnOnce() -> FfiResult<S>,
+) -> dci_result {
+    value_out(out, err, || {
+        make().map(|text| error::c_string(text.as_ref()).into_raw())
+    })
+}
+
+/// The body of an export that writes the JSON text of a result to `*out`.
+pub(crate) fn json_out<T: serde::Serialize>(
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+    make: impl FnOnce() -> FfiResult<T>,
+) -> dci_result {
+    string_out(out, err, || {
+        let value = make()?;
+        serde_json::to_string(&value)
+            .map_err(|e| FfiError::Core(Error::Internal(format!("result: {e}"))))
+    })
+}
+
 /// Writes `value` through the out-pointer `out` (already checked non-NULL by [`out_ptr`]).
 pub(crate) fn write_out<T>(out: *mut T, value: T) {
     // SAFETY: every caller checked `out` with `out_ptr` first.
@@ -260,12 +267,19 @@ pub extern "C" fn dci_version() -> *const c_char {
 /// The string is static: do not free it.
 #[no_mangle]
 pub extern "C" fn dci_result_name(result: u32) -> *const c_char {
-    let name: &'static [u8] = ALL_RESULTS
-        .iter()
-        .find(|r| **r as u32 == result)
-        .map(|r| r.name())
-        .unwrap_or(b"unknown\0");
-    name.as_ptr().cast()
+    static NAMES: std::sync::OnceLock<Vec<(u32, std::ffi::CString)>> = std::sync::OnceLock::new();
+    guard(c"unknown".as_ptr(), || {
+        let names = NAMES.get_or_init(|| {
+            ALL_RESULTS
+                .iter()
+                .map(|r| (*r as u32, error::c_string(r.name_str())))
+                .collect()
+        });
+        names
+            .iter()
+            .find(|(code, _)| *code == result)
+            .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+    })
 }
 
 const ALL_RESULTS: [dci_result; 23] = [
@@ -301,32 +315,12 @@ mod tests {
 
     #[test]
     fn result_codes_equal_error_kinds() {
-        let kinds = [
-            ErrorKind::Json,
-            ErrorKind::Validation,
-            ErrorKind::SignatureMissing,
-            ErrorKind::SignatureMalformed,
-            ErrorKind::SignatureInvalid,
-            ErrorKind::SignatureExpired,
-            ErrorKind::SignatureNotYetValid,
-            ErrorKind::Key,
-            ErrorKind::UnsupportedAlgorithm,
-            ErrorKind::Query,
-            ErrorKind::Config,
-            ErrorKind::Auth,
-            ErrorKind::Timeout,
-            ErrorKind::Connection,
-            ErrorKind::Tls,
-            ErrorKind::Transport,
-            ErrorKind::Http,
-            ErrorKind::Protocol,
-            ErrorKind::Io,
-            ErrorKind::Internal,
-        ];
-        for (i, k) in kinds.into_iter().enumerate() {
-            assert_eq!(dci_result::from(k) as u32, k as u32);
-            assert_eq!(k as u32, i as u32 + 1);
+        for k in ErrorKind::ALL {
+            assert_eq!(dci_result::from(k) as u32, k.code());
+            assert_eq!(dci_result::from(k).name_str(), k.name());
         }
+        // Every result but ok and the two misuse codes is a kind.
+        assert_eq!(ALL_RESULTS.len(), ErrorKind::ALL.len() + 3);
     }
 
     #[test]

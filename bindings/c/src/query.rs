@@ -5,12 +5,12 @@
 
 use std::ffi::c_char;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::string::{in_json, in_str, opt_in_str, out_string};
+use super::string::{in_json, in_str, opt_in_str};
 use super::{
-    boundary, dci_error, dci_result, free_handle, handle, handle_mut, into_handle, out_ptr,
-    write_out, FfiResult,
+    boundary, dci_error, dci_result, free_handle, handle, handle_mut, handle_out, string_out,
+    value_out, FfiResult,
 };
 use dci::error::Error;
 use dci::query::{
@@ -22,11 +22,15 @@ use dci::query::{
 /// Free with `dci_predicate_list_free`.
 pub struct dci_predicate_list(PredicateList);
 
-fn wire(query_type: &str, query: Value, out: *mut *mut c_char) {
-    out_string(
-        out,
-        &json!({"query_type": query_type, "query": query}).to_string(),
-    );
+/// `{"query_type", "query"}`: the start of a `search_json` (the core's `SearchSpec`).
+#[derive(serde::Serialize)]
+struct Wire<'a> {
+    query_type: &'a str,
+    query: Value,
+}
+
+fn wire((query_type, query): (&str, Value)) -> FfiResult<String> {
+    Ok(serde_json::to_string(&Wire { query_type, query })?)
 }
 
 fn exp_predicate(
@@ -56,12 +60,9 @@ pub extern "C" fn dci_query_idtype_value(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let q = IdTypeValue::new(in_str(id_type, "id_type")?, in_str(value, "value")?);
-        let (qt, v) = q.to_wire();
-        wire(qt, v, out);
-        Ok(())
+        wire(q.to_wire())
     })
 }
 
@@ -76,16 +77,13 @@ pub extern "C" fn dci_query_expression(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let filter = Filter::from_json(&in_json(filter_json, "filter_json")?, "query")?;
         let mut e = Expression::filter(filter);
         if let Some(c) = opt_in_str(collection, "collection")? {
             e = e.collection(c);
         }
-        let (qt, v) = e.to_wire();
-        wire(qt, v, out);
-        Ok(())
+        wire(e.to_wire())
     })
 }
 
@@ -99,15 +97,12 @@ pub extern "C" fn dci_query_parse(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let q = Query::parse(
             in_str(query_type, "query_type")?,
             &in_json(query_json, "query_json")?,
         )?;
-        let (qt, v) = q.to_wire();
-        wire(qt, v, out);
-        Ok(())
+        wire(q.to_wire())
     })
 }
 
@@ -122,13 +117,11 @@ pub extern "C" fn dci_query_matches(
     out: *mut bool,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    value_out(out, err, || {
         let record = in_json(record_json, "record_json")?;
         let query = in_json(query_json, "query_json")?;
         let m = dci::query::matches(&record, in_str(query_type, "query_type")?, &query)?;
-        write_out(out, m);
-        Ok(())
+        Ok(m)
     })
 }
 
@@ -138,11 +131,7 @@ pub extern "C" fn dci_predicate_list_new(
     out: *mut *mut dci_predicate_list,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        write_out(out, into_handle(dci_predicate_list(PredicateList::new())));
-        Ok(())
-    })
+    handle_out(out, err, || Ok(dci_predicate_list(PredicateList::new())))
 }
 
 /// Appends an item `attribute_name <operator> value` to the list. `operator` is one of `gt lt
@@ -227,12 +216,7 @@ pub extern "C" fn dci_predicate_list_to_json(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (qt, v) = handle(list, "list")?.0.to_wire();
-        wire(qt, v, out);
-        Ok(())
-    })
+    string_out(out, err, || wire(handle(list, "list")?.0.to_wire()))
 }
 
 /// Frees a predicate list. NULL is ignored.

@@ -7,28 +7,22 @@ use std::ffi::c_char;
 use serde::Deserialize;
 
 use super::client::dci_client;
-use super::string::{in_json, in_str, out_string};
-use super::{boundary, dci_error, dci_result, handle, out_ptr, write_out, FfiError, FfiResult};
+use super::string::{in_args, in_str};
+use super::{dci_error, dci_result, handle, json_out, value_out, FfiResult};
 use dci::client::DCIClient;
-use dci::error::Error;
 use dci::services::{CrvsService, DrService, IbrService};
 
-fn to_json<T: serde::Serialize>(v: &T) -> FfiResult<String> {
-    serde_json::to_string(v).map_err(|e| FfiError::Core(Error::Internal(format!("result: {e}"))))
-}
-
-/// The client and the identifier every person lookup takes.
-fn lookup<'a>(
+/// A person lookup: the client and the identifier, checked, then `f` with them.
+fn lookup<T>(
     client: *const dci_client,
     identifier_type: *const c_char,
     identifier_value: *const c_char,
-) -> FfiResult<(DCIClient, &'a str, &'a str)> {
+    f: impl FnOnce(DCIClient, &str, &str) -> dci::Result<T>,
+) -> FfiResult<T> {
     let c = handle(client, "client")?.0.clone();
-    Ok((
-        c,
-        in_str(identifier_type, "identifier_type")?,
-        in_str(identifier_value, "identifier_value")?,
-    ))
+    let t = in_str(identifier_type, "identifier_type")?;
+    let v = in_str(identifier_value, "identifier_value")?;
+    Ok(f(c, t, v)?)
 }
 
 /// CRVS: looks the person up by identifier and writes the first birth record found to `*out`
@@ -43,12 +37,10 @@ pub extern "C" fn dci_crvs_verify_birth(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        let r = CrvsService::new(c).verify_birth(t, v)?;
-        out_string(out, &to_json(&r)?);
-        Ok(())
+    json_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            CrvsService::new(c).verify_birth(t, v)
+        })
     })
 }
 
@@ -61,11 +53,10 @@ pub extern "C" fn dci_crvs_is_deceased(
     out: *mut bool,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        write_out(out, CrvsService::new(c).is_deceased(t, v)?);
-        Ok(())
+    value_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            CrvsService::new(c).is_deceased(t, v)
+        })
     })
 }
 
@@ -78,22 +69,15 @@ pub extern "C" fn dci_crvs_subscribe_events(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    json_out(out, err, || {
         let c = handle(client, "client")?.0.clone();
         let types: Vec<String> = if event_types_json.is_null() {
             Vec::new()
         } else {
-            serde_json::from_value(in_json(event_types_json, "event_types_json")?).map_err(|e| {
-                Error::Json(format!("event_types_json: expected a list of strings: {e}"))
-            })?
+            in_args(event_types_json, "event_types_json")?
         };
         let refs: Vec<&str> = types.iter().map(String::as_str).collect();
-        out_string(
-            out,
-            &to_json(&CrvsService::new(c).subscribe_events(&refs)?)?,
-        );
-        Ok(())
+        Ok(CrvsService::new(c).subscribe_events(&refs)?)
     })
 }
 
@@ -107,13 +91,10 @@ pub extern "C" fn dci_crvs_search_births(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    json_out(out, err, || {
         let c = handle(client, "client")?.0.clone();
-        let records = CrvsService::new(c)
-            .search_births(in_str(date_from, "date_from")?, in_str(date_to, "date_to")?)?;
-        out_string(out, &to_json(&records)?);
-        Ok(())
+        let (from, to) = (in_str(date_from, "date_from")?, in_str(date_to, "date_to")?);
+        Ok(CrvsService::new(c).search_births(from, to)?)
     })
 }
 
@@ -135,21 +116,14 @@ pub extern "C" fn dci_ibr_check_duplication(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    json_out(out, err, || {
         let c = handle(client, "client")?.0.clone();
-        let ids: Vec<Identifier> =
-            serde_json::from_value(in_json(identifiers_json, "identifiers_json")?)
-                .map_err(|e| Error::Json(format!("identifiers_json: {e}")))?;
+        let ids: Vec<Identifier> = in_args(identifiers_json, "identifiers_json")?;
         let pairs: Vec<(&str, &str)> = ids
             .iter()
             .map(|i| (i.identifier_type.as_str(), i.identifier_value.as_str()))
             .collect();
-        out_string(
-            out,
-            &to_json(&IbrService::new(c).check_duplication(&pairs)?)?,
-        );
-        Ok(())
+        Ok(IbrService::new(c).check_duplication(&pairs)?)
     })
 }
 
@@ -163,14 +137,10 @@ pub extern "C" fn dci_ibr_search_beneficiary(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        out_string(
-            out,
-            &to_json(&IbrService::new(c).search_beneficiary(t, v)?)?,
-        );
-        Ok(())
+    json_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            IbrService::new(c).search_beneficiary(t, v)
+        })
     })
 }
 
@@ -183,11 +153,10 @@ pub extern "C" fn dci_ibr_enrolled(
     out: *mut bool,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        write_out(out, IbrService::new(c).enrolled(t, v)?);
-        Ok(())
+    value_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            IbrService::new(c).enrolled(t, v)
+        })
     })
 }
 
@@ -200,14 +169,10 @@ pub extern "C" fn dci_dr_get_disability_status(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        out_string(
-            out,
-            &to_json(&DrService::new(c).get_disability_status(t, v)?)?,
-        );
-        Ok(())
+    json_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            DrService::new(c).get_disability_status(t, v)
+        })
     })
 }
 
@@ -221,14 +186,10 @@ pub extern "C" fn dci_dr_get_functional_scores(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        out_string(
-            out,
-            &to_json(&DrService::new(c).get_functional_scores(t, v)?)?,
-        );
-        Ok(())
+    json_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            DrService::new(c).get_functional_scores(t, v)
+        })
     })
 }
 
@@ -242,10 +203,9 @@ pub extern "C" fn dci_dr_is_pwd(
     out: *mut bool,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        let (c, t, v) = lookup(client, identifier_type, identifier_value)?;
-        write_out(out, DrService::new(c).is_pwd(t, v)?);
-        Ok(())
+    value_out(out, err, || {
+        lookup(client, identifier_type, identifier_value, |c, t, v| {
+            DrService::new(c).is_pwd(t, v)
+        })
     })
 }

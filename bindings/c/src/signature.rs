@@ -7,10 +7,10 @@ use std::ffi::c_char;
 use serde_json::json;
 
 use super::keys::{dci_jwks, dci_signing_key, dci_verifying_key};
-use super::string::{in_str, opt_in_str, out_string};
+use super::string::{in_str, opt_in_str};
 use super::{
-    boundary, dci_error, dci_result, free_handle, handle, handle_mut, into_handle, out_ptr,
-    write_out, FfiResult,
+    boundary, dci_error, dci_result, free_handle, handle, handle_mut, handle_out, string_out,
+    FfiResult,
 };
 use dci::error::Error;
 use dci::keys::SigningKey;
@@ -42,16 +42,14 @@ pub extern "C" fn dci_signer_new(
     out: *mut *mut dci_signer,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    handle_out(out, err, || {
         let key = copy_key(&handle(key, "key")?.0)?;
         let signer = Signer::new(
             key,
             in_str(sender_id, "sender_id")?,
             in_str(key_id, "key_id")?,
         );
-        write_out(out, into_handle(dci_signer(signer)));
-        Ok(())
+        Ok(dci_signer(signer))
     })
 }
 
@@ -123,11 +121,7 @@ pub extern "C" fn dci_signer_kid(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
-        out_string(out, &handle(signer, "signer")?.0.kid());
-        Ok(())
-    })
+    string_out(out, err, || Ok(handle(signer, "signer")?.0.kid()))
 }
 
 /// Signs an envelope (`{"signature"?, "header", "message"}` as JSON text): writes to `*out`
@@ -142,15 +136,13 @@ pub extern "C" fn dci_signer_sign(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
-        let out = out_ptr(out, "out")?;
+    string_out(out, err, || {
         let signer = handle(signer, "signer")?;
         let envelope = in_str(envelope_json, "envelope_json")?;
         let signed = signer.0.sign_bytes(envelope.as_bytes(), opt_now(now))?;
         let text = String::from_utf8(signed)
             .map_err(|e| Error::Internal(format!("signed envelope is not UTF-8: {e}")))?;
-        out_string(out, &text);
-        Ok(())
+        Ok(text)
     })
 }
 
@@ -166,9 +158,7 @@ fn verify(
     profile: *const c_char,
     now: i64,
     clock_skew_secs: i64,
-    out: *mut *mut c_char,
-) -> FfiResult<()> {
-    let out = out_ptr(out, "out")?;
+) -> FfiResult<String> {
     let envelope = in_str(envelope, "envelope_json")?;
     let mut opts = VerifyOptions {
         now: opt_now(now),
@@ -188,8 +178,7 @@ fn verify(
         "created": v.created,
         "expires": v.expires,
     });
-    out_string(out, &report.to_string());
-    Ok(())
+    Ok(report.to_string())
 }
 
 /// Verifies an envelope (JSON text, checked over the bytes as given) with one public key.
@@ -215,9 +204,9 @@ pub extern "C" fn dci_verify_with_key(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
+    string_out(out, err, || {
         let key = handle(key, "key")?;
-        verify(envelope_json, &key.0, profile, now, clock_skew_secs, out)
+        verify(envelope_json, &key.0, profile, now, clock_skew_secs)
     })
 }
 
@@ -233,8 +222,8 @@ pub extern "C" fn dci_verify_with_jwks(
     out: *mut *mut c_char,
     err: *mut *mut dci_error,
 ) -> dci_result {
-    boundary(err, || {
+    string_out(out, err, || {
         let jwks = handle(jwks, "jwks")?;
-        verify(envelope_json, &jwks.0, profile, now, clock_skew_secs, out)
+        verify(envelope_json, &jwks.0, profile, now, clock_skew_secs)
     })
 }

@@ -5,8 +5,7 @@ use std::ffi::{c_char, CStr, CString};
 
 use serde_json::Value;
 
-use super::error::c_string;
-use super::{guard, write_out, FfiError, FfiResult};
+use super::{guard, FfiError, FfiResult};
 use dci::error::Error;
 
 /// Borrows a required string argument, checking NULL and UTF-8.
@@ -30,13 +29,16 @@ pub(crate) fn opt_in_str<'a>(p: *const c_char, name: &'static str) -> FfiResult<
 
 /// Parses a required JSON text argument; the error names the argument.
 pub(crate) fn in_json(p: *const c_char, name: &'static str) -> FfiResult<Value> {
-    let text = in_str(p, name)?;
-    serde_json::from_str(text).map_err(|e| FfiError::Core(Error::Json(format!("{name}: {e}"))))
+    in_args(p, name)
 }
 
-/// Hands a Rust string to C: the caller frees it with `dci_string_free`.
-pub(crate) fn out_string(out: *mut *mut c_char, s: &str) {
-    write_out(out, c_string(s).into_raw())
+/// Parses a required JSON text argument into `T`; the error names the argument.
+pub(crate) fn in_args<T: serde::de::DeserializeOwned>(
+    p: *const c_char,
+    name: &'static str,
+) -> FfiResult<T> {
+    let text = in_str(p, name)?;
+    serde_json::from_str(text).map_err(|e| FfiError::Core(Error::Json(format!("{name}: {e}"))))
 }
 
 /// Frees a string returned by libdci. NULL is ignored. Never pass a string that libdci did not
@@ -45,7 +47,7 @@ pub(crate) fn out_string(out: *mut *mut c_char, s: &str) {
 pub unsafe extern "C" fn dci_string_free(s: *mut c_char) {
     guard((), || {
         if !s.is_null() {
-            // SAFETY: `s` came from `CString::into_raw` in `out_string` (contract).
+            // SAFETY: `s` came from `CString::into_raw` in `string_out` (contract).
             drop(unsafe { CString::from_raw(s) });
         }
     })
@@ -81,7 +83,8 @@ mod tests {
     #[test]
     fn out_string_round_trip() {
         let mut p: *mut c_char = std::ptr::null_mut();
-        out_string(&mut p, "x\u{e9}");
+        let r = crate::string_out(&mut p, std::ptr::null_mut(), || Ok("x\u{e9}"));
+        assert_eq!(r, crate::dci_result::Ok);
         assert_eq!(unsafe { CStr::from_ptr(p) }.to_str().unwrap(), "x\u{e9}");
         unsafe { dci_string_free(p) };
         unsafe { dci_string_free(std::ptr::null_mut()) };

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use dci::client::{
-    callback, CallbackListener, CallbackResult, DCIClient, DataSource, SearchSpec, SubscribeSpec,
+    CallbackListener, CallbackResult, DCIClient, DataSource, SearchSpec, SubscribeSpec,
     TxnStatusQuery,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -31,54 +31,12 @@ fn config_err(field: &str, reason: impl Into<String>) -> PyErr {
 // ---------------------------------------------------------------------------------------------
 // DataSource
 
-/// Flat, OpenSPP-style keyword names -> the nested configuration the core reads.
-fn apply_flat(m: &mut Map<String, Value>, key: &str, v: Value) -> PyResult<bool> {
-    let nested = |m: &mut Map<String, Value>, outer: &str, inner: &str, v: Value| {
-        let o = m
-            .entry(outer.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(o) = o {
-            o.insert(inner.to_string(), v);
-        }
-    };
-    match key {
-        "timeout" => {
-            m.insert("timeout_secs".into(), v);
-        }
-        "verify_ssl" => {
-            m.insert("verify_tls".into(), v);
-        }
-        "auth_type" => nested(m, "auth", "type", v),
-        "bearer_token" => nested(m, "auth", "token", v),
-        "oauth2_client_id" | "client_id" => nested(m, "auth", "client_id", v),
-        "oauth2_client_secret" | "client_secret" => nested(m, "auth", "client_secret", v),
-        "oauth2_token_url" | "token_url" => nested(m, "auth", "token_url", v),
-        "oauth2_scope" | "scope" => nested(m, "auth", "scope", v),
-        "signing_key_pem" => nested(m, "signing", "key_pem", v),
-        "signing_key_file" => nested(m, "signing", "key_file", v),
-        "signing_key_id" => nested(m, "signing", "key_id", v),
-        "signature_profile" => nested(m, "signing", "profile", v),
-        "registry_jwks_url" => nested(m, "registry_key", "jwks_url", v),
-        "registry_jwks" => nested(m, "registry_key", "jwks", v),
-        "registry_public_key_pem" => nested(m, "registry_key", "pem", v),
-        "registry_public_key_file" => nested(m, "registry_key", "pem_file", v),
-        "signature_verification" => nested(m, "registry_key", "mode", v),
-        "search_endpoint" => nested(m, "endpoints", "sync_search", v),
-        "async_search_endpoint" => nested(m, "endpoints", "search", v),
-        "subscribe_endpoint" => nested(m, "endpoints", "subscribe", v),
-        "unsubscribe_endpoint" => nested(m, "endpoints", "unsubscribe", v),
-        "txn_status_endpoint" => nested(m, "endpoints", "sync_txn_status", v),
-        "token_endpoint" | "oauth2_token_endpoint" => nested(m, "endpoints", "token", v),
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
+/// Keyword arguments (nested or OpenSPP's flat names) -> the core's `DataSource::from_flat`;
+/// key objects stand for their PEM.
 fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
     let mut m = Map::new();
     for (k, v) in fields.iter() {
         let key: String = k.extract()?;
-        // Key objects stand for their PEM.
         let value = if let Ok(sk) = v.cast::<PySigningKey>() {
             Value::String(sk.get().inner.to_pem().py_err()?.to_string())
         } else if let Ok(vk) = v.cast::<PyVerifyingKey>() {
@@ -86,53 +44,9 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
         } else {
             conv::to_value(&v, &key)?
         };
-        let key = match key.as_str() {
-            "signing_key" => "signing_key_pem".to_string(),
-            "registry_public_key" => "registry_public_key_pem".to_string(),
-            _ => key,
-        };
-        if value.is_null() {
-            continue;
-        }
-        if !apply_flat(&mut m, &key, value.clone())? {
-            // Nested sections given as dicts merge with flat keys given for the same section.
-            match (m.get_mut(&key), value) {
-                (Some(Value::Object(existing)), Value::Object(new)) => existing.extend(new),
-                (_, value) => {
-                    m.insert(key, value);
-                }
-            }
-        }
+        m.insert(key, value);
     }
-    // A bearer token or OAuth2 credentials without an explicit type imply it.
-    if let Some(Value::Object(auth)) = m.get_mut("auth") {
-        if !auth.contains_key("type") {
-            let t = if auth.contains_key("token") {
-                "bearer"
-            } else if auth.contains_key("client_id") {
-                "oauth2"
-            } else {
-                "none"
-            };
-            auth.insert("type".into(), json!(t));
-        }
-        // Missing credentials read as empty, so validation names the field instead of
-        // the JSON reader reporting a missing member.
-        let required: &[&str] = match auth.get("type").and_then(Value::as_str) {
-            Some("bearer") => &["token"],
-            Some("oauth2") => &["client_id", "client_secret"],
-            _ => &[],
-        };
-        for k in required {
-            auth.entry(k.to_string()).or_insert_with(|| json!(""));
-        }
-    }
-    if let Some(Value::Object(signing)) = m.get_mut("signing") {
-        signing.entry("key_id").or_insert_with(|| json!(""));
-    }
-    let text =
-        serde_json::to_string(&Value::Object(m)).map_err(|e| config_err("json", e.to_string()))?;
-    DataSource::from_json_str(&text).py_err()
+    DataSource::from_flat(m).py_err()
 }
 
 /// One external DCI registry: where it is, who we are to it (``our_sender_id``), how we
@@ -214,22 +128,11 @@ impl PyDataSource {
     /// keys) read ``"***"`` unless ``include_secrets``.
     #[pyo3(signature = (include_secrets = false))]
     fn to_dict<'py>(&self, py: Python<'py>, include_secrets: bool) -> PyResult<Bound<'py, PyAny>> {
-        let mut v =
-            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
-        if !include_secrets {
-            for path in [
-                ["auth", "token"],
-                ["auth", "client_secret"],
-                ["signing", "key_pem"],
-            ] {
-                if let Some(s) = v.get_mut(path[0]).and_then(|o| o.get_mut(path[1])) {
-                    if s.is_string() {
-                        *s = json!("***");
-                    }
-                }
-            }
+        if include_secrets {
+            conv::ser_to_py(py, &self.inner)
+        } else {
+            conv::ser_to_py(py, &self.inner.redacted())
         }
-        conv::to_py(py, &v)
     }
 
     /// A copy with some fields changed (same names as the constructor's).
@@ -360,31 +263,42 @@ struct SearchOptions<'a, 'py> {
     locale: Option<String>,
 }
 
+/// The query part of a spec built by a `SearchSpec` shortcut.
+fn wire(s: SearchSpec) -> (String, Value) {
+    (s.query_type, s.query)
+}
+
 impl SearchOptions<'_, '_> {
-    fn apply(self, mut spec: SearchSpec) -> PyResult<SearchSpec> {
-        spec = spec.page(self.page, self.page_size);
-        if let Some(v) = self.record_type {
-            spec = spec.reg_record_type(v);
+    /// The core's one `SearchSpec`, deserialised from the keyword arguments under its field
+    /// names as the C ABI deserialises `search_json`: the same call sends the same bytes.
+    fn spec(self, (query_type, query): (String, Value)) -> PyResult<SearchSpec> {
+        let mut m = Map::new();
+        m.insert("query_type".into(), Value::String(query_type));
+        m.insert("query".into(), query);
+        m.insert("page_number".into(), self.page.into());
+        m.insert("page_size".into(), self.page_size.into());
+        for (k, v) in [
+            ("reg_record_type", self.record_type),
+            ("reg_type", self.registry_type),
+            ("reg_event_type", self.registry_event_type),
+            ("locale", self.locale),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), Value::String(v));
+            }
         }
-        if let Some(v) = self.registry_type {
-            spec = spec.reg_type(v);
+        for (k, v) in [
+            ("sort", self.sort),
+            ("consent", self.consent),
+            ("authorize", self.authorize),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), conv::to_value(v, k)?);
+            }
         }
-        if let Some(v) = self.registry_event_type {
-            spec = spec.reg_event_type(v);
-        }
-        if let Some(v) = self.sort {
-            spec = spec.sort(conv::to_value(v, "sort")?);
-        }
-        if let Some(v) = self.consent {
-            spec = spec.consent(conv::to_value(v, "consent")?);
-        }
-        if let Some(v) = self.authorize {
-            spec = spec.authorize(conv::to_value(v, "authorize")?);
-        }
-        if let Some(v) = self.locale {
-            spec = spec.locale(v);
-        }
-        Ok(spec)
+        serde_json::from_value(Value::Object(m))
+            .map_err(|e| dci::Error::Json(format!("search: {e}")))
+            .py_err()
     }
 }
 
@@ -409,8 +323,7 @@ impl PyDCIClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         if async_mode {
-            let ack = py.detach(|| c.search_async(&spec)).py_err()?;
-            conv::ser_to_py(py, &ack)
+            conv::released(py, || c.search_async(&spec))
         } else {
             let r = py.detach(|| c.search_sync(&spec)).py_err()?;
             conv::to_py(py, &r.raw)
@@ -500,44 +413,8 @@ impl PyDCIClient {
             authorize,
             locale,
         }
-        .apply(SearchSpec::new(qt, q))?;
+        .spec((qt, q))?;
         self.sync(py, spec, false)
-    }
-
-    /// The same as ``search`` (the name OpenSPP's documentation uses).
-    #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
-        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
-        authorize = None, locale = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn search_sync<'py>(
-        &self,
-        py: Python<'py>,
-        query_type: &Bound<'py, PyAny>,
-        query_value: Option<&Bound<'py, PyAny>>,
-        record_type: Option<String>,
-        page: u32,
-        page_size: u32,
-        registry_type: Option<String>,
-        registry_event_type: Option<String>,
-        sort: Option<&Bound<'py, PyAny>>,
-        consent: Option<&Bound<'py, PyAny>>,
-        authorize: Option<&Bound<'py, PyAny>>,
-        locale: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.search(
-            py,
-            query_type,
-            query_value,
-            record_type,
-            page,
-            page_size,
-            registry_type,
-            registry_event_type,
-            sort,
-            consent,
-            authorize,
-            locale,
-        )
     }
 
     /// Async search (``/registry/search``): returns once the registry acknowledges, with
@@ -575,7 +452,7 @@ impl PyDCIClient {
             authorize,
             locale,
         }
-        .apply(SearchSpec::new(qt, q))?;
+        .spec((qt, q))?;
         self.sync(py, spec, true)
     }
 
@@ -599,7 +476,7 @@ impl PyDCIClient {
             page_size,
             ..Default::default()
         }
-        .apply(SearchSpec::by_id(identifier_type, identifier_value))?;
+        .spec(wire(SearchSpec::by_id(identifier_type, identifier_value)))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -625,7 +502,7 @@ impl PyDCIClient {
             page_size,
             ..Default::default()
         }
-        .apply(SearchSpec::predicate(q))?;
+        .spec(wire(SearchSpec::predicate(q)))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -657,7 +534,7 @@ impl PyDCIClient {
             registry_event_type,
             ..Default::default()
         }
-        .apply(SearchSpec::expression(q))?;
+        .spec(wire(SearchSpec::expression(q)))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -685,7 +562,11 @@ impl PyDCIClient {
             registry_event_type: event_type,
             ..Default::default()
         }
-        .apply(SearchSpec::date_range(attribute_name, start_date, end_date))?;
+        .spec(wire(SearchSpec::date_range(
+            attribute_name,
+            start_date,
+            end_date,
+        )))?;
         self.sync(py, spec, async_mode)
     }
 
@@ -711,7 +592,7 @@ impl PyDCIClient {
             registry_event_type,
             ..Default::default()
         }
-        .apply(SearchSpec::new(qt, q))?;
+        .spec((qt, q))?;
         let c = &self.inner;
         let records = py.detach(|| c.search_all(spec)).py_err()?;
         conv::to_py(py, &Value::Array(records))
@@ -748,8 +629,7 @@ impl PyDCIClient {
             })
             .collect();
         let c = &self.inner;
-        let ack = py.detach(|| c.subscribe(&specs)).py_err()?;
-        conv::ser_to_py(py, &ack)
+        conv::released(py, || c.subscribe(&specs))
     }
 
     /// Ends subscriptions by their codes; returns the ack.
@@ -759,8 +639,7 @@ impl PyDCIClient {
         subscription_codes: Vec<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        let ack = py.detach(|| c.unsubscribe(&subscription_codes)).py_err()?;
-        conv::ser_to_py(py, &ack)
+        conv::released(py, || c.unsubscribe(&subscription_codes))
     }
 
     /// Sync transaction status (``/registry/sync/txn/status``): ``attribute_type``
@@ -791,8 +670,7 @@ impl PyDCIClient {
     /// "item_rejection", "signature", "elapsed_ms"}``; raises on failure.
     fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        let r = py.detach(|| c.test_connection()).py_err()?;
-        conv::ser_to_py(py, &r)
+        conv::released(py, || c.test_connection())
     }
 
     /// Forgets the cached OAuth2 token; the next call fetches a fresh one.
@@ -837,42 +715,17 @@ impl PyDCIClient {
             hs.push(("Content-Type".into(), "application/json".into()));
         }
         let c = &self.inner;
-        let out = py.detach(|| {
+        let mut answer = py.detach(|| {
             let refs: Vec<(&str, &str)> =
                 hs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            c.handle_callback(&bytes, &refs)
+            c.answer_callback(&bytes, &refs)
         });
-        let d = PyDict::new(py);
-        match out {
-            Ok(o) => {
-                d.set_item("accepted", true)?;
-                d.set_item("http_status", 200)?;
-                d.set_item("ack", conv::to_py(py, &o.ack)?)?;
-                d.set_item("action", o.action)?;
-                d.set_item("transaction_id", o.transaction_id)?;
-                d.set_item("correlation_id", o.correlation_id)?;
-                d.set_item("matched", o.matched)?;
-                match o.result {
-                    Ok(r) => {
-                        d.set_item("result", conv::ser_to_py(py, &r)?)?;
-                        d.set_item("error", py.None())?;
-                    }
-                    Err(e) => {
-                        d.set_item("result", py.None())?;
-                        d.set_item("error", to_pyerr(e).into_value(py))?;
-                    }
-                }
-            }
-            Err(e) => {
-                d.set_item("accepted", false)?;
-                d.set_item("http_status", callback::error_status(&e))?;
-                d.set_item("ack", conv::to_py(py, &callback::error_ack(&e))?)?;
-                for k in ["action", "transaction_id", "correlation_id", "result"] {
-                    d.set_item(k, py.None())?;
-                }
-                d.set_item("matched", false)?;
-                d.set_item("error", to_pyerr(e).into_value(py))?;
-            }
+        // The core's CallbackAnswer, keys as in C and Go; `error` as the DCIError it is.
+        let error = answer.error.take();
+        let d = conv::ser_to_py(py, &answer)?.cast_into::<PyDict>()?;
+        match error {
+            Some(e) => d.set_item("error", to_pyerr(e).into_value(py))?,
+            None => d.set_item("error", py.None())?,
         }
         Ok(d)
     }
@@ -1053,8 +906,7 @@ impl PyCallbackListener {
     ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.running()?;
         let t = duration(timeout)?;
-        let r = py.detach(|| c.wait_for(transaction_id, t)).py_err()?;
-        conv::ser_to_py(py, &r)
+        conv::released(py, || c.wait_for(transaction_id, t))
     }
 
     /// See ``DCIClient.on_notify``.

@@ -175,6 +175,16 @@ pub fn ser_to_py<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<B
     to_py(py, &value)
 }
 
+/// Runs a core call with the GIL released and hands its result back as Python data (`None`
+/// for `None`); a core error becomes its `dci` exception.
+pub fn released<'py, T: serde::Serialize + Send>(
+    py: Python<'py>,
+    f: impl FnOnce() -> dci::Result<T> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let r = py.detach(f).map_err(crate::errors::to_pyerr)?;
+    ser_to_py(py, &r)
+}
+
 /// Bytes of a JSON document given as bytes, bytearray, str, or anything `bytes()` accepts
 /// (memoryview, ...).
 pub fn json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {

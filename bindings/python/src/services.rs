@@ -48,12 +48,9 @@ impl PyCrvsService {
         py: Python<'py>,
         identifier_type: &str,
         identifier_value: &str,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
-        let r = py
-            .detach(|| s.verify_birth(identifier_type, identifier_value))
-            .py_err()?;
-        r.map(|b| conv::ser_to_py(py, &b)).transpose()
+        conv::released(py, || s.verify_birth(identifier_type, identifier_value))
     }
 
     /// True when the registry records the person's death; no record is False.
@@ -395,12 +392,11 @@ impl PyDrService {
         py: Python<'py>,
         identifier_type: &str,
         identifier_value: &str,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
-        let r = py
-            .detach(|| s.get_disability_status(identifier_type, identifier_value))
-            .py_err()?;
-        r.map(|d| conv::ser_to_py(py, &d)).transpose()
+        conv::released(py, || {
+            s.get_disability_status(identifier_type, identifier_value)
+        })
     }
 
     /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
@@ -412,10 +408,9 @@ impl PyDrService {
         identifier_value: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
-        let r = py
-            .detach(|| s.get_functional_scores(identifier_type, identifier_value))
-            .py_err()?;
-        conv::ser_to_py(py, &r)
+        conv::released(py, || {
+            s.get_functional_scores(identifier_type, identifier_value)
+        })
     }
 
     /// True when the person is a person with disability (any WG domain at 3 or more, else the

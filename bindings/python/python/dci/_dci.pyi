@@ -348,22 +348,8 @@ class DCIClient:
         locale: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Sync search; returns the response envelope."""
-    def search_sync(
-        self,
-        query_type: Union[str, Query],
-        query_value: Optional[Any] = None,
-        record_type: Optional[str] = None,
-        page: int = 1,
-        page_size: int = 10,
-        registry_type: Optional[str] = None,
-        registry_event_type: Optional[str] = None,
-        *,
-        sort: Optional[Any] = None,
-        consent: Optional[Any] = None,
-        authorize: Optional[Any] = None,
-        locale: Optional[str] = None,
-    ) -> Dict[str, Any]:
-        """The same as ``search``."""
+    # The same method as ``search`` (the name OpenSPP's documentation uses).
+    search_sync = search
     def search_async(
         self,
         query_type: Union[str, Query],
