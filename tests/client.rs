@@ -653,7 +653,6 @@ fn predicate_expression_and_date_range_searches() {
 
     // Extra criteria are accepted by the registry (which validates every request).
     let spec = SearchSpec::by_id("UIN", "100000001")
-        .reg_event_type("spdci-common:RegistryEventType:LiveBirth")
         .reg_record_type("Person")
         .sort(json!([{"attribute_name": "birth_date", "sort_order": "asc"}]))
         .locale("fra");
@@ -661,6 +660,24 @@ fn predicate_expression_and_date_range_searches() {
         ids(c.search_sync(&spec).unwrap().records().cloned()),
         ["100000001"]
     );
+    // reg_event_type (the Jan-2025 name of the same slot) alone is accepted too ...
+    let old = SearchSpec::by_id("UIN", "100000001")
+        .reg_event_type("spdci-common:RegistryEventType:LiveBirth");
+    assert_eq!(
+        ids(c.search_sync(&old).unwrap().records().cloned()),
+        ["100000001"]
+    );
+    // ... but both at once are refused before sending, naming the field.
+    match c.search_sync(&old.reg_record_type("Person")) {
+        Err(dci::Error::Validation(v)) => {
+            assert_eq!(v[0].path, "search_criteria.reg_event_type");
+            assert!(
+                v[0].rule.contains("Jan-2025 name of reg_record_type"),
+                "{v:?}"
+            );
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
 }
 
 #[test]

@@ -610,3 +610,23 @@ fn txn_status_knows_the_latest_spec_values() {
         dci::model::TxnAttributeType::SubscriptionCodeList
     );
 }
+
+/// `reg_event_type` is the Jan-2025 name of `reg_record_type`: one of them validates, both at
+/// once are a violation naming the older one.
+#[test]
+fn search_criteria_take_one_name_of_the_record_type() {
+    let mut e = load("valid/search.json");
+    let sc = &mut e["message"]["search_request"][0]["search_criteria"];
+    sc["reg_record_type"] = json!("Person");
+    sc.as_object_mut().unwrap().remove("reg_event_type");
+    validate_value("search", &e).unwrap();
+    let sc = &mut e["message"]["search_request"][0]["search_criteria"];
+    sc["reg_event_type"] = json!("spdci-common:RegistryEventType:LiveBirth");
+    assert_eq!(
+        violations(validate_value("search", &e)),
+        vec![v(
+            "message.search_request[0].search_criteria.reg_event_type",
+            "is the Jan-2025 name of reg_record_type; send one of them, not both"
+        )]
+    );
+}

@@ -219,6 +219,13 @@ impl SearchSpec {
         )?;
         let mut extra = Extra::new();
         if let Some(e) = &self.reg_event_type {
+            // The Jan-2025 name of reg_record_type: a registry reads both as one field.
+            if self.reg_record_type.is_some() {
+                return Err(Error::Validation(vec![Violation::new(
+                    "search_criteria.reg_event_type",
+                    "is the Jan-2025 name of reg_record_type; set one of them, not both",
+                )]));
+            }
             extra.insert("reg_event_type".into(), Value::String(e.clone()));
         }
         let mut item = SearchRequestItem {

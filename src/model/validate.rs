@@ -402,7 +402,8 @@ fn one_of(values: &[&str]) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How errors name a JSON value's type ("a string", "an object", ...).
+pub(crate) fn json_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -446,7 +447,10 @@ impl Checker {
         match v {
             Value::Object(m) => Some(m),
             other => {
-                self.push(path, format!("must be an object, got {}", type_name(other)));
+                self.push(
+                    path,
+                    format!("must be an object, got {}", json_type_name(other)),
+                );
                 None
             }
         }
@@ -489,7 +493,7 @@ impl Checker {
         let Some(s) = v.as_str() else {
             self.push(
                 join(base, key),
-                format!("must be a string, got {}", type_name(v)),
+                format!("must be a string, got {}", json_type_name(v)),
             );
             return None;
         };
@@ -574,7 +578,7 @@ impl Checker {
             None => {
                 self.push(
                     join(base, key),
-                    format!("must be an integer, got {}", type_name(v)),
+                    format!("must be an integer, got {}", json_type_name(v)),
                 );
                 None
             }
@@ -591,7 +595,7 @@ impl Checker {
             if !v.is_boolean() && !v.is_null() {
                 self.push(
                     join(base, key),
-                    format!("must be a boolean, got {}", type_name(v)),
+                    format!("must be a boolean, got {}", json_type_name(v)),
                 );
             }
         }
@@ -610,7 +614,7 @@ impl Checker {
             None => {
                 self.push(
                     join(base, key),
-                    format!("must be an array, got {}", type_name(v)),
+                    format!("must be an array, got {}", json_type_name(v)),
                 );
                 None
             }
@@ -830,7 +834,7 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                         vp,
                         format!(
                             "must be a string or an array of strings, got {}",
-                            type_name(other)
+                            json_type_name(other)
                         ),
                     ),
                     None => {}
@@ -923,7 +927,7 @@ fn check_code_string(c: &mut Checker, v: &Value, path: &str) {
             ),
         ),
         Some(_) => {}
-        None => c.push(path, format!("must be a string, got {}", type_name(v))),
+        None => c.push(path, format!("must be a string, got {}", json_type_name(v))),
     }
 }
 
@@ -975,7 +979,7 @@ fn search_response_items(c: &mut Checker, m: &Map<String, Value>, key: &str, bas
                 if !r.is_array() && !r.is_object() {
                     c.push(
                         join(&dp, "reg_records"),
-                        format!("must be an array of records, got {}", type_name(r)),
+                        format!("must be an array of records, got {}", json_type_name(r)),
                     );
                 }
             }
@@ -992,6 +996,14 @@ fn search_criteria(c: &mut Checker, sc: &Map<String, Value>, sp: &str) {
     c.string(sc, "reg_type", sp, false, None);
     c.string(sc, "reg_record_type", sp, false, None);
     c.string(sc, "reg_event_type", sp, false, None);
+    // The Jan-2025 specs name this slot reg_event_type, the latest reg_record_type: both at
+    // once would leave a reader to guess which one holds.
+    if sc.contains_key("reg_record_type") && sc.contains_key("reg_event_type") {
+        c.push(
+            join(sp, "reg_event_type"),
+            "is the Jan-2025 name of reg_record_type; send one of them, not both",
+        );
+    }
     c.enumerated(sc, "query_type", sp, true, QueryType::KNOWN);
     c.enumerated(sc, "response_entity", sp, false, ResponseEntity::KNOWN);
     c.req(sc, "query", sp);
@@ -1010,7 +1022,7 @@ fn search_criteria(c: &mut Checker, sc: &Map<String, Value>, sp: &str) {
             if !v.is_object() && !v.is_null() {
                 c.push(
                     join(sp, k),
-                    format!("must be an object, got {}", type_name(v)),
+                    format!("must be an object, got {}", json_type_name(v)),
                 );
             }
         }

@@ -96,13 +96,5 @@ pub(crate) fn required_name(obj: &Map<String, Value>, key: &str, at: &str) -> Re
     }
 }
 
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+/// How errors name a JSON value's type (one wording for queries and validation).
+pub(crate) use crate::model::json_type_name as type_name;
