@@ -864,22 +864,11 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
             }
         }
         EnrolledRequest => {
-            if let Some(e) = c.sub_object(m, "enrolled_criteria", base, true) {
-                let ep = join(base, "enrolled_criteria");
-                c.enumerated(e, "query_type", &ep, false, QueryType::KNOWN);
+            if let Some((e, ep)) = criteria(c, m, "enrolled_criteria", base) {
                 c.enumerated(e, "response_entity", &ep, false, ResponseEntity::KNOWN);
             }
         }
-        EnrolledResponse => {
-            c.id(m, "correlation_id", base, true);
-            for (p, item) in c.items(m, "enrolled_response", base, true) {
-                let Some(item) = c.object(item, &p) else {
-                    continue;
-                };
-                item_status(c, item, &p, SEARCH_REASON_CODES);
-                c.enumerated(item, "enrolled_status", &p, true, YesNo::KNOWN);
-            }
-        }
+        EnrolledResponse => yes_no_items(c, m, "enrolled_response", base, Some("enrolled_status")),
         EnrollmentUpdatesRequest => {
             if let Some(u) = c.sub_object(m, "enrolled_updates", base, true) {
                 let up = join(base, "enrolled_updates");
@@ -888,32 +877,47 @@ fn message_fields(c: &mut Checker, kind: MessageKind, v: &Value, base: &str) {
                 }
             }
         }
-        EnrollmentUpdatesResponse => {
-            c.id(m, "correlation_id", base, true);
-            for (p, item) in c.items(m, "enrolled_response", base, true) {
-                let Some(item) = c.object(item, &p) else {
-                    continue;
-                };
-                item_status(c, item, &p, SEARCH_REASON_CODES);
-            }
-        }
+        EnrollmentUpdatesResponse => yes_no_items(c, m, "enrolled_response", base, None),
         DisabledRequest | GetDisabilitySupportRequest => {
-            if let Some(d) = c.sub_object(m, "disabled_criteria", base, true) {
-                let dp = join(base, "disabled_criteria");
-                c.enumerated(d, "query_type", &dp, false, QueryType::KNOWN);
-            }
+            criteria(c, m, "disabled_criteria", base);
         }
-        DisabledResponse => {
-            c.id(m, "correlation_id", base, true);
-            for (p, item) in c.items(m, "disabled_response", base, true) {
-                let Some(item) = c.object(item, &p) else {
-                    continue;
-                };
-                item_status(c, item, &p, SEARCH_REASON_CODES);
-                c.enumerated(item, "disabled_status", &p, true, YesNo::KNOWN);
-            }
-        }
+        DisabledResponse => yes_no_items(c, m, "disabled_response", base, Some("disabled_status")),
         Ack => ack(c, v),
+    }
+}
+
+/// The IBR / DR criteria object `key` (required) with its optional `query_type`; returns it and
+/// its path for further checks.
+fn criteria<'a>(
+    c: &mut Checker,
+    m: &'a Map<String, Value>,
+    key: &str,
+    base: &str,
+) -> Option<(&'a Map<String, Value>, String)> {
+    let obj = c.sub_object(m, key, base, true)?;
+    let path = join(base, key);
+    c.enumerated(obj, "query_type", &path, false, QueryType::KNOWN);
+    Some((obj, path))
+}
+
+/// An IBR / DR response: `correlation_id` and a list of status items, each with its required
+/// yes/no answer field when the message has one (`enrolled_status`, `disabled_status`).
+fn yes_no_items(
+    c: &mut Checker,
+    m: &Map<String, Value>,
+    list: &str,
+    base: &str,
+    answer: Option<&str>,
+) {
+    c.id(m, "correlation_id", base, true);
+    for (p, item) in c.items(m, list, base, true) {
+        let Some(item) = c.object(item, &p) else {
+            continue;
+        };
+        item_status(c, item, &p, SEARCH_REASON_CODES);
+        if let Some(field) = answer {
+            c.enumerated(item, field, &p, true, YesNo::KNOWN);
+        }
     }
 }
 
