@@ -704,19 +704,25 @@ fn search_criteria_are_sent_as_built() {
         .unwrap();
     assert_eq!(criteria(&reg)["query_type"], "expression");
     let spec = SearchSpec::by_id("UIN", "1001")
-        .reg_event_type("spdci-common:RegistryEventType:LiveBirth")
         .reg_record_type("Person")
         .sort(json!([{"attribute_name": "birth_date", "sort_order": "asc"}]))
         .locale("fra");
     c.search_sync(&spec).unwrap();
     let item = &reg.last_request("/registry/sync/search").json()["message"]["search_request"][0];
     assert_eq!(item["locale"], "fra");
+    assert_eq!(item["search_criteria"]["reg_record_type"], "Person");
+    assert!(item["search_criteria"].get("reg_event_type").is_none());
+    assert_eq!(item["search_criteria"]["sort"][0]["sort_order"], "asc");
+    c.search_sync(
+        &SearchSpec::by_id("UIN", "1001")
+            .reg_event_type("spdci-common:RegistryEventType:LiveBirth"),
+    )
+    .unwrap();
+    let item = &reg.last_request("/registry/sync/search").json()["message"]["search_request"][0];
     assert_eq!(
         item["search_criteria"]["reg_event_type"],
         "spdci-common:RegistryEventType:LiveBirth"
     );
-    assert_eq!(item["search_criteria"]["reg_record_type"], "Person");
-    assert_eq!(item["search_criteria"]["sort"][0]["sort_order"], "asc");
 }
 
 #[test]

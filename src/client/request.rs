@@ -219,13 +219,6 @@ impl SearchSpec {
         )?;
         let mut extra = Extra::new();
         if let Some(e) = &self.reg_event_type {
-            // The Jan-2025 name of reg_record_type: a registry reads both as one field.
-            if self.reg_record_type.is_some() {
-                return Err(Error::Validation(vec![Violation::new(
-                    "search_criteria.reg_event_type",
-                    "is the Jan-2025 name of reg_record_type; set one of them, not both",
-                )]));
-            }
             extra.insert("reg_event_type".into(), Value::String(e.clone()));
         }
         let mut item = SearchRequestItem {
@@ -253,6 +246,15 @@ impl SearchSpec {
         };
         ds.dialect
             .adapt_search_item(&mut item, self, ds.our_callback_uri.as_deref());
+        // reg_event_type is the Jan-2025 name of reg_record_type (a dialect may consume it, as
+        // opencrvs does); both left for the registry is ambiguous, and a registry refuses it.
+        let c = &item.search_criteria;
+        if c.reg_record_type.is_some() && c.extra.contains_key("reg_event_type") {
+            return Err(Error::Validation(vec![Violation::new(
+                "search_criteria.reg_event_type",
+                "is the Jan-2025 name of reg_record_type; set one of them, not both",
+            )]));
+        }
         Ok(item)
     }
 }
