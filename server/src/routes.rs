@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     app.fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            json_errors,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
@@ -76,6 +80,61 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn not_found() -> Response {
     let body = HttpErrorResponse::single(ErrorCode::RequestNotFound.as_str(), "no such endpoint");
     (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+/// The DCI error code of an HTTP status, for errors that are not a `Reject`.
+fn status_code(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::RequestUnauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::RequestForbidden,
+        StatusCode::NOT_FOUND => ErrorCode::RequestNotFound,
+        s if s.is_server_error() => ErrorCode::ServiceUnavailable,
+        _ => ErrorCode::RequestBad,
+    }
+}
+
+/// The unsigned error body (no header) for `status`, serialised.
+pub fn status_error(status: StatusCode, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&ErrorBody::plain(status_code(status), message)).unwrap_or_default()
+}
+
+/// Every error answer is JSON: what axum answers by itself (413 from a body extractor, 405,
+/// 400 from an extractor) is replaced by the spec error body, or on the token endpoint by the
+/// RFC 6749 error.
+async fn json_errors(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let token = req.uri().path() == "/oauth2/client/token";
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "request body exceeds the limit of {} bytes",
+            state.config.max_body_bytes
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this path".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    if token {
+        return auth::oauth_error_status(status, "invalid_request", &message);
+    }
+    let body = status_error(status, &message);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
