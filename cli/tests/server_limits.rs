@@ -168,6 +168,12 @@ async fn oversized_and_malformed_heads_get_json_error_bodies() {
     assert_eq!(spec_error(&body), bad);
 }
 
+/// GETs `url`; returns (status, body).
+async fn get(url: &str) -> (u16, Vec<u8>) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_and_wrong_methods_get_json_error_bodies() {
     let (_dir, server, token, _) = start(&[]).await;
@@ -191,13 +197,9 @@ async fn oversized_bodies_and_wrong_methods_get_json_error_bodies() {
         v,
         json!({"error": "invalid_request", "error_description": limit})
     );
-    let r = http
-        .get(server.url("/oauth2/client/token"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 405);
-    let v: Value = r.json().await.unwrap();
+    let (status, raw) = get(&server.url("/oauth2/client/token")).await;
+    assert_eq!(status, 405);
+    let v: Value = serde_json::from_slice(&raw).unwrap();
     let wrong_method = "method not allowed on this path";
     assert_eq!(
         v,
@@ -221,13 +223,8 @@ async fn oversized_bodies_and_wrong_methods_get_json_error_bodies() {
     .await;
     assert_eq!(status, 413);
     assert_eq!(spec_error(&raw), ("err.request.bad".into(), limit.into()));
-    let r = http
-        .get(server.url("/registry/sync/search"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 405);
-    let raw = r.bytes().await.unwrap();
+    let (status, raw) = get(&server.url("/registry/sync/search")).await;
+    assert_eq!(status, 405);
     assert_eq!(
         spec_error(&raw),
         ("err.request.bad".into(), wrong_method.into())
