@@ -316,3 +316,35 @@ async fn integers_outside_the_exact_range_are_refused_naming_the_field() {
         assert_eq!(v["errors"].as_array().map(Vec::len), Some(1), "{v}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_gets_408_after_the_body_timeout() {
+    let (_dir, server, _, _) = start(&["--body-timeout-secs", "1"]).await;
+    let why = "request body not received within 1 s (--body-timeout-secs)";
+    let heads = [
+        "POST /registry/sync/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+        "POST /oauth2/client/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+    ];
+    for (i, head) in heads.into_iter().enumerate() {
+        let mut conn = connect(&server).await;
+        let t0 = Instant::now();
+        let req = format!("{head}Content-Length: 100\r\n\r\n{{\"header\":");
+        conn.write_all(req.as_bytes()).await.unwrap();
+        let (status, body) = read_response(&mut conn).await;
+        assert_eq!(status, 408);
+        assert!(
+            t0.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t0.elapsed()
+        );
+        if i == 0 {
+            assert_eq!(spec_error(&body), ("err.request.bad".into(), why.into()));
+        } else {
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                v,
+                json!({"error": "invalid_request", "error_description": why})
+            );
+        }
+    }
+}

@@ -302,8 +302,12 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    let body = match super::routes::read_limited(&state, &headers, body).await {
+        Ok(b) => b,
+        Err((status, m)) => return oauth_error_status(status, "invalid_request", &m),
+    };
     let form = parse_form(&body);
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(

@@ -6,7 +6,8 @@
 //! next request, until its headers are parsed: at most `header_timeout`), `Busy` (a handler
 //! runs: no limit here; bodies are bounded by `--max-body`), `Idle` (the answer was handed to
 //! hyper; no byte in or out for `idle_timeout` closes it). A timed-out connection is dropped
-//! without an answer.
+//! without an answer. A request body must arrive within `body_timeout` of its headers: reading
+//! it later fails with [`BodyTimeout`] (the handler answers 408).
 
 use std::future::Future;
 use std::io;
@@ -16,9 +17,10 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,6 +33,7 @@ use super::config::ServeConfig;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub header_timeout: Duration,
+    pub body_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
@@ -40,6 +43,7 @@ impl Limits {
     pub fn of(c: &ServeConfig) -> Limits {
         Limits {
             header_timeout: Duration::from_secs(c.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(c.body_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(c.idle_timeout_secs.max(1)),
             max_connections: c
                 .max_connections
@@ -161,7 +165,9 @@ async fn connection(tcp: TcpStream, app: Router, limits: Limits, mut close: watc
         c.set(Phase::Busy);
         let (c, mut app) = (c.clone(), app.clone());
         async move {
-            let resp = tower_service::Service::call(&mut app, req.map(Body::new)).await;
+            let deadline = Instant::now() + limits.body_timeout;
+            let req = req.map(|b| Body::new(Deadline::new(b, deadline, limits.body_timeout)));
+            let resp = tower_service::Service::call(&mut app, req).await;
             c.set(Phase::Idle);
             resp
         }
@@ -320,4 +326,75 @@ fn automatic_reply(head: &[u8], l: &Limits) -> Vec<u8> {
     .into_bytes();
     out.extend_from_slice(&body);
     out
+}
+
+/// A request body whose last byte must come by a deadline.
+struct Deadline {
+    body: Incoming,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    limit: Duration,
+}
+
+impl Deadline {
+    fn new(body: Incoming, deadline: Instant, limit: Duration) -> Deadline {
+        Deadline {
+            body,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            limit,
+        }
+    }
+}
+
+/// The error reading a body gives once its deadline passed.
+#[derive(Debug)]
+pub struct BodyTimeout(pub Duration);
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request body not received within {} s (--body-timeout-secs)",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+impl BodyTimeout {
+    /// The timeout behind an error from reading a request body, if that was the cause.
+    pub fn of<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimeout> {
+        let mut cur = Some(e);
+        while let Some(e) = cur {
+            if let Some(t) = e.downcast_ref::<BodyTimeout>() {
+                return Some(t);
+            }
+            cur = e.source();
+        }
+        None
+    }
+}
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        ready!(self.sleep.as_mut().poll(cx));
+        Poll::Ready(Some(Err(Box::new(BodyTimeout(self.limit)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -144,12 +144,17 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     (r.status, Json(body)).into_response()
 }
 
-/// Reads the body up to the configured limit.
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
+/// Reads a request body up to `--max-body`; else the status and why: 413 over the limit, 408
+/// when it did not arrive within `--body-timeout-secs` of its headers.
+pub async fn read_limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, (StatusCode, String)> {
     let limit = state.config.max_body_bytes;
     let too_big = || {
-        Reject::bad(format!("request body exceeds the limit of {limit} bytes"))
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        let m = format!("request body exceeds the limit of {limit} bytes");
+        (StatusCode::PAYLOAD_TOO_LARGE, m)
     };
     if headers
         .get("content-length")
@@ -161,7 +166,16 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     }
     axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| too_big())
+        .map_err(|e| match super::conn::BodyTimeout::of(&e) {
+            Some(t) => (StatusCode::REQUEST_TIMEOUT, t.to_string()),
+            None => too_big(),
+        })
+}
+
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
+    read_limited(state, headers, body)
+        .await
+        .map_err(|(status, m)| Reject::bad(m).with_status(status))
 }
 
 fn lossy(b: &[u8], max: usize) -> String {

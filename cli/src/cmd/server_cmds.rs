@@ -92,6 +92,9 @@ pub struct ServeArgs {
     /// Seconds from connect (or a next request's first byte) to the end of its headers.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_secs: u64,
+    /// Seconds from the end of a request's headers to the end of its body.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
     /// Seconds a kept-alive connection may wait for its next request.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
@@ -286,6 +289,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         callback_token: a.callback_token,
         demo: a.demo,
         header_timeout_secs: a.header_timeout_secs,
+        body_timeout_secs: a.body_timeout_secs,
         idle_timeout_secs: a.idle_timeout_secs,
         max_connections: a.max_connections as usize,
         max_header_bytes: a.max_header_bytes as usize,
