@@ -32,7 +32,15 @@ pub fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Hash rounds run on this thread (tests prove every token request pays the same work).
+    static ROUNDS_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 fn derive(secret: &str, salt: &[u8], rounds: u32) -> [u8; 32] {
+    #[cfg(test)]
+    ROUNDS_RUN.with(|r| r.set(r.get() + u64::from(rounds)));
     let mut h: [u8; 32] = Sha256::new()
         .chain_update(salt)
         .chain_update(secret.as_bytes())
@@ -78,6 +86,22 @@ pub fn verify_secret(secret: &str, stored: &str) -> bool {
     };
     let h = derive(secret, &salt, rounds.clamp(1, 1_000_000));
     hash.len() == h.len() && hash.iter().zip(h.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+/// A hash of a random secret at the stored cost, checked for unknown client ids.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret(&new_secret()))
+}
+
+/// The client `found` for a token request if `secret` is its secret and it is active. The
+/// secret is always hashed once at the stored cost (against a dummy hash when the id is
+/// unknown, and for revoked clients too), so the answer time does not tell which ids exist.
+fn authenticate(found: Option<Client>, secret: &str) -> Option<Client> {
+    let dummy = dummy_hash();
+    let stored = found.as_ref().map_or(dummy, |c| c.secret_hash.as_str());
+    let matches = verify_secret(secret, stored);
+    found.filter(|c| matches && c.active)
 }
 
 /// What a valid access token says.
@@ -234,6 +258,11 @@ fn oauth_error(error: &str, description: &str) -> Response {
         "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
+    oauth_error_status(status, error, description)
+}
+
+/// The same with another HTTP status (413 for a body over the limit, 405).
+pub fn oauth_error_status(status: StatusCode, error: &str, description: &str) -> Response {
     let body = json!({"error": error, "error_description": description});
     (status, Json(body)).into_response()
 }
@@ -273,8 +302,12 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    let body = match super::routes::read_limited(&state, &headers, body).await {
+        Ok(b) => b,
+        Err((status, m)) => return oauth_error_status(status, "invalid_request", &m),
+    };
     let form = parse_form(&body);
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(
@@ -312,16 +345,16 @@ pub async fn token(
             "client_id and client_secret are required",
         );
     };
-    let client = match state.store.client(&id) {
-        Ok(Some(c)) if c.active && verify_secret(&secret, &c.secret_hash) => c,
-        Ok(_) => {
-            tracing::info!(client_id = %id, "token refused: unknown client, revoked, or wrong secret");
-            return oauth_error("invalid_client", "client authentication failed");
-        }
+    let found = match state.store.client(&id) {
+        Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, "token: storage error");
             return oauth_error("server_error", "storage error");
         }
+    };
+    let Some(client) = authenticate(found, &secret) else {
+        tracing::info!(client_id = %id, "token refused: unknown client, revoked, or wrong secret");
+        return oauth_error("invalid_client", "client authentication failed");
     };
     // A requested scope narrows the client's scopes; asking for more is an error.
     let scopes: Vec<String> = match form.get("scope").filter(|s| !s.trim().is_empty()) {
@@ -389,6 +422,50 @@ mod tests {
         assert!(verify_secret("s3cret", &h));
         assert!(!verify_secret("s3cres", &h));
         assert!(!verify_secret("s3cret", "garbage"));
+    }
+
+    fn client(secret: &str, active: bool) -> Client {
+        Client {
+            client_id: "c1".into(),
+            name: "c1".into(),
+            secret_hash: hash_secret(secret),
+            scopes: vec!["registry".into()],
+            sender_id: None,
+            active,
+        }
+    }
+
+    /// Rounds hashed on this thread while `f` runs.
+    fn rounds_run(f: impl FnOnce()) -> u64 {
+        let before = ROUNDS_RUN.with(|r| r.get());
+        f();
+        ROUNDS_RUN.with(|r| r.get()) - before
+    }
+
+    #[test]
+    fn every_token_request_hashes_the_secret_once_at_the_stored_cost() {
+        dummy_hash();
+        let known = client("right", true);
+        let revoked = client("right", false);
+        let cost = u64::from(HASH_ROUNDS);
+        let mut got = None;
+        assert_eq!(rounds_run(|| got = authenticate(None, "guess")), cost);
+        assert!(got.is_none(), "unknown client id");
+        assert_eq!(
+            rounds_run(|| got = authenticate(Some(known.clone()), "wrong")),
+            cost
+        );
+        assert!(got.is_none(), "wrong secret");
+        assert_eq!(
+            rounds_run(|| got = authenticate(Some(revoked), "right")),
+            cost
+        );
+        assert!(got.is_none(), "revoked client");
+        assert_eq!(
+            rounds_run(|| got = authenticate(Some(known), "right")),
+            cost
+        );
+        assert_eq!(got.map(|c| c.client_id).as_deref(), Some("c1"));
     }
 
     #[test]

@@ -42,6 +42,17 @@ pub struct ServeConfig {
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
     pub demo: bool,
+    /// Connection limits (docs/server.md "Limits"): time from connect, or from the first byte
+    /// of a request on a kept-alive connection, to the end of its headers (seconds).
+    pub header_timeout_secs: u64,
+    /// Time from the end of a request's headers to the end of its body (seconds).
+    pub body_timeout_secs: u64,
+    /// How long a kept-alive connection may wait for its next request (seconds).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait, unaccepted, until one closes.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers, bytes).
+    pub max_header_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +75,11 @@ impl Default for ServeConfig {
             max_page_size: 1000,
             callback_token: None,
             demo: false,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            max_header_bytes: 64 * 1024,
         }
     }
 }

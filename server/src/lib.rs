@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod demo;
 pub mod op;
 pub mod outbox;
@@ -256,10 +257,7 @@ pub async fn serve_on(
     }
 
     let app = routes::router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    conn::serve(listener, app, conn::Limits::of(&config), shutdown).await;
     tracing::info!("shutting down: finishing deliveries and the audit log");
     let _ = stop_tx.send(true);
     let _ = worker.await;

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     app.fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            json_errors,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
@@ -78,6 +82,61 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
+/// The DCI error code of an HTTP status, for errors that are not a `Reject`.
+fn status_code(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::RequestUnauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::RequestForbidden,
+        StatusCode::NOT_FOUND => ErrorCode::RequestNotFound,
+        s if s.is_server_error() => ErrorCode::ServiceUnavailable,
+        _ => ErrorCode::RequestBad,
+    }
+}
+
+/// The unsigned error body (no header) for `status`, serialised.
+pub fn status_error(status: StatusCode, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&ErrorBody::plain(status_code(status), message)).unwrap_or_default()
+}
+
+/// Every error answer is JSON: what axum answers by itself (413 from a body extractor, 405,
+/// 400 from an extractor) is replaced by the spec error body, or on the token endpoint by the
+/// RFC 6749 error.
+async fn json_errors(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let token = req.uri().path() == "/oauth2/client/token";
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "request body exceeds the limit of {} bytes",
+            state.config.max_body_bytes
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this path".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    if token {
+        return auth::oauth_error_status(status, "invalid_request", &message);
+    }
+    let body = status_error(status, &message);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     let r = Reject::internal();
@@ -85,12 +144,17 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     (r.status, Json(body)).into_response()
 }
 
-/// Reads the body up to the configured limit.
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
+/// Reads a request body up to `--max-body`; else the status and why: 413 over the limit, 408
+/// when it did not arrive within `--body-timeout-secs` of its headers.
+pub async fn read_limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, (StatusCode, String)> {
     let limit = state.config.max_body_bytes;
     let too_big = || {
-        Reject::bad(format!("request body exceeds the limit of {limit} bytes"))
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        let m = format!("request body exceeds the limit of {limit} bytes");
+        (StatusCode::PAYLOAD_TOO_LARGE, m)
     };
     if headers
         .get("content-length")
@@ -102,7 +166,16 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     }
     axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| too_big())
+        .map_err(|e| match super::conn::BodyTimeout::of(&e) {
+            Some(t) => (StatusCode::REQUEST_TIMEOUT, t.to_string()),
+            None => too_big(),
+        })
+}
+
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
+    read_limited(state, headers, body)
+        .await
+        .map_err(|(status, m)| Reject::bad(m).with_status(status))
 }
 
 fn lossy(b: &[u8], max: usize) -> String {

@@ -190,9 +190,14 @@ pub fn admit(
             "the access token's scope does not include registry.{name}"
         )));
     }
-    // 2. JSON envelope.
-    let mut env: Value = serde_json::from_slice(body)
-        .map_err(|e| Reject::bad(format!("body is not valid JSON: {e}")))?;
+    // 2. JSON envelope, read by the core's parser first: it refuses duplicate keys, signed or
+    // not (serde_json keeps the last one, so a peer keeping the first would see another message).
+    let not_json = |m: String| Reject::bad(format!("body is not valid JSON: {m}"));
+    dci::canonical::parse(body).map_err(|e| match e {
+        dci::Error::Json(m) => not_json(m),
+        other => not_json(other.to_string()),
+    })?;
+    let mut env: Value = serde_json::from_slice(body).map_err(|e| not_json(e.to_string()))?;
     let null = Value::Null;
     let header = env.get("header").unwrap_or(&null);
     let message = env.get("message").unwrap_or(&null);

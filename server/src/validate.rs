@@ -148,13 +148,15 @@ fn item_pagination(message: &Value) -> Vec<Violation> {
             continue;
         };
         for k in ["page_size", "page_number"] {
+            let path = format!("message.search_request[{i}].pagination.{k}");
             match p.get(k) {
                 None => {}
-                Some(n) if n.as_f64().is_some_and(|x| x >= 1.0 && x.fract() == 0.0) => {}
-                Some(_) => v.add(
-                    format!("message.search_request[{i}].pagination.{k}"),
-                    "must be an integer of at least 1",
-                ),
+                Some(Value::Number(n)) => match dci::model::exact_int(n) {
+                    Some(x) if x >= 1 => {}
+                    Some(_) => v.add(path, "must be an integer of at least 1"),
+                    None => v.add(path, dci::model::not_exact_int(n)),
+                },
+                Some(_) => v.add(path, "must be an integer of at least 1"),
             }
         }
     }

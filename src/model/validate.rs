@@ -414,6 +414,26 @@ pub(crate) fn json_type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The integer a JSON number holds exactly: an integer within i64, or an integral float below
+/// 2^53 (beyond it neighbouring integers share a float, so `9.2e18` or a u64 past i64::MAX
+/// would be read as some other number). `dci::model::Int` reads floats with the same bound.
+pub fn exact_int(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
+/// The violation rule for a number [`exact_int`] refuses.
+pub fn not_exact_int(n: &serde_json::Number) -> String {
+    format!(
+        "must be an integer from {} to {} (floats only below 2^53), got {n}",
+        i64::MIN,
+        i64::MAX
+    )
+}
+
 /// Whether `s` is an RFC 3339 date-time with a timezone (`Z` or `±hh:mm`).
 pub fn is_rfc3339(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s).is_ok()
@@ -569,9 +589,13 @@ impl Checker {
     ) -> Option<i64> {
         let v = self.get(m, key, base, required)?;
         let n = match v {
-            Value::Number(n) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Value::Number(n) => match exact_int(n) {
+                Some(i) => Some(i),
+                None => {
+                    self.push(join(base, key), not_exact_int(n));
+                    return None;
+                }
+            },
             _ => None,
         };
         match n {

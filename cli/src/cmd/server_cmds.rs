@@ -89,6 +89,21 @@ pub struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long)]
     pub log_json: bool,
+    /// Seconds from connect (or a next request's first byte) to the end of its headers.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Seconds from the end of a request's headers to the end of its body.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait unaccepted until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub max_connections: u64,
+    /// Largest request line and headers (bytes); more get 431.
+    #[arg(long, default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1_048_576))]
+    pub max_header_bytes: u64,
 }
 
 #[derive(Args)]
@@ -273,6 +288,11 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         outbox_poll_ms: a.outbox_poll_ms,
         callback_token: a.callback_token,
         demo: a.demo,
+        header_timeout_secs: a.header_timeout_secs,
+        body_timeout_secs: a.body_timeout_secs,
+        idle_timeout_secs: a.idle_timeout_secs,
+        max_connections: a.max_connections as usize,
+        max_header_bytes: a.max_header_bytes as usize,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
