@@ -42,6 +42,14 @@ pub struct ServeConfig {
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
     pub demo: bool,
+    // Outbound requests (egress.rs, outbox.rs).
+    /// Let callbacks, notifications and JWKS fetches go to loopback, private, link-local and
+    /// the other refused ranges (`--allow-private-callbacks`; on with `--demo`).
+    pub allow_private_callbacks: bool,
+    /// Time limit of one callback delivery (connect, send, answer), in ms.
+    pub callback_timeout_ms: u64,
+    /// Deliveries in flight at once to one destination (scheme, host, port).
+    pub callback_concurrency: usize,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +72,9 @@ impl Default for ServeConfig {
             max_page_size: 1000,
             callback_token: None,
             demo: false,
+            allow_private_callbacks: false,
+            callback_timeout_ms: 10_000,
+            callback_concurrency: 4,
         }
     }
 }
