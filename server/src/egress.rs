@@ -122,21 +122,16 @@ pub struct Egress {
 }
 
 impl Egress {
-    /// Every check that needs no DNS: [`check_syntax`], then an IP-literal host (and the
-    /// `localhost` names, RFC 6761 §6.3) against the refused ranges.
+    /// The checks made before every request: [`check_syntax`], then an IP-literal host against
+    /// the refused ranges (reqwest does not call the resolver for IP literals). Names are
+    /// checked by [`PolicyResolver`] on the addresses they resolve to.
     pub fn check(&self, url: &str) -> Result<Url, Refused> {
         let u = check_syntax(url)?;
-        if self.allow_private {
-            return Ok(u);
-        }
         let why = match u.host() {
+            _ if self.allow_private => None,
             Some(url::Host::Ipv4(ip)) => refused_v4(ip),
             Some(url::Host::Ipv6(ip)) => refused_v6(ip),
-            Some(url::Host::Domain(d)) => {
-                let d = d.trim_end_matches('.');
-                (d == "localhost" || d.ends_with(".localhost")).then_some("loopback (localhost)")
-            }
-            None => None,
+            _ => None,
         };
         match why {
             Some(why) => Err(Refused(format!(
@@ -147,10 +142,19 @@ impl Egress {
         }
     }
 
-    /// A `header.sender_uri` as admission takes it: [`Egress::check`], and under the sender's
+    /// A `header.sender_uri` as admission takes it: [`Egress::check`], the `localhost` names
+    /// (RFC 6761 §6.3: always loopback, so refused without asking DNS), and under the sender's
     /// registered callback base when it has one. Returns the normalised URL.
     pub fn check_sender_uri(&self, uri: &str, registered: Option<&str>) -> Result<Url, Refused> {
         let u = self.check(uri)?;
+        if let (false, Some(url::Host::Domain(d))) = (self.allow_private, u.host()) {
+            let d = d.trim_end_matches('.');
+            if d == "localhost" || d.ends_with(".localhost") {
+                return Err(Refused(format!(
+                    "host {d} is a loopback (localhost) address; the server does not connect there"
+                )));
+            }
+        }
         if let Some(base) = registered {
             let b = check_syntax(base)
                 .map_err(|e| Refused(format!("the registered callback URI is unusable: {e}")))?;
@@ -227,7 +231,7 @@ mod tests {
     };
 
     fn refused(url: &str) -> String {
-        match STRICT.check(url) {
+        match STRICT.check_sender_uri(url, None) {
             Err(Refused(m)) => m,
             Ok(u) => panic!("{url} was accepted as {u}"),
         }
@@ -321,7 +325,9 @@ mod tests {
             allow_private: true,
         };
         assert!(open.check("http://127.0.0.1:9/cb").is_ok());
-        assert!(open.check("http://localhost/cb").is_ok());
+        assert!(open.check_sender_uri("http://localhost/cb", None).is_ok());
+        // Before a request, names are left to the resolver (which refuses what they resolve to).
+        assert!(STRICT.check("http://localhost/cb").is_ok());
         // Syntax rules hold even then.
         assert!(open.check("http://u:p@127.0.0.1/").is_err());
         assert!(open.check("file:///etc/passwd").is_err());
