@@ -152,12 +152,14 @@ async fn deliver(state: AppState, e: OutboxEntry) {
     .await;
 }
 
-/// Deliveries in flight: by entry id (the entry stays due in the store until it is marked)
-/// and by destination (its concurrency limit).
+/// Deliveries in flight: by entry id (the entry stays due in the store until it is marked),
+/// by destination (its concurrency limit), and by task (so a task that panicked still frees
+/// its slot).
 #[derive(Default)]
 struct InFlight {
     ids: HashSet<i64>,
     per_destination: HashMap<String, usize>,
+    tasks: HashMap<tokio::task::Id, (i64, String)>,
 }
 
 impl InFlight {
@@ -166,12 +168,15 @@ impl InFlight {
         let full = self.per_destination.iter().filter(|(_, n)| **n >= limit);
         full.map(|(d, _)| d.clone()).collect()
     }
-    fn end(&mut self, id: i64, dest: &str) {
+    fn end(&mut self, task: tokio::task::Id) {
+        let Some((id, dest)) = self.tasks.remove(&task) else {
+            return;
+        };
         self.ids.remove(&id);
-        if let Some(n) = self.per_destination.get_mut(dest) {
+        if let Some(n) = self.per_destination.get_mut(&dest) {
             *n -= 1;
             if *n == 0 {
-                self.per_destination.remove(dest);
+                self.per_destination.remove(&dest);
             }
         }
     }
@@ -179,7 +184,7 @@ impl InFlight {
 
 /// Starts due deliveries until every slot is taken or nothing due is left. Each delivery runs
 /// on its own, so a slow receiver holds only its destination's slots, never the others'.
-async fn fill(state: &AppState, flight: &mut InFlight, set: &mut JoinSet<(i64, String)>) {
+async fn fill(state: &AppState, flight: &mut InFlight, set: &mut JoinSet<()>) {
     let per_dest = state.config.callback_concurrency.max(1);
     while flight.ids.len() < MAX_IN_FLIGHT {
         let (st, skip) = (state.clone(), flight.full(per_dest));
@@ -210,11 +215,9 @@ async fn fill(state: &AppState, flight: &mut InFlight, set: &mut JoinSet<(i64, S
             }
             flight.ids.insert(e.id);
             flight.per_destination.insert(dest.clone(), n + 1);
-            let (st, id) = (state.clone(), e.id);
-            set.spawn(async move {
-                deliver(st, e).await;
-                (id, dest)
-            });
+            let id = e.id;
+            let task = set.spawn(deliver(state.clone(), e)).id();
+            flight.tasks.insert(task, (id, dest));
             started += 1;
         }
         if started == 0 {
@@ -232,10 +235,15 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
     loop {
         fill(&state, &mut flight, &mut set).await;
         tokio::select! {
-            Some(done) = set.join_next(), if !set.is_empty() => {
-                if let Ok((id, dest)) = done {
-                    flight.end(id, &dest);
-                }
+            Some(done) = set.join_next_with_id(), if !set.is_empty() => {
+                let task = match done {
+                    Ok((task, ())) => task,
+                    Err(e) => {
+                        tracing::error!(error = %e, "a delivery task failed");
+                        e.id()
+                    }
+                };
+                flight.end(task);
             }
             _ = state.outbox_wake.notified() => {}
             _ = tokio::time::sleep(poll) => {}
