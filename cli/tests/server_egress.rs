@@ -104,6 +104,20 @@ async fn async_search(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_callback_addresses_are_rejected_at_admission_and_at_delivery() {
     let (_dir, db, (cid, secret), s1) = seeded_with_s1("20", "registry");
+    // A sender whose JWKS URL is on loopback: the server does not fetch it.
+    let (jwks_port, jwks_seen) = receiver(None).await;
+    let jwks_url = format!("http://127.0.0.1:{jwks_port}/jwks.json");
+    let d = db.to_str().unwrap();
+    dci(&[
+        "senders",
+        "add",
+        "--db",
+        d,
+        "--id",
+        "s9",
+        "--jwks-url",
+        &jwks_url,
+    ]);
     // No --allow-private-callbacks: the default policy.
     let server = Server::start(&db, &["--outbox-poll-ms", "50"]);
     let tok = token(&server.base, &cid, &secret).await;
@@ -263,6 +277,22 @@ async fn refused_callback_addresses_are_rejected_at_admission_and_at_delivery() 
         "a refused address was connected to"
     );
     assert_eq!(server.health().await["pending_callbacks"], 0);
+
+    // The JWKS fetch at start was refused by the same policy, and nothing was asked for.
+    let log = || std::fs::read_to_string(db.with_extension("log")).unwrap_or_default();
+    until("the JWKS refusal in the log", || {
+        log().contains("sender JWKS URL refused")
+    })
+    .await;
+    assert!(
+        log().contains("host 127.0.0.1 is a loopback address; the server does not connect there"),
+        "{}",
+        log()
+    );
+    assert!(
+        jwks_seen.lock().unwrap().is_empty(),
+        "the JWKS URL was fetched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
