@@ -31,7 +31,16 @@ async fn async_search_subscribe_notify_and_status() {
     // s6 receives only names and identifiers in its notifications.
     let s6 = sender(dir.path(), "s6");
     s6.register(&db, &["--fields", "identifier,name"]);
-    let server = Server::start(&db, &["--retry-base-ms", "100", "--outbox-poll-ms", "50"]);
+    let server = Server::start(
+        &db,
+        &[
+            "--retry-base-ms",
+            "100",
+            "--outbox-poll-ms",
+            "50",
+            "--allow-private-callbacks",
+        ],
+    );
     let tok = token(&server.base, &cid, &secret).await;
     let jwks = server_jwks(&server.base).await;
 
@@ -276,6 +285,7 @@ async fn restart_resumes_delivery_once() {
         "400",
         "--outbox-poll-ms",
         "50",
+        "--allow-private-callbacks",
     ];
 
     let mut server = Server::start(&db, &args);
@@ -360,7 +370,8 @@ async fn sender_keys_from_a_jwks_url() {
         "--jwks-url",
         &url,
     ]);
-    let server = Server::start(&db, &[]);
+    // The JWKS is on 127.0.0.1: allowed only with the flag.
+    let server = Server::start(&db, &["--allow-private-callbacks"]);
     let tok = token(&server.base, &cid, &secret).await;
     // The keys are fetched in the background at start; a signed request passes once they are in.
     let mut last = (0, Value::Null);

@@ -53,6 +53,14 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// Largest request head (request line and headers, bytes).
     pub max_header_bytes: usize,
+    // Outbound requests (egress.rs, outbox.rs).
+    /// Let callbacks, notifications and JWKS fetches go to loopback, private, link-local and
+    /// the other refused ranges (`--allow-private-callbacks`; on with `--demo`).
+    pub allow_private_callbacks: bool,
+    /// Time limit of one callback delivery (connect, send, answer), in ms.
+    pub callback_timeout_ms: u64,
+    /// Deliveries in flight at once to one destination (scheme, host, port).
+    pub callback_concurrency: usize,
 }
 
 impl Default for ServeConfig {
@@ -80,6 +88,9 @@ impl Default for ServeConfig {
             idle_timeout_secs: 60,
             max_connections: 1024,
             max_header_bytes: 64 * 1024,
+            allow_private_callbacks: false,
+            callback_timeout_ms: 10_000,
+            callback_concurrency: 4,
         }
     }
 }

@@ -411,6 +411,7 @@ pub fn demo_sender(jwks: Value) -> Sender {
         consent_required: false,
         signature_policy: SignaturePolicy::Optional,
         active: true,
+        callback_uri: None,
     }
 }
 
@@ -508,6 +509,10 @@ fn banner(info: &DemoInfo, addr: &str) -> String {
         "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",
         info.sender_id,
         info.sender_key.display()
+    );
+    let _ = writeln!(
+        b,
+        "  callbacks:     loopback and private addresses allowed (--demo implies --allow-private-callbacks)"
     );
     b.push('\n');
     let _ = writeln!(b, "Try (bash):");

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod demo;
+pub mod egress;
 pub mod op;
 pub mod outbox;
 pub mod reply;
@@ -46,7 +47,10 @@ pub struct Inner {
     pub replay: security::ReplayCache,
     pub senders: security::SenderCache,
     pub outbox_wake: tokio::sync::Notify,
+    /// Every outbound request (callbacks, notifications, JWKS) goes through this client,
+    /// built by [`egress::Egress::client`].
     pub http: reqwest::Client,
+    pub egress: egress::Egress,
     pub callback_token: Option<String>,
     audit: Mutex<Option<mpsc::Sender<AuditMsg>>>,
 }
@@ -215,10 +219,19 @@ pub async fn serve_on(
     };
 
     let (audit_tx, audit_thread) = audit_writer(store.clone());
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .timeout(std::time::Duration::from_secs(15))
-        .build()
+    // --demo implies --allow-private-callbacks (its banner says so).
+    let egress = egress::Egress {
+        allow_private: config.allow_private_callbacks || config.demo,
+    };
+    if egress.allow_private && !config.demo {
+        tracing::warn!(
+            "--allow-private-callbacks: callbacks may go to loopback and private addresses"
+        );
+    }
+    let http = egress
+        .client(std::time::Duration::from_millis(
+            config.callback_timeout_ms.max(1),
+        ))
         .map_err(|e| format!("HTTP client: {e}"))?;
     let state = AppState(Arc::new(Inner {
         callback_token: config.callback_token.clone(),
@@ -232,6 +245,7 @@ pub async fn serve_on(
         senders: security::SenderCache::default(),
         outbox_wake: tokio::sync::Notify::new(),
         http,
+        egress,
         audit: Mutex::new(Some(audit_tx)),
     }));
     // Rebuild the replay cache from the audit log, so a restart does not reopen the window.
@@ -277,9 +291,13 @@ async fn jwks_refresh(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
         for mut s in senders.into_iter().filter(|s| s.jwks_url.is_some()) {
             let url = s.jwks_url.clone().unwrap_or_default();
             let fetched = async {
+                let checked = state.egress.check(&url);
+                if let Err(why) = &checked {
+                    tracing::warn!(sender = %s.sender_id, %url, %why, "sender JWKS URL refused");
+                }
                 let v: Value = state
                     .http
-                    .get(&url)
+                    .get(checked.ok()?)
                     .send()
                     .await
                     .ok()?

@@ -494,18 +494,35 @@ async fn async_op(
     a: &Admitted,
     body: &[u8],
 ) -> OpResult {
-    let sender_uri = match a.sender_uri.as_deref() {
-        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.to_string()),
-        Some(u) => {
-            return Err(Reject::new(
+    // The callback address passes the outbound policy (egress.rs) and lies under the sender's
+    // registered callback URI, before anything is computed or queued.
+    let registered = a.sender.callback_uri.as_deref();
+    let refused = |what: String| {
+        move |why| {
+            Reject::new(
                 ErrorCode::SenderUriInvalid,
-                format!("header.sender_uri {u:?} is not an http(s) URL"),
-            ))
+                format!("{what} is refused: {why}"),
+            )
         }
-        // No callback address: the result waits in the audit log for txn/status (the spec
-        // assumes a default configured at onboarding; we have none to assume).
-        None => None,
     };
+    let sender_uri = match (a.sender_uri.as_deref(), registered) {
+        (Some(u), _) => Some(
+            state
+                .egress
+                .check_sender_uri(u, registered)
+                .map_err(refused(format!("header.sender_uri {u:?}")))?,
+        ),
+        // No sender_uri: the callback URI agreed at onboarding (the spec's default).
+        (None, Some(base)) => Some(
+            state
+                .egress
+                .check_sender_uri(base, registered)
+                .map_err(refused(format!("the registered callback URI {base:?}")))?,
+        ),
+        // No callback address at all: the result waits in the audit log for txn/status.
+        (None, None) => None,
+    }
+    .map(String::from);
     let reply = compute(state, registry, op, a, sender_uri.clone()).await?;
     let env = serde_json::to_value(answer(state, op, a, reply)).map_err(storage)?;
     let entries: Vec<(String, String, String)> = sender_uri

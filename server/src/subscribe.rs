@@ -18,16 +18,28 @@ use super::store::{NewRecord, Sender, Store, StoreResult, Subscription};
 
 /// The URL of a callback: `sender_uri` names the base of the sender's receiving side
 /// (`https://host/registry`); a sender_uri that already ends in a callback path has it
-/// replaced by the one wanted.
+/// replaced by the one wanted. The path is changed as a path, so a query stays a query and a
+/// fragment (never sent) is dropped.
 pub fn callback_url(sender_uri: &str, path: &str) -> String {
-    let mut base = sender_uri.trim_end_matches('/');
-    for known in Op::callback_suffixes() {
-        if let Some(b) = base.strip_suffix(known).and_then(|b| b.strip_suffix('/')) {
-            base = b;
-            break;
+    let join = |p: &str| {
+        let mut base = p.trim_end_matches('/');
+        for known in Op::callback_suffixes() {
+            if let Some(b) = base.strip_suffix(known).and_then(|b| b.strip_suffix('/')) {
+                base = b;
+                break;
+            }
         }
+        format!("{base}/{path}")
+    };
+    match reqwest::Url::parse(sender_uri) {
+        Ok(mut u) => {
+            let p = join(u.path());
+            u.set_path(&p);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => join(sender_uri),
     }
-    format!("{base}/{path}")
 }
 
 /// Creates the subscriptions of a SubscribeRequest; returns the SubscribeResponse.
@@ -346,5 +358,10 @@ mod tests {
             callback_url("http://h/cb/txn/on-status", "notify"),
             "http://h/cb/notify"
         );
+        assert_eq!(
+            callback_url("http://h/cb?k=1#f", "on-search"),
+            "http://h/cb/on-search?k=1"
+        );
+        assert_eq!(callback_url("http://h", "notify"), "http://h/notify");
     }
 }

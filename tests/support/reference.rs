@@ -66,6 +66,8 @@ fn start() -> ReferenceServer {
         // The demo dataset is seeded here (to keep its client secret); the server is told
         // nothing about it, so it prints no banner.
         demo: false,
+        // The tests' callback listeners are on 127.0.0.1.
+        allow_private_callbacks: true,
         ..ServeConfig::default()
     };
     let store = dci_server::open_store(&config).expect("open the reference server's store");

@@ -83,9 +83,20 @@ pub struct ServeArgs {
     /// How often the outbox is checked for due entries (ms).
     #[arg(long, default_value_t = 500)]
     pub outbox_poll_ms: u64,
-    /// Bearer token to send with callbacks.
+    /// Bearer token sent with callbacks, only to URLs under the receiving sender's registered
+    /// callback URI (`dci senders add --callback-uri`).
     #[arg(long)]
     pub callback_token: Option<String>,
+    /// Let callbacks, notifications and JWKS fetches go to loopback, private, link-local and
+    /// other internal addresses (refused by default; on with --demo).
+    #[arg(long)]
+    pub allow_private_callbacks: bool,
+    /// Time limit of one callback delivery (ms).
+    #[arg(long, default_value_t = 10_000)]
+    pub callback_timeout_ms: u64,
+    /// Callback deliveries in flight at once to one destination (scheme, host, port).
+    #[arg(long, default_value_t = 4)]
+    pub callback_concurrency: usize,
     /// Log as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -160,6 +171,10 @@ pub enum SendersCmd {
         /// required (default) or optional.
         #[arg(long, default_value = "required")]
         signature: String,
+        /// The sender's callback base URL agreed at onboarding: its requests' sender_uri must
+        /// lie under it, it is used when a request has none, and only it gets --callback-token.
+        #[arg(long)]
+        callback_uri: Option<String>,
     },
     /// List senders.
     List {
@@ -293,6 +308,9 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         idle_timeout_secs: a.idle_timeout_secs,
         max_connections: a.max_connections as usize,
         max_header_bytes: a.max_header_bytes as usize,
+        allow_private_callbacks: a.allow_private_callbacks,
+        callback_timeout_ms: a.callback_timeout_ms,
+        callback_concurrency: a.callback_concurrency,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -359,12 +377,17 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             fields,
             consent_required,
             signature,
+            callback_uri,
         } => {
-            if let Some(u) = &jwks_url {
-                if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    return Err(format!("--jwks-url {u} is not an http(s) URL"));
-                }
-            }
+            // The syntax rules of outbound URLs; addresses are checked by the running server
+            // (it knows whether --allow-private-callbacks is on).
+            let checked = |flag: &str, u: Option<String>| {
+                u.map(|u| dci_server::egress::check_syntax(&u).map(String::from))
+                    .transpose()
+                    .map_err(|e| format!("{flag}: {e}"))
+            };
+            let jwks_url = checked("--jwks-url", jwks_url)?;
+            let callback_uri = checked("--callback-uri", callback_uri)?;
             let policy = SignaturePolicy::parse(&signature)
                 .ok_or("--signature must be required or optional")?;
             let jwks = match (pubkey, jwks) {
@@ -406,6 +429,7 @@ fn senders(c: SendersCmd) -> Result<(), String> {
                     consent_required,
                     signature_policy: policy,
                     active: true,
+                    callback_uri,
                 })
                 .map_err(|e| e.to_string())?;
             println!("sender {id} registered");
@@ -421,7 +445,7 @@ fn senders(c: SendersCmd) -> Result<(), String> {
                     })
                     .unwrap_or_default();
                 println!(
-                    "{}\t{}\t{}\tops={}\tregistries={}\tfields={}\tsignature={}\tconsent={}\tkeys={}",
+                    "{}\t{}\t{}\tops={}\tregistries={}\tfields={}\tsignature={}\tconsent={}\tkeys={}\tcallback_uri={}",
                     s.sender_id,
                     if s.active { "active" } else { "disabled" },
                     s.name,
@@ -430,7 +454,8 @@ fn senders(c: SendersCmd) -> Result<(), String> {
                     s.fields.join(","),
                     s.signature_policy.name(),
                     s.consent_required,
-                    kids.join(",")
+                    kids.join(","),
+                    s.callback_uri.as_deref().unwrap_or("-")
                 );
             }
         }

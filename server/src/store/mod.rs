@@ -111,6 +111,10 @@ pub struct Sender {
     pub consent_required: bool,
     pub signature_policy: SignaturePolicy,
     pub active: bool,
+    /// The callback base URL agreed at onboarding (`dci senders add --callback-uri`): a
+    /// request's `sender_uri` must lie under it, it is the default when a request has none, and
+    /// only URLs under it get the callback token.
+    pub callback_uri: Option<String>,
 }
 
 impl Sender {
@@ -241,7 +245,14 @@ pub trait Store: Send + Sync {
 
     // Outbox.
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()>;
-    fn due_outbox(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    /// Up to `limit` due entries in id order, leaving out those whose URL starts with one of
+    /// `skip` (destinations already at their concurrency limit).
+    fn due_outbox(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[String],
+    ) -> StoreResult<Vec<OutboxEntry>>;
     fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()>;
     fn mark_attempt(&self, id: i64, next_at_ms: i64, error: &str, give_up: bool)
         -> StoreResult<()>;

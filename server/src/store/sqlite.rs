@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS senders (
   consent_required INTEGER NOT NULL,
   signature_policy TEXT NOT NULL,
   active INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  callback_uri TEXT
 );
 CREATE TABLE IF NOT EXISTS transactions (
   id INTEGER PRIMARY KEY,
@@ -123,6 +124,19 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
     Ok(c)
 }
 
+/// Databases made before senders had a callback base get the column (NULL: none registered).
+fn migrate_senders(c: &Connection) -> StoreResult<()> {
+    let has: bool = c.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('senders') WHERE name = 'callback_uri'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        c.execute_batch("ALTER TABLE senders ADD COLUMN callback_uri TEXT")?;
+    }
+    Ok(())
+}
+
 fn list(v: &str) -> Vec<String> {
     serde_json::from_str(v).unwrap_or_default()
 }
@@ -136,6 +150,7 @@ impl SqliteStore {
     pub fn open(path: &Path, readers: usize) -> StoreResult<Self> {
         let w = open_conn(path)?;
         w.execute_batch(SCHEMA)?;
+        migrate_senders(&w)?;
         w.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
              ON CONFLICT(key) DO NOTHING",
@@ -270,7 +285,7 @@ const SENDERS: Keyed<Sender> = Keyed {
 const CLIENT_COLS: &str = "client_id, name, secret_hash, scopes, sender_id, active";
 
 const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, registries, fields, \
-                           consent_required, signature_policy, active";
+                           consent_required, signature_policy, active, callback_uri";
 
 fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
     Ok(Sender {
@@ -285,6 +300,7 @@ fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
         signature_policy: SignaturePolicy::parse(&r.get::<_, String>(8)?)
             .unwrap_or(SignaturePolicy::Required),
         active: r.get::<_, i64>(9)? != 0,
+        callback_uri: r.get(10)?,
     })
 }
 
@@ -518,7 +534,7 @@ impl Store for SqliteStore {
         self.exec(
             &format!(
                 "INSERT OR REPLACE INTO senders ({SENDER_COLS}, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ),
             params![
                 s.sender_id,
@@ -531,6 +547,7 @@ impl Store for SqliteStore {
                 s.consent_required as i64,
                 s.signature_policy.name(),
                 s.active as i64,
+                s.callback_uri,
                 now_ms()
             ],
         )
@@ -651,14 +668,26 @@ impl Store for SqliteStore {
         })
     }
 
-    fn due_outbox(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
-        self.all(
+    fn due_outbox(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &[String],
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        // One `substr(url, 1, length(?)) <> ?` per skipped prefix (an exact prefix compare;
+        // LIKE would read `_` and `%` in a host as wildcards).
+        let skips: String = (0..skip.len())
+            .map(|i| format!(" AND substr(url, 1, length(?{n})) <> ?{n}", n = i + 3))
+            .collect();
+        let sql = format!(
             "SELECT id, kind, url, body, attempts, next_attempt_at, correlation_id FROM outbox
-             WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1
-             ORDER BY id LIMIT ?2",
-            params![now_ms, limit as i64],
-            outbox_row,
-        )
+             WHERE delivered_at IS NULL AND failed = 0 AND next_attempt_at <= ?1{skips}
+             ORDER BY id LIMIT ?2"
+        );
+        let limit = limit as i64;
+        let mut p: Vec<&dyn rusqlite::ToSql> = vec![&now_ms, &limit];
+        p.extend(skip.iter().map(|s| s as &dyn rusqlite::ToSql));
+        self.all(&sql, p.as_slice(), outbox_row)
     }
 
     fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()> {
