@@ -115,17 +115,11 @@ impl SearchSpec {
         from: impl Into<String>,
         to: impl Into<String>,
     ) -> Self {
-        let (a, f, t) = (attribute.into(), from.into(), to.into());
-        fn bound(a: &str, op: &str, v: &str) -> Value {
-            serde_json::json!({"attribute_name": a, "operator": op, "attribute_value": v})
-        }
-        let q = Value::Array(vec![serde_json::json!({
-            "seq_num": 1,
-            "expression1": bound(&a, "ge", &f),
-            "condition": "and",
-            "expression2": bound(&a, "le", &t),
-        })]);
-        Self::new(PREDICATE, q)
+        use crate::query::{ExpPredicate, Operator, Predicate, PredicateList};
+        let a = attribute.into();
+        let range = Predicate::when(a.clone(), Operator::Ge, from.into())
+            .and(ExpPredicate::new(a, Operator::Le, to.into()));
+        Self::new(PREDICATE, PredicateList::new().with(range).to_value())
     }
 
     pub fn page(mut self, page_number: u32, page_size: u32) -> Self {
