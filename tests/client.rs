@@ -351,6 +351,23 @@ fn an_expired_token_is_renewed_once_on_401() {
 }
 
 #[test]
+fn a_401_refusing_our_signature_is_its_code_at_once_without_a_new_token() {
+    let reg = TestRegistry::start(Config::default());
+    let c = client(&reg);
+    let e = c.search_by_id("UIN", "SIG401").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(e.dci_code(), Some("err.signature.invalid"));
+    assert_eq!(
+        e.endpoint(),
+        Some(format!("{}/registry/sync/search", reg.base_url).as_str())
+    );
+    assert!(e.to_string().contains("unknown kid"), "{e}");
+    assert_eq!(reg.tokens_issued(), 1);
+    assert_eq!(reg.requests_to("/oauth2/client/token").len(), 1);
+    assert_eq!(reg.requests_to("/registry/sync/search").len(), 1);
+}
+
+#[test]
 fn expires_in_zero_means_unknown_and_the_token_is_cached() {
     // expires_in 0 means "unknown": the client assumes an hour and caches it (the refresh
     // schedule itself is unit-tested in client::auth).
