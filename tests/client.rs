@@ -44,6 +44,13 @@ fn assert_from_the_sent_search(e: &Error, reg: &TestRegistry) -> String {
     txn.to_string()
 }
 
+/// The error of a search at `base_url`, which cannot answer, with `max_retries`.
+fn unreachable_search_err(base_url: String, max_retries: u32) -> Error {
+    let mut d = DataSource::new(base_url, "me");
+    d.max_retries = max_retries;
+    search_err(d, "1")
+}
+
 fn client(reg: &TestRegistry) -> DCIClient {
     DCIClient::new(ds(reg)).expect("client")
 }
@@ -536,9 +543,7 @@ fn a_refused_connection_is_a_connection_error_after_retries() {
         .local_addr()
         .unwrap()
         .port();
-    let mut d = DataSource::new(format!("http://127.0.0.1:{port}"), "me");
-    d.max_retries = 1;
-    let e = search_err(d, "1");
+    let e = unreachable_search_err(format!("http://127.0.0.1:{port}"), 1);
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
 }
 
@@ -546,9 +551,7 @@ fn a_refused_connection_is_a_connection_error_after_retries() {
 fn a_failed_tls_handshake_is_a_tls_error() {
     // https:// to a plain-HTTP server: the handshake fails.
     let reg = TestRegistry::start(Config::default());
-    let mut d = DataSource::new(format!("https://{}", reg.addr), "me");
-    d.max_retries = 0;
-    let e = search_err(d, "1");
+    let e = unreachable_search_err(format!("https://{}", reg.addr), 0);
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
 }
 
