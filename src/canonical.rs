@@ -14,6 +14,7 @@
 //! `serde_json::Value` (signing what we built).
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 
 use serde_json::Value;
 
@@ -113,16 +114,9 @@ impl<'a> Node<'a> {
             Node::Bool(false) => out.extend_from_slice(b"false"),
             Node::Number(text) => write_number_text(out, text, floats)?,
             Node::String(s) => write_json_str(out, s, style),
-            Node::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write_canonical_floats(out, style, floats)?;
-                }
-                out.push(b']');
-            }
+            Node::Array(items) => write_seq(out, b'[', b']', items, |out, item| {
+                item.write_canonical_floats(out, style, floats)
+            })?,
             Node::Object(members) => {
                 let mut sorted: Vec<(u64, Cow<'a, str>, &JsonStr<'a>, &Node<'a>)> = members
                     .iter()
@@ -136,16 +130,11 @@ impl<'a> Node<'a> {
                     a.0.cmp(&b.0)
                         .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
                 });
-                out.push(b'{');
-                for (i, (_, _, key, value)) in sorted.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
+                write_seq(out, b'{', b'}', sorted, |out, (_, _, key, value)| {
                     write_json_str(out, key, style);
                     out.push(b':');
-                    value.write_canonical_floats(out, style, floats)?;
-                }
-                out.push(b'}');
+                    value.write_canonical_floats(out, style, floats)
+                })?;
             }
         }
         Ok(())
@@ -223,14 +212,10 @@ pub fn write_value_floats(out: &mut Vec<u8>, value: &Value, style: Style, floats
         }
         Value::String(s) => write_str(out, s, style),
         Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            let Ok(()) = write_seq(out, b'[', b']', items, |out, item| {
                 write_value_floats(out, item, style, floats);
-            }
-            out.push(b']');
+                Ok::<(), Infallible>(())
+            });
         }
         Value::Object(map) => {
             // Sort the (key, value) pairs themselves: looking values up by key again would
@@ -243,18 +228,33 @@ pub fn write_value_floats(out: &mut Vec<u8>, value: &Value, style: Style, floats
                 a.0.cmp(&b.0)
                     .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
             });
-            out.push(b'{');
-            for (i, (_, key, value)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            let Ok(()) = write_seq(out, b'{', b'}', members, |out, (_, key, value)| {
                 write_str(out, key, style);
                 out.push(b':');
                 write_value_floats(out, value, style, floats);
-            }
-            out.push(b'}');
+                Ok::<(), Infallible>(())
+            });
         }
     }
+}
+
+/// Writes `items` between `open` and `close`, comma-separated, each one by `each`.
+fn write_seq<T, E>(
+    out: &mut Vec<u8>,
+    open: u8,
+    close: u8,
+    items: impl IntoIterator<Item = T>,
+    mut each: impl FnMut(&mut Vec<u8>, T) -> Result<(), E>,
+) -> Result<(), E> {
+    out.push(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(out, item)?;
+    }
+    out.push(close);
+    Ok(())
 }
 
 fn write_json_str(out: &mut Vec<u8>, s: &JsonStr<'_>, style: Style) {
@@ -401,6 +401,12 @@ pub fn write_orjson_float(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(b"null");
         return;
     }
+    write_finite(out, x, -5, false);
+}
+
+/// Writes a finite `x`, both writers' way: `0.0` / `-0.0` for zeros, else the sign and the
+/// shortest digits through [`write_digits`].
+fn write_finite(out: &mut Vec<u8>, x: f64, min_decpt: i32, pad_exp: bool) {
     if x == 0.0 {
         out.extend_from_slice(if x.is_sign_negative() {
             b"-0.0"
@@ -413,7 +419,7 @@ pub fn write_orjson_float(out: &mut Vec<u8>, x: f64) {
     if x < 0.0 {
         out.push(b'-');
     }
-    write_digits(out, &digits, decpt, -5, false);
+    write_digits(out, &digits, decpt, min_decpt, pad_exp);
 }
 
 /// The shortest round-trip decimal digits of |x| and the decimal point's position relative
@@ -472,19 +478,7 @@ pub fn write_python_float(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    if x == 0.0 {
-        out.extend_from_slice(if x.is_sign_negative() {
-            b"-0.0"
-        } else {
-            b"0.0"
-        });
-        return;
-    }
-    let (digits, decpt) = shortest_digits(x);
-    if x < 0.0 {
-        out.push(b'-');
-    }
-    write_digits(out, &digits, decpt, -4, true);
+    write_finite(out, x, -4, true);
 }
 
 /// Objects up to this many members check for duplicate keys pairwise; larger ones use a set.
@@ -551,15 +545,35 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Consumes `close` (the container's `}` or `]`) when it is next, leaving the nesting level.
+    fn closes(&mut self, close: u8) -> bool {
+        if self.b.get(self.i) != Some(&close) {
+            return false;
+        }
+        self.i += 1;
+        self.depth -= 1;
+        true
+    }
+
+    /// After a member or an item: a `,` (another follows: false) or `close` (the end: true).
+    fn separator(&mut self, close: u8, expected: &str) -> Result<bool> {
+        if self.b.get(self.i) == Some(&b',') {
+            self.i += 1;
+            return Ok(false);
+        }
+        if self.closes(close) {
+            return Ok(true);
+        }
+        Err(self.err(expected))
+    }
+
     fn object(&mut self) -> Result<Node<'a>> {
         self.enter()?;
         self.i += 1;
         let mut members: Vec<(JsonStr<'a>, Node<'a>)> = Vec::new();
         let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
         self.ws();
-        if self.b.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            self.depth -= 1;
+        if self.closes(b'}') {
             return Ok(Node::Object(members));
         }
         loop {
@@ -592,14 +606,8 @@ impl<'a> Parser<'a> {
             }
             members.push((key, value));
             self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Ok(Node::Object(members));
-                }
-                _ => return Err(self.err("expected ',' or '}'")),
+            if self.separator(b'}', "expected ',' or '}'")? {
+                return Ok(Node::Object(members));
             }
         }
     }
@@ -609,23 +617,15 @@ impl<'a> Parser<'a> {
         self.i += 1;
         let mut items = Vec::new();
         self.ws();
-        if self.b.get(self.i) == Some(&b']') {
-            self.i += 1;
-            self.depth -= 1;
+        if self.closes(b']') {
             return Ok(Node::Array(items));
         }
         loop {
             self.ws();
             items.push(self.value()?);
             self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Ok(Node::Array(items));
-                }
-                _ => return Err(self.err("expected ',' or ']'")),
+            if self.separator(b']', "expected ',' or ']'")? {
+                return Ok(Node::Array(items));
             }
         }
     }

@@ -25,6 +25,32 @@ fn ds(reg: &TestRegistry) -> DataSource {
     d
 }
 
+/// The error of an identifier search through a new client for `d`.
+fn search_err(d: DataSource, id: &str) -> Error {
+    DCIClient::new(d)
+        .unwrap()
+        .search_by_id("UIN", id)
+        .unwrap_err()
+}
+
+/// Asserts that `e` names the registry's sync search endpoint and the transaction of the last
+/// search it received; returns that transaction_id.
+fn assert_from_the_sent_search(e: &Error, reg: &TestRegistry) -> String {
+    let sent = reg.last_request("/registry/sync/search").json();
+    let txn = sent["message"]["transaction_id"].as_str().unwrap();
+    let endpoint = format!("{}/registry/sync/search", reg.base_url);
+    assert_eq!(e.endpoint(), Some(endpoint.as_str()), "{e}");
+    assert_eq!(e.transaction_id(), Some(txn), "{e}");
+    txn.to_string()
+}
+
+/// The error of a search at `base_url`, which cannot answer, with `max_retries`.
+fn unreachable_search_err(base_url: String, max_retries: u32) -> Error {
+    let mut d = DataSource::new(base_url, "me");
+    d.max_retries = max_retries;
+    search_err(d, "1")
+}
+
 fn client(reg: &TestRegistry) -> DCIClient {
     DCIClient::new(ds(reg)).expect("client")
 }
@@ -86,48 +112,48 @@ const WAIT: Duration = Duration::from_secs(10);
 #[test]
 fn construction_fails_naming_the_missing_or_malformed_field() {
     let field = |d: DataSource| DCIClient::new(d).unwrap_err().field().map(str::to_string);
-    assert_eq!(field(DataSource::new("", "me")), Some("base_url".into()));
-    assert_eq!(
-        field(DataSource::new("ftp://x.org", "me")),
-        Some("base_url".into())
-    );
-    assert_eq!(
-        field(DataSource::new("not a url", "me")),
-        Some("base_url".into())
-    );
-    assert_eq!(
-        field(DataSource::new("https://x.org?a=b", "me")),
-        Some("base_url".into())
-    );
-    assert_eq!(
-        field(DataSource::new("https://x.org", "")),
-        Some("our_sender_id".into())
-    );
-    assert_eq!(
-        field(DataSource::new("https://x.org", "  ")),
-        Some("our_sender_id".into())
-    );
-    assert_eq!(
-        field(DataSource::new("https://x.org", "a|b")),
-        Some("our_sender_id".into())
-    );
-    let mut d = DataSource::new("https://x.org", "me");
-    d.auth = AuthConfig::OAuth2 {
-        token_url: None,
-        client_id: "c".into(),
-        client_secret: Secret::new(""),
-        scope: None,
+    for (base_url, sender_id, named) in [
+        ("", "me", "base_url"),
+        ("ftp://x.org", "me", "base_url"),
+        ("not a url", "me", "base_url"),
+        ("https://x.org?a=b", "me", "base_url"),
+        ("https://x.org", "", "our_sender_id"),
+        ("https://x.org", "  ", "our_sender_id"),
+        ("https://x.org", "a|b", "our_sender_id"),
+    ] {
+        assert_eq!(
+            field(DataSource::new(base_url, sender_id)),
+            Some(named.into()),
+            "{base_url:?} {sender_id:?}"
+        );
+    }
+    // A good data source with one field changed by `f`.
+    let changed = |f: fn(&mut DataSource)| {
+        let mut d = DataSource::new("https://x.org", "me");
+        f(&mut d);
+        field(d)
     };
-    assert_eq!(field(d), Some("auth.client_secret".into()));
-    let mut d = DataSource::new("https://x.org", "me");
-    d.timeout_secs = 0.0;
-    assert_eq!(field(d), Some("timeout_secs".into()));
-    let mut d = DataSource::new("https://x.org", "me");
-    d.timeout_secs = 1e300;
-    assert_eq!(field(d), Some("timeout_secs".into()));
-    let mut d = DataSource::new("https://x.org", "me");
-    d.our_callback_uri = Some("nope".into());
-    assert_eq!(field(d), Some("our_callback_uri".into()));
+    let no_secret = changed(|d| {
+        d.auth = AuthConfig::OAuth2 {
+            token_url: None,
+            client_id: "c".into(),
+            client_secret: Secret::new(""),
+            scope: None,
+        }
+    });
+    assert_eq!(no_secret, Some("auth.client_secret".into()));
+    assert_eq!(
+        changed(|d| d.timeout_secs = 0.0),
+        Some("timeout_secs".into())
+    );
+    assert_eq!(
+        changed(|d| d.timeout_secs = 1e300),
+        Some("timeout_secs".into())
+    );
+    assert_eq!(
+        changed(|d| d.our_callback_uri = Some("nope".into())),
+        Some("our_callback_uri".into())
+    );
     let e = DCIClient::new(DataSource::new("", "me")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 }
@@ -351,6 +377,23 @@ fn an_expired_token_is_renewed_once_on_401() {
 }
 
 #[test]
+fn a_401_refusing_our_signature_is_its_code_at_once_without_a_new_token() {
+    let reg = TestRegistry::start(Config::default());
+    let c = client(&reg);
+    let e = c.search_by_id("UIN", "SIG401").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(e.dci_code(), Some("err.signature.invalid"));
+    assert_eq!(
+        e.endpoint(),
+        Some(format!("{}/registry/sync/search", reg.base_url).as_str())
+    );
+    assert!(e.to_string().contains("unknown kid"), "{e}");
+    assert_eq!(reg.tokens_issued(), 1);
+    assert_eq!(reg.requests_to("/oauth2/client/token").len(), 1);
+    assert_eq!(reg.requests_to("/registry/sync/search").len(), 1);
+}
+
+#[test]
 fn expires_in_zero_means_unknown_and_the_token_is_cached() {
     // expires_in 0 means "unknown": the client assumes an hour and caches it (the refresh
     // schedule itself is unit-tested in client::auth).
@@ -406,10 +449,7 @@ fn bad_credentials_are_an_auth_error_naming_the_token_endpoint() {
         client_secret: Secret::new("wrong"),
         scope: None,
     };
-    let e = DCIClient::new(d)
-        .unwrap()
-        .search_by_id("UIN", "1001")
-        .unwrap_err();
+    let e = search_err(d, "1001");
     assert_eq!(e.kind(), ErrorKind::Auth);
     match e {
         Error::Auth {
@@ -430,10 +470,7 @@ fn a_rejected_static_bearer_token_is_an_auth_error() {
     d.auth = AuthConfig::Bearer {
         token: Secret::new("not-issued"),
     };
-    let e = DCIClient::new(d)
-        .unwrap()
-        .search_by_id("UIN", "1001")
-        .unwrap_err();
+    let e = search_err(d, "1001");
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_eq!(
         reg.requests_to("/registry/sync/search").len(),
@@ -469,20 +506,8 @@ fn a_slow_registry_is_a_timeout_naming_endpoint_and_transaction() {
     let reg = TestRegistry::start(Config::default());
     let e = client(&reg).search_by_id("UIN", "SLOW").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    let sent = reg.last_request("/registry/sync/search").json();
-    let txn = sent["message"]["transaction_id"].as_str().unwrap();
-    match e {
-        Error::Transport {
-            ref endpoint,
-            ref transaction_id,
-            ..
-        } => {
-            assert_eq!(*endpoint, format!("{}/registry/sync/search", reg.base_url));
-            assert_eq!(transaction_id.as_deref(), Some(txn));
-            assert!(e.to_string().contains(txn), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let txn = assert_from_the_sent_search(&e, &reg);
+    assert!(e.to_string().contains(&txn), "{e}");
     // Timeouts are not retried.
     assert_eq!(reg.requests_to("/registry/sync/search").len(), 1);
 }
@@ -491,24 +516,12 @@ fn a_slow_registry_is_a_timeout_naming_endpoint_and_transaction() {
 fn http_500_is_an_http_error_with_the_transaction() {
     let reg = TestRegistry::start(Config::default());
     let e = client(&reg).search_by_id("UIN", "ERR500").unwrap_err();
-    let txn = reg.last_request("/registry/sync/search").json()["message"]["transaction_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    match e {
-        Error::Http {
-            status,
-            endpoint,
-            body,
-            transaction_id,
-        } => {
-            assert_eq!(status, 500);
-            assert!(endpoint.ends_with("/registry/sync/search"));
-            assert!(body.contains("err.service.unavailable"));
-            assert_eq!(transaction_id, Some(txn));
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(e.status(), Some(500), "{e}");
+    assert_from_the_sent_search(&e, &reg);
+    let Error::Http { body, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(body.contains("err.service.unavailable"));
     assert_eq!(reg.requests_to("/registry/sync/search").len(), 1);
 }
 
@@ -530,12 +543,7 @@ fn a_refused_connection_is_a_connection_error_after_retries() {
         .local_addr()
         .unwrap()
         .port();
-    let mut d = DataSource::new(format!("http://127.0.0.1:{port}"), "me");
-    d.max_retries = 1;
-    let e = DCIClient::new(d)
-        .unwrap()
-        .search_by_id("UIN", "1")
-        .unwrap_err();
+    let e = unreachable_search_err(format!("http://127.0.0.1:{port}"), 1);
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
 }
 
@@ -543,12 +551,7 @@ fn a_refused_connection_is_a_connection_error_after_retries() {
 fn a_failed_tls_handshake_is_a_tls_error() {
     // https:// to a plain-HTTP server: the handshake fails.
     let reg = TestRegistry::start(Config::default());
-    let mut d = DataSource::new(format!("https://{}", reg.addr), "me");
-    d.max_retries = 0;
-    let e = DCIClient::new(d)
-        .unwrap()
-        .search_by_id("UIN", "1")
-        .unwrap_err();
+    let e = unreachable_search_err(format!("https://{}", reg.addr), 0);
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
 }
 
@@ -570,23 +573,9 @@ fn rejected_items_headers_and_error_acks_are_protocol_errors() {
         ("NACK", "err.request.bad"),
     ] {
         let e = c.search_by_id("UIN", id).unwrap_err();
-        let txn = reg.last_request("/registry/sync/search").json()["message"]["transaction_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        match e {
-            Error::Protocol {
-                code,
-                endpoint,
-                transaction_id,
-                ..
-            } => {
-                assert_eq!(code, want);
-                assert!(endpoint.ends_with("/registry/sync/search"));
-                assert_eq!(transaction_id, Some(txn));
-            }
-            other => panic!("{id}: {other:?}"),
-        }
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{id}: {e:?}");
+        assert_eq!(e.dci_code(), Some(want));
+        assert_from_the_sent_search(&e, &reg);
     }
 }
 

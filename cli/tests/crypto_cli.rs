@@ -129,17 +129,15 @@ fn sign(key: &KeyFiles, profile: &str, input: &[u8]) -> Vec<u8> {
     o.stdout
 }
 
+/// `dci verify` with a key flag (`--pubkey`, `--jwks`) and its file, at `now`, then `extra`.
+fn verify_with(flag: &str, file: &Path, signed: &[u8], now: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", flag, file.to_str().unwrap(), "--now", now];
+    args.extend_from_slice(extra);
+    dci(&args, signed)
+}
+
 fn verify_pub(key: &KeyFiles, signed: &[u8], now: i64) -> Output {
-    dci(
-        &[
-            "verify",
-            "--pubkey",
-            key.public.to_str().unwrap(),
-            "--now",
-            &now.to_string(),
-        ],
-        signed,
-    )
+    verify_with("--pubkey", &key.public, signed, &now.to_string(), &[])
 }
 
 #[test]
@@ -165,17 +163,12 @@ fn round_trip_and_failures_per_profile_and_algorithm() {
                 "{}",
                 stdout(&o)
             );
-            let o = dci(
-                &[
-                    "verify",
-                    "--jwks",
-                    key.jwks.to_str().unwrap(),
-                    "--now",
-                    &(T + 10).to_string(),
-                    "--profile",
-                    profile,
-                ],
+            let o = verify_with(
+                "--jwks",
+                &key.jwks,
                 &signed,
+                &(T + 10).to_string(),
+                &["--profile", profile],
             );
             assert_eq!(
                 o.status.code(),
@@ -200,16 +193,7 @@ fn round_trip_and_failures_per_profile_and_algorithm() {
                 stderr(&o)
             );
             // ... and a JWKS that does not know the kid.
-            let o = dci(
-                &[
-                    "verify",
-                    "--jwks",
-                    other.jwks.to_str().unwrap(),
-                    "--now",
-                    &(T + 10).to_string(),
-                ],
-                &signed,
-            );
+            let o = verify_with("--jwks", &other.jwks, &signed, &(T + 10).to_string(), &[]);
             assert_eq!(o.status.code(), Some(1));
             assert!(
                 stderr(&o).contains("wrong key") && stderr(&o).contains("unknown key"),
@@ -231,15 +215,12 @@ fn round_trip_and_failures_per_profile_and_algorithm() {
                 let o = verify_pub(&key, &signed, T + 301);
                 assert_eq!(o.status.code(), Some(1));
                 assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
-                let o = dci(
-                    &[
-                        "verify",
-                        "--pubkey",
-                        key.public.to_str().unwrap(),
-                        "--now",
-                        "2025-01-01T00:05:01Z",
-                    ],
+                let o = verify_with(
+                    "--pubkey",
+                    &key.public,
                     &signed,
+                    "2025-01-01T00:05:01Z",
+                    &[],
                 );
                 assert_eq!(o.status.code(), Some(1));
                 assert!(stderr(&o).contains("expired"), "{}", stderr(&o));

@@ -84,19 +84,20 @@ pub enum RegistryType {
 
 impl RegistryType {
     pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "crvs" | "civil" => RegistryType::Crvs,
-            "social" | "sr" => RegistryType::Social,
-            "ibr" => RegistryType::Ibr,
-            "dr" | "disability" => RegistryType::Dr,
-            "fr" | "farmer" => RegistryType::Fr,
-            _ => {
-                return Err(config(
-                    "registry_type",
-                    format!("unknown registry type {s:?} (expected crvs, social, ibr, dr or fr)"),
-                ))
-            }
-        })
+        use RegistryType::*;
+        let names = [
+            ("crvs", Crvs),
+            ("civil", Crvs),
+            ("social", Social),
+            ("sr", Social),
+            ("ibr", Ibr),
+            ("dr", Dr),
+            ("disability", Dr),
+            ("fr", Fr),
+            ("farmer", Fr),
+        ];
+        let expected = "expected crvs, social, ibr, dr or fr";
+        parse_name(s, &names, "registry_type", "registry type", expected)
     }
 
     /// The spec's `reg_type` value for this registry (`RegistryType.jsonld`, e.g.
@@ -312,6 +313,23 @@ pub const FLAT_NAMES: &[(&str, &str)] = &[
     ("token_endpoint", "endpoints.token"),
     ("oauth2_token_endpoint", "endpoints.token"),
 ];
+
+/// The value `s` names (trimmed, any case) in `names`; else a configuration error on `field`:
+/// `unknown {what} "s" ({expected})`.
+pub(crate) fn parse_name<T: Copy>(
+    s: &str,
+    names: &[(&str, T)],
+    field: &str,
+    what: &str,
+    expected: &str,
+) -> Result<T> {
+    let key = s.trim().to_ascii_lowercase();
+    names
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| config(field, format!("unknown {what} {s:?} ({expected})")))
+}
 
 fn config(field: &str, reason: impl Into<String>) -> Error {
     Error::Config {

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::canonical::{Node, Style};
 use crate::client::request::SearchSpec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{HeaderBuilder, MsgHeader, QueryType, SearchRequestItem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -36,18 +36,16 @@ pub enum Dialect {
 
 impl Dialect {
     pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "spdci" | "" => Dialect::Spdci,
-            "opencrvs" => Dialect::Opencrvs,
-            "openg2p" => Dialect::Openg2p,
-            "openspp2" => Dialect::Openspp2,
-            _ => {
-                return Err(Error::Config {
-                    field: "dialect".into(),
-                    reason: format!("unknown dialect {s:?} (spdci, opencrvs, openg2p, openspp2)"),
-                })
-            }
-        })
+        use Dialect::*;
+        let names = [
+            ("spdci", Spdci),
+            ("", Spdci),
+            ("opencrvs", Opencrvs),
+            ("openg2p", Openg2p),
+            ("openspp2", Openspp2),
+        ];
+        let expected = "spdci, opencrvs, openg2p, openspp2";
+        crate::client::datasource::parse_name(s, &names, "dialect", "dialect", expected)
     }
 
     pub fn name(self) -> &'static str {

@@ -15,8 +15,9 @@
 //! search, the sync and async txn status, the token request and the JWKS fetch are reads; a retry
 //! resends the same bytes (same message_id and transaction_id), so a registry that de-duplicates
 //! sees one request. Async search, subscribe and unsubscribe create state at the registry and are
-//! never retried. A timeout is never retried (the time budget is spent). A 401 is retried once,
-//! with a fresh OAuth2 token, for every call.
+//! never retried. A timeout is never retried (the time budget is spent). A 401 about the bearer
+//! token is retried once, with a fresh OAuth2 token, for every call; a 401 whose DCI code is a
+//! signature error (`err.signature.invalid`) is reported at once as that code.
 
 pub mod auth;
 pub mod callback;
@@ -591,17 +592,26 @@ impl DCIClient {
                     })?;
                     return Ok((Sent { url }, env, resp.body));
                 }
-                401 if matches!(ds.auth, AuthConfig::OAuth2 { .. }) && !renewed_token => {
-                    inner.tokens.clear();
-                    renewed_token = true;
-                    continue;
-                }
                 401 => {
+                    // A 401 naming a signature code refuses our request signature, not the
+                    // token: a fresh token would not help, so the code is reported at once.
+                    if let Some((code, message)) = signature_refused(&resp.body) {
+                        let ctx = Ctx {
+                            endpoint: &url,
+                            transaction_id: Some(txn),
+                        };
+                        return Err(ctx.protocol(&code, &message));
+                    }
+                    if matches!(ds.auth, AuthConfig::OAuth2 { .. }) && !renewed_token {
+                        inner.tokens.clear();
+                        renewed_token = true;
+                        continue;
+                    }
                     return Err(Error::Auth {
                         endpoint: url,
                         message: format!("HTTP 401: {}", auth::clip(&resp.body)),
                         transaction_id: Some(txn.to_string()),
-                    })
+                    });
                 }
                 s if transport::is_transient(s) && retryable => {
                     transport::backoff(attempt, resp.retry_after);
@@ -636,6 +646,12 @@ impl DCIClient {
             .map(|g| g.clone())
             .unwrap_or_default()
     }
+}
+
+/// The `(code, message)` of a refusal body whose DCI code is a signature error
+/// (`err.signature.invalid`, `err.signature.missing`).
+fn signature_refused(body: &[u8]) -> Option<(String, String)> {
+    response::refusal_code(body).filter(|(code, _)| code.starts_with("err.signature."))
 }
 
 /// `Ok` when `ok`, else a validation error naming `path` and `rule`.

@@ -261,6 +261,17 @@ fn error_of(m: &Value) -> Option<(String, String)> {
     Some((code, s(e, "message").unwrap_or_default()))
 }
 
+/// The DCI error a refusal body names: the ACK's `message.error` (or an unwrapped `error`),
+/// else the first of the HttpErrorResponse `errors[]`; `(code, message)`.
+pub(crate) fn refusal_code(body: &[u8]) -> Option<(String, String)> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let m = v.get("message").filter(|m| m.is_object()).unwrap_or(&v);
+    error_of(m).or_else(|| {
+        let e = v.get("errors")?.get(0)?;
+        Some((s(e, "code")?, s(e, "message").unwrap_or_default()))
+    })
+}
+
 /// If the body is an ACK with NACK/ERR (some registries answer sync endpoints that way), the error.
 pub(crate) fn ack_error(ctx: &Ctx<'_>, body: &Value) -> Option<Error> {
     let m = body.get("message")?;

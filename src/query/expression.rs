@@ -148,24 +148,21 @@ impl FieldRef {
             ops: vec![op],
         }
     }
-    pub fn eq(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Eq(v.into()))
-    }
-    pub fn ne(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Ne(v.into()))
-    }
-    pub fn lt(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Lt(v.into()))
-    }
-    pub fn lte(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Lte(v.into()))
-    }
-    pub fn gt(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Gt(v.into()))
-    }
-    pub fn gte(self, v: impl Into<Value>) -> Filter {
-        self.op(FieldOp::Gte(v.into()))
-    }
+}
+
+/// The comparisons of one value: `field("age").gte(18)` is `FieldOp::Gte(18)`.
+macro_rules! comparisons {
+    ($($method:ident => $op:ident),+ $(,)?) => {
+        impl FieldRef {
+            $(pub fn $method(self, v: impl Into<Value>) -> Filter {
+                self.op(FieldOp::$op(v.into()))
+            })+
+        }
+    };
+}
+comparisons!(eq => Eq, ne => Ne, lt => Lt, lte => Lte, gt => Gt, gte => Gte);
+
+impl FieldRef {
     pub fn is_in<V: Into<Value>>(self, vs: impl IntoIterator<Item = V>) -> Filter {
         self.op(FieldOp::In(vs.into_iter().map(Into::into).collect()))
     }

@@ -97,26 +97,12 @@ impl ExpPredicate {
     /// Parse one `ExpPredicate`; `at` names its place in the query for errors.
     pub fn from_json(v: &Value, at: &str) -> Result<Self> {
         let obj = object_at(v, at)?;
-        for k in obj.keys() {
-            if !matches!(
-                k.as_str(),
-                "attribute_name" | "operator" | "attribute_value"
-            ) && !k.starts_with('@')
-            {
-                return Err(Error::Query(format!("{at}.{k}: unknown field")));
-            }
+        if let Some(k) = unknown_field(obj, &["attribute_name", "operator", "attribute_value"]) {
+            return Err(Error::Query(format!("{at}.{k}: unknown field")));
         }
         let attribute_name = required_name(obj, "attribute_name", at)?;
         let operator = match obj.get("operator") {
-            Some(Value::String(s)) => s
-                .parse::<Operator>()
-                .map_err(|e| Error::Query(format!("{at}.operator: {}", strip(&e))))?,
-            Some(other) => {
-                return Err(Error::Query(format!(
-                    "{at}.operator: expected a string, got {}",
-                    type_name(other)
-                )))
-            }
+            Some(v) => parsed::<Operator>(string_at(v, at, "operator")?, at, "operator")?,
             None => return Err(Error::Query(format!("{at}.operator: required"))),
         };
         let attribute_value = obj
@@ -166,6 +152,29 @@ impl ExpPredicate {
                 .unwrap_or(false),
         }
     }
+}
+
+/// The first key of `obj` that is neither one of `fields` nor a JSON-LD `@` key.
+fn unknown_field<'m>(obj: &'m Map<String, Value>, fields: &[&str]) -> Option<&'m str> {
+    obj.keys()
+        .map(String::as_str)
+        .find(|k| !fields.contains(k) && !k.starts_with('@'))
+}
+
+/// `v` as a string, or the error naming `{at}.{field}` and what it is instead.
+fn string_at<'v>(v: &'v Value, at: &str, field: &str) -> Result<&'v str> {
+    v.as_str().ok_or_else(|| {
+        Error::Query(format!(
+            "{at}.{field}: expected a string, got {}",
+            type_name(v)
+        ))
+    })
+}
+
+/// The spec word `s` as a `T` (an operator, a condition), its error placed at `{at}.{field}`.
+fn parsed<T: std::str::FromStr<Err = Error>>(s: &str, at: &str, field: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e| Error::Query(format!("{at}.{field}: {}", strip(&e))))
 }
 
 pub(super) fn strip(e: &Error) -> String {
@@ -249,17 +258,12 @@ impl Predicate {
     /// Parse one item; `at` names its place (`query[0]`) for errors.
     pub fn from_json(v: &Value, at: &str) -> Result<Self> {
         let obj = object_at(v, at)?;
-        for k in obj.keys() {
-            if !matches!(
-                k.as_str(),
-                "seq_num" | "expression1" | "condition" | "expression2"
-            ) && !k.starts_with('@')
-            {
-                return Err(Error::Query(format!(
-                    "{at}.{k}: unknown field (an item holds seq_num, expression1, condition \
-                     and expression2; put further comparisons in another item)"
-                )));
-            }
+        let fields = ["seq_num", "expression1", "condition", "expression2"];
+        if let Some(k) = unknown_field(obj, &fields) {
+            return Err(Error::Query(format!(
+                "{at}.{k}: unknown field (an item holds seq_num, expression1, condition \
+                 and expression2; put further comparisons in another item)"
+            )));
         }
         let seq_num = match obj.get("seq_num") {
             None | Some(Value::Null) => None,
@@ -292,17 +296,11 @@ impl Predicate {
         let condition = match obj.get("condition") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(
-                s.trim()
-                    .parse::<Condition>()
-                    .map_err(|e| Error::Query(format!("{at}.condition: {}", strip(&e))))?,
-            ),
-            Some(other) => {
-                return Err(Error::Query(format!(
-                    "{at}.condition: expected a string, got {}",
-                    type_name(other)
-                )))
-            }
+            Some(v) => Some(parsed::<Condition>(
+                string_at(v, at, "condition")?.trim(),
+                at,
+                "condition",
+            )?),
         };
         let expression2 = match obj.get("expression2") {
             None | Some(Value::Null) => None,

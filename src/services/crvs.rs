@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{Ack, DCIClient, DataSource, SearchSpec, SubscribeSpec};
+use crate::client::{Ack, DCIClient, SearchSpec, SubscribeSpec};
 use crate::error::Result;
 use crate::services::mapping::{self, Registrant};
 use crate::services::text;
@@ -36,20 +36,14 @@ pub struct CrvsService {
     pub birth_date_attribute: String,
 }
 
+service_client!(CrvsService);
+
 impl CrvsService {
     pub fn new(client: DCIClient) -> Self {
         CrvsService {
             client,
             birth_date_attribute: "birth_date".into(),
         }
-    }
-
-    pub fn from_data_source(ds: DataSource) -> Result<Self> {
-        Ok(Self::new(DCIClient::new(ds)?))
-    }
-
-    pub fn client(&self) -> &DCIClient {
-        &self.client
     }
 
     /// Looks the person up by identifier; the first record found as a [`BirthRecord`], or None.

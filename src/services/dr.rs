@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::response::{self, Ctx};
-use crate::client::{DCIClient, DataSource};
+use crate::client::DCIClient;
 use crate::error::Result;
 use crate::model::{DisabledCriteria, Extra, QueryType};
 use crate::query::IdTypeValue;
@@ -51,17 +51,11 @@ pub struct DrService {
     client: DCIClient,
 }
 
+service_client!(DrService);
+
 impl DrService {
     pub fn new(client: DCIClient) -> Self {
         DrService { client }
-    }
-
-    pub fn from_data_source(ds: DataSource) -> Result<Self> {
-        Ok(Self::new(DCIClient::new(ds)?))
-    }
-
-    pub fn client(&self) -> &DCIClient {
-        &self.client
     }
 
     /// The person's disability record: through `/registry/sync/get-disability-details` when

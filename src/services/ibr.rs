@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::response;
-use crate::client::{DCIClient, DataSource};
+use crate::client::DCIClient;
 use crate::error::{Error, Result, Violation};
 use crate::model::{EnrolledCriteria, Extra, QueryType, ResponseEntity};
 use crate::query::IdTypeValue;
@@ -49,17 +49,11 @@ pub struct IbrService {
     client: DCIClient,
 }
 
+service_client!(IbrService);
+
 impl IbrService {
     pub fn new(client: DCIClient) -> Self {
         IbrService { client }
-    }
-
-    pub fn from_data_source(ds: DataSource) -> Result<Self> {
-        Ok(Self::new(DCIClient::new(ds)?))
-    }
-
-    pub fn client(&self) -> &DCIClient {
-        &self.client
     }
 
     /// Searches the IBR for each `(identifier_type, identifier_value)`; a record found for

@@ -2,6 +2,22 @@
 //! OpenSPP's client documentation describes (CRVS, IBR, DR), and the record mapping helpers.
 //! All result types are `serde::Serialize` (the bindings turn them into dicts).
 
+/// What every service has beside its `new`: `from_data_source` (a client for the data source,
+/// then `new`) and `client`.
+macro_rules! service_client {
+    ($service:ident) => {
+        impl $service {
+            pub fn from_data_source(ds: $crate::client::DataSource) -> $crate::error::Result<Self> {
+                Ok(Self::new($crate::client::DCIClient::new(ds)?))
+            }
+
+            pub fn client(&self) -> &$crate::client::DCIClient {
+                &self.client
+            }
+        }
+    };
+}
+
 pub mod crvs;
 pub mod dr;
 pub mod ibr;

@@ -143,12 +143,8 @@ impl Signer {
         let obj = envelope
             .as_object_mut()
             .ok_or_else(|| Error::Json("envelope must be a JSON object".into()))?;
-        let header = obj
-            .get("header")
-            .ok_or_else(|| Error::Json("envelope has no \"header\"".into()))?;
-        let message = obj
-            .get("message")
-            .ok_or_else(|| Error::Json("envelope has no \"message\"".into()))?;
+        let header = part(obj.get("header"), "header")?;
+        let message = part(obj.get("message"), "message")?;
         let signature = self.signature_for(header, message, now)?;
         obj.insert("signature".into(), Value::String(signature));
         Ok(())
@@ -489,13 +485,14 @@ pub(crate) fn envelope_parts<'n, 'a>(root: &'n Node<'a>) -> Result<(&'n Node<'a>
     if !matches!(root, Node::Object(_)) {
         return Err(Error::Json("envelope must be a JSON object".into()));
     }
-    let header = root
-        .get("header")
-        .ok_or_else(|| Error::Json("envelope has no \"header\"".into()))?;
-    let message = root
-        .get("message")
-        .ok_or_else(|| Error::Json("envelope has no \"message\"".into()))?;
+    let header = part(root.get("header"), "header")?;
+    let message = part(root.get("message"), "message")?;
     Ok((header, message))
+}
+
+/// An envelope's `header` or `message` as found, or the error naming the missing part.
+fn part<T>(found: Option<T>, name: &str) -> Result<T> {
+    found.ok_or_else(|| Error::Json(format!("envelope has no {name:?}")))
 }
 
 /// Appends the canonical `{"header":h,"message":m}` ("header" sorts before "message").

@@ -645,6 +645,14 @@ async fn sync_search(shared: Arc<Shared>, req: Value) -> Response {
                 br#"{"errors":[{"code":"err.service.unavailable","message":"boom"}]}"#.to_vec(),
             )
         }
+        // A refused request signature, as the reference server answers it (HTTP 401).
+        "SIG401" => {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                br#"{"errors":[{"code":"err.signature.invalid","message":"unknown kid"}]}"#
+                    .to_vec(),
+            )
+        }
         "NOTJSON" => return (StatusCode::OK, "<html>oops</html>").into_response(),
         "NACK" => {
             let ack = json!({"message": {"ack_status": "ERR", "timestamp": now(), "correlation_id": "",
