@@ -117,8 +117,11 @@ impl SearchSpec {
     ) -> Self {
         use crate::query::{ExpPredicate, Operator, Predicate, PredicateList};
         let a = attribute.into();
-        let range = Predicate::when(a.clone(), Operator::Ge, from.into())
-            .and(ExpPredicate::new(a, Operator::Le, to.into()));
+        let range = Predicate::when(a.clone(), Operator::Ge, from.into()).and(ExpPredicate::new(
+            a,
+            Operator::Le,
+            to.into(),
+        ));
         Self::new(PREDICATE, PredicateList::new().with(range).to_value())
     }
 
