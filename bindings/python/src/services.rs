@@ -99,6 +99,7 @@ pub struct PyDuplicationResult {
 }
 
 pymethods_with_fields! {
+    #[pymethods]
     impl PyDuplicationResult {
         fields {
             /// True when the registry holds a record for any identifier.
@@ -173,6 +174,7 @@ pub struct PyBeneficiaryInfo {
 }
 
 pymethods_with_fields! {
+    #[pymethods]
     impl PyBeneficiaryInfo {
         fields {
             /// The identifier type looked up.
