@@ -165,13 +165,9 @@ func Verify(envelope []byte, key *VerifyingKey, opts *VerifyOptions) (*Verified,
 		return nil, closedError("VerifyingKey")
 	}
 	defer runtime.KeepAlive(key)
-	cenv := cString(string(envelope))
-	defer freeC(cenv)
-	profile, now, skew := opts.c()
-	defer freeC(profile)
-	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_key(cenv, key.p, profile, now, skew, o, e)
-	}))
+	return verify(envelope, opts, func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_key(env, key.p, profile, now, skew, o, e)
+	})
 }
 
 // VerifyJWKS is Verify with the key found in a JWK Set by the signature's kid.
@@ -180,11 +176,18 @@ func VerifyJWKS(envelope []byte, keys *JWKS, opts *VerifyOptions) (*Verified, er
 		return nil, closedError("JWKS")
 	}
 	defer runtime.KeepAlive(keys)
+	return verify(envelope, opts, func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_jwks(env, keys.p, profile, now, skew, o, e)
+	})
+}
+
+// verify runs a dci_verify_with_* call over the envelope and the options in C form.
+func verify(envelope []byte, opts *VerifyOptions, f func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result) (*Verified, error) {
 	cenv := cString(string(envelope))
 	defer freeC(cenv)
 	profile, now, skew := opts.c()
 	defer freeC(profile)
 	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_jwks(cenv, keys.p, profile, now, skew, o, e)
+		return f(cenv, profile, now, skew, o, e)
 	}))
 }
