@@ -50,12 +50,7 @@ func NewClient(dataSource any) (*Client, error) {
 
 // Close frees the client. Calling it again does nothing.
 func (c *Client) Close() error {
-	if c != nil && c.p != nil {
-		C.dci_client_free(c.p)
-		c.p = nil
-		runtime.SetFinalizer(c, nil)
-	}
-	return nil
+	return release(c, func() **C.dci_client { return &c.p }, func(p *C.dci_client) { C.dci_client_free(p) })
 }
 
 // callJSON runs a client call that takes one JSON argument and returns JSON.
@@ -518,10 +513,5 @@ func (l *Listener) Addr() (string, error) {
 
 // Close stops the listener. Calling it again does nothing.
 func (l *Listener) Close() error {
-	if l != nil && l.p != nil {
-		C.dci_listener_free(l.p)
-		l.p = nil
-		runtime.SetFinalizer(l, nil)
-	}
-	return nil
+	return release(l, func() **C.dci_listener { return &l.p }, func(p *C.dci_listener) { C.dci_listener_free(p) })
 }

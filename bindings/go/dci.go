@@ -26,6 +26,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"runtime"
 	"unsafe"
 )
 
@@ -130,6 +131,22 @@ func takeError(r C.dci_result, e *C.dci_error) error {
 		_ = json.Unmarshal([]byte(C.GoString(p)), &err.Violations)
 	}
 	return err
+}
+
+// release is every handle's Close: unless the handle h is nil or already closed, it frees
+// the library pointer (reached through field, called only for a non-nil h) with free, clears
+// it and drops the finalizer, so that calling it again does nothing.
+func release[H any, P comparable](h *H, field func() *P, free func(P)) error {
+	if h == nil {
+		return nil
+	}
+	var closed P
+	if p := field(); *p != closed {
+		free(*p)
+		*p = closed
+		runtime.SetFinalizer(h, nil)
+	}
+	return nil
 }
 
 // closedError reports the use of a handle after Close.

@@ -100,12 +100,7 @@ func (k *SigningKey) VerifyingKey() (*VerifyingKey, error) {
 
 // Close frees the key (its material is wiped). Calling it again does nothing.
 func (k *SigningKey) Close() error {
-	if k != nil && k.p != nil {
-		C.dci_signing_key_free(k.p)
-		k.p = nil
-		runtime.SetFinalizer(k, nil)
-	}
-	return nil
+	return release(k, func() **C.dci_signing_key { return &k.p }, func(p *C.dci_signing_key) { C.dci_signing_key_free(p) })
 }
 
 // VerifyingKeyFromPEM loads an SPKI ("BEGIN PUBLIC KEY") or PKCS#1 RSA public key.
@@ -175,12 +170,7 @@ func (k *VerifyingKey) Algorithm() string {
 
 // Close frees the key. Calling it again does nothing.
 func (k *VerifyingKey) Close() error {
-	if k != nil && k.p != nil {
-		C.dci_verifying_key_free(k.p)
-		k.p = nil
-		runtime.SetFinalizer(k, nil)
-	}
-	return nil
+	return release(k, func() **C.dci_verifying_key { return &k.p }, func(p *C.dci_verifying_key) { C.dci_verifying_key_free(p) })
 }
 
 // NewJWKS makes an empty JWK Set.
@@ -234,10 +224,5 @@ func (s *JWKS) Len() int {
 
 // Close frees the set. Calling it again does nothing.
 func (s *JWKS) Close() error {
-	if s != nil && s.p != nil {
-		C.dci_jwks_free(s.p)
-		s.p = nil
-		runtime.SetFinalizer(s, nil)
-	}
-	return nil
+	return release(s, func() **C.dci_jwks { return &s.p }, func(p *C.dci_jwks) { C.dci_jwks_free(p) })
 }

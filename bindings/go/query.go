@@ -155,10 +155,5 @@ func (l *PredicateList) Query() (Query, error) {
 
 // Close frees the list. Calling it again does nothing.
 func (l *PredicateList) Close() error {
-	if l != nil && l.p != nil {
-		C.dci_predicate_list_free(l.p)
-		l.p = nil
-		runtime.SetFinalizer(l, nil)
-	}
-	return nil
+	return release(l, func() **C.dci_predicate_list { return &l.p }, func(p *C.dci_predicate_list) { C.dci_predicate_list_free(p) })
 }

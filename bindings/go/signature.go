@@ -102,12 +102,7 @@ func (s *Signer) Sign(envelope []byte, now time.Time) ([]byte, error) {
 
 // Close frees the signer (its key copy is wiped). Calling it again does nothing.
 func (s *Signer) Close() error {
-	if s != nil && s.p != nil {
-		C.dci_signer_free(s.p)
-		s.p = nil
-		runtime.SetFinalizer(s, nil)
-	}
-	return nil
+	return release(s, func() **C.dci_signer { return &s.p }, func(p *C.dci_signer) { C.dci_signer_free(p) })
 }
 
 func unixOrZero(t time.Time) C.int64_t {
