@@ -74,19 +74,23 @@ func (c *Client) Close() error {
 	return release(c, func() **C.dci_client { return &c.p }, func(p *C.dci_client) { C.dci_client_free(p) })
 }
 
-// withJSON runs f on the open client with arg as JSON (named name in errors) and returns the
-// JSON f writes.
-func (c *Client) withJSON(name string, arg any, f func(carg *C.char, o **C.char, e **C.dci_error) C.dci_result) ([]byte, error) {
+// callOut is callOut on the open client: f may use c.p, kept alive until f returns.
+func (c *Client) callOut(f func(o **C.char, e **C.dci_error) C.dci_result) ([]byte, error) {
 	if c == nil || c.p == nil {
 		return nil, closedError("Client")
 	}
 	defer runtime.KeepAlive(c)
+	return callOut(f)
+}
+
+// withJSON is callOut on the open client with arg as JSON (named name in errors).
+func (c *Client) withJSON(name string, arg any, f func(carg *C.char, o **C.char, e **C.dci_error) C.dci_result) ([]byte, error) {
 	carg, err := marshalArg(name, arg)
 	if err != nil {
 		return nil, err
 	}
 	defer freeC(carg)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(carg, o, e) })
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(carg, o, e) })
 }
 
 // callJSON runs a client call that takes one JSON argument and returns JSON.
@@ -282,12 +286,6 @@ type CallbackAnswer struct {
 // hands its result to a WaitFor on the same transaction. Answer the registry's HTTP request
 // with HTTPStatus and Ack.
 func (c *Client) HandleCallback(body []byte, headers map[string]string) (*CallbackAnswer, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
-	cbody := cString(string(body))
-	defer freeC(cbody)
 	var cheaders *C.char
 	if headers != nil {
 		var err error
@@ -296,7 +294,9 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 		}
 		defer freeC(cheaders)
 	}
-	return decode[*CallbackAnswer](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	cbody := cString(string(body))
+	defer freeC(cbody)
+	return decode[*CallbackAnswer](c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_handle_callback(c.p, cbody, cheaders, o, e)
 	}))
 }
@@ -304,43 +304,30 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 // WaitFor waits for the callback of an async call (by its transaction id); the result is
 // {"kind": ..., "result": {...}}. No callback in time is ErrTimeout.
 func (c *Client) WaitFor(transactionID string, timeout time.Duration) (json.RawMessage, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
 	ctxn := cString(transactionID)
 	defer freeC(ctxn)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), o, e)
 	})
 }
 
-// withPerson runs f on the open client with an identifier (type and value) in C form.
-func (c *Client) withPerson(idType, idValue string, f func(ct, cv *C.char) error) error {
-	if c == nil || c.p == nil {
-		return closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
+// person runs a service call that takes an identifier and writes JSON.
+func (c *Client) person(idType, idValue string, f C.dci_person_call) ([]byte, error) {
 	ct, cv := cString(idType), cString(idValue)
 	defer freeC(ct)
 	defer freeC(cv)
-	return f(ct, cv)
-}
-
-// person runs a service call that takes an identifier and writes JSON.
-func (c *Client) person(idType, idValue string, f C.dci_person_call) (out []byte, err error) {
-	err = c.withPerson(idType, idValue, func(ct, cv *C.char) error {
-		out, err = callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.call_person(f, c.p, ct, cv, o, e) })
-		return err
-	})
-	return out, err
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.call_person(f, c.p, ct, cv, o, e) })
 }
 
 // personBool runs a service call that takes an identifier and answers yes or no.
 func (c *Client) personBool(idType, idValue string, f C.dci_person_bool_call) (bool, error) {
+	ct, cv := cString(idType), cString(idValue)
+	defer freeC(ct)
+	defer freeC(cv)
 	var out C.bool
-	err := c.withPerson(idType, idValue, func(ct, cv *C.char) error {
-		return call(func(e **C.dci_error) C.dci_result { return C.call_person_bool(f, c.p, ct, cv, &out, e) })
+	// The call writes the bool, no string: callOut for its open-client check only.
+	_, err := c.callOut(func(_ **C.char, e **C.dci_error) C.dci_result {
+		return C.call_person_bool(f, c.p, ct, cv, &out, e)
 	})
 	return bool(out), err
 }
@@ -454,11 +441,7 @@ type ConnectionReport struct {
 
 // TestConnection checks authentication and reachability with a search that matches nothing.
 func (c *Client) TestConnection() (*ConnectionReport, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
-	return decode[*ConnectionReport](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return decode[*ConnectionReport](c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_test_connection(c.p, o, e)
 	}))
 }
