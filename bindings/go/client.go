@@ -470,12 +470,10 @@ func (c *Client) Listen(addr string) (*Listener, error) {
 
 // Addr is the address the listener is bound to ("127.0.0.1:40123").
 func (l *Listener) Addr() (string, error) {
-	if l == nil || l.p == nil {
-		return "", closedError("Listener")
-	}
 	defer runtime.KeepAlive(l)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, o, e) })
-	return string(b), err
+	return stringOf(l == nil || l.p == nil, "Listener", func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_listener_local_addr(l.p, o, e)
+	})
 }
 
 // Close stops the listener. Calling it again does nothing.

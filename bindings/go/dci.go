@@ -84,6 +84,16 @@ func callOut(f func(out **C.char, errp **C.dci_error) C.dci_result) ([]byte, err
 	return takeBytes(out), nil
 }
 
+// stringOf is callOut for a handle method that returns a string: closedError(what) when the
+// handle is closed (f, which reads the handle's pointer, is not called then).
+func stringOf(closed bool, what string, f func(out **C.char, errp **C.dci_error) C.dci_result) (string, error) {
+	if closed {
+		return "", closedError(what)
+	}
+	b, err := callOut(f)
+	return string(b), err
+}
+
 // callHandle runs a libdci constructor that writes a new handle to *out, and wraps the handle.
 func callHandle[P, H any](wrap func(P) H, f func(out *P, errp **C.dci_error) C.dci_result) (H, error) {
 	var p P

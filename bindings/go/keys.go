@@ -68,14 +68,10 @@ func SigningKeyFromEd25519Seed(seed []byte) (*SigningKey, error) {
 
 // PEM is the key as PKCS#8 PEM. It is secret.
 func (k *SigningKey) PEM() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("SigningKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "SigningKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_signing_key_to_pem(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -123,14 +119,10 @@ func VerifyingKeyFromJWK(jwk []byte) (*VerifyingKey, error) {
 
 // PEM is the key as SPKI PEM.
 func (k *VerifyingKey) PEM() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("VerifyingKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "VerifyingKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_verifying_key_to_pem(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // JWK is the key's JWK as JSON, with use "sig", alg and kid (the RFC 7638 thumbprint when
@@ -149,14 +141,10 @@ func (k *VerifyingKey) JWK(kid string) ([]byte, error) {
 
 // Thumbprint is the key's RFC 7638 JWK thumbprint (base64url SHA-256).
 func (k *VerifyingKey) Thumbprint() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("VerifyingKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "VerifyingKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_verifying_key_thumbprint(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
