@@ -4,6 +4,27 @@ package dci
 #include <stdlib.h>
 #include <stdbool.h>
 #include "dci.h"
+
+// The shapes of libdci's client calls: Go hands the C function itself to the one caller of
+// its shape (cgo cannot call a C function pointer, so these call it).
+typedef dci_result (*dci_json_call)(const dci_client *, const char *, char **, dci_error **);
+typedef dci_result (*dci_person_call)(const dci_client *, const char *, const char *, char **,
+                                      dci_error **);
+typedef dci_result (*dci_person_bool_call)(const dci_client *, const char *, const char *,
+                                           bool *, dci_error **);
+
+static dci_result call_json(dci_json_call f, const dci_client *c, const char *arg, char **out,
+                            dci_error **err) {
+    return f(c, arg, out, err);
+}
+static dci_result call_person(dci_person_call f, const dci_client *c, const char *t,
+                              const char *v, char **out, dci_error **err) {
+    return f(c, t, v, out, err);
+}
+static dci_result call_person_bool(dci_person_bool_call f, const dci_client *c, const char *t,
+                                   const char *v, bool *out, dci_error **err) {
+    return f(c, t, v, out, err);
+}
 */
 import "C"
 
@@ -50,26 +71,41 @@ func NewClient(dataSource any) (*Client, error) {
 
 // Close frees the client. Calling it again does nothing.
 func (c *Client) Close() error {
-	if c != nil && c.p != nil {
-		C.dci_client_free(c.p)
-		c.p = nil
-		runtime.SetFinalizer(c, nil)
-	}
-	return nil
+	return release(c, func() **C.dci_client { return &c.p }, func(p *C.dci_client) { C.dci_client_free(p) })
 }
 
-// callJSON runs a client call that takes one JSON argument and returns JSON.
-func (c *Client) callJSON(arg any, f func(*C.dci_client, *C.char, **C.char, **C.dci_error) C.dci_result) ([]byte, error) {
+// callOut is callOut on the open client: f may use c.p, kept alive until f returns.
+func (c *Client) callOut(f func(o **C.char, e **C.dci_error) C.dci_result) ([]byte, error) {
 	if c == nil || c.p == nil {
 		return nil, closedError("Client")
 	}
 	defer runtime.KeepAlive(c)
-	carg, err := marshalArg("argument", arg)
+	return callOut(f)
+}
+
+// withJSON is callOut on the open client with arg as JSON (named name in errors).
+func (c *Client) withJSON(name string, arg any, f func(carg *C.char, o **C.char, e **C.dci_error) C.dci_result) ([]byte, error) {
+	carg, err := marshalArg(name, arg)
 	if err != nil {
 		return nil, err
 	}
 	defer freeC(carg)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, carg, o, e) })
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(carg, o, e) })
+}
+
+// callJSON runs a client call that takes one JSON argument and returns JSON.
+func (c *Client) callJSON(arg any, f C.dci_json_call) ([]byte, error) {
+	return c.withJSON("argument", arg, func(carg *C.char, o **C.char, e **C.dci_error) C.dci_result {
+		return C.call_json(f, c.p, carg, o, e)
+	})
+}
+
+// list is items, or an empty list for none (a nil slice would be JSON null).
+func list[T any](items []T) []T {
+	if items == nil {
+		return []T{}
+	}
+	return items
 }
 
 func decode[T any](b []byte, err error) (T, error) {
@@ -159,25 +195,19 @@ type Ack struct {
 
 // SearchSync searches through the registry's sync endpoint (/registry/sync/search).
 func (c *Client) SearchSync(s Search) (*SearchResult, error) {
-	return decode[*SearchResult](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_search_sync(p, a, o, e)
-	}))
+	return decode[*SearchResult](c.callJSON(s, C.dci_json_call(C.dci_client_search_sync)))
 }
 
 // SearchAll searches page after page (PageSize long, from PageNumber) and returns every
 // record of every page.
 func (c *Client) SearchAll(s Search) ([]json.RawMessage, error) {
-	return decode[[]json.RawMessage](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_search_all(p, a, o, e)
-	}))
+	return decode[[]json.RawMessage](c.callJSON(s, C.dci_json_call(C.dci_client_search_all)))
 }
 
 // SearchAsync searches through the async endpoint; the result arrives at our_callback_uri
 // (hand it to HandleCallback, then WaitFor the Ack's TransactionID).
 func (c *Client) SearchAsync(s Search) (*Ack, error) {
-	return decode[*Ack](c.callJSON(s, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_search_async(p, a, o, e)
-	}))
+	return decode[*Ack](c.callJSON(s, C.dci_json_call(C.dci_client_search_async)))
 }
 
 // TxnStatusQuery asks for the status of a transaction.
@@ -193,16 +223,12 @@ type TxnStatusQuery struct {
 
 // TxnStatus asks the sync txn status endpoint; the result is JSON.
 func (c *Client) TxnStatus(q TxnStatusQuery) (json.RawMessage, error) {
-	return c.callJSON(q, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_txn_status(p, a, o, e)
-	})
+	return c.callJSON(q, C.dci_json_call(C.dci_client_txn_status))
 }
 
 // TxnStatusAsync asks the async txn status endpoint.
 func (c *Client) TxnStatusAsync(q TxnStatusQuery) (*Ack, error) {
-	return decode[*Ack](c.callJSON(q, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_txn_status_async(p, a, o, e)
-	}))
+	return decode[*Ack](c.callJSON(q, C.dci_json_call(C.dci_client_txn_status_async)))
 }
 
 // Subscription asks for registry events.
@@ -219,22 +245,12 @@ type Subscription struct {
 
 // Subscribe subscribes to registry events (codes arrive by the on-subscribe callback).
 func (c *Client) Subscribe(subs ...Subscription) (*Ack, error) {
-	if subs == nil {
-		subs = []Subscription{}
-	}
-	return decode[*Ack](c.callJSON(subs, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_subscribe(p, a, o, e)
-	}))
+	return decode[*Ack](c.callJSON(list(subs), C.dci_json_call(C.dci_client_subscribe)))
 }
 
 // Unsubscribe ends subscriptions by their codes.
 func (c *Client) Unsubscribe(codes ...string) (*Ack, error) {
-	if codes == nil {
-		codes = []string{}
-	}
-	return decode[*Ack](c.callJSON(codes, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_client_unsubscribe(p, a, o, e)
-	}))
+	return decode[*Ack](c.callJSON(list(codes), C.dci_json_call(C.dci_client_unsubscribe)))
 }
 
 // CallbackError describes why a callback was refused, or the registry's rejection it carried:
@@ -270,12 +286,6 @@ type CallbackAnswer struct {
 // hands its result to a WaitFor on the same transaction. Answer the registry's HTTP request
 // with HTTPStatus and Ack.
 func (c *Client) HandleCallback(body []byte, headers map[string]string) (*CallbackAnswer, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
-	cbody := cString(string(body))
-	defer freeC(cbody)
 	var cheaders *C.char
 	if headers != nil {
 		var err error
@@ -284,7 +294,9 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 		}
 		defer freeC(cheaders)
 	}
-	return decode[*CallbackAnswer](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	cbody := cString(string(body))
+	defer freeC(cbody)
+	return decode[*CallbackAnswer](c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_handle_callback(c.p, cbody, cheaders, o, e)
 	}))
 }
@@ -292,43 +304,32 @@ func (c *Client) HandleCallback(body []byte, headers map[string]string) (*Callba
 // WaitFor waits for the callback of an async call (by its transaction id); the result is
 // {"kind": ..., "result": {...}}. No callback in time is ErrTimeout.
 func (c *Client) WaitFor(transactionID string, timeout time.Duration) (json.RawMessage, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
 	ctxn := cString(transactionID)
 	defer freeC(ctxn)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_wait_for(c.p, ctxn, C.uint64_t(timeout/time.Millisecond), o, e)
 	})
 }
 
 // person runs a service call that takes an identifier and writes JSON.
-func (c *Client) person(idType, idValue string, f func(*C.dci_client, *C.char, *C.char, **C.char, **C.dci_error) C.dci_result) ([]byte, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
+func (c *Client) person(idType, idValue string, f C.dci_person_call) ([]byte, error) {
 	ct, cv := cString(idType), cString(idValue)
 	defer freeC(ct)
 	defer freeC(cv)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result { return f(c.p, ct, cv, o, e) })
+	return c.callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.call_person(f, c.p, ct, cv, o, e) })
 }
 
 // personBool runs a service call that takes an identifier and answers yes or no.
-func (c *Client) personBool(idType, idValue string, f func(*C.dci_client, *C.char, *C.char, *C.bool, **C.dci_error) C.dci_result) (bool, error) {
-	if c == nil || c.p == nil {
-		return false, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
+func (c *Client) personBool(idType, idValue string, f C.dci_person_bool_call) (bool, error) {
 	ct, cv := cString(idType), cString(idValue)
 	defer freeC(ct)
 	defer freeC(cv)
 	var out C.bool
-	if err := call(func(e **C.dci_error) C.dci_result { return f(c.p, ct, cv, &out, e) }); err != nil {
-		return false, err
-	}
-	return bool(out), nil
+	// The call writes the bool, no string: callOut for its open-client check only.
+	_, err := c.callOut(func(_ **C.char, e **C.dci_error) C.dci_result {
+		return C.call_person_bool(f, c.p, ct, cv, &out, e)
+	})
+	return bool(out), err
 }
 
 // BirthRecord is a verified birth (CRVS).
@@ -347,33 +348,22 @@ type BirthRecord struct {
 
 // VerifyBirth (CRVS) looks the person up; nil when nobody is found.
 func (c *Client) VerifyBirth(idType, idValue string) (*BirthRecord, error) {
-	return decode[*BirthRecord](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_crvs_verify_birth(p, t, v, o, e)
-	}))
+	return decode[*BirthRecord](c.person(idType, idValue, C.dci_person_call(C.dci_crvs_verify_birth)))
 }
 
 // IsDeceased (CRVS) reports whether a death is registered for the person.
 func (c *Client) IsDeceased(idType, idValue string) (bool, error) {
-	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
-		return C.dci_crvs_is_deceased(p, t, v, o, e)
-	})
+	return c.personBool(idType, idValue, C.dci_person_bool_call(C.dci_crvs_is_deceased))
 }
 
 // SearchBirths (CRVS) returns every birth record between two dates (YYYY-MM-DD, inclusive).
 func (c *Client) SearchBirths(from, to string) ([]json.RawMessage, error) {
-	return decode[[]json.RawMessage](c.person(from, to, func(p *C.dci_client, f, t *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_crvs_search_births(p, f, t, o, e)
-	}))
+	return decode[[]json.RawMessage](c.person(from, to, C.dci_person_call(C.dci_crvs_search_births)))
 }
 
 // SubscribeEvents (CRVS) subscribes to vital events (none given: live births and deaths).
 func (c *Client) SubscribeEvents(eventTypes ...string) (*Ack, error) {
-	if eventTypes == nil {
-		eventTypes = []string{}
-	}
-	return decode[*Ack](c.callJSON(eventTypes, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_crvs_subscribe_events(p, a, o, e)
-	}))
+	return decode[*Ack](c.callJSON(list(eventTypes), C.dci_json_call(C.dci_crvs_subscribe_events)))
 }
 
 // Identifier of a person.
@@ -391,12 +381,7 @@ type DuplicationResult struct {
 
 // CheckDuplication (IBR) searches for each identifier; any record found is a duplicate.
 func (c *Client) CheckDuplication(ids ...Identifier) (*DuplicationResult, error) {
-	if ids == nil {
-		ids = []Identifier{}
-	}
-	return decode[*DuplicationResult](c.callJSON(ids, func(p *C.dci_client, a *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_ibr_check_duplication(p, a, o, e)
-	}))
+	return decode[*DuplicationResult](c.callJSON(list(ids), C.dci_json_call(C.dci_ibr_check_duplication)))
 }
 
 // Beneficiary is one beneficiary the IBR holds.
@@ -410,56 +395,37 @@ type Beneficiary struct {
 
 // SearchBeneficiary (IBR) lists the beneficiaries held under the identifier.
 func (c *Client) SearchBeneficiary(idType, idValue string) ([]Beneficiary, error) {
-	return decode[[]Beneficiary](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_ibr_search_beneficiary(p, t, v, o, e)
-	}))
+	return decode[[]Beneficiary](c.person(idType, idValue, C.dci_person_call(C.dci_ibr_search_beneficiary)))
 }
 
 // Enrolled (IBR) reports whether the person is enrolled.
 func (c *Client) Enrolled(idType, idValue string) (bool, error) {
-	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
-		return C.dci_ibr_enrolled(p, t, v, o, e)
-	})
+	return c.personBool(idType, idValue, C.dci_person_bool_call(C.dci_ibr_enrolled))
 }
 
 // DisabilityStatus (DR) is the person's disability record as JSON (null when not found).
 func (c *Client) DisabilityStatus(idType, idValue string) (json.RawMessage, error) {
-	return c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_dr_get_disability_status(p, t, v, o, e)
-	})
+	return c.person(idType, idValue, C.dci_person_call(C.dci_dr_get_disability_status))
 }
 
 // FunctionalScores (DR) are the Washington Group scores (domain -> 1..4).
 func (c *Client) FunctionalScores(idType, idValue string) (map[string]int, error) {
-	return decode[map[string]int](c.person(idType, idValue, func(p *C.dci_client, t, v *C.char, o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_dr_get_functional_scores(p, t, v, o, e)
-	}))
+	return decode[map[string]int](c.person(idType, idValue, C.dci_person_call(C.dci_dr_get_functional_scores)))
 }
 
 // IsPWD (DR) reports whether the person is a person with disability.
 func (c *Client) IsPWD(idType, idValue string) (bool, error) {
-	return c.personBool(idType, idValue, func(p *C.dci_client, t, v *C.char, o *C.bool, e **C.dci_error) C.dci_result {
-		return C.dci_dr_is_pwd(p, t, v, o, e)
-	})
+	return c.personBool(idType, idValue, C.dci_person_bool_call(C.dci_dr_is_pwd))
 }
 
 // CallSync calls a registry-specific sync endpoint (path such as "/registry/sync/enrolled")
 // with the header action and the message body (an object, without transaction_id); the result
 // is {"transaction_id", "envelope", "signature"}.
 func (c *Client) CallSync(path, action string, body any) (json.RawMessage, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
-	cb, err := marshalArg("body", body)
-	if err != nil {
-		return nil, err
-	}
-	defer freeC(cb)
 	cp, ca := cString(path), cString(action)
 	defer freeC(cp)
 	defer freeC(ca)
-	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return c.withJSON("body", body, func(cb *C.char, o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_call_sync(c.p, cp, ca, cb, o, e)
 	})
 }
@@ -475,11 +441,7 @@ type ConnectionReport struct {
 
 // TestConnection checks authentication and reachability with a search that matches nothing.
 func (c *Client) TestConnection() (*ConnectionReport, error) {
-	if c == nil || c.p == nil {
-		return nil, closedError("Client")
-	}
-	defer runtime.KeepAlive(c)
-	return decode[*ConnectionReport](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return decode[*ConnectionReport](c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_client_test_connection(c.p, o, e)
 	}))
 }
@@ -508,20 +470,13 @@ func (c *Client) Listen(addr string) (*Listener, error) {
 
 // Addr is the address the listener is bound to ("127.0.0.1:40123").
 func (l *Listener) Addr() (string, error) {
-	if l == nil || l.p == nil {
-		return "", closedError("Listener")
-	}
 	defer runtime.KeepAlive(l)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_listener_local_addr(l.p, o, e) })
-	return string(b), err
+	return stringOf(l == nil || l.p == nil, "Listener", func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_listener_local_addr(l.p, o, e)
+	})
 }
 
 // Close stops the listener. Calling it again does nothing.
 func (l *Listener) Close() error {
-	if l != nil && l.p != nil {
-		C.dci_listener_free(l.p)
-		l.p = nil
-		runtime.SetFinalizer(l, nil)
-	}
-	return nil
+	return release(l, func() **C.dci_listener { return &l.p }, func(p *C.dci_listener) { C.dci_listener_free(p) })
 }

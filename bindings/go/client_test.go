@@ -62,6 +62,17 @@ func demoBinary(t *testing.T) string {
 	return bin
 }
 
+// freeAddr is a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
 type demoServer struct {
 	base, clientID, clientSecret, senderKey string
 }
@@ -69,12 +80,7 @@ type demoServer struct {
 // startDemo runs `dci serve --demo` on a free loopback port until the test ends.
 func startDemo(t *testing.T) demoServer {
 	bin := demoBinary(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	db := filepath.Join(t.TempDir(), "demo.db")
 	cmd := exec.Command(bin, "serve", "--demo", "--listen", addr, "--db", db)
 	stdout, err := cmd.StdoutPipe()
@@ -355,12 +361,7 @@ func TestAsyncSearchWithCallback(t *testing.T) {
 // The same flow with the library's own callback listener instead of a Go HTTP server.
 func TestAsyncSearchWithListener(t *testing.T) {
 	s := startDemo(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	client := demoClient(t, s, "http://"+addr+"/dci")
 	listener, err := client.Listen(addr)
 	if err != nil {

@@ -26,6 +26,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"runtime"
 	"unsafe"
 )
 
@@ -83,6 +84,16 @@ func callOut(f func(out **C.char, errp **C.dci_error) C.dci_result) ([]byte, err
 	return takeBytes(out), nil
 }
 
+// stringOf is callOut for a handle method that returns a string: closedError(what) when the
+// handle is closed (f, which reads the handle's pointer, is not called then).
+func stringOf(closed bool, what string, f func(out **C.char, errp **C.dci_error) C.dci_result) (string, error) {
+	if closed {
+		return "", closedError(what)
+	}
+	b, err := callOut(f)
+	return string(b), err
+}
+
 // callHandle runs a libdci constructor that writes a new handle to *out, and wraps the handle.
 func callHandle[P, H any](wrap func(P) H, f func(out *P, errp **C.dci_error) C.dci_result) (H, error) {
 	var p P
@@ -130,6 +141,22 @@ func takeError(r C.dci_result, e *C.dci_error) error {
 		_ = json.Unmarshal([]byte(C.GoString(p)), &err.Violations)
 	}
 	return err
+}
+
+// release is every handle's Close: unless the handle h is nil or already closed, it frees
+// the library pointer (reached through field, called only for a non-nil h) with free, clears
+// it and drops the finalizer, so that calling it again does nothing.
+func release[H any, P comparable](h *H, field func() *P, free func(P)) error {
+	if h == nil {
+		return nil
+	}
+	var closed P
+	if p := field(); *p != closed {
+		free(*p)
+		*p = closed
+		runtime.SetFinalizer(h, nil)
+	}
+	return nil
 }
 
 // closedError reports the use of a handle after Close.

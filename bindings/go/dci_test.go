@@ -51,6 +51,16 @@ func wantKind(t *testing.T, err error, k dci.Kind, code string) *dci.Error {
 
 func repoRoot() string { return filepath.Join("..", "..") }
 
+// readVector reads a shared test vector file of tests/vectors/.
+func readVector(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(), "tests", "vectors", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 func TestVersionAndKinds(t *testing.T) {
 	if v := dci.Version(); !strings.Contains(v, ".") {
 		t.Fatalf("version %q", v)
@@ -253,10 +263,7 @@ type vectorCase struct {
 // The shared vectors (tests/vectors/dci-signature-libdci.json and the Python-made ones over
 // the same keys), as the Rust, Python and C tests check them.
 func TestSignatureVectors(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot(), "tests", "vectors", "dci-signature-libdci.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readVector(t, "dci-signature-libdci.json")
 	var doc struct {
 		Created int64 `json:"created"`
 		Keys    struct {
@@ -343,10 +350,7 @@ func TestSignatureVectors(t *testing.T) {
 	var python struct {
 		Cases []vectorCase `json:"cases"`
 	}
-	raw, err = os.ReadFile(filepath.Join(repoRoot(), "tests", "vectors", "dci-signature-python-made.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw = readVector(t, "dci-signature-python-made.json")
 	if err := json.Unmarshal(raw, &python); err != nil {
 		t.Fatal(err)
 	}
@@ -499,10 +503,7 @@ func TestFinalizers(t *testing.T) {
 // The OpenSPP 2 style vector (RFC 8032 test key): it verifies, and signing the same envelope
 // at its time gives its signature.
 func TestOpenSPP2StyleVector(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot(), "tests", "vectors", "dci-signature-ed25519-openspp2-style.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readVector(t, "dci-signature-ed25519-openspp2-style.json")
 	var doc struct {
 		Created  int64           `json:"created"`
 		Expires  int64           `json:"expires"`
@@ -521,7 +522,7 @@ func TestOpenSPP2StyleVector(t *testing.T) {
 	if v.Kid != "spmis.example.org|key1|ed25519" || v.Created != doc.Created || v.Expires != doc.Expires {
 		t.Fatalf("%+v", v)
 	}
-	_, err = dci.Verify(doc.Envelope, pub, &dci.VerifyOptions{Now: time.Unix(doc.Expires+1, 0)})
+	_, err := dci.Verify(doc.Envelope, pub, &dci.VerifyOptions{Now: time.Unix(doc.Expires+1, 0)})
 	wantKind(t, err, dci.KindSignatureExpired, "err.signature.invalid")
 
 	seed, _ := hex.DecodeString(doc.Key.PrivateSeedHex)

@@ -52,9 +52,7 @@ type SearchOptions struct {
 // NewSearchRequest builds an unsigned search request envelope ({"header", "message"} JSON);
 // sign it with Signer.Sign.
 func NewSearchRequest(opts SearchOptions) ([]byte, error) {
-	if opts.Queries == nil {
-		opts.Queries = []Query{}
-	}
+	opts.Queries = list(opts.Queries)
 	co, err := marshalArg("options", opts)
 	if err != nil {
 		return nil, err

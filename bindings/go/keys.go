@@ -68,14 +68,10 @@ func SigningKeyFromEd25519Seed(seed []byte) (*SigningKey, error) {
 
 // PEM is the key as PKCS#8 PEM. It is secret.
 func (k *SigningKey) PEM() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("SigningKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "SigningKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_signing_key_to_pem(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -100,12 +96,7 @@ func (k *SigningKey) VerifyingKey() (*VerifyingKey, error) {
 
 // Close frees the key (its material is wiped). Calling it again does nothing.
 func (k *SigningKey) Close() error {
-	if k != nil && k.p != nil {
-		C.dci_signing_key_free(k.p)
-		k.p = nil
-		runtime.SetFinalizer(k, nil)
-	}
-	return nil
+	return release(k, func() **C.dci_signing_key { return &k.p }, func(p *C.dci_signing_key) { C.dci_signing_key_free(p) })
 }
 
 // VerifyingKeyFromPEM loads an SPKI ("BEGIN PUBLIC KEY") or PKCS#1 RSA public key.
@@ -128,14 +119,10 @@ func VerifyingKeyFromJWK(jwk []byte) (*VerifyingKey, error) {
 
 // PEM is the key as SPKI PEM.
 func (k *VerifyingKey) PEM() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("VerifyingKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "VerifyingKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_verifying_key_to_pem(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // JWK is the key's JWK as JSON, with use "sig", alg and kid (the RFC 7638 thumbprint when
@@ -154,14 +141,10 @@ func (k *VerifyingKey) JWK(kid string) ([]byte, error) {
 
 // Thumbprint is the key's RFC 7638 JWK thumbprint (base64url SHA-256).
 func (k *VerifyingKey) Thumbprint() (string, error) {
-	if k == nil || k.p == nil {
-		return "", closedError("VerifyingKey")
-	}
 	defer runtime.KeepAlive(k)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+	return stringOf(k == nil || k.p == nil, "VerifyingKey", func(o **C.char, e **C.dci_error) C.dci_result {
 		return C.dci_verifying_key_thumbprint(k.p, o, e)
 	})
-	return string(b), err
 }
 
 // Algorithm is "ed25519" or "rsa-sha256" ("" after Close).
@@ -175,12 +158,7 @@ func (k *VerifyingKey) Algorithm() string {
 
 // Close frees the key. Calling it again does nothing.
 func (k *VerifyingKey) Close() error {
-	if k != nil && k.p != nil {
-		C.dci_verifying_key_free(k.p)
-		k.p = nil
-		runtime.SetFinalizer(k, nil)
-	}
-	return nil
+	return release(k, func() **C.dci_verifying_key { return &k.p }, func(p *C.dci_verifying_key) { C.dci_verifying_key_free(p) })
 }
 
 // NewJWKS makes an empty JWK Set.
@@ -234,10 +212,5 @@ func (s *JWKS) Len() int {
 
 // Close frees the set. Calling it again does nothing.
 func (s *JWKS) Close() error {
-	if s != nil && s.p != nil {
-		C.dci_jwks_free(s.p)
-		s.p = nil
-		runtime.SetFinalizer(s, nil)
-	}
-	return nil
+	return release(s, func() **C.dci_jwks { return &s.p }, func(p *C.dci_jwks) { C.dci_jwks_free(p) })
 }

@@ -97,6 +97,23 @@ func NewPredicateList() (*PredicateList, error) {
 // Add appends the item "attribute op value"; op is one of gt lt eq ge le in, value any JSON
 // value (a slice for in).
 func (l *PredicateList) Add(attribute, op string, value any) error {
+	return l.withExpression(attribute, op, value, func(ca, co, cv *C.char, e **C.dci_error) C.dci_result {
+		return C.dci_predicate_list_add(l.p, ca, co, cv, e)
+	})
+}
+
+// Join joins a second expression to the last item: condition "and", "or" or "not"
+// (e1 AND NOT e2).
+func (l *PredicateList) Join(condition, attribute, op string, value any) error {
+	cc := cString(condition)
+	defer freeC(cc)
+	return l.withExpression(attribute, op, value, func(ca, co, cv *C.char, e **C.dci_error) C.dci_result {
+		return C.dci_predicate_list_join(l.p, cc, ca, co, cv, e)
+	})
+}
+
+// withExpression runs a call on the list with the expression "attribute op value" in C form.
+func (l *PredicateList) withExpression(attribute, op string, value any, f func(ca, co, cv *C.char, e **C.dci_error) C.dci_result) error {
 	if l == nil || l.p == nil {
 		return closedError("PredicateList")
 	}
@@ -109,30 +126,7 @@ func (l *PredicateList) Add(attribute, op string, value any) error {
 	ca, co := cString(attribute), cString(op)
 	defer freeC(ca)
 	defer freeC(co)
-	return call(func(e **C.dci_error) C.dci_result {
-		return C.dci_predicate_list_add(l.p, ca, co, cv, e)
-	})
-}
-
-// Join joins a second expression to the last item: condition "and", "or" or "not"
-// (e1 AND NOT e2).
-func (l *PredicateList) Join(condition, attribute, op string, value any) error {
-	if l == nil || l.p == nil {
-		return closedError("PredicateList")
-	}
-	defer runtime.KeepAlive(l)
-	cv, err := marshalArg("value", value)
-	if err != nil {
-		return err
-	}
-	defer freeC(cv)
-	cc, ca, co := cString(condition), cString(attribute), cString(op)
-	defer freeC(cc)
-	defer freeC(ca)
-	defer freeC(co)
-	return call(func(e **C.dci_error) C.dci_result {
-		return C.dci_predicate_list_join(l.p, cc, ca, co, cv, e)
-	})
+	return call(func(e **C.dci_error) C.dci_result { return f(ca, co, cv, e) })
 }
 
 // Not negates the last item (condition "not" without a second expression).
@@ -161,10 +155,5 @@ func (l *PredicateList) Query() (Query, error) {
 
 // Close frees the list. Calling it again does nothing.
 func (l *PredicateList) Close() error {
-	if l != nil && l.p != nil {
-		C.dci_predicate_list_free(l.p)
-		l.p = nil
-		runtime.SetFinalizer(l, nil)
-	}
-	return nil
+	return release(l, func() **C.dci_predicate_list { return &l.p }, func(p *C.dci_predicate_list) { C.dci_predicate_list_free(p) })
 }

@@ -78,12 +78,10 @@ func (s *Signer) SetValidity(d time.Duration) error {
 
 // Kid is the kid the signer writes: {senderID}|{keyID}|{alg}.
 func (s *Signer) Kid() (string, error) {
-	if s == nil || s.p == nil {
-		return "", closedError("Signer")
-	}
 	defer runtime.KeepAlive(s)
-	b, err := callOut(func(o **C.char, e **C.dci_error) C.dci_result { return C.dci_signer_kid(s.p, o, e) })
-	return string(b), err
+	return stringOf(s == nil || s.p == nil, "Signer", func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_signer_kid(s.p, o, e)
+	})
 }
 
 // Sign returns the envelope ({"header", "message"} JSON) with its signature set over the
@@ -102,12 +100,7 @@ func (s *Signer) Sign(envelope []byte, now time.Time) ([]byte, error) {
 
 // Close frees the signer (its key copy is wiped). Calling it again does nothing.
 func (s *Signer) Close() error {
-	if s != nil && s.p != nil {
-		C.dci_signer_free(s.p)
-		s.p = nil
-		runtime.SetFinalizer(s, nil)
-	}
-	return nil
+	return release(s, func() **C.dci_signer { return &s.p }, func(p *C.dci_signer) { C.dci_signer_free(p) })
 }
 
 func unixOrZero(t time.Time) C.int64_t {
@@ -161,30 +154,31 @@ func (o *VerifyOptions) c() (profile *C.char, now, skew C.int64_t) {
 // Errors: ErrSignatureMissing, ErrSignatureMalformed, ErrSignatureInvalid,
 // ErrSignatureExpired, ErrSignatureNotYetValid, ErrKey, ErrUnsupportedAlgorithm, ErrJSON.
 func Verify(envelope []byte, key *VerifyingKey, opts *VerifyOptions) (*Verified, error) {
-	if key == nil || key.p == nil {
-		return nil, closedError("VerifyingKey")
-	}
 	defer runtime.KeepAlive(key)
-	cenv := cString(string(envelope))
-	defer freeC(cenv)
-	profile, now, skew := opts.c()
-	defer freeC(profile)
-	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_key(cenv, key.p, profile, now, skew, o, e)
-	}))
+	return verify(envelope, opts, key == nil || key.p == nil, "VerifyingKey", func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_key(env, key.p, profile, now, skew, o, e)
+	})
 }
 
 // VerifyJWKS is Verify with the key found in a JWK Set by the signature's kid.
 func VerifyJWKS(envelope []byte, keys *JWKS, opts *VerifyOptions) (*Verified, error) {
-	if keys == nil || keys.p == nil {
-		return nil, closedError("JWKS")
-	}
 	defer runtime.KeepAlive(keys)
+	return verify(envelope, opts, keys == nil || keys.p == nil, "JWKS", func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_verify_with_jwks(env, keys.p, profile, now, skew, o, e)
+	})
+}
+
+// verify runs a dci_verify_with_* call over the envelope and the options in C form, or is
+// closedError(what) when the key handle is closed (f, which reads its pointer, is not called).
+func verify(envelope []byte, opts *VerifyOptions, closed bool, what string, f func(env, profile *C.char, now, skew C.int64_t, o **C.char, e **C.dci_error) C.dci_result) (*Verified, error) {
+	if closed {
+		return nil, closedError(what)
+	}
 	cenv := cString(string(envelope))
 	defer freeC(cenv)
 	profile, now, skew := opts.c()
 	defer freeC(profile)
 	return decode[*Verified](callOut(func(o **C.char, e **C.dci_error) C.dci_result {
-		return C.dci_verify_with_jwks(cenv, keys.p, profile, now, skew, o, e)
+		return f(cenv, profile, now, skew, o, e)
 	}))
 }

@@ -26,6 +26,9 @@ bool check_str(const char *got, const char *want, const char *file, int line, co
 #define CHECK_OK(call) check_ok((call), &err, __FILE__, __LINE__, #call)
 #define CHECK_FAIL(call, want, code, msg) \
     check_fail((call), &err, (want), (code), (msg), __FILE__, __LINE__, #call)
+/* Passes when call fails as a NULL argument (no DCI code) whose message contains msg. */
+#define CHECK_NULL_ARG(call, msg) \
+    check_fail((call), &err, DCI_RESULT_NULL_ARGUMENT, NULL, (msg), __FILE__, __LINE__, #call)
 #define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, #got)
 /* Passes when the string at a JSON pointer in doc equals want. */
 #define CHECK_JSON_STR(doc, pointer, want) \

@@ -23,10 +23,8 @@ static void test_client_config_errors(void) {
     CHECK_FAIL(dci_client_new("{\"base_url\":\"ftp://x\",\"our_sender_id\":\"a\"}", &c, &err),
                DCI_RESULT_CONFIG, NULL, "base_url");
     CHECK_FAIL(dci_client_new("{\"base_url\":", &c, &err), DCI_RESULT_CONFIG, NULL, NULL);
-    CHECK_FAIL(dci_client_new(NULL, &c, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument datasource_json");
-    CHECK_FAIL(dci_client_new(UNREACHABLE, NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument out");
+    CHECK_NULL_ARG(dci_client_new(NULL, &c, &err), "argument datasource_json");
+    CHECK_NULL_ARG(dci_client_new(UNREACHABLE, NULL, &err), "argument out");
     CHECK(c == NULL);
 }
 
@@ -104,12 +102,9 @@ static void test_unreachable_registry(void) {
                "identifiers_json: missing field `identifier_value`");
     CHECK_FAIL(dci_crvs_subscribe_events(c, "[1]", &out, &err), DCI_RESULT_JSON,
                "err.request.bad", "event_types_json");
-    CHECK_FAIL(dci_client_search_sync(NULL, SEARCH, &out, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument client");
-    CHECK_FAIL(dci_client_search_sync(c, NULL, &out, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument search_json");
-    CHECK_FAIL(dci_dr_is_pwd(c, NULL, "1", &yes, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument identifier_type");
+    CHECK_NULL_ARG(dci_client_search_sync(NULL, SEARCH, &out, &err), "argument client");
+    CHECK_NULL_ARG(dci_client_search_sync(c, NULL, &out, &err), "argument search_json");
+    CHECK_NULL_ARG(dci_dr_is_pwd(c, NULL, "1", &yes, &err), "argument identifier_type");
     CHECK_FAIL(dci_dr_is_pwd(c, "UIN", "\xff", &yes, &err), DCI_RESULT_INVALID_UTF8, NULL,
                "argument identifier_value");
 
@@ -183,8 +178,7 @@ static void test_callbacks(void) {
     }
     CHECK_FAIL(dci_client_handle_callback(c, "{}", "[1]", &out, &err), DCI_RESULT_JSON,
                "err.request.bad", "headers_json");
-    CHECK_FAIL(dci_client_handle_callback(c, NULL, NULL, &out, &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "argument body");
+    CHECK_NULL_ARG(dci_client_handle_callback(c, NULL, NULL, &out, &err), "argument body");
     CHECK(out == NULL);
     dci_client_free(c);
 }
@@ -205,10 +199,8 @@ static void test_listener(void) {
         dci_listener_free(l);
     }
     CHECK_FAIL(dci_listener_bind(c, "not an address", &l, &err), DCI_RESULT_IO, NULL, NULL);
-    CHECK_FAIL(dci_listener_bind(NULL, "127.0.0.1:0", &l, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument client");
-    CHECK_FAIL(dci_listener_local_addr(NULL, &addr, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument listener");
+    CHECK_NULL_ARG(dci_listener_bind(NULL, "127.0.0.1:0", &l, &err), "argument client");
+    CHECK_NULL_ARG(dci_listener_local_addr(NULL, &addr, &err), "argument listener");
     dci_listener_free(NULL);
     CHECK(again == NULL);
     dci_client_free(c);

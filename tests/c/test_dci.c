@@ -110,14 +110,10 @@ static void test_json_readers(void) {
                "json: ");
     CHECK_FAIL(dci_json_get("\"ab\xff\"", "", &out, &err), DCI_RESULT_INVALID_UTF8, NULL,
                "argument json is not valid UTF-8 (bad byte at offset 3)");
-    CHECK_FAIL(dci_json_get(NULL, "", &out, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument json must not be NULL");
-    CHECK_FAIL(dci_json_get(doc, NULL, &out, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument pointer");
-    CHECK_FAIL(dci_json_get(doc, "", NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument out must not be NULL");
-    CHECK_FAIL(dci_json_len(doc, "/a", NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument out");
+    CHECK_NULL_ARG(dci_json_get(NULL, "", &out, &err), "argument json must not be NULL");
+    CHECK_NULL_ARG(dci_json_get(doc, NULL, &out, &err), "argument pointer");
+    CHECK_NULL_ARG(dci_json_get(doc, "", NULL, &err), "argument out must not be NULL");
+    CHECK_NULL_ARG(dci_json_len(doc, "/a", NULL, &err), "argument out");
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -93,10 +93,8 @@ static void test_search_request(void) {
     free(opts);
     CHECK_FAIL(dci_search_request_new("{", &env, &err), DCI_RESULT_JSON, "err.request.bad",
                "options_json: ");
-    CHECK_FAIL(dci_search_request_new(NULL, &env, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument options_json");
-    CHECK_FAIL(dci_search_request_new(OPTIONS, NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument out");
+    CHECK_NULL_ARG(dci_search_request_new(NULL, &env, &err), "argument options_json");
+    CHECK_NULL_ARG(dci_search_request_new(OPTIONS, NULL, &err), "argument out");
     CHECK(env == NULL);
 }
 
@@ -127,8 +125,7 @@ static void test_validation_errors(void) {
                "unknown message kind");
     CHECK_FAIL(dci_validate(NULL, "{\"header\":", &err), DCI_RESULT_JSON, "err.request.bad",
                "envelope_json: ");
-    CHECK_FAIL(dci_validate(NULL, NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument envelope_json");
+    CHECK_NULL_ARG(dci_validate(NULL, NULL, &err), "argument envelope_json");
     CHECK_FAIL(dci_validate("se\xffrch", broken, &err), DCI_RESULT_INVALID_UTF8, NULL,
                "argument kind is not valid UTF-8 (bad byte at offset 2)");
 }

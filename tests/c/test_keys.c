@@ -126,10 +126,10 @@ static void test_key_errors(void) {
     CHECK_FAIL(dci_signing_key_generate("HS256", &sk, &err), DCI_RESULT_UNSUPPORTED_ALGORITHM,
                "err.signature.invalid", "HS256");
     CHECK(sk == NULL);
-    CHECK_FAIL(dci_signing_key_generate(NULL, &sk, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument algorithm must not be NULL");
-    CHECK_FAIL(dci_signing_key_generate("ed25519", NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument out must not be NULL");
+    CHECK_NULL_ARG(dci_signing_key_generate(NULL, &sk, &err),
+                   "argument algorithm must not be NULL");
+    CHECK_NULL_ARG(dci_signing_key_generate("ed25519", NULL, &err),
+                   "argument out must not be NULL");
     CHECK_FAIL(dci_signing_key_from_pem("not a pem", &sk, &err), DCI_RESULT_KEY, NULL, NULL);
     /* A public key is not a private key. */
     CHECK_FAIL(dci_signing_key_from_pem(PUBLIC_PEM, &sk, &err), DCI_RESULT_KEY, NULL, NULL);
@@ -137,12 +137,9 @@ static void test_key_errors(void) {
                DCI_RESULT_INVALID_UTF8, NULL, "argument pem is not valid UTF-8 (bad byte at offset 28)");
     CHECK_FAIL(dci_signing_key_from_ed25519_seed(SEED, 31, &sk, &err), DCI_RESULT_KEY, NULL,
                "seed_len 31");
-    CHECK_FAIL(dci_signing_key_from_ed25519_seed(NULL, 32, &sk, &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "argument seed");
-    CHECK_FAIL(dci_signing_key_to_pem(NULL, &s, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument key");
-    CHECK_FAIL(dci_signing_key_verifying_key(NULL, &vk, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument key");
+    CHECK_NULL_ARG(dci_signing_key_from_ed25519_seed(NULL, 32, &sk, &err), "argument seed");
+    CHECK_NULL_ARG(dci_signing_key_to_pem(NULL, &s, &err), "argument key");
+    CHECK_NULL_ARG(dci_signing_key_verifying_key(NULL, &vk, &err), "argument key");
     /* A private key PEM gives its public half. */
     if (CHECK_OK(dci_verifying_key_from_pem(PRIVATE_PEM, &vk, &err))) {
         if (CHECK_OK(dci_verifying_key_to_pem(vk, &s, &err))) {
@@ -156,17 +153,14 @@ static void test_key_errors(void) {
     CHECK_FAIL(dci_verifying_key_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
                                           &vk, &err),
                DCI_RESULT_KEY, NULL, NULL);
-    CHECK_FAIL(dci_verifying_key_from_pem(NULL, &vk, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument pem");
+    CHECK_NULL_ARG(dci_verifying_key_from_pem(NULL, &vk, &err), "argument pem");
     CHECK_FAIL(dci_verifying_key_from_jwk("{\"kty\":\"OKP\",\"crv\":\"Ed25519\"}", &vk, &err),
                DCI_RESULT_KEY, NULL, NULL);
     CHECK_FAIL(dci_verifying_key_from_jwk("{\"kty\":", &vk, &err), DCI_RESULT_JSON,
                "err.request.bad", "jwk_json: ");
-    CHECK_FAIL(dci_verifying_key_to_pem(NULL, &s, &err), DCI_RESULT_NULL_ARGUMENT, NULL, "key");
-    CHECK_FAIL(dci_verifying_key_to_jwk(NULL, NULL, &s, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "key");
-    CHECK_FAIL(dci_verifying_key_thumbprint(NULL, &s, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "key");
+    CHECK_NULL_ARG(dci_verifying_key_to_pem(NULL, &s, &err), "key");
+    CHECK_NULL_ARG(dci_verifying_key_to_jwk(NULL, NULL, &s, &err), "key");
+    CHECK_NULL_ARG(dci_verifying_key_thumbprint(NULL, &s, &err), "key");
     CHECK(vk == NULL && sk == NULL && s == NULL);
 }
 
@@ -181,8 +175,8 @@ static void test_jwks(void) {
     if (CHECK_OK(dci_verifying_key_from_pem(PUBLIC_PEM, &pub, &err))) {
         CHECK_OK(dci_jwks_add(set, "spmis.example.org|key1|ed25519", pub, &err));
         CHECK_OK(dci_jwks_add(set, NULL, pub, &err));
-        CHECK_FAIL(dci_jwks_add(set, "k", NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL, "key");
-        CHECK_FAIL(dci_jwks_add(NULL, "k", pub, &err), DCI_RESULT_NULL_ARGUMENT, NULL, "jwks");
+        CHECK_NULL_ARG(dci_jwks_add(set, "k", NULL, &err), "key");
+        CHECK_NULL_ARG(dci_jwks_add(NULL, "k", pub, &err), "jwks");
         dci_verifying_key_free(pub); /* the set holds its own copies */
     }
     CHECK(dci_jwks_len(set) == 2);
@@ -208,8 +202,8 @@ static void test_jwks(void) {
                                   &back, &err),
                DCI_RESULT_KEY, NULL, NULL);
     CHECK_FAIL(dci_jwks_from_json("[", &back, &err), DCI_RESULT_JSON, "err.request.bad", "json: ");
-    CHECK_FAIL(dci_jwks_to_json(NULL, &json, &err), DCI_RESULT_NULL_ARGUMENT, NULL, "jwks");
-    CHECK_FAIL(dci_jwks_new(NULL, &err), DCI_RESULT_NULL_ARGUMENT, NULL, "out");
+    CHECK_NULL_ARG(dci_jwks_to_json(NULL, &json, &err), "jwks");
+    CHECK_NULL_ARG(dci_jwks_new(NULL, &err), "out");
     dci_jwks_free(set);
 }
 

@@ -23,8 +23,7 @@ static void test_idtype_value(void) {
     if (CHECK_OK(dci_query_matches(record, "idtype-value",
                                    "{\"type\":\"UIN\",\"value\":\"111\"}", &m, &err)))
         CHECK(m == false);
-    CHECK_FAIL(dci_query_idtype_value(NULL, "1", &q, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument id_type");
+    CHECK_NULL_ARG(dci_query_idtype_value(NULL, "1", &q, &err), "argument id_type");
     CHECK_FAIL(dci_query_idtype_value("UIN", "\xe9", &q, &err), DCI_RESULT_INVALID_UTF8, NULL,
                "argument value is not valid UTF-8 (bad byte at offset 0)");
     CHECK(q == NULL);
@@ -62,14 +61,12 @@ static void test_predicate_list(void) {
                "err.request.bad", "expression1.operator: unknown operator \"like\"");
     CHECK_FAIL(dci_predicate_list_add(list, "age", "eq", "{bad", &err), DCI_RESULT_JSON,
                "err.request.bad", "value_json: ");
-    CHECK_FAIL(dci_predicate_list_add(list, NULL, "eq", "1", &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "argument attribute_name");
+    CHECK_NULL_ARG(dci_predicate_list_add(list, NULL, "eq", "1", &err), "argument attribute_name");
     CHECK_FAIL(dci_predicate_list_join(list, "xor", "a", "eq", "1", &err), DCI_RESULT_QUERY,
                "err.request.bad", "unknown condition \"xor\"");
     CHECK_FAIL(dci_predicate_list_join(list, "and", NULL, NULL, NULL, &err), DCI_RESULT_QUERY,
                "err.request.bad", "needs expression2");
-    CHECK_FAIL(dci_predicate_list_add(NULL, "a", "eq", "1", &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument list");
+    CHECK_NULL_ARG(dci_predicate_list_add(NULL, "a", "eq", "1", &err), "argument list");
 
     if (CHECK_OK(dci_predicate_list_to_json(list, &wire, &err))) {
         CHECK_STR(wire, PREDICATE_WIRE);
@@ -162,10 +159,8 @@ static void test_parse_and_match_errors(void) {
                "err.request.bad", "record_json: ");
     CHECK_FAIL(dci_query_matches("{}", "predicate", "[", &m, &err), DCI_RESULT_JSON,
                "err.request.bad", "query_json: ");
-    CHECK_FAIL(dci_query_matches("{}", NULL, "[]", &m, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument query_type");
-    CHECK_FAIL(dci_query_matches("{}", "predicate", "[]", NULL, &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "argument out");
+    CHECK_NULL_ARG(dci_query_matches("{}", NULL, "[]", &m, &err), "argument query_type");
+    CHECK_NULL_ARG(dci_query_matches("{}", "predicate", "[]", NULL, &err), "argument out");
     /* An empty predicate list matches everything. */
     if (CHECK_OK(dci_query_matches("{}", "predicate", "[]", &m, &err))) CHECK(m);
 }

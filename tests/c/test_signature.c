@@ -116,10 +116,8 @@ static void test_signer_settings_and_errors(void) {
 
     if (!CHECK_OK(dci_signing_key_generate("ed25519", &key, &err))) return;
     CHECK_OK(dci_signing_key_verifying_key(key, &pub, &err));
-    CHECK_FAIL(dci_signer_new(NULL, "s", "k", &signer, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument key");
-    CHECK_FAIL(dci_signer_new(key, NULL, "k", &signer, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument sender_id");
+    CHECK_NULL_ARG(dci_signer_new(NULL, "s", "k", &signer, &err), "argument key");
+    CHECK_NULL_ARG(dci_signer_new(key, NULL, "k", &signer, &err), "argument sender_id");
     CHECK_FAIL(dci_signer_new(key, "s", "k\xff", &signer, &err), DCI_RESULT_INVALID_UTF8, NULL,
                "argument key_id is not valid UTF-8");
     if (!CHECK_OK(dci_signer_new(key, "spmis.example.org", "key1", &signer, &err))) goto out;
@@ -133,8 +131,7 @@ static void test_signer_settings_and_errors(void) {
                "err.signature.invalid", "md5");
     CHECK_FAIL(dci_signer_set_validity(signer, 0, &err), DCI_RESULT_CONFIG, NULL,
                "validity_secs");
-    CHECK_FAIL(dci_signer_set_validity(NULL, 10, &err), DCI_RESULT_NULL_ARGUMENT, NULL,
-               "argument signer");
+    CHECK_NULL_ARG(dci_signer_set_validity(NULL, 10, &err), "argument signer");
     CHECK_OK(dci_signer_set_digest(signer, "blake-512", &err));
     CHECK_OK(dci_signer_set_validity(signer, 60, &err));
     if (CHECK_OK(dci_signer_sign(signer, ENVELOPE, CREATED, &out, &err))) {
@@ -155,10 +152,8 @@ static void test_signer_settings_and_errors(void) {
                "err.request.bad", NULL);
     CHECK_FAIL(dci_signer_sign(signer, "[1,2]", CREATED, &out, &err), DCI_RESULT_JSON,
                "err.request.bad", NULL);
-    CHECK_FAIL(dci_signer_sign(signer, NULL, CREATED, &out, &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "envelope_json");
-    CHECK_FAIL(dci_signer_sign(signer, ENVELOPE, CREATED, NULL, &err), DCI_RESULT_NULL_ARGUMENT,
-               NULL, "argument out");
+    CHECK_NULL_ARG(dci_signer_sign(signer, NULL, CREATED, &out, &err), "envelope_json");
+    CHECK_NULL_ARG(dci_signer_sign(signer, ENVELOPE, CREATED, NULL, &err), "argument out");
     CHECK(out == NULL);
 
     /* Verification errors that need no signature. */
@@ -167,10 +162,10 @@ static void test_signer_settings_and_errors(void) {
                DCI_RESULT_SIGNATURE_MISSING, "err.signature.missing", NULL);
     CHECK_FAIL(dci_verify_with_key("{", pub, NULL, CREATED, -1, &report, &err), DCI_RESULT_JSON,
                "err.request.bad", NULL);
-    CHECK_FAIL(dci_verify_with_key(ENVELOPE, NULL, NULL, CREATED, -1, &report, &err),
-               DCI_RESULT_NULL_ARGUMENT, NULL, "argument key");
-    CHECK_FAIL(dci_verify_with_jwks(ENVELOPE, NULL, NULL, CREATED, -1, &report, &err),
-               DCI_RESULT_NULL_ARGUMENT, NULL, "argument jwks");
+    CHECK_NULL_ARG(dci_verify_with_key(ENVELOPE, NULL, NULL, CREATED, -1, &report, &err),
+                   "argument key");
+    CHECK_NULL_ARG(dci_verify_with_jwks(ENVELOPE, NULL, NULL, CREATED, -1, &report, &err),
+                   "argument jwks");
     CHECK_FAIL(dci_verify_with_key(ENVELOPE, pub, "x-profile", CREATED, -1, &report, &err),
                DCI_RESULT_CONFIG, NULL, "x-profile");
     CHECK(report == NULL);

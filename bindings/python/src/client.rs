@@ -66,145 +66,132 @@ pub struct PyDataSource {
     pub inner: DataSource,
 }
 
-#[pymethods]
 impl PyDataSource {
-    #[new]
-    #[pyo3(signature = (base_url = None, our_sender_id = None, **fields))]
-    fn new(
-        py: Python<'_>,
-        base_url: Option<&str>,
-        our_sender_id: Option<&str>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        let all = match fields {
-            Some(f) => f.copy()?,
-            None => PyDict::new(py),
-        };
-        if let Some(b) = base_url {
-            all.set_item("base_url", b)?;
+    /// A DataSource the core read from a file or text.
+    fn read(ds: dci::Result<DataSource>) -> PyResult<Self> {
+        Ok(PyDataSource {
+            inner: ds.py_err()?,
+        })
+    }
+}
+
+pymethods_with_fields! {
+    #[pymethods]
+    impl PyDataSource {
+        fields {
+            /// The display name.
+            name: String,
+            /// The lookup code (``crvs_main``, ``ibr_main``, ``dr_main``).
+            code: String,
+            /// The registry's API root URL.
+            base_url: String,
+            /// Our ``sender_id``: the registry identifies us by it.
+            our_sender_id: String,
+            /// The registry's id, sent as ``header.receiver_id``.
+            receiver_id: Option<String>,
+            /// Where the registry sends callbacks (``header.sender_uri``).
+            our_callback_uri: Option<String>,
+            /// Per-request timeout in seconds.
+            timeout_secs: f64,
         }
-        if let Some(s) = our_sender_id {
-            all.set_item("our_sender_id", s)?;
+
+        #[new]
+        #[pyo3(signature = (base_url = None, our_sender_id = None, **fields))]
+        fn new(
+            py: Python<'_>,
+            base_url: Option<&str>,
+            our_sender_id: Option<&str>,
+            fields: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let all = match fields {
+                Some(f) => f.copy()?,
+                None => PyDict::new(py),
+            };
+            if let Some(b) = base_url {
+                all.set_item("base_url", b)?;
+            }
+            if let Some(s) = our_sender_id {
+                all.set_item("our_sender_id", s)?;
+            }
+            Ok(PyDataSource {
+                inner: build_data_source(&all)?,
+            })
         }
-        Ok(PyDataSource {
-            inner: build_data_source(&all)?,
-        })
-    }
 
-    /// From a dict of the same fields as the keyword arguments.
-    #[staticmethod]
-    fn from_dict(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let _ = py;
-        Ok(PyDataSource {
-            inner: build_data_source(config)?,
-        })
-    }
-
-    /// From a ``.toml`` or ``.json`` file (by extension).
-    #[staticmethod]
-    fn from_file(path: &str) -> PyResult<Self> {
-        Ok(PyDataSource {
-            inner: DataSource::from_file(path).py_err()?,
-        })
-    }
-
-    /// From JSON text.
-    #[staticmethod]
-    fn from_json(text: &str) -> PyResult<Self> {
-        Ok(PyDataSource {
-            inner: DataSource::from_json_str(text).py_err()?,
-        })
-    }
-
-    /// From TOML text.
-    #[staticmethod]
-    fn from_toml(text: &str) -> PyResult<Self> {
-        Ok(PyDataSource {
-            inner: DataSource::from_toml_str(text).py_err()?,
-        })
-    }
-
-    /// The configuration as a dict (nested form). Secrets (tokens, client secrets, private
-    /// keys) read ``"***"`` unless ``include_secrets``.
-    #[pyo3(signature = (include_secrets = false))]
-    fn to_dict<'py>(&self, py: Python<'py>, include_secrets: bool) -> PyResult<Bound<'py, PyAny>> {
-        if include_secrets {
-            conv::ser_to_py(py, &self.inner)
-        } else {
-            conv::ser_to_py(py, &self.inner.redacted())
+        /// From a dict of the same fields as the keyword arguments.
+        #[staticmethod]
+        fn from_dict(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+            let _ = py;
+            Ok(PyDataSource {
+                inner: build_data_source(config)?,
+            })
         }
-    }
 
-    /// A copy with some fields changed (same names as the constructor's).
-    #[pyo3(signature = (**fields))]
-    fn replace(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let base =
-            serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
-        let all = conv::to_py(py, &base)?.cast_into::<PyDict>()?;
-        if let Some(f) = fields {
-            all.update(f.as_mapping())?;
+        /// From a ``.toml`` or ``.json`` file (by extension).
+        #[staticmethod]
+        fn from_file(path: &str) -> PyResult<Self> {
+            Self::read(DataSource::from_file(path))
         }
-        Ok(PyDataSource {
-            inner: build_data_source(&all)?,
-        })
-    }
 
-    /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``).
-    fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let ds = self.inner.clone();
-        let report = py
-            .detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()))
-            .py_err()?;
-        conv::ser_to_py(py, &report)
-    }
+        /// From JSON text.
+        #[staticmethod]
+        fn from_json(text: &str) -> PyResult<Self> {
+            Self::read(DataSource::from_json_str(text))
+        }
 
-    /// The display name.
-    #[getter]
-    fn name(&self) -> String {
-        self.inner.name.clone()
-    }
-    /// The lookup code (``crvs_main``, ``ibr_main``, ``dr_main``).
-    #[getter]
-    fn code(&self) -> String {
-        self.inner.code.clone()
-    }
-    /// ``crvs``, ``social``, ``ibr``, ``dr`` or ``fr``.
-    #[getter]
-    fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        conv::ser_to_py(py, &self.inner.registry_type)
-    }
-    /// The registry's API root URL.
-    #[getter]
-    fn base_url(&self) -> String {
-        self.inner.base_url.clone()
-    }
-    /// Our ``sender_id``: the registry identifies us by it.
-    #[getter]
-    fn our_sender_id(&self) -> String {
-        self.inner.our_sender_id.clone()
-    }
-    /// The registry's id, sent as ``header.receiver_id``.
-    #[getter]
-    fn receiver_id(&self) -> Option<String> {
-        self.inner.receiver_id.clone()
-    }
-    /// Where the registry sends callbacks (``header.sender_uri``).
-    #[getter]
-    fn our_callback_uri(&self) -> Option<String> {
-        self.inner.our_callback_uri.clone()
-    }
-    /// Per-request timeout in seconds.
-    #[getter]
-    fn timeout_secs(&self) -> f64 {
-        self.inner.timeout_secs
-    }
+        /// From TOML text.
+        #[staticmethod]
+        fn from_toml(text: &str) -> PyResult<Self> {
+            Self::read(DataSource::from_toml_str(text))
+        }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "DataSource(code={:?}, base_url={:?}, our_sender_id={:?})",
-            self.inner.code, self.inner.base_url, self.inner.our_sender_id
-        )
-    }
+        /// The configuration as a dict (nested form). Secrets (tokens, client secrets, private
+        /// keys) read ``"***"`` unless ``include_secrets``.
+        #[pyo3(signature = (include_secrets = false))]
+        fn to_dict<'py>(&self, py: Python<'py>, include_secrets: bool) -> PyResult<Bound<'py, PyAny>> {
+            if include_secrets {
+                conv::ser_to_py(py, &self.inner)
+            } else {
+                conv::ser_to_py(py, &self.inner.redacted())
+            }
+        }
+
+        /// A copy with some fields changed (same names as the constructor's).
+        #[pyo3(signature = (**fields))]
+        fn replace(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let base =
+                serde_json::to_value(&self.inner).map_err(|e| config_err("json", e.to_string()))?;
+            let all = conv::to_py(py, &base)?.cast_into::<PyDict>()?;
+            if let Some(f) = fields {
+                all.update(f.as_mapping())?;
+            }
+            Ok(PyDataSource {
+                inner: build_data_source(&all)?,
+            })
+        }
+
+        /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``).
+        fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            let ds = self.inner.clone();
+            let report = py
+                .detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()))
+                .py_err()?;
+            conv::ser_to_py(py, &report)
+        }
+
+        /// ``crvs``, ``social``, ``ibr``, ``dr`` or ``fr``.
+        #[getter]
+        fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::ser_to_py(py, &self.inner.registry_type)
+        }
+
+        fn __repr__(&self) -> String {
+            format!(
+                "DataSource(code={:?}, base_url={:?}, our_sender_id={:?})",
+                self.inner.code, self.inner.base_url, self.inner.our_sender_id
+            )
+        }
+}
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,18 @@ pub fn callback_action(action: &str) -> Option<&'static str> {
     model::callback_action(action)
 }
 
+/// `builder = builder.field(value)` for each optional argument that was given (each builder
+/// method is named for its argument).
+macro_rules! set_given {
+    ($builder:ident: $($field:ident),+ $(,)?) => {
+        $(
+            if let Some(v) = $field {
+                $builder = $builder.$field(v);
+            }
+        )+
+    };
+}
+
 /// One ``(query_type, query)`` pair from a Query, a ``{"query_type", "query"}`` dict or a
 /// 2-tuple.
 fn query_pair(obj: &Bound<'_, PyAny>, at: &str) -> PyResult<(String, Value)> {
@@ -74,18 +86,7 @@ pub fn search_request<'py>(
     locale: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut b = SearchRequestBuilder::new();
-    if let Some(t) = transaction_id {
-        b = b.transaction_id(t);
-    }
-    if let Some(v) = reg_type {
-        b = b.reg_type(v);
-    }
-    if let Some(v) = reg_record_type {
-        b = b.reg_record_type(v);
-    }
-    if let Some(v) = response_entity {
-        b = b.response_entity(v);
-    }
+    set_given!(b: transaction_id, reg_type, reg_record_type, response_entity, locale);
     if let Some(size) = page_size {
         b = b.pagination(size, page_number);
     }
@@ -108,9 +109,6 @@ pub fn search_request<'py>(
     }
     if let Some(v) = authorize {
         b = b.authorize(conv::to_value(v, "authorize")?);
-    }
-    if let Some(v) = locale {
-        b = b.locale(v);
     }
     let list: Vec<Bound<'py, PyAny>> = if let Ok(l) = queries.cast::<PyList>() {
         l.iter().collect()
@@ -175,18 +173,7 @@ pub fn envelope<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let message = conv::to_value(message, "message")?;
     let mut h = HeaderBuilder::new(action).sender_id(sender_id);
-    if let Some(v) = receiver_id {
-        h = h.receiver_id(v);
-    }
-    if let Some(v) = sender_uri {
-        h = h.sender_uri(v);
-    }
-    if let Some(v) = message_id {
-        h = h.message_id(v);
-    }
-    if let Some(v) = message_ts {
-        h = h.message_ts(v);
-    }
+    set_given!(h: receiver_id, sender_uri, message_id, message_ts);
     if let Some(v) = meta {
         h = h.meta(conv::to_value(v, "meta")?);
     }

@@ -143,8 +143,45 @@ impl PyPredicate {
     }
 }
 
-#[pymethods]
-impl PyPredicate {
+/// The `#[pymethods]` of Predicate: first the combinators that join a second expression
+/// ``attribute_name operator attribute_value`` to this item (each the core `Predicate` method
+/// it names), then the other methods as written.
+macro_rules! predicate_methods {
+    (
+        combinators { $( $(#[$doc:meta])* $name:ident => $join:ident, )* }
+        $($methods:tt)*
+    ) => {
+        #[pymethods]
+        impl PyPredicate {
+            $(
+                $(#[$doc])*
+                fn $name(
+                    &self,
+                    attribute_name: &str,
+                    operator: &str,
+                    attribute_value: &Bound<'_, PyAny>,
+                ) -> PyResult<Self> {
+                    let e2 = Self::exp(attribute_name, operator, attribute_value)?;
+                    Ok(PyPredicate {
+                        inner: self.inner.clone().$join(e2),
+                    })
+                }
+            )*
+            $($methods)*
+        }
+    };
+}
+
+predicate_methods! {
+    combinators {
+        /// ``expression1 AND expression2``.
+        and_ => and,
+        /// ``expression1 OR expression2``.
+        or_ => or,
+        /// ``expression1 AND NOT expression2``.
+        and_not => and_not,
+    }
+
     /// ``attribute_name operator attribute_value`` as ``expression1``.
     #[new]
     fn new(
@@ -154,45 +191,6 @@ impl PyPredicate {
     ) -> PyResult<Self> {
         Ok(PyPredicate {
             inner: Predicate::new(Self::exp(attribute_name, operator, attribute_value)?),
-        })
-    }
-
-    /// ``expression1 AND expression2``.
-    fn and_(
-        &self,
-        attribute_name: &str,
-        operator: &str,
-        attribute_value: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        let e2 = Self::exp(attribute_name, operator, attribute_value)?;
-        Ok(PyPredicate {
-            inner: self.inner.clone().and(e2),
-        })
-    }
-
-    /// ``expression1 OR expression2``.
-    fn or_(
-        &self,
-        attribute_name: &str,
-        operator: &str,
-        attribute_value: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        let e2 = Self::exp(attribute_name, operator, attribute_value)?;
-        Ok(PyPredicate {
-            inner: self.inner.clone().or(e2),
-        })
-    }
-
-    /// ``expression1 AND NOT expression2``.
-    fn and_not(
-        &self,
-        attribute_name: &str,
-        operator: &str,
-        attribute_value: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        let e2 = Self::exp(attribute_name, operator, attribute_value)?;
-        Ok(PyPredicate {
-            inner: self.inner.clone().and_not(e2),
         })
     }
 

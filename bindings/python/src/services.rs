@@ -12,57 +12,66 @@ use crate::client::{client_from, PyDCIClient};
 use crate::conv;
 use crate::errors::IntoPy;
 
-fn client_of(source: &Bound<'_, PyAny>) -> PyResult<dci::client::DCIClient> {
-    client_from(source, None)
-}
-
-/// Civil registration (CRVS): birth verification, death check, vital-event subscriptions.
-#[pyclass(frozen, module = "dci._dci", name = "CRVSService")]
-pub struct PyCrvsService {
-    inner: CrvsService,
-}
-
-#[pymethods]
-impl PyCrvsService {
-    /// ``source``: a DataSource (registry_type ``crvs``), a DCIClient, or a dict of fields.
-    #[new]
-    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyCrvsService {
-            inner: CrvsService::new(client_of(source)?),
-        })
-    }
-
-    /// The client the service calls through.
-    #[getter]
-    fn client(&self) -> PyDCIClient {
-        PyDCIClient {
-            inner: self.inner.client().clone(),
+/// A registry service class: the pyclass over the core service, built from a DataSource (or a
+/// DCIClient, or a dict of DataSource fields), its `client`, the lookups that take two strings
+/// and hand back the core's result as Python data (GIL released), then its own methods.
+macro_rules! service_class {
+    (
+        $(#[$doc:meta])*
+        $name:literal $py:ident($core:ident), $source:literal;
+        lookups { $( $(#[$ldoc:meta])* $lookup:ident($a:ident, $b:ident); )* }
+        $($own:tt)*
+    ) => {
+        $(#[$doc])*
+        #[pyclass(frozen, module = "dci._dci", name = $name)]
+        pub struct $py {
+            inner: $core,
         }
-    }
 
-    /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
-    /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
-    /// ``registrant`` and the ``record`` as received, or None when the registry has no record.
-    fn verify_birth<'py>(
-        &self,
-        py: Python<'py>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let s = &self.inner;
-        conv::released(py, || s.verify_birth(identifier_type, identifier_value))
-    }
+        #[pymethods]
+        impl $py {
+            #[doc = $source]
+            #[new]
+            fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+                Ok($py {
+                    inner: $core::new(client_from(source, None)?),
+                })
+            }
 
-    /// True when the registry records the person's death; no record is False.
-    fn is_deceased(
-        &self,
-        py: Python<'_>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<bool> {
-        let s = &self.inner;
-        py.detach(|| s.is_deceased(identifier_type, identifier_value))
-            .py_err()
+            /// The client the service calls through.
+            #[getter]
+            fn client(&self) -> PyDCIClient {
+                PyDCIClient {
+                    inner: self.inner.client().clone(),
+                }
+            }
+
+            $(
+                $(#[$ldoc])*
+                fn $lookup<'py>(&self, py: Python<'py>, $a: &str, $b: &str) -> PyResult<Bound<'py, PyAny>> {
+                    let s = &self.inner;
+                    conv::released(py, || s.$lookup($a, $b))
+                }
+            )*
+
+            $($own)*
+        }
+    };
+}
+
+service_class! {
+    /// Civil registration (CRVS): birth verification, death check, vital-event subscriptions.
+    "CRVSService" PyCrvsService(CrvsService),
+    "``source``: a DataSource (registry_type ``crvs``), a DCIClient, or a dict of fields.";
+    lookups {
+        /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
+        /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
+        /// ``registrant`` and the ``record`` as received, or None when the registry has no record.
+        verify_birth(identifier_type, identifier_value);
+        /// True when the registry records the person's death; no record is False.
+        is_deceased(identifier_type, identifier_value);
+        /// Every birth registered between the two dates (inclusive), across all pages.
+        search_births(date_from, date_to);
     }
 
     /// Subscribes to vital events (default: live birth and death); returns the ack.
@@ -74,25 +83,10 @@ impl PyCrvsService {
     ) -> PyResult<Bound<'py, PyAny>> {
         let types = event_types.unwrap_or_default();
         let s = &self.inner;
-        let ack = py
-            .detach(|| {
-                let refs: Vec<&str> = types.iter().map(String::as_str).collect();
-                s.subscribe_events(&refs)
-            })
-            .py_err()?;
-        conv::ser_to_py(py, &ack)
-    }
-
-    /// Every birth registered between the two dates (inclusive), across all pages.
-    fn search_births<'py>(
-        &self,
-        py: Python<'py>,
-        date_from: &str,
-        date_to: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let s = &self.inner;
-        let r = py.detach(|| s.search_births(date_from, date_to)).py_err()?;
-        conv::to_py(py, &Value::Array(r))
+        conv::released(py, || {
+            let refs: Vec<&str> = types.iter().map(String::as_str).collect();
+            s.subscribe_events(&refs)
+        })
     }
 }
 
@@ -104,67 +98,66 @@ pub struct PyDuplicationResult {
     inner: services::DuplicationResult,
 }
 
-#[pymethods]
-impl PyDuplicationResult {
-    #[new]
-    #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
-    fn new(
-        is_duplicate: bool,
-        matched_programs: Option<Vec<String>>,
-        raw_response: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let matched_programs = matched_programs.unwrap_or_default();
-        let raw = match raw_response {
-            None => Vec::new(),
-            Some(r) => match conv::to_value(r, "raw_response")? {
-                Value::Array(a) => a,
-                other => vec![other],
-            },
-        };
-        Ok(PyDuplicationResult {
-            inner: services::DuplicationResult {
-                is_duplicate,
-                matched_programs,
-                raw_response: raw,
-            },
-        })
-    }
-    /// True when the registry holds a record for any identifier.
-    #[getter]
-    fn is_duplicate(&self) -> bool {
-        self.inner.is_duplicate
-    }
-    /// Programme names (sorted, without repeats).
-    #[getter]
-    fn matched_programs(&self) -> Vec<String> {
-        self.inner.matched_programs.clone()
-    }
-    /// One response envelope per identifier searched.
-    #[getter]
-    fn raw_response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        conv::to_py(py, &Value::Array(self.inner.raw_response.clone()))
-    }
-    /// ``{"is_duplicate", "matched_programs", "raw_response"}``.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        conv::ser_to_py(py, &self.inner)
-    }
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        item(self.to_dict(py)?, key)
-    }
-    fn __bool__(&self) -> bool {
-        self.inner.is_duplicate
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "DuplicationResult(is_duplicate={}, matched_programs={:?})",
-            if self.inner.is_duplicate {
-                "True"
-            } else {
-                "False"
-            },
-            self.inner.matched_programs
-        )
-    }
+pymethods_with_fields! {
+    #[pymethods]
+    impl PyDuplicationResult {
+        fields {
+            /// True when the registry holds a record for any identifier.
+            is_duplicate: bool,
+            /// Programme names (sorted, without repeats).
+            matched_programs: Vec<String>,
+        }
+
+        #[new]
+        #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
+        fn new(
+            is_duplicate: bool,
+            matched_programs: Option<Vec<String>>,
+            raw_response: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Self> {
+            let matched_programs = matched_programs.unwrap_or_default();
+            let raw = match raw_response {
+                None => Vec::new(),
+                Some(r) => match conv::to_value(r, "raw_response")? {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                },
+            };
+            Ok(PyDuplicationResult {
+                inner: services::DuplicationResult {
+                    is_duplicate,
+                    matched_programs,
+                    raw_response: raw,
+                },
+            })
+        }
+        /// One response envelope per identifier searched.
+        #[getter]
+        fn raw_response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::to_py(py, &Value::Array(self.inner.raw_response.clone()))
+        }
+        /// ``{"is_duplicate", "matched_programs", "raw_response"}``.
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::ser_to_py(py, &self.inner)
+        }
+        fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+            item(self.to_dict(py)?, key)
+        }
+        fn __bool__(&self) -> bool {
+            self.inner.is_duplicate
+        }
+        fn __repr__(&self) -> String {
+            format!(
+                "DuplicationResult(is_duplicate={}, matched_programs={:?})",
+                if self.inner.is_duplicate {
+                    "True"
+                } else {
+                    "False"
+                },
+                self.inner.matched_programs
+            )
+        }
+}
 }
 
 fn item<'py>(d: Bound<'py, PyAny>, key: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -180,69 +173,62 @@ pub struct PyBeneficiaryInfo {
     inner: services::BeneficiaryInfo,
 }
 
-#[pymethods]
-impl PyBeneficiaryInfo {
-    #[new]
-    #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
-    fn new(
-        identifier_type: String,
-        identifier_value: String,
-        name: Option<String>,
-        programs: Option<Vec<String>>,
-        metadata: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let programs = programs.unwrap_or_default();
-        Ok(PyBeneficiaryInfo {
-            inner: services::BeneficiaryInfo {
-                identifier_type,
-                identifier_value,
-                name,
-                programs,
-                metadata: match metadata {
-                    Some(m) => conv::to_value(m, "metadata")?,
-                    None => Value::Object(Default::default()),
+pymethods_with_fields! {
+    #[pymethods]
+    impl PyBeneficiaryInfo {
+        fields {
+            /// The identifier type looked up.
+            identifier_type: String,
+            /// The identifier value looked up.
+            identifier_value: String,
+            /// The beneficiary's name, if the record carries one.
+            name: Option<String>,
+            /// The programmes the beneficiary is enrolled in.
+            programs: Vec<String>,
+        }
+
+        #[new]
+        #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
+        fn new(
+            identifier_type: String,
+            identifier_value: String,
+            name: Option<String>,
+            programs: Option<Vec<String>>,
+            metadata: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Self> {
+            let programs = programs.unwrap_or_default();
+            Ok(PyBeneficiaryInfo {
+                inner: services::BeneficiaryInfo {
+                    identifier_type,
+                    identifier_value,
+                    name,
+                    programs,
+                    metadata: match metadata {
+                        Some(m) => conv::to_value(m, "metadata")?,
+                        None => Value::Object(Default::default()),
+                    },
                 },
-            },
-        })
-    }
-    /// The identifier type looked up.
-    #[getter]
-    fn identifier_type(&self) -> String {
-        self.inner.identifier_type.clone()
-    }
-    /// The identifier value looked up.
-    #[getter]
-    fn identifier_value(&self) -> String {
-        self.inner.identifier_value.clone()
-    }
-    /// The beneficiary's name, if the record carries one.
-    #[getter]
-    fn name(&self) -> Option<String> {
-        self.inner.name.clone()
-    }
-    /// The programmes the beneficiary is enrolled in.
-    #[getter]
-    fn programs(&self) -> Vec<String> {
-        self.inner.programs.clone()
-    }
-    /// The record as received.
-    #[getter]
-    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        conv::to_py(py, &self.inner.metadata)
-    }
-    /// ``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        conv::ser_to_py(py, &self.inner)
-    }
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        item(self.to_dict(py)?, key)
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "BeneficiaryInfo(identifier_type={:?}, identifier_value={:?}, name={:?}, programs={:?})",
-            self.inner.identifier_type, self.inner.identifier_value, self.inner.name, self.inner.programs
-        )
-    }
+            })
+        }
+        /// The record as received.
+        #[getter]
+        fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::to_py(py, &self.inner.metadata)
+        }
+        /// ``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``.
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::ser_to_py(py, &self.inner)
+        }
+        fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+            item(self.to_dict(py)?, key)
+        }
+        fn __repr__(&self) -> String {
+            format!(
+                "BeneficiaryInfo(identifier_type={:?}, identifier_value={:?}, name={:?}, programs={:?})",
+                self.inner.identifier_type, self.inner.identifier_value, self.inner.name, self.inner.programs
+            )
+        }
+}
 }
 
 /// ``(identifier_type, identifier_value)`` pairs from a list of pairs, a list of
@@ -286,28 +272,13 @@ fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// Integrated beneficiary registry (IBR): duplicate-enrollment checks and beneficiary lookup.
-#[pyclass(frozen, module = "dci._dci", name = "IBRService")]
-pub struct PyIbrService {
-    inner: IbrService,
-}
-
-#[pymethods]
-impl PyIbrService {
-    /// ``source``: a DataSource (registry_type ``ibr``), a DCIClient, or a dict of fields.
-    #[new]
-    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyIbrService {
-            inner: IbrService::new(client_of(source)?),
-        })
-    }
-
-    /// The client the service calls through.
-    #[getter]
-    fn client(&self) -> PyDCIClient {
-        PyDCIClient {
-            inner: self.inner.client().clone(),
-        }
+service_class! {
+    /// Integrated beneficiary registry (IBR): duplicate-enrollment checks and beneficiary lookup.
+    "IBRService" PyIbrService(IbrService),
+    "``source``: a DataSource (registry_type ``ibr``), a DCIClient, or a dict of fields.";
+    lookups {
+        /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
+        enrolled(identifier_type, identifier_value);
     }
 
     /// Searches the IBR for each identifier of the person (``(type, value)`` pairs, a
@@ -346,83 +317,22 @@ impl PyIbrService {
             .map(|inner| PyBeneficiaryInfo { inner })
             .collect())
     }
-
-    /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
-    fn enrolled(
-        &self,
-        py: Python<'_>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<bool> {
-        let s = &self.inner;
-        py.detach(|| s.enrolled(identifier_type, identifier_value))
-            .py_err()
-    }
 }
 
-/// Disability registry (DR): disability status, Washington Group scores, PWD check.
-#[pyclass(frozen, module = "dci._dci", name = "DRService")]
-pub struct PyDrService {
-    inner: DrService,
-}
-
-#[pymethods]
-impl PyDrService {
-    /// ``source``: a DataSource (registry_type ``dr``), a DCIClient, or a dict of fields.
-    #[new]
-    fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyDrService {
-            inner: DrService::new(client_of(source)?),
-        })
-    }
-
-    /// The client the service calls through.
-    #[getter]
-    fn client(&self) -> PyDCIClient {
-        PyDCIClient {
-            inner: self.inner.client().clone(),
-        }
-    }
-
-    /// The person's disability record: ``{"has_disability", "disability_types",
-    /// "functional_scores", "disability_status", "disability_level", "assessment_date",
-    /// "source_registry", "raw_record"}``, or None when not found.
-    fn get_disability_status<'py>(
-        &self,
-        py: Python<'py>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let s = &self.inner;
-        conv::released(py, || {
-            s.get_disability_status(identifier_type, identifier_value)
-        })
-    }
-
-    /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
-    /// ``Cognition``, ``Self-Care``, ``Communication``); empty when not found.
-    fn get_functional_scores<'py>(
-        &self,
-        py: Python<'py>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let s = &self.inner;
-        conv::released(py, || {
-            s.get_functional_scores(identifier_type, identifier_value)
-        })
-    }
-
-    /// True when the person is a person with disability (any WG domain at 3 or more, else the
-    /// registry's own answer).
-    fn is_pwd(
-        &self,
-        py: Python<'_>,
-        identifier_type: &str,
-        identifier_value: &str,
-    ) -> PyResult<bool> {
-        let s = &self.inner;
-        py.detach(|| s.is_pwd(identifier_type, identifier_value))
-            .py_err()
+service_class! {
+    /// Disability registry (DR): disability status, Washington Group scores, PWD check.
+    "DRService" PyDrService(DrService),
+    "``source``: a DataSource (registry_type ``dr``), a DCIClient, or a dict of fields.";
+    lookups {
+        /// The person's disability record: ``{"has_disability", "disability_types",
+        /// "functional_scores", "disability_status", "disability_level", "assessment_date",
+        /// "source_registry", "raw_record"}``, or None when not found.
+        get_disability_status(identifier_type, identifier_value);
+        /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
+        /// ``Cognition``, ``Self-Care``, ``Communication``); empty when not found.
+        get_functional_scores(identifier_type, identifier_value);
+        /// True when the person is a person with disability (any WG domain at 3 or more, else the
+        /// registry's own answer).
+        is_pwd(identifier_type, identifier_value);
     }
 }

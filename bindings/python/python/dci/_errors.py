@@ -79,12 +79,3 @@ class ProtocolError(DCIError):
     kind = "protocol"
     endpoint: Optional[str] = None
 
-
-__all__ = [
-    "DCIError",
-    "SignatureError",
-    "ValidationError",
-    "AuthError",
-    "TransportError",
-    "ProtocolError",
-]
