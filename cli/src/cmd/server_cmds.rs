@@ -460,15 +460,11 @@ fn senders(c: SendersCmd) -> Result<(), String> {
             }
         }
         SendersCmd::Disable { db, id } => {
-            let found = open(&db)?
-                .set_sender_active(&id, false)
-                .map_err(|e| e.to_string())?;
+            let found = open(&db)?.set_sender_active(&id, false);
             report_change(found, "sender", &id, "disabled")?;
         }
         SendersCmd::Enable { db, id } => {
-            let found = open(&db)?
-                .set_sender_active(&id, true)
-                .map_err(|e| e.to_string())?;
+            let found = open(&db)?.set_sender_active(&id, true);
             report_change(found, "sender", &id, "enabled")?;
         }
     }
@@ -476,8 +472,13 @@ fn senders(c: SendersCmd) -> Result<(), String> {
 }
 
 /// Says what `dci senders disable|enable` or `dci clients revoke` did, or that `id` is unknown.
-fn report_change(found: bool, kind: &str, id: &str, done: &str) -> Result<(), String> {
-    if !found {
+fn report_change(
+    found: Result<bool, impl std::fmt::Display>,
+    kind: &str,
+    id: &str,
+    done: &str,
+) -> Result<(), String> {
+    if !found.map_err(|e| e.to_string())? {
         return Err(format!("no {kind} {id}"));
     }
     println!("{kind} {id} {done}");
@@ -520,9 +521,7 @@ fn clients(c: ClientsCmd) -> Result<(), String> {
             }
         }
         ClientsCmd::Revoke { db, id } => {
-            let found = open(&db)?
-                .set_client_active(&id, false)
-                .map_err(|e| e.to_string())?;
+            let found = open(&db)?.set_client_active(&id, false);
             report_change(found, "client", &id, "revoked")?;
         }
     }
