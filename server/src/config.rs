@@ -42,6 +42,11 @@ pub struct ServeConfig {
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
     pub demo: bool,
+    /// Attribute indexes beyond the defaults (`PATH` or `REGISTRY:PATH`, `dci serve --index`);
+    /// filled in from the stored records at start, kept from then on.
+    pub indexes: Vec<String>,
+    /// Longest one search query may run in the database (ms, `--query-timeout-ms`; 0 = none).
+    pub query_timeout_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +69,8 @@ impl Default for ServeConfig {
             max_page_size: 1000,
             callback_token: None,
             demo: false,
+            indexes: Vec::new(),
+            query_timeout_ms: 10_000,
         }
     }
 }

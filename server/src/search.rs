@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::reply::{now_ts, truncate};
 use super::security::share;
-use super::store::{SearchQuery, Sender, Store};
+use super::store::{SearchQuery, Sender, Store, QUERY_TIMEOUT};
 
 /// The record types each registry holds, in its schema's names.
 pub fn record_types(registry: &str) -> &'static [&'static str] {
@@ -240,6 +240,14 @@ fn search_item(
     let window = ((page_number - 1).saturating_mul(page_size), page_size);
     let (found, total) = match find(store, registry, record_type, &query, &keys, window) {
         Ok(f) => f,
+        // The spec has no timeout code for an item; a search this costly reads too many records.
+        Err(e) if e.starts_with(&format!("storage: {QUERY_TIMEOUT}")) => {
+            return rejected(
+                &it.reference_id,
+                ReasonCode::SearchTooManyRecordsFound,
+                &format!("search_criteria: {e}: narrow the query or search indexed attributes"),
+            )
+        }
         Err(e) => return criteria_invalid(&e),
     };
     let records: Vec<Value> = found.into_iter().map(|v| share(sender, v)).collect();

@@ -4,28 +4,25 @@
 //! and total_count that the core evaluator (`dci::query`) computes over the same data.
 
 use dci::query::{sort_by_keys, Plan, Query, SortKey};
+use dci_server::store::attrs::DEFAULT_INDEXES;
 use dci_server::store::{NewRecord, SearchQuery, SqliteStore, Store};
 use serde_json::{json, Value};
 
-/// splitmix64, as the demo generator.
-struct Rng(u64);
+/// The demo's seeded generator, with the picks this test needs.
+struct Rng(dci_server::demo::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Rng {
+        Rng(dci_server::demo::Rng(seed))
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n as u64) as usize
     }
     fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.below(v.len())]
     }
     fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
+        self.0.chance(percent as u64)
     }
 }
 
@@ -126,20 +123,15 @@ fn odd_records() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// The paths queried per registry: indexed and unindexed ones, identifiers by type, and a
-/// path no record has.
-fn paths(registry: &str) -> &'static [&'static str] {
-    match registry {
+/// The paths queried per registry: the indexed ones, unindexed ones, identifiers by type, and
+/// a path no record has.
+fn paths(registry: &str) -> Vec<&'static str> {
+    let indexed = DEFAULT_INDEXES
+        .iter()
+        .find(|(r, _)| *r == registry)
+        .map_or(&[][..], |(_, p)| *p);
+    let others: &[&'static str] = match registry {
         "crvs" => &[
-            "name.given_name",
-            "name.surname",
-            "sex",
-            "birth_date",
-            "death_date",
-            "address.region_code",
-            "address.locality",
-            "registration_date",
-            "identifier.identifier_value",
             "marital_status",
             "birth_place.name",
             "parent1_identifier.identifier_value",
@@ -147,22 +139,13 @@ fn paths(registry: &str) -> &'static [&'static str] {
             "nickname",
         ],
         _ => &[
-            "age",
-            "location",
-            "relationship",
             "is_disabled",
-            "poverty_score",
-            "group_size",
-            "group_type",
-            "demographic_info.sex",
-            "demographic_info.name.given_name",
-            "demographic_info.birth_date",
             "member_list.relationship",
-            "registration_date",
-            "group_identifier",
+            "group_head_info.name.given_name",
             "nickname",
         ],
-    }
+    };
+    indexed.iter().chain(others).copied().collect()
 }
 
 /// Values seen at `path` in the data, and variants of them in other types.
@@ -213,7 +196,7 @@ fn value_pool(records: &[Value], path: &str) -> Vec<Value> {
 
 struct Gen<'a> {
     rng: Rng,
-    paths: &'static [&'static str],
+    paths: &'a [&'static str],
     pools: &'a [Vec<Value>],
 }
 
@@ -344,7 +327,8 @@ impl Gen<'_> {
     fn sort(&mut self) -> Vec<SortKey> {
         (0..self.rng.below(3))
             .map(|_| {
-                let p = *self.rng.pick(self.paths);
+                let paths = self.paths;
+                let p = *self.rng.pick(paths);
                 if self.rng.chance(50) {
                     SortKey::asc(p)
                 } else {
@@ -431,11 +415,12 @@ fn sqlite_search_equals_the_core_evaluator() {
                 .collect()
         })
         .collect();
+    let path_lists: Vec<Vec<&str>> = fx.data.iter().map(|(r, _)| paths(r)).collect();
     for n in 0..queries {
         let (registry, records) = &fx.data[n % 2];
         let mut g = Gen {
-            rng: Rng(0xD1FF_0000 + n as u64),
-            paths: paths(registry),
+            rng: Rng::new(0xD1FF_0000 + n as u64),
+            paths: &path_lists[n % 2],
             pools: &pools[n % 2],
         };
         let (qt, qv) = g.query();
@@ -613,4 +598,62 @@ fn an_old_database_gets_its_indexes_at_open_and_extra_ones_on_request() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("--index \"crvs:\""), "{e}");
+}
+
+#[test]
+fn a_search_over_the_time_limit_is_stopped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db"), 1).unwrap();
+    let mut all = Vec::new();
+    dci_server::demo::generate(1000, &["crvs"], |batch, _| all.extend(batch));
+    store.upsert_records(&all).unwrap();
+    // Unindexed: every record is read and evaluated, far longer than 1 ms.
+    let plan = plan_of(
+        "expression",
+        json!({"birth_place.name": {"$startsWith": "Z"}}),
+    );
+    let q = SearchQuery {
+        registry: "crvs",
+        record_type: None,
+        plan: &plan,
+        keys: &[],
+        offset: 0,
+        limit: 10,
+    };
+    store.set_query_timeout_ms(1);
+    let e = store.search(&q).unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "storage: query time limit (1 ms, --query-timeout-ms) exceeded"
+    );
+    // Through the search endpoint's handler: the item is rejected naming the limit.
+    let req: dci::model::SearchRequest = serde_json::from_value(json!({
+        "transaction_id": "t", "search_request": [{
+            "reference_id": "r", "timestamp": "2025-01-01T00:00:00Z",
+            "search_criteria": {"query_type": "expression",
+                "query": {"type": "ns:org:QueryType:expression",
+                          "value": {"expression": {"birth_place.name": {"$startsWith": "Z"}}}}}}]}))
+    .unwrap();
+    let sender = dci_server::demo::demo_sender(json!({"keys": []}));
+    let (resp, ok) = dci_server::search::search(&store, "crvs", &sender, &req, "c", 100);
+    assert_eq!(ok, 0);
+    let item = &resp.search_response[0];
+    assert_eq!(
+        item.status_reason_code.as_ref().map(|c| c.as_str()),
+        Some("rjct.search.too_many_records_found")
+    );
+    assert!(
+        item.status_reason_message
+            .as_deref()
+            .unwrap()
+            .contains("--query-timeout-ms"),
+        "{item:?}"
+    );
+    // Without the limit the same search completes, and the next one is not interrupted late.
+    store.set_query_timeout_ms(0);
+    assert_eq!(store.search(&q).unwrap().1, 0);
+    store.set_query_timeout_ms(60_000);
+    let (page, total) = store.search(&q).unwrap();
+    assert_eq!((page.len(), total), (0, 0));
 }

@@ -89,6 +89,13 @@ pub struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long)]
     pub log_json: bool,
+    /// Also index this attribute for searches: PATH (every registry) or REGISTRY:PATH
+    /// (fr:farm.land_size); repeatable. Filled in at start, kept from then on.
+    #[arg(long = "index", value_name = "PATH")]
+    pub indexes: Vec<String>,
+    /// Longest one search query may run in the database (ms; 0 = no limit).
+    #[arg(long, default_value_t = 10_000)]
+    pub query_timeout_ms: u64,
 }
 
 #[derive(Args)]
@@ -273,6 +280,8 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         outbox_poll_ms: a.outbox_poll_ms,
         callback_token: a.callback_token,
         demo: a.demo,
+        indexes: a.indexes,
+        query_timeout_ms: a.query_timeout_ms,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

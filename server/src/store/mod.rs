@@ -32,6 +32,16 @@ impl From<serde_json::Error> for StoreError {
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
+/// How a search that ran over the per-query time limit fails (its message starts so).
+pub const QUERY_TIMEOUT: &str = "query time limit";
+
+impl StoreError {
+    /// Whether this is a search stopped at the per-query time limit.
+    pub fn is_timeout(&self) -> bool {
+        self.0.starts_with(QUERY_TIMEOUT)
+    }
+}
+
 /// One registry record.
 #[derive(Debug, Clone)]
 #[allow(dead_code)] // id, registry and key are part of the storage API, not all read yet.

@@ -126,6 +126,8 @@ const SCHEMA_VERSION: &str = "1";
 pub struct SqliteStore {
     /// The `(registry, path)` pairs kept in `attrs`.
     indexes: IndexSet,
+    /// Longest a search may run (ms; 0 = no limit).
+    query_timeout_ms: std::sync::atomic::AtomicU64,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -177,10 +179,17 @@ impl SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(SqliteStore {
             indexes,
+            query_timeout_ms: std::sync::atomic::AtomicU64::new(0),
             writer: Mutex::new(w),
             readers,
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Stops each later search after `ms` milliseconds (0: no limit) with a
+    /// [`StoreError::is_timeout`] error.
+    pub fn set_query_timeout_ms(&self, ms: u64) {
+        self.query_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Whether a search compiles exactly to SQL, and SQLite's query plan for its count (for
@@ -620,7 +629,12 @@ impl Store for SqliteStore {
     }
 
     fn search(&self, q: &SearchQuery) -> StoreResult<(Vec<Value>, usize)> {
-        self.read(|c| super::sqlite_search::search(c, q, &self.indexes))
+        let ms = self.query_timeout_ms.load(Ordering::Relaxed);
+        self.read(|c| {
+            super::sqlite_search::with_time_limit(c, ms, || {
+                super::sqlite_search::search(c, q, &self.indexes)
+            })
+        })
     }
 
     fn count_records(&self, registry: Option<&str>) -> StoreResult<i64> {

@@ -309,6 +309,41 @@ pub(super) fn explain(
     Ok((b.exact, lines))
 }
 
+/// Runs `f` on `c`, interrupting SQLite (`sqlite3_interrupt`) once `ms` milliseconds have passed
+/// (0: no limit); an interrupted search fails with a [`super::QUERY_TIMEOUT`] error. The watchdog
+/// is joined before returning, so it can never interrupt the connection's next statement.
+pub(super) fn with_time_limit<T>(
+    c: &Connection,
+    ms: u64,
+    f: impl FnOnce() -> StoreResult<T>,
+) -> StoreResult<T> {
+    if ms == 0 {
+        return f();
+    }
+    let handle = c.get_interrupt_handle();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = fired.clone();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            wait.recv_timeout(std::time::Duration::from_millis(ms))
+        {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            handle.interrupt();
+        }
+    });
+    let out = f();
+    drop(done);
+    let _ = watchdog.join();
+    if fired.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(super::StoreError(format!(
+            "{} ({ms} ms, --query-timeout-ms) exceeded",
+            super::QUERY_TIMEOUT
+        )));
+    }
+    out
+}
+
 /// Runs a search on one connection (see the module docs).
 pub(super) fn search(
     c: &Connection,
