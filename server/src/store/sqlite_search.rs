@@ -274,6 +274,8 @@ pub(super) fn build(c: &Connection, q: &SearchQuery, indexed: &IndexSet) -> Stor
     ];
     let mut exact = true;
     if let Some((_, path, rows)) = &driver {
+        // `+` keeps SQLite from scanning the registry's index instead of following the driver.
+        wheres[0] = "+r.registry = ?".into();
         let sel = driver_select(q.registry, path, rows, &mut params);
         wheres.push(format!("r.id IN ({sel})"));
     }
