@@ -16,7 +16,7 @@
 //! One conjunct of the top-level `and` drives the query (`id IN (SELECT record_id FROM attrs
 //! ...)`, through an index on the attribute's text, number or date); the others are correlated
 //! `EXISTS` probes on the attribute table's primary key. The driver is the conjunct with the
-//! fewest rows, counted up to [`PROBE`] rows each.
+//! fewest rows, counted up to [`PROBE`] rows each, then estimated from a sample of record ids.
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
@@ -30,6 +30,8 @@ use super::{SearchQuery, StoreResult};
 
 /// How many rows of a candidate driver are counted to choose the driver.
 const PROBE: i64 = 2000;
+/// How many record ids are sampled to rank candidates that all reach [`PROBE`].
+const SAMPLES: i64 = 400;
 
 /// A WHERE fragment and its parameters.
 struct Frag {
@@ -203,14 +205,15 @@ fn compile(plan: &Plan, registry: &str, indexed: &IndexSet) -> Frag {
 }
 
 /// The top-level conjunct that drives the query: an indexed positive test whose every
-/// conjunction can use an index, the one with the fewest rows.
+/// conjunction can use an index, the one with the fewest rows. Each candidate's rows are
+/// counted up to [`PROBE`]; when several reach it, they are ranked by how many of [`SAMPLES`]
+/// record ids spread over the table they match.
 fn pick_driver<'p>(
     c: &Connection,
     parts: &'p [Plan],
     registry: &str,
     indexed: &IndexSet,
 ) -> StoreResult<Option<(usize, &'p str, Rows)>> {
-    let mut best: Option<(i64, usize, &str, Rows)> = None;
     let candidates: Vec<(usize, &str, Rows)> = parts
         .iter()
         .enumerate()
@@ -230,22 +233,46 @@ fn pick_driver<'p>(
             _ => None,
         })
         .collect();
-    let only_one = candidates.len() == 1;
+    if candidates.len() < 2 {
+        return Ok(candidates.into_iter().next());
+    }
+    let mut ranked = Vec::with_capacity(candidates.len());
     for (i, path, rows) in candidates {
-        let n = if only_one {
-            0
-        } else {
-            let mut params = Vec::new();
-            let sel = driver_select(registry, path, &rows, &mut params);
-            let sql = format!("SELECT count(*) FROM ({sel} LIMIT {PROBE})");
-            c.prepare_cached(&sql)?
-                .query_row(params_from_iter(params), |r| r.get(0))?
-        };
-        if best.as_ref().is_none_or(|(m, ..)| n < *m) {
-            best = Some((n, i, path, rows));
+        let mut params = Vec::new();
+        let sel = driver_select(registry, path, &rows, &mut params);
+        let sql = format!("SELECT count(*) FROM ({sel} LIMIT {PROBE})");
+        let n: i64 = c
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(params), |r| r.get(0))?;
+        ranked.push((n, 0i64, i, path, rows));
+    }
+    if ranked.iter().filter(|r| r.0 >= PROBE).count() > 1 {
+        let (lo, hi): (Option<i64>, Option<i64>) = c
+            .prepare_cached("SELECT min(id), max(id) FROM records")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
+        let step = ((hi - lo) / SAMPLES).max(1);
+        for r in ranked.iter_mut().filter(|r| r.0 >= PROBE) {
+            let mut params = vec![
+                Sql::Integer(SAMPLES - 1),
+                Sql::Integer(lo),
+                Sql::Integer(step),
+            ];
+            let e = exists(r.3, &r.4, &mut params);
+            let sql = format!(
+                "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+                 SELECT count(*) FROM (SELECT ? + i * ? AS id FROM s) r WHERE {e}"
+            );
+            r.1 = c
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(params), |row| row.get(0))?;
         }
     }
-    Ok(best.map(|(_, i, p, r)| (i, p, r)))
+    let best = ranked
+        .into_iter()
+        .min_by_key(|r| (r.0, r.1))
+        .map(|(_, _, i, p, rows)| (i, p, rows));
+    Ok(best)
 }
 
 /// A search's WHERE clause over `records r`, its parameters, and whether it is exact.
