@@ -50,8 +50,10 @@ CREATE TABLE IF NOT EXISTS attrs (
   PRIMARY KEY (record_id, path, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attrs_text ON attrs (registry, path, class, text) WHERE text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS attrs_num ON attrs (registry, path, num) WHERE num IS NOT NULL;
-CREATE INDEX IF NOT EXISTS attrs_date ON attrs (registry, path, date) WHERE date IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_num ON attrs (registry, path, num, class, int)
+  WHERE num IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_date ON attrs (registry, path, date, class, secs, nanos)
+  WHERE date IS NOT NULL;
 CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -143,6 +145,10 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
+    // Searches walk index ranges and probe the attribute table: a page cache of 32 MiB and
+    // reads through mmap keep those walks out of read(2) calls.
+    c.pragma_update(None, "cache_size", -32768)?;
+    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
     Ok(c)
 }
 

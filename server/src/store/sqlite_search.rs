@@ -109,7 +109,7 @@ fn driver_select(registry: &str, path: &str, rows: &Rows, params: &mut Vec<Sql>)
             params.push(Sql::Text(registry.into()));
             params.push(Sql::Text(path.into()));
             let w = conj(c, params);
-            format!("SELECT record_id FROM attrs WHERE registry = ? AND path = ? AND {w}")
+            format!("SELECT DISTINCT record_id AS id FROM attrs WHERE registry = ? AND path = ? AND {w}")
         })
         .collect();
     selects.join(" UNION ")
@@ -281,6 +281,10 @@ pub(super) struct Built {
     pub base: String,
     pub params: Vec<Sql>,
     pub exact: bool,
+    /// For counting: the driver's distinct ids as `r` and the other tests, without reading
+    /// `records` (when no record type is asked for); else `base`.
+    pub count_base: String,
+    pub count_params: Vec<Sql>,
 }
 
 /// Compiles a search (see the module docs).
@@ -300,12 +304,18 @@ pub(super) fn build(c: &Connection, q: &SearchQuery, indexed: &IndexSet) -> Stor
         "(?2 IS NULL OR r.record_type = ?2)".to_string(),
     ];
     let mut exact = true;
+    let mut driver_sql = None;
     if let Some((_, path, rows)) = &driver {
         // `+` keeps SQLite from scanning the registry's index instead of following the driver.
         wheres[0] = "+r.registry = ?".into();
-        let sel = driver_select(q.registry, path, rows, &mut params);
+        let mut dp = Vec::new();
+        let sel = driver_select(q.registry, path, rows, &mut dp);
         wheres.push(format!("r.id IN ({sel})"));
+        params.extend(dp.iter().cloned());
+        driver_sql = Some((sel, dp));
     }
+    let mut rest = Vec::new();
+    let mut rest_params = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         if driver.as_ref().is_some_and(|(d, ..)| *d == i) {
             continue;
@@ -313,14 +323,27 @@ pub(super) fn build(c: &Connection, q: &SearchQuery, indexed: &IndexSet) -> Stor
         let f = compile(p, q.registry, indexed);
         exact &= f.exact;
         if f.sql != "1" {
-            wheres.push(format!("({})", f.sql));
-            params.extend(f.params);
+            rest.push(format!("({})", f.sql));
+            rest_params.extend(f.params);
         }
     }
+    wheres.extend(rest.iter().cloned());
+    params.extend(rest_params.iter().cloned());
+    let base = format!("FROM records r WHERE {}", wheres.join(" AND "));
+    let (count_base, count_params) = match driver_sql {
+        Some((sel, mut dp)) if q.record_type.is_none() => {
+            dp.extend(rest_params);
+            rest.insert(0, "1".into());
+            (format!("FROM ({sel}) r WHERE {}", rest.join(" AND ")), dp)
+        }
+        _ => (base.clone(), params.clone()),
+    };
     Ok(Built {
-        base: format!("FROM records r WHERE {}", wheres.join(" AND ")),
+        base,
         params,
         exact,
+        count_base,
+        count_params,
     })
 }
 
@@ -331,7 +354,7 @@ pub(super) fn explain(
     indexed: &IndexSet,
 ) -> StoreResult<(bool, Vec<String>)> {
     let b = build(c, q, indexed)?;
-    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN SELECT count(*) {}", b.base))?;
+    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN SELECT r.data {}", b.base))?;
     let lines = st
         .query_map(params_from_iter(b.params), |r| r.get::<_, String>(3))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -383,11 +406,13 @@ pub(super) fn search(
         base,
         params,
         exact,
+        count_base,
+        count_params,
     } = build(c, q, indexed)?;
     if exact && q.keys.is_empty() {
         let total: i64 = c
-            .prepare_cached(&format!("SELECT count(*) {base}"))?
-            .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+            .prepare_cached(&format!("SELECT count(*) {count_base}"))?
+            .query_row(params_from_iter(count_params), |r| r.get(0))?;
         let mut page_params = params;
         page_params.push(Sql::Integer(q.limit.min(i64::MAX as usize) as i64));
         page_params.push(Sql::Integer(q.offset.min(i64::MAX as usize) as i64));
