@@ -412,13 +412,25 @@ pub(super) fn search(
     if exact && q.keys.is_empty() {
         let total: i64 = c
             .prepare_cached(&format!("SELECT count(*) {count_base}"))?
-            .query_row(params_from_iter(count_params), |r| r.get(0))?;
-        let mut page_params = params;
+            .query_row(params_from_iter(count_params.iter()), |r| r.get(0))?;
+        let count_params_page = count_params;
+        // The page's ids come from the attribute table alone when it can answer (then only the
+        // page's records are read), else from the records.
+        let (sql, mut page_params) = if count_base != base {
+            let sql = format!(
+                "SELECT data FROM records WHERE id IN
+                 (SELECT r.id {count_base} ORDER BY r.id LIMIT ? OFFSET ?) ORDER BY id"
+            );
+            (sql, count_params_page)
+        } else {
+            (
+                format!("SELECT r.data {base} ORDER BY r.id LIMIT ? OFFSET ?"),
+                params,
+            )
+        };
         page_params.push(Sql::Integer(q.limit.min(i64::MAX as usize) as i64));
         page_params.push(Sql::Integer(q.offset.min(i64::MAX as usize) as i64));
-        let mut st = c.prepare_cached(&format!(
-            "SELECT r.data {base} ORDER BY r.id LIMIT ? OFFSET ?"
-        ))?;
+        let mut st = c.prepare_cached(&sql)?;
         let records = st
             .query_map(params_from_iter(page_params), |r| r.get::<_, String>(0))?
             .filter_map(|t| t.ok().and_then(|t| serde_json::from_str(&t).ok()))
