@@ -266,6 +266,8 @@ pub enum Atom {
     Cmp(Col, Cmp, Lit),
     /// The column is not set.
     Unset(Col),
+    /// The row is not the path's only one (its record has several values there).
+    Multi,
 }
 
 /// The typed columns of an [`IndexRow`].

@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS attrs_num ON attrs (registry, path, num, class, int)
   WHERE num IS NOT NULL;
 CREATE INDEX IF NOT EXISTS attrs_date ON attrs (registry, path, date, class, secs, nanos)
   WHERE date IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_multi ON attrs (registry, path) WHERE seq > 0;
 CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT PRIMARY KEY,
   name TEXT NOT NULL,

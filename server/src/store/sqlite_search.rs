@@ -88,6 +88,8 @@ fn conj(atoms: &[Atom], params: &mut Vec<Sql>) -> String {
                 format!("{} {} ?", col(*c), op.sql())
             }
             Atom::Unset(c) => format!("{} IS NULL", col(*c)),
+            // A literal, so SQLite can use the partial index `attrs_multi`.
+            Atom::Multi => "seq > 0".into(),
         })
         .collect();
     parts.join(" AND ")
@@ -116,17 +118,20 @@ fn driver_select(registry: &str, path: &str, rows: &Rows, params: &mut Vec<Sql>)
 }
 
 /// `EXISTS` a row of `path` for the record `r` satisfying one of `rows`.
-fn exists(path: &str, rows: &Rows, params: &mut Vec<Sql>) -> String {
+fn exists(registry: &str, path: &str, rows: &Rows, params: &mut Vec<Sql>) -> String {
     if rows.is_empty() {
         return "0".into();
     }
+    // With the registry, an equality probe can seek the text index on its whole key.
+    params.push(Sql::Text(registry.into()));
     params.push(Sql::Text(path.into()));
     let alts: Vec<String> = rows
         .iter()
         .map(|c| format!("({})", conj(c, params)))
         .collect();
     format!(
-        "EXISTS (SELECT 1 FROM attrs a WHERE a.record_id = r.id AND a.path = ? AND ({}))",
+        "EXISTS (SELECT 1 FROM attrs a WHERE a.record_id = r.id AND a.registry = ? \
+         AND a.path = ? AND ({}))",
         alts.join(" OR ")
     )
 }
@@ -138,11 +143,11 @@ fn field(path: &str, test: &Test, registry: &str, indexed: &IndexSet) -> Frag {
     };
     let mut params = Vec::new();
     let sql = match &t {
-        AttrTest::Any(rows) => exists(path, rows, &mut params),
+        AttrTest::Any(rows) => exists(registry, path, rows, &mut params),
         AttrTest::MissingOr(rows) => {
             params.push(Sql::Text(path.into()));
             let present = "EXISTS (SELECT 1 FROM attrs a WHERE a.record_id = r.id AND a.path = ?)";
-            let e = exists(path, rows, &mut params);
+            let e = exists(registry, path, rows, &mut params);
             format!("(NOT {present} OR {e})")
         }
     };
@@ -236,6 +241,44 @@ fn pick_driver<'p>(
     if candidates.len() < 2 {
         return Ok(candidates.into_iter().next());
     }
+    // Tests of one path (`birth_date ge A and birth_date lt B`): records with one row there
+    // satisfy both on that row, so the rows satisfying every test, with every record that has
+    // several rows there, are a superset the index finds by one narrow range. The tests
+    // themselves stay as filters.
+    let mut candidates = candidates;
+    let mut merged = Vec::new();
+    for (k, (_, path, _)) in candidates.iter().enumerate() {
+        let same: Vec<&Rows> = candidates
+            .iter()
+            .filter(|(_, p, _)| p == path)
+            .map(|(_, _, r)| r)
+            .collect();
+        if same.len() < 2 || candidates[..k].iter().any(|(_, p, _)| p == path) {
+            continue;
+        }
+        let mut rows: Rows = vec![Vec::new()];
+        for r in same {
+            rows = rows
+                .iter()
+                .flat_map(|a| r.iter().map(move |b| a.iter().chain(b).cloned().collect()))
+                .collect();
+        }
+        // A row of two classes matches nothing: leave those combinations out.
+        rows.retain(|c| {
+            let sets: Vec<&[dci::query::plan::Class]> = c
+                .iter()
+                .filter_map(|a| match a {
+                    Atom::ClassIn(cs) => Some(*cs),
+                    _ => None,
+                })
+                .collect();
+            sets.first()
+                .is_none_or(|f| f.iter().any(|x| sets.iter().all(|s| s.contains(x))))
+        });
+        rows.push(vec![Atom::Multi]);
+        merged.push((usize::MAX, *path, rows));
+    }
+    candidates.extend(merged);
     let mut ranked = Vec::with_capacity(candidates.len());
     for (i, path, rows) in candidates {
         let mut params = Vec::new();
@@ -258,7 +301,7 @@ fn pick_driver<'p>(
                 Sql::Integer(lo),
                 Sql::Integer(step),
             ];
-            let e = exists(r.3, &r.4, &mut params);
+            let e = exists(registry, r.3, &r.4, &mut params);
             let sql = format!(
                 "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
                  SELECT count(*) FROM (SELECT ? + i * ? AS id FROM s) r WHERE {e}"
