@@ -122,7 +122,13 @@ fn exists(registry: &str, path: &str, rows: &Rows, params: &mut Vec<Sql>) -> Str
     if rows.is_empty() {
         return "0".into();
     }
-    // With the registry, an equality probe can seek the text index on its whole key.
+    // With the registry, an equality probe can seek the text index on its whole key; any other
+    // probe goes by the primary key (a range would walk the index instead).
+    let seek = rows.iter().all(|c| {
+        c.iter()
+            .any(|a| matches!(a, Atom::Cmp(Col::Text, dci::query::plan::Cmp::Eq, _)))
+    });
+    let reg = if seek { "a.registry" } else { "+a.registry" };
     params.push(Sql::Text(registry.into()));
     params.push(Sql::Text(path.into()));
     let alts: Vec<String> = rows
@@ -130,7 +136,7 @@ fn exists(registry: &str, path: &str, rows: &Rows, params: &mut Vec<Sql>) -> Str
         .map(|c| format!("({})", conj(c, params)))
         .collect();
     format!(
-        "EXISTS (SELECT 1 FROM attrs a WHERE a.record_id = r.id AND a.registry = ? \
+        "EXISTS (SELECT 1 FROM attrs a WHERE a.record_id = r.id AND {reg} = ? \
          AND a.path = ? AND ({}))",
         alts.join(" OR ")
     )
@@ -281,13 +287,21 @@ fn pick_driver<'p>(
     candidates.extend(merged);
     let mut ranked = Vec::with_capacity(candidates.len());
     for (i, path, rows) in candidates {
-        let mut params = Vec::new();
-        let sel = driver_select(registry, path, &rows, &mut params);
-        let sql = format!("SELECT count(*) FROM ({sel} LIMIT {PROBE})");
-        let n: i64 = c
-            .prepare_cached(&sql)?
-            .query_row(params_from_iter(params), |r| r.get(0))?;
-        ranked.push((n, 0i64, i, path, rows));
+        // Each alternative on its own, so the LIMIT stops the index walk (a UNION or DISTINCT
+        // would first collect every row).
+        let mut n = 0i64;
+        for alt in &rows {
+            let mut params = vec![Sql::Text(registry.into()), Sql::Text(path.into())];
+            let w = conj(alt, &mut params);
+            let sql = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM attrs WHERE registry = ? AND path = ? \
+                 AND {w} LIMIT {PROBE})"
+            );
+            n += c
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(params), |r| r.get::<_, i64>(0))?;
+        }
+        ranked.push((n.min(PROBE), 0i64, i, path, rows));
     }
     if ranked.iter().filter(|r| r.0 >= PROBE).count() > 1 {
         let (lo, hi): (Option<i64>, Option<i64>) = c
