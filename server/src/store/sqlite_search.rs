@@ -305,7 +305,8 @@ fn pick_driver<'p>(
     }
     if ranked.iter().filter(|r| r.0 >= PROBE).count() > 1 {
         let (lo, hi): (Option<i64>, Option<i64>) = c
-            .prepare_cached("SELECT min(id), max(id) FROM records")?
+            // Two subqueries: min and max in one SELECT would scan the table.
+            .prepare_cached("SELECT (SELECT min(id) FROM records), (SELECT max(id) FROM records)")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
         let step = ((hi - lo) / SAMPLES).max(1);
