@@ -61,6 +61,11 @@ pub struct ServeConfig {
     pub callback_timeout_ms: u64,
     /// Deliveries in flight at once to one destination (scheme, host, port).
     pub callback_concurrency: usize,
+    /// Attribute indexes beyond the defaults (`PATH` or `REGISTRY:PATH`, `dci serve --index`);
+    /// filled in from the stored records at start, kept from then on.
+    pub indexes: Vec<String>,
+    /// Longest one search query may run in the database (ms, `--query-timeout-ms`; 0 = none).
+    pub query_timeout_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -91,6 +96,8 @@ impl Default for ServeConfig {
             allow_private_callbacks: false,
             callback_timeout_ms: 10_000,
             callback_concurrency: 4,
+            indexes: Vec::new(),
+            query_timeout_ms: 10_000,
         }
     }
 }

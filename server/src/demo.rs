@@ -15,8 +15,9 @@ use super::auth::{hash_secret, new_secret};
 use super::config::{ServeConfig, REGISTRIES};
 use super::store::{Client, NewRecord, Sender, SignaturePolicy, Store};
 
-/// splitmix64: small, fast and the same everywhere.
-struct Rng(u64);
+/// splitmix64: small, fast and the same everywhere (also the seeded generator of the
+/// differential query test).
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -26,13 +27,13 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
     fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
         v[self.below(v.len() as u64) as usize]
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 }

@@ -182,8 +182,9 @@ pub mod anyhow_like {
 
 /// Opens the database at `config.db`.
 pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
-    let s = SqliteStore::open(&config.db, 4)
+    let s = SqliteStore::open_with(&config.db, 4, &config.indexes)
         .map_err(|e| format!("opening {}: {e}", config.db.display()))?;
+    s.set_query_timeout_ms(config.query_timeout_ms);
     Ok(Arc::new(s))
 }
 

@@ -8,12 +8,14 @@ use dci::model::{
     ReasonCode, RequestStatus, SearchRequest, SearchRequestItem, SearchResponse,
     SearchResponseData, SearchResponseItem, YesNo, MAX_MESSAGE_LEN, SPEC_VERSION,
 };
-use dci::query::{keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Query};
+use dci::query::{
+    keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Plan, Query, SortKey,
+};
 use serde_json::{Map, Value};
 
 use super::reply::{now_ts, truncate};
 use super::security::share;
-use super::store::{Sender, Store};
+use super::store::{SearchQuery, Sender, Store, QUERY_TIMEOUT};
 
 /// The record types each registry holds, in its schema's names.
 pub fn record_types(registry: &str) -> &'static [&'static str] {
@@ -99,48 +101,42 @@ pub fn first_record(
     Ok(by_identifier(store, registry, id_type, id_value, 1)?.pop())
 }
 
-/// Records of `registry` (one record type, or all) that `query` matches, at most `limit`, in
-/// id order; an idtype-value query is an index probe.
+/// Records of `registry` (one record type, or all) that `query` matches, sorted by `keys`,
+/// `limit` of them from `offset`, and how many match in all. An idtype-value query is an
+/// identifier index probe; the others are compiled to the database ([`Store::search`]).
 fn find(
     store: &dyn Store,
     registry: &str,
     record_type: Option<&str>,
     query: &Query,
-    limit: usize,
-) -> Result<Vec<Value>, String> {
+    keys: &[SortKey],
+    (offset, limit): (usize, usize),
+) -> Result<(Vec<Value>, usize), String> {
     if let Some((t, v)) = query.idtype_lookup() {
         let found = store
             .records_by_identifier(registry, t, &id_string(v))
             .map_err(|e| e.to_string())?;
-        return Ok(found
+        let mut found: Vec<Value> = found
             .into_iter()
             .filter(|r| record_type.is_none_or(|t| t == r.record_type))
             .filter_map(|r| parsed(&r.data))
-            .take(limit)
-            .collect());
+            .collect();
+        sort_by_keys(&mut found, keys);
+        let total = found.len();
+        let page = found.into_iter().skip(offset).take(limit).collect();
+        return Ok((page, total));
     }
-    let mut out = Vec::new();
-    let mut err = None;
+    let plan = Plan::of(query).map_err(|e| e.to_string())?;
     store
-        .scan(registry, record_type, &mut |r| {
-            let Some(v) = parsed(&r.data) else {
-                return true;
-            };
-            match query.matches(&v) {
-                Ok(true) => out.push(v),
-                Ok(false) => {}
-                Err(e) => {
-                    err = Some(e.to_string());
-                    return false;
-                }
-            }
-            out.len() < limit
+        .search(&SearchQuery {
+            registry,
+            record_type,
+            plan: &plan,
+            keys,
+            offset,
+            limit,
         })
-        .map_err(|e| e.to_string())?;
-    match err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+        .map_err(|e| e.to_string())
 }
 
 /// A search response item with only its reference, timestamp and status.
@@ -240,19 +236,21 @@ fn search_item(
         Err(e) => return rejected(&it.reference_id, ReasonCode::SortInvalid, &e.to_string()),
     };
     let record_type = pick_record_type(registry, c.reg_record_type.as_deref());
-    let mut found = match find(store, registry, record_type, &query, usize::MAX) {
+    let (page_size, page_number) = page(it, max_page_size);
+    let window = ((page_number - 1).saturating_mul(page_size), page_size);
+    let (found, total) = match find(store, registry, record_type, &query, &keys, window) {
         Ok(f) => f,
+        // The spec has no timeout code for an item; a search this costly reads too many records.
+        Err(e) if e.starts_with(&format!("storage: {QUERY_TIMEOUT}")) => {
+            return rejected(
+                &it.reference_id,
+                ReasonCode::SearchTooManyRecordsFound,
+                &format!("search_criteria: {e}: narrow the query or search indexed attributes"),
+            )
+        }
         Err(e) => return criteria_invalid(&e),
     };
-    sort_by_keys(&mut found, &keys);
-    let (page_size, page_number) = page(it, max_page_size);
-    let total = found.len();
-    let records: Vec<Value> = found
-        .into_iter()
-        .skip((page_number - 1).saturating_mul(page_size))
-        .take(page_size)
-        .map(|v| share(sender, v))
-        .collect();
+    let records: Vec<Value> = found.into_iter().map(|v| share(sender, v)).collect();
     let rrt = c.reg_record_type.clone().unwrap_or_else(|| {
         record_types(registry)
             .first()
@@ -408,7 +406,9 @@ fn criteria_find(
         }),
         other => other,
     };
-    find(store, registry, None, &parsed, limit).map_err(storage)
+    find(store, registry, None, &parsed, &[], (0, limit))
+        .map(|(records, _)| records)
+        .map_err(storage)
 }
 
 /// The path and value of a filter that is one `eq` on one path.

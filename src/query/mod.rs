@@ -40,6 +40,7 @@ mod evaluate;
 pub mod expression;
 pub mod idtype;
 pub mod path;
+pub mod plan;
 pub mod predicate;
 pub mod sort;
 
@@ -50,8 +51,11 @@ use crate::error::{Error, Result};
 pub use compare::{compare_values, values_equal};
 pub use expression::{field, Expression, ExpressionBody, FieldOp, Filter};
 pub use idtype::IdTypeValue;
+pub use plan::Plan;
 pub use predicate::{Condition, ExpPredicate, Operator, Predicate, PredicateList};
-pub use sort::{keys_of, parse_sort, sort_by_keys, sort_records, SortKey, SortOrder};
+pub use sort::{
+    keys_of, parse_sort, sort_by_keys, sort_records, RecordSortKey, SortKey, SortOrder,
+};
 
 /// A closed spec enum of the query grammar: `ALL`, `as_str`, `Display`, and a `FromStr` that
 /// takes any ASCII case and, for namespaced spellings (`ns:org:QueryType:predicate`),

@@ -122,7 +122,7 @@ impl ExpPredicate {
     }
 
     /// The list an `in` compares against.
-    fn in_list(&self) -> std::result::Result<Vec<Value>, String> {
+    pub(crate) fn in_list(&self) -> std::result::Result<Vec<Value>, String> {
         match &self.attribute_value {
             Value::Array(items) => Ok(items.clone()),
             Value::String(s) => Ok(s

@@ -122,24 +122,41 @@ pub fn sort_by_keys(records: &mut [Value], keys: &[SortKey]) {
         return;
     }
     // Extract keys once; comparing extracted keys is a total order, as sort_by requires.
-    let mut order: Vec<(Vec<Option<SortVal>>, usize)> = records
+    let mut order: Vec<(RecordSortKey, usize)> = records
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let ks = keys
-                .iter()
+        .map(|(i, r)| (RecordSortKey::of(r, keys), i))
+        .collect();
+    order.sort_by(|(a, _), (b, _)| a.cmp(b, keys));
+    let mut taken: Vec<Value> = records.iter_mut().map(std::mem::take).collect();
+    for (slot, (_, i)) in records.iter_mut().zip(order) {
+        *slot = std::mem::take(&mut taken[i]);
+    }
+}
+
+/// The values one record sorts by under some keys, extracted once, so a server can sort many
+/// records by keeping only these (and an id) instead of the records.
+#[derive(Debug, Clone)]
+pub struct RecordSortKey(Vec<Option<SortVal>>);
+
+impl RecordSortKey {
+    pub fn of(record: &Value, keys: &[SortKey]) -> RecordSortKey {
+        RecordSortKey(
+            keys.iter()
                 .map(|k| {
-                    values_at(r, &k.attribute_name)
+                    values_at(record, &k.attribute_name)
                         .first()
                         .and_then(|v| first(v))
                         .map(SortVal::of)
                 })
-                .collect();
-            (ks, i)
-        })
-        .collect();
-    order.sort_by(|(a, _), (b, _)| {
-        for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
+                .collect(),
+        )
+    }
+
+    /// The order of two records' keys under the `keys` they were extracted with (records
+    /// without the attribute last in both directions).
+    pub fn cmp(&self, other: &RecordSortKey, keys: &[SortKey]) -> Ordering {
+        for (k, (x, y)) in keys.iter().zip(self.0.iter().zip(&other.0)) {
             let o = match (x, y) {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => Ordering::Greater,
@@ -158,10 +175,6 @@ pub fn sort_by_keys(records: &mut [Value], keys: &[SortKey]) {
             }
         }
         Ordering::Equal
-    });
-    let mut taken: Vec<Value> = records.iter_mut().map(std::mem::take).collect();
-    for (slot, (_, i)) in records.iter_mut().zip(order) {
-        *slot = std::mem::take(&mut taken[i]);
     }
 }
 
@@ -175,7 +188,7 @@ fn first(v: &Value) -> Option<&Value> {
 
 /// A sort key with a total order.
 #[derive(Debug, Clone)]
-enum SortVal {
+pub(crate) enum SortVal {
     Null,
     Bool(bool),
     /// `f64` first (total order), then the integer value to separate large integers.

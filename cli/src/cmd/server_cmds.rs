@@ -115,6 +115,13 @@ pub struct ServeArgs {
     /// Largest request line and headers (bytes); more get 431.
     #[arg(long, default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1_048_576))]
     pub max_header_bytes: u64,
+    /// Also index this attribute for searches: PATH (every registry) or REGISTRY:PATH
+    /// (fr:farm.land_size); repeatable. Filled in at start, kept from then on.
+    #[arg(long = "index", value_name = "PATH")]
+    pub indexes: Vec<String>,
+    /// Longest one search query may run in the database (ms; 0 = no limit).
+    #[arg(long, default_value_t = 10_000)]
+    pub query_timeout_ms: u64,
 }
 
 #[derive(Args)]
@@ -311,6 +318,8 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         allow_private_callbacks: a.allow_private_callbacks,
         callback_timeout_ms: a.callback_timeout_ms,
         callback_concurrency: a.callback_concurrency,
+        indexes: a.indexes,
+        query_timeout_ms: a.query_timeout_ms,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

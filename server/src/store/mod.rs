@@ -4,8 +4,11 @@
 //! DisabledPerson, Farmer); identifiers are indexed separately so an idtype-value lookup is one
 //! index probe at any size.
 
+pub mod attrs;
 pub mod sqlite;
+mod sqlite_search;
 
+use dci::query::{Plan, SortKey};
 use serde_json::Value;
 
 pub use sqlite::SqliteStore;
@@ -29,6 +32,16 @@ impl From<serde_json::Error> for StoreError {
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
+/// How a search that ran over the per-query time limit fails (its message starts so).
+pub const QUERY_TIMEOUT: &str = "query time limit";
+
+impl StoreError {
+    /// Whether this is a search stopped at the per-query time limit.
+    pub fn is_timeout(&self) -> bool {
+        self.0.starts_with(QUERY_TIMEOUT)
+    }
+}
+
 /// One registry record.
 #[derive(Debug, Clone)]
 #[allow(dead_code)] // id, registry and key are part of the storage API, not all read yet.
@@ -51,6 +64,18 @@ pub struct NewRecord {
     pub record_type: String,
     pub key: String,
     pub data: Value,
+}
+
+/// One search for [`Store::search`].
+#[derive(Debug, Clone)]
+pub struct SearchQuery<'a> {
+    pub registry: &'a str,
+    /// One record type, or all of the registry's.
+    pub record_type: Option<&'a str>,
+    pub plan: &'a Plan,
+    pub keys: &'a [SortKey],
+    pub offset: usize,
+    pub limit: usize,
 }
 
 /// An OAuth2 client; the secret is kept only as a salted hash.
@@ -204,6 +229,10 @@ pub trait Store: Send + Sync {
         f: &mut dyn FnMut(Record) -> bool,
     ) -> StoreResult<()>;
     fn count_records(&self, registry: Option<&str>) -> StoreResult<i64>;
+    /// The records `q.plan` matches, sorted by `q.keys` (id order when none), `q.limit` of them
+    /// from `q.offset`, and how many match in all; filtered, counted and paged in the database
+    /// (docs/server.md, "Query compilation").
+    fn search(&self, q: &SearchQuery) -> StoreResult<(Vec<Value>, usize)>;
 
     // OAuth2 clients.
     fn put_client(&self, c: &Client) -> StoreResult<()>;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use serde_json::Value;
 
+use super::attrs::{self, IndexSet};
 use super::*;
 
 const SCHEMA: &str = r#"
@@ -33,6 +34,27 @@ CREATE TABLE IF NOT EXISTS identifiers (
   PRIMARY KEY (registry, id_type, id_value, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (record_id);
+CREATE TABLE IF NOT EXISTS attrs (
+  record_id INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  registry TEXT NOT NULL,
+  class TEXT NOT NULL,
+  text TEXT,
+  num REAL,
+  int INTEGER,
+  date TEXT,
+  secs INTEGER,
+  nanos INTEGER,
+  bool INTEGER,
+  PRIMARY KEY (record_id, path, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attrs_text ON attrs (registry, path, class, text) WHERE text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_num ON attrs (registry, path, num, class, int)
+  WHERE num IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_date ON attrs (registry, path, date, class, secs, nanos)
+  WHERE date IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attrs_multi ON attrs (registry, path) WHERE seq > 0;
 CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -106,6 +128,10 @@ const SCHEMA_VERSION: &str = "1";
 
 /// SQLite storage.
 pub struct SqliteStore {
+    /// The `(registry, path)` pairs kept in `attrs`.
+    indexes: IndexSet,
+    /// Longest a search may run (ms; 0 = no limit).
+    query_timeout_ms: std::sync::atomic::AtomicU64,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -121,6 +147,10 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
+    // Searches walk index ranges and probe the attribute table: a page cache of 32 MiB and
+    // reads through mmap keep those walks out of read(2) calls.
+    c.pragma_update(None, "cache_size", -32768)?;
+    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
     Ok(c)
 }
 
@@ -146,9 +176,18 @@ fn to_list(v: &[String]) -> String {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating) the database at `path`, with `readers` read connections.
+    /// Opens (creating and migrating) the database at `path`, with `readers` read connections
+    /// and the default attribute indexes.
     pub fn open(path: &Path, readers: usize) -> StoreResult<Self> {
-        let w = open_conn(path)?;
+        Self::open_with(path, readers, &[])
+    }
+
+    /// [`SqliteStore::open`] with further attribute indexes (`--index` values: `PATH` or
+    /// `REGISTRY:PATH`). Indexes missing from the database (all of them in a database made
+    /// before attribute indexes existed) are filled in from the stored records here; an index
+    /// once added is kept up to date by every later open, with or without the flag.
+    pub fn open_with(path: &Path, readers: usize, extra: &[String]) -> StoreResult<Self> {
+        let mut w = open_conn(path)?;
         w.execute_batch(SCHEMA)?;
         migrate_senders(&w)?;
         w.execute(
@@ -156,14 +195,29 @@ impl SqliteStore {
              ON CONFLICT(key) DO NOTHING",
             [SCHEMA_VERSION],
         )?;
+        let indexes = migrate_indexes(&mut w, extra)?;
         let readers = (0..readers.max(1))
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(SqliteStore {
+            indexes,
+            query_timeout_ms: std::sync::atomic::AtomicU64::new(0),
             writer: Mutex::new(w),
             readers,
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Stops each later search after `ms` milliseconds (0: no limit) with a
+    /// [`StoreError::is_timeout`] error.
+    pub fn set_query_timeout_ms(&self, ms: u64) {
+        self.query_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether a search compiles exactly to SQL, and SQLite's query plan for its count (for
+    /// tests and for operators checking that a search uses an index).
+    pub fn explain(&self, q: &SearchQuery) -> StoreResult<(bool, Vec<String>)> {
+        self.read(|c| super::sqlite_search::explain(c, q, &self.indexes))
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -237,6 +291,108 @@ impl SqliteStore {
     fn exec(&self, sql: &str, p: impl Params) -> StoreResult<usize> {
         self.write(|c| Ok(c.execute(sql, p)?))
     }
+}
+
+/// The attribute indexes wanted (defaults, `extra`, and those the database already keeps); fills
+/// in the missing ones from the stored records, then records the set in `meta`.
+fn migrate_indexes(w: &mut Connection, extra: &[String]) -> StoreResult<IndexSet> {
+    let stored: IndexSet = w
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'attr_indexes'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|t| serde_json::from_str::<Vec<(String, String)>>(&t).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut wanted = attrs::defaults();
+    for e in extra {
+        wanted.extend(attrs::parse_index(e)?);
+    }
+    wanted.extend(stored.iter().cloned());
+    let missing: IndexSet = wanted.difference(&stored).cloned().collect();
+    if !missing.is_empty() {
+        backfill(w, &missing)?;
+        let list: Vec<&(String, String)> = wanted.iter().collect();
+        w.execute(
+            "INSERT INTO meta (key, value) VALUES ('attr_indexes', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(&list)?],
+        )?;
+    }
+    Ok(wanted)
+}
+
+/// Writes the `attrs` rows of `paths` for every stored record of their registries, in batches.
+fn backfill(w: &mut Connection, paths: &IndexSet) -> StoreResult<()> {
+    let registries: std::collections::BTreeSet<&str> =
+        paths.iter().map(|(r, _)| r.as_str()).collect();
+    for reg in registries {
+        let mut after = 0i64;
+        loop {
+            let tx = w.transaction()?;
+            let batch: Vec<(i64, String)> = {
+                let mut st = tx.prepare_cached(
+                    "SELECT id, data FROM records WHERE registry = ?1 AND id > ?2
+                     ORDER BY id LIMIT 2000",
+                )?;
+                let rows = st
+                    .query_map(params![reg, after], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                rows
+            };
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            for (id, text) in &batch {
+                let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                write_attrs(&tx, reg, *id, &v, attrs::paths_of(paths, reg))?;
+            }
+            tx.commit()?;
+            after = last;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the `attrs` rows of `record` for `paths` (replacing rows of the same path).
+fn write_attrs<'a>(
+    tx: &Connection,
+    registry: &str,
+    id: i64,
+    record: &Value,
+    paths: impl Iterator<Item = &'a str>,
+) -> rusqlite::Result<()> {
+    let mut del = tx.prepare_cached("DELETE FROM attrs WHERE record_id = ?1 AND path = ?2")?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO attrs (record_id, path, seq, registry, class, text, num, int, date, secs,
+           nanos, bool) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for path in paths {
+        del.execute(params![id, path])?;
+        for (seq, row) in dci::query::plan::index_rows(record, path)
+            .iter()
+            .enumerate()
+        {
+            ins.execute(params![
+                id,
+                path,
+                seq as i64,
+                registry,
+                row.class.code(),
+                row.text,
+                row.num,
+                row.int,
+                row.date,
+                row.secs,
+                row.nanos,
+                row.boolean
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 fn record_row(r: &Row) -> rusqlite::Result<Record> {
@@ -427,6 +583,8 @@ impl Store for SqliteStore {
                     for (t, v) in identifiers_of(&r.data) {
                         ins.execute(params![r.registry, t, v, id])?;
                     }
+                    let paths = attrs::paths_of(&self.indexes, &r.registry);
+                    write_attrs(&tx, &r.registry, id, &r.data, paths)?;
                     ids.push(id);
                 }
             }
@@ -490,6 +648,15 @@ impl Store for SqliteStore {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn search(&self, q: &SearchQuery) -> StoreResult<(Vec<Value>, usize)> {
+        let ms = self.query_timeout_ms.load(Ordering::Relaxed);
+        self.read(|c| {
+            super::sqlite_search::with_time_limit(c, ms, || {
+                super::sqlite_search::search(c, q, &self.indexes)
+            })
         })
     }
 
