@@ -476,6 +476,18 @@ fn plan_of(qt: &str, q: Value) -> Plan {
     Plan::of(&Query::parse(qt, &q).unwrap()).unwrap()
 }
 
+/// The first `limit` crvs records of `plan`, unsorted.
+fn crvs_page(plan: &Plan, limit: usize) -> SearchQuery<'_> {
+    SearchQuery {
+        registry: "crvs",
+        record_type: None,
+        plan,
+        keys: &[],
+        offset: 0,
+        limit,
+    }
+}
+
 #[test]
 fn the_issue_searches_are_exact_and_use_indexes() {
     let fx = fixture();
@@ -499,14 +511,7 @@ fn the_issue_searches_are_exact_and_use_indexes() {
         (&sex_region, "attrs_text"),
         (&name, "attrs_text"),
     ] {
-        let q = SearchQuery {
-            registry: "crvs",
-            record_type: None,
-            plan,
-            keys: &[],
-            offset: 0,
-            limit: 10,
-        };
+        let q = crvs_page(plan, 10);
         let (exact, lines) = fx.store.explain(&q).unwrap();
         assert!(exact, "{plan:?}");
         assert!(
@@ -527,14 +532,7 @@ fn the_issue_searches_are_exact_and_use_indexes() {
     }
     // An attribute outside the index is answered by the evaluator over a pre-filter.
     let unindexed = plan_of("expression", json!({"marital_status": "married"}));
-    let q = SearchQuery {
-        registry: "crvs",
-        record_type: None,
-        plan: &unindexed,
-        keys: &[],
-        offset: 0,
-        limit: 10,
-    };
+    let q = crvs_page(&unindexed, 10);
     assert!(!fx.store.explain(&q).unwrap().0);
     let (page, total) = fx.store.search(&q).unwrap();
     assert!(total > 10, "{total}");
@@ -572,14 +570,7 @@ fn an_old_database_gets_its_indexes_at_open_and_extra_ones_on_request() {
         50
     );
     let plan = plan_of("expression", json!({"marital_status": "married"}));
-    let q = SearchQuery {
-        registry: "crvs",
-        record_type: None,
-        plan: &plan,
-        keys: &[],
-        offset: 0,
-        limit: 100,
-    };
+    let q = crvs_page(&plan, 100);
     assert!(
         store.explain(&q).unwrap().0,
         "marital_status is indexed now"
@@ -617,14 +608,7 @@ fn a_search_over_the_time_limit_is_stopped_and_named() {
         "expression",
         json!({"birth_place.name": {"$startsWith": "Z"}}),
     );
-    let q = SearchQuery {
-        registry: "crvs",
-        record_type: None,
-        plan: &plan,
-        keys: &[],
-        offset: 0,
-        limit: 10,
-    };
+    let q = crvs_page(&plan, 10);
     store.set_query_timeout_ms(1);
     let e = store.search(&q).unwrap_err();
     assert!(e.is_timeout(), "{e}");
