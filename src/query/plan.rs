@@ -350,17 +350,29 @@ impl Class {
 
 const STRINGS: &[Class] = &[Class::TimeString, Class::NumericString, Class::PlainString];
 
-/// One value a path reaches, normalised for an index.
+/// One value a path reaches, normalised for an index: the columns each class is compared by.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexRow {
     pub class: Class,
     pub text: Option<String>,
-    pub num: Option<f64>,
-    pub int: Option<i64>,
-    pub date: Option<String>,
-    pub secs: Option<i64>,
-    pub nanos: Option<i64>,
+    pub number: Option<IndexNumber>,
+    pub time: Option<IndexTime>,
     pub boolean: Option<bool>,
+}
+
+/// A number (or numeric string): as f64 for range tests, and exactly when it is an i64.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexNumber {
+    pub num: f64,
+    pub int: Option<i64>,
+}
+
+/// A date or date-time string: its calendar date, and its instant (unix seconds, nanoseconds)
+/// when it has a time and an offset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexTime {
+    pub date: String,
+    pub instant: Option<(i64, i64)>,
 }
 
 /// The rows of `path` in `record`: every value the evaluator tests for it (each value the path
@@ -377,18 +389,19 @@ fn index_row(v: &Value) -> IndexRow {
     let mut r = IndexRow {
         class: Class::Composite,
         text: None,
-        num: None,
-        int: None,
-        date: None,
-        secs: None,
-        nanos: None,
+        number: None,
+        time: None,
         boolean: None,
     };
     let set_num = |r: &mut IndexRow, n: Num| {
-        r.num = Some(n.as_f64());
-        if let Num::Int(i) = n {
-            r.int = i64::try_from(i).ok();
-        }
+        let int = match n {
+            Num::Int(i) => i64::try_from(i).ok(),
+            _ => None,
+        };
+        r.number = Some(IndexNumber {
+            num: n.as_f64(),
+            int,
+        });
     };
     match v {
         Value::Null => r.class = Class::Null,
@@ -412,11 +425,7 @@ fn index_row(v: &Value) -> IndexRow {
             if let Some(t) = Temporal::parse(s) {
                 r.class = Class::TimeString;
                 let (date, instant) = temporal_parts(t);
-                r.date = Some(date);
-                if let Some((secs, nanos)) = instant {
-                    r.secs = Some(secs);
-                    r.nanos = Some(nanos);
-                }
+                r.time = Some(IndexTime { date, instant });
             } else if let Some(n) = Num::parse(s) {
                 r.class = Class::NumericString;
                 set_num(&mut r, n);
@@ -654,11 +663,12 @@ mod tests {
         assert_eq!(rows.len(), 7);
         assert_eq!(rows[0].class, Class::Composite);
         assert_eq!(rows[1].class, Class::TimeString);
-        assert_eq!(rows[1].date.as_deref(), Some("2020-01-01"));
-        assert_eq!(rows[1].secs, Some(1_577_937_600));
+        let time = rows[1].time.as_ref().unwrap();
+        assert_eq!(time.date, "2020-01-01");
+        assert_eq!(time.instant.map(|(secs, _)| secs), Some(1_577_937_600));
         assert_eq!(rows[2].class, Class::NumericString);
-        assert_eq!(rows[2].int, Some(25));
-        assert_eq!(rows[3].num, Some(7.0));
+        assert_eq!(rows[2].number.and_then(|n| n.int), Some(25));
+        assert_eq!(rows[3].number.map(|n| n.num), Some(7.0));
         assert_eq!(rows[4].class, Class::PlainString);
         assert_eq!(rows[5].boolean, Some(true));
         assert_eq!(rows[6].class, Class::Null);

@@ -383,11 +383,17 @@ fn write_attrs<'a>(
                 registry,
                 row.class.code(),
                 row.text,
-                row.num,
-                row.int,
-                row.date,
-                row.secs,
-                row.nanos,
+                row.number.map(|n| n.num),
+                row.number.and_then(|n| n.int),
+                row.time.as_ref().map(|t| t.date.as_str()),
+                row.time
+                    .as_ref()
+                    .and_then(|t| t.instant)
+                    .map(|(secs, _)| secs),
+                row.time
+                    .as_ref()
+                    .and_then(|t| t.instant)
+                    .map(|(_, nanos)| nanos),
                 row.boolean
             ])?;
         }
