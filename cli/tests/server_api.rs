@@ -696,3 +696,44 @@ async fn sort_orders_by_typed_values() {
         "message.search_request[0].search_criteria.sort[0].sort_order"
     );
 }
+
+/// Issue 11 §3: junk signed with the wrong key that claims sender s1's message_id X is refused
+/// and must not burn X, not before a restart (the replay check runs after the signature) and
+/// not after one (the replay cache is rebuilt from accepted requests only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_message_id_does_not_burn_the_senders_id_across_a_restart() {
+    let (dir, db, (cid, secret), s1) = seeded_with_s1("5", "registry");
+    let impostor = sender(dir.path(), "s1");
+    let genuine = s1.envelope(
+        "search",
+        search_message("idtype-value", json!({"type": "UIN", "value": "100000001"})),
+    );
+    let forged = impostor.sign(genuine.clone());
+
+    let mut server = Server::start(&db, &[]);
+    let tok = token(&server.base, &cid, &secret).await;
+    let (s, v) = server
+        .post(&tok, "/registry/sync/search", forged.clone())
+        .await;
+    assert_eq!((s, code(&v)), (401, "err.signature.invalid"), "{v}");
+    server.stop();
+
+    let server = Server::start(&db, &[]);
+    let tok = token(&server.base, &cid, &secret).await;
+    let (s, v) = server
+        .send(&tok, "/registry/sync/search", &s1, genuine.clone())
+        .await;
+    assert_eq!(
+        s, 200,
+        "the genuine request was refused after the forgery: {v}"
+    );
+    // The accepted one does count: sent again, it is a replay.
+    let (s, v) = server
+        .send(&tok, "/registry/sync/search", &s1, genuine)
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(
+        v["header"]["status_reason_code"],
+        "rjct.message_id.duplicate"
+    );
+}

@@ -263,7 +263,8 @@ pub trait Store: Send + Sync {
         attribute: &str,
         value: &str,
     ) -> StoreResult<Vec<Transaction>>;
-    /// Message ids seen since `since_ms` (to rebuild the replay cache at start).
+    /// Message ids of the requests accepted since `since_ms` (to rebuild the replay cache at
+    /// start; rejected requests never enter it).
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
 
     // Subscriptions.

@@ -785,7 +785,10 @@ impl Store for SqliteStore {
 
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>> {
         self.all(
-            "SELECT sender_id, message_id, created_at FROM transactions WHERE created_at >= ?1",
+            // Accepted requests only: a rejected one may be junk that names another sender's
+            // message_id without its key (issue 11 section 3).
+            "SELECT sender_id, message_id, created_at FROM transactions
+             WHERE created_at >= ?1 AND error_code IS NULL",
             [since_ms],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
