@@ -162,6 +162,9 @@ pub async fn read_limited(
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > limit)
     {
+        // Read and drop what the client is sending (up to 16 times the limit, within the body
+        // timeout) so it is not reset mid-write and gets to read the 413.
+        discard(body, limit.saturating_mul(16)).await;
         return Err(too_big());
     }
     axum::body::to_bytes(body, limit)
@@ -170,6 +173,19 @@ pub async fn read_limited(
             Some(t) => (StatusCode::REQUEST_TIMEOUT, t.to_string()),
             None => too_big(),
         })
+}
+
+/// Reads and drops up to `max` bytes of `body`; stops at its end, an error or `max`.
+async fn discard(mut body: Body, max: usize) {
+    use http_body::Body as _;
+    let mut seen = 0usize;
+    while seen <= max {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
 }
 
 async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
