@@ -25,8 +25,8 @@ const CONCURRENCY: usize = 6;
 /// The kill comes this long (ms, uniform) after a random number of the round's requests
 /// were answered.
 const KILL_AFTER_MS: (u64, u64) = (20, 300);
-/// A delivery counts as in flight at a kill when it reached the receiver at most this long
-/// before the kill (the receiver has it; the server may not have marked it delivered yet).
+/// A delivery counts as in flight at a kill when the killed server's copy reached the
+/// receiver at most this long before the kill, or after it (a request already sent, read late).
 const IN_FLIGHT_WINDOW: Duration = Duration::from_millis(1000);
 /// `--callback-concurrency` (the default): every callback here goes to one receiver, so at
 /// most this many deliveries are between the POST and their "delivered" mark at any time.
@@ -89,6 +89,8 @@ impl Kind {
 #[derive(Clone, Debug)]
 struct Arrival {
     at: Instant,
+    /// Which start of the server sent it: each start has its own `--callback-token`.
+    start: Option<usize>,
     path: String,
     message_id: String,
     correlation_id: String,
@@ -106,10 +108,15 @@ impl Callbacks {
     fn spawn(&self, listener: tokio::net::TcpListener) {
         let me = self.clone();
         let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, body: axum::body::Bytes| {
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let me = me.clone();
                 async move {
-                    me.record(uri.path(), &body);
+                    let start = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("Bearer start-"))
+                        .and_then(|n| n.parse().ok());
+                    me.record(start, uri.path(), &body);
                     axum::Json(json!({"message": {"ack_status": "ACK", "timestamp": now(), "correlation_id": "rcv"}}))
                 }
             },
@@ -119,7 +126,7 @@ impl Callbacks {
         });
     }
 
-    fn record(&self, path: &str, body: &[u8]) {
+    fn record(&self, start: Option<usize>, path: &str, body: &[u8]) {
         let at = Instant::now();
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let text = |p: &str| {
@@ -146,6 +153,7 @@ impl Callbacks {
         }
         self.got.lock().unwrap().push(Arrival {
             at,
+            start,
             path: path.to_string(),
             message_id: text("/header/message_id"),
             correlation_id: text("/message/correlation_id"),
@@ -429,49 +437,58 @@ fn outbox_left(db: &Path) -> (i64, i64) {
     .unwrap()
 }
 
-/// Each repeat of a callback, attributed to the kill it straddles: the earlier arrival came
-/// within [`IN_FLIGHT_WINDOW`] before that kill and the next one after it. Returns the
-/// repeats per kill, the number of distinct callbacks that reached the receiver within the
-/// window before each kill, the repeats no kill explains, and the longest time from a
-/// repeated callback's arrival to its kill.
+/// Each repeat of a callback, attributed to the crash it straddles: the copies came from
+/// different starts of the server (told apart by their `--callback-token`), and the earlier
+/// start is the one killed. Returns the repeats per kill, the callbacks each killed start
+/// delivered within [`IN_FLIGHT_WINDOW`] before its kill or after it, the repeats no crash
+/// explains (two copies from one start), and how long before its kill (ms; negative: read
+/// after it) each repeated copy arrived, earliest and latest.
 fn duplicates(
     arrivals: &[Arrival],
     kills: &[Instant],
-) -> (Vec<usize>, Vec<usize>, Vec<String>, Duration) {
-    let mut by_id: HashMap<&str, Vec<Instant>> = HashMap::new();
+) -> (Vec<usize>, Vec<usize>, Vec<String>, (f64, f64)) {
+    let mut by_id: HashMap<&str, Vec<&Arrival>> = HashMap::new();
     for a in arrivals {
-        by_id.entry(&a.message_id).or_default().push(a.at);
+        by_id.entry(&a.message_id).or_default().push(a);
     }
     let mut per_kill = vec![0; kills.len()];
     let mut unexplained = Vec::new();
-    let mut widest = Duration::ZERO;
-    for (id, times) in by_id.iter_mut() {
-        times.sort();
-        for w in times.windows(2) {
-            let k = kills
-                .iter()
-                .position(|&k| w[0] <= k && k - w[0] <= IN_FLIGHT_WINDOW && w[1] > k);
-            match k {
-                Some(k) => {
-                    per_kill[k] += 1;
-                    widest = widest.max(kills[k] - w[0]);
+    let (mut earliest, mut latest) = (f64::MIN, f64::MAX);
+    let before = |k: Instant, at: Instant| match k.checked_duration_since(at) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -(at - k).as_secs_f64() * 1000.0,
+    };
+    for (id, copies) in by_id.iter_mut() {
+        copies.sort_by_key(|a| (a.start, a.at));
+        for w in copies.windows(2) {
+            match (w[0].start, w[1].start) {
+                (Some(a), Some(b)) if a < b && a < kills.len() => {
+                    per_kill[a] += 1;
+                    let ms = before(kills[a], w[0].at);
+                    (earliest, latest) = (earliest.max(ms), latest.min(ms));
                 }
-                None => unexplained.push(format!("{id}: again after {:?}", w[1] - w[0])),
+                (a, b) => unexplained.push(format!(
+                    "{id} on {}: from starts {a:?} and {b:?}",
+                    w[0].path
+                )),
             }
         }
     }
     let near = kills
         .iter()
-        .map(|&k| {
+        .enumerate()
+        .map(|(i, &k)| {
             let ids: HashSet<&str> = arrivals
                 .iter()
-                .filter(|a| a.at <= k && k - a.at <= IN_FLIGHT_WINDOW)
+                .filter(|a| {
+                    a.start == Some(i) && before(k, a.at) <= IN_FLIGHT_WINDOW.as_secs_f64() * 1000.0
+                })
                 .map(|a| a.message_id.as_str())
                 .collect();
             ids.len()
         })
         .collect();
-    (per_kill, near, unexplained, widest)
+    (per_kill, near, unexplained, (earliest, latest))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,12 +501,16 @@ async fn kill_9_loses_nothing_and_accepts_no_replay() {
     println!("crash test seed {seed} (CRASH_SEED={seed} repeats the plan)");
     let mut rng = Rng(seed);
 
-    let (dir, db, (cid, secret), s1) = seeded_with_s1("100", "registry,admin");
-    let s1 = Arc::new(s1);
     let callbacks = Callbacks::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let sender_uri = format!("http://127.0.0.1:{port}/registry");
+    // s1's callbacks go to its registered URI, so they carry the start's --callback-token.
+    let (dir, db) = seeded("100");
+    let (cid, secret) = client(&db, "c1", "registry,admin");
+    let s1 = sender(dir.path(), "s1");
+    s1.register(&db, &["--callback-uri", &sender_uri]);
+    let s1 = Arc::new(s1);
     callbacks.spawn(listener);
     let flags = [
         "--allow-private-callbacks",
@@ -513,6 +534,12 @@ async fn kill_9_loses_nothing_and_accepts_no_replay() {
     let mut last_round_answered = 0;
 
     for round in 0..=CRASHES {
+        let tag = format!("start-{round}");
+        let flags: Vec<&str> = flags
+            .iter()
+            .copied()
+            .chain(["--callback-token", &tag])
+            .collect();
         let mut server = Server::start(&db, &flags);
         let token = token(&server.base, &cid, &secret).await;
         // Every request answered before the kill is refused as a replay, and a sample of
@@ -618,7 +645,8 @@ async fn kill_9_loses_nothing_and_accepts_no_replay() {
         .collect();
     expected += l.notifies_queued;
     let distinct: HashSet<&str> = arrivals.iter().map(|a| a.message_id.as_str()).collect();
-    let (per_kill, near, unexplained, widest) = duplicates(&arrivals, &kills);
+    let (per_kill, near, unexplained, (earliest, latest)) = duplicates(&arrivals, &kills);
+    let untagged = arrivals.iter().filter(|a| a.start.is_none()).count();
     let bound: Vec<usize> = near.iter().map(|&n| n.min(CALLBACK_CONCURRENCY)).collect();
     let (orphan, unstored, subscriptions) = orphans(&db, &l.acked_subscribes);
     let (undelivered, failed) = outbox_left(&db);
@@ -644,10 +672,10 @@ async fn kill_9_loses_nothing_and_accepts_no_replay() {
         lost.len() + l.notifies_queued.saturating_sub(notifies.len())
     );
     println!(
-        "duplicates at each crash {per_kill:?} (total {}; first copy at most {widest:?} before its kill)",
+        "duplicates at each crash {per_kill:?} (total {}; the killed start's copy arrived {earliest:.0} to {latest:.0} ms before its kill)",
         per_kill.iter().sum::<usize>()
     );
-    println!("in-flight bound at each crash {bound:?} (callbacks reached the receiver in the {IN_FLIGHT_WINDOW:?} before: {near:?})");
+    println!("in-flight bound at each crash {bound:?} (callbacks of the killed start that reached the receiver in the {IN_FLIGHT_WINDOW:?} before its kill or after: {near:?})");
     println!(
         "subscriptions {subscriptions}, orphan subscriptions {}, ACKed subscribes not stored {}",
         orphan.len(),
@@ -673,9 +701,16 @@ async fn kill_9_loses_nothing_and_accepts_no_replay() {
         "ACKed subscribes without their subscription: {unstored:?}"
     );
     assert_eq!((undelivered, failed), (0, 0));
+    assert_eq!(untagged, 0, "callbacks without their start's token");
     assert!(
         unexplained.is_empty(),
         "repeats not in flight at a kill: {unexplained:?}"
+    );
+    // A repeated copy was one of the last the killed start sent.
+    let window_ms = IN_FLIGHT_WINDOW.as_secs_f64() * 1000.0;
+    assert!(
+        earliest <= window_ms,
+        "a repeat first arrived {earliest:.0} ms before its kill"
     );
     for (k, (&d, &b)) in per_kill.iter().zip(&bound).enumerate() {
         assert!(d <= b, "crash {k}: {d} duplicates, {b} in flight");
