@@ -1041,6 +1041,7 @@ fn event_type(c: &Ctx) -> String {
     c.event_type.clone().unwrap_or_else(|| {
         match c.registry {
             Registry::Crvs => "spdci-common:RegistryEventType:LiveBirth",
+            Registry::Ibr => "enrollement",
             _ => "REGISTER",
         }
         .to_string()
@@ -1081,7 +1082,7 @@ fn record_type(r: Registry) -> (&'static str, &'static str) {
     match r {
         Registry::Crvs => ("Person", "identifier"),
         Registry::Social => ("Member", "member_identifier"),
-        Registry::Ibr => ("Beneficiary", "beneficiary_identifier"),
+        Registry::Ibr => ("Beneficiary", "identifier"),
         Registry::Dr => ("DisabledPerson", "identifier"),
         Registry::Fr => ("Farmer", "identifier"),
     }
