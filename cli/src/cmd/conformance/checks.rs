@@ -73,6 +73,11 @@ pub fn all() -> Vec<Check> {
             auth_token,
         ),
         check(
+            "auth.bad_secret",
+            "a wrong client secret gets no token",
+            auth_bad_secret,
+        ),
+        check(
             "jwks",
             "the registry publishes its signing keys as a JWKS",
             jwks,
@@ -247,6 +252,8 @@ pub struct Ctx {
 #[derive(Default)]
 pub struct State {
     token: Option<Result<String, String>>,
+    /// The token endpoint that gave it.
+    token_endpoint: Option<String>,
     jwks: Option<Result<Jwks, String>>,
     subscription: Option<String>,
 }
@@ -326,20 +333,29 @@ impl Ctx {
         if let Some(t) = &self.state.borrow().token {
             return t.clone();
         }
+        let mut endpoint = match &self.token_url {
+            Some(u) if u.starts_with('/') => self.url(u),
+            Some(u) => u.clone(),
+            None => self.url("/oauth2/client/token"),
+        };
         let mut got = self.client.oauth2_token().map_err(|e| e.to_string());
         if got.is_err() && self.token_url.is_none() {
             if let Some(o) = origin(&self.base).filter(|o| *o != self.base) {
+                let at_origin = format!("{o}/oauth2/client/token");
                 let mut ds = self.ds.clone();
                 if let dci::client::AuthConfig::OAuth2 { token_url, .. } = &mut ds.auth {
-                    *token_url = Some(format!("{o}/oauth2/client/token"));
+                    *token_url = Some(at_origin.clone());
                 }
                 if let Ok(Ok(t)) = DCIClient::new(ds).map(|c| c.oauth2_token()) {
                     got = Ok(t);
+                    endpoint = at_origin;
                 }
             }
         }
         let t = got.and_then(|t| t.ok_or_else(|| "no OAuth2 token".to_string()));
-        self.state.borrow_mut().token = Some(t.clone());
+        let mut st = self.state.borrow_mut();
+        st.token = Some(t.clone());
+        st.token_endpoint = Some(endpoint);
         t
     }
 
@@ -713,6 +729,38 @@ fn pass(s: impl Into<String>) -> Result<Outcome, String> {
 fn auth_token(c: &Ctx) -> Result<Outcome, String> {
     let t = c.token()?;
     pass(format!("a token of {} characters", t.len()))
+}
+
+fn auth_bad_secret(c: &Ctx) -> Result<Outcome, String> {
+    c.token()?;
+    let url = c.state.borrow().token_endpoint.clone().unwrap_or_default();
+    let dci::client::AuthConfig::OAuth2 { client_id, .. } = &c.ds.auth else {
+        return Err("no OAuth2 client configured".into());
+    };
+    let params = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id.as_str()),
+        ("client_secret", "not-the-secret"),
+    ];
+    let (status, body) = c
+        .transport
+        .post_token(&url, &params, false, 0)
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if v.get("access_token").is_some() {
+        return Err(format!(
+            "a wrong client secret got an access token from {url}"
+        ));
+    }
+    if status != 400 && status != 401 {
+        return Err(format!(
+            "want HTTP 401 (or 400) invalid_client from {url}; got HTTP {status}"
+        ));
+    }
+    pass(format!(
+        "HTTP {status} {}",
+        v["error"].as_str().unwrap_or("")
+    ))
 }
 
 fn jwks(c: &Ctx) -> Result<Outcome, String> {
