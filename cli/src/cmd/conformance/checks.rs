@@ -1615,3 +1615,56 @@ fn field_rule(c: &Ctx, rule: &FieldRule) -> Result<Outcome, String> {
     }
     pass(c.expect_reject(rule.path, &a, &codes)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_read_from_every_place_a_refusal_puts_them() {
+        let b = json!({
+            "header": {"status": "rjct", "status_reason_code": "rjct.message_ts.invalid"},
+            "message": {"ack_status": "ERR", "error": {"code": "err.request.bad"}},
+            "errors": [{"code": "rjct.message_ts.invalid"}, {"code": "x.y"}],
+        });
+        assert_eq!(
+            codes_of(&b),
+            ["err.request.bad", "rjct.message_ts.invalid", "x.y"]
+        );
+        let items = json!({"message": {"search_response": [
+            {"status": "rjct", "status_reason_code": "rjct.sort.invalid"}]}});
+        assert_eq!(codes_of(&items), ["rjct.sort.invalid"]);
+        assert!(items_rejected(&items));
+        let mixed =
+            json!({"message": {"search_response": [{"status": "rjct"}, {"status": "succ"}]}});
+        assert!(!items_rejected(&mixed));
+    }
+
+    #[test]
+    fn answers_must_carry_our_transaction_and_the_acks_correlation() {
+        let sent = json!({"message": {"transaction_id": "t1"}});
+        let ok = json!({"message": {"transaction_id": "t1", "correlation_id": "c1"}});
+        assert!(ids_match(&ok, &sent, Some("c1")).is_ok());
+        let e = ids_match(&ok, &sent, Some("c2")).unwrap_err();
+        assert_eq!(e, "message.correlation_id is \"c1\", the ACK's was \"c2\"");
+        let other = json!({"message": {"transaction_id": "t2", "correlation_id": "c1"}});
+        assert_eq!(
+            ids_match(&other, &sent, None).unwrap_err(),
+            "message.transaction_id is \"t2\", want \"t1\""
+        );
+        assert!(receiver_is_us(&json!({"receiver_id": "me"}), "me").is_ok());
+        assert!(receiver_is_us(&json!({"receiver_id": "you"}), "me").is_err());
+    }
+
+    #[test]
+    fn origin_drops_the_path() {
+        assert_eq!(
+            origin("http://127.0.0.1:8080/social").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin("https://r.example.org/api/v1").as_deref(),
+            Some("https://r.example.org")
+        );
+    }
+}

@@ -379,3 +379,49 @@ mod tests {
         assert!(v.iter().any(|e| e.starts_with("$.header.action: \"search\" is not one of [\"on-search\"]")), "{v:?}");
     }
 }
+
+#[cfg(test)]
+mod errata_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn search_answer(records: Value) -> Value {
+        search_answer_of("Person", records)
+    }
+
+    fn search_answer_of(record_type: &str, records: Value) -> Value {
+        json!({"header": {"message_id": "m", "message_ts": "2025-01-01T00:00:00Z", "action": "on-search", "status": "succ"},
+               "message": {"transaction_id": "t", "correlation_id": "c", "search_response": [{
+                   "reference_id": "r", "timestamp": "2025-01-01T00:00:00Z", "status": "succ",
+                   "data": {"reg_record_type": record_type, "reg_records": records}}]}})
+    }
+
+    #[test]
+    fn reg_records_may_be_an_array_or_an_object_in_every_registry_type() {
+        for r in ALL_REGISTRIES {
+            let s = spec(r);
+            let schema = s.response_schema("/registry/sync/search", 200).unwrap();
+            for recs in [json!([]), json!({})] {
+                assert_eq!(
+                    s.validate(schema, &search_answer(recs.clone())),
+                    Vec::<String>::new(),
+                    "{r:?} {recs}"
+                );
+            }
+            let v = s.validate(schema, &search_answer(json!("none")));
+            assert!(!v.is_empty(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_search_txn_status_is_checked_as_a_search_response() {
+        let s = spec(Registry::Crvs);
+        let schema = s.response_schema("/registry/sync/txn/status", 200).unwrap();
+        let mut a = search_answer(json!([{"@type": "Person"}]));
+        let inner = a["message"].clone();
+        a["header"]["action"] = json!("txn-on-status");
+        a["message"] = json!({"transaction_id": "t2", "correlation_id": "c2",
+            "txnstatus_response": {"txn_type": "search", "txn_status": inner}});
+        assert_eq!(s.validate(schema, &a), Vec::<String>::new());
+    }
+}
