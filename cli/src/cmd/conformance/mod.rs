@@ -6,6 +6,7 @@
 //! (`openapi.rs`). Async answers arrive at its own callback receiver (`receiver.rs`).
 
 mod checks;
+mod ctx;
 mod openapi;
 mod receiver;
 mod report;
