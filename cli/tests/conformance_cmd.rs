@@ -60,13 +60,19 @@ fn demo() -> Demo {
 fn conformance(d: &Demo, url: &str, name: &str, extra: &[&str]) -> (i32, Value) {
     let json = d.dir.join(format!("{name}.json"));
     let html = d.dir.join(format!("{name}.html"));
+    let trigger: &[&str] = if extra.contains(&"--notify-trigger") {
+        &[]
+    } else {
+        &["--notify-trigger", "admin"]
+    };
     let out = Command::new(BIN)
         .arg("conformance")
         .arg(url)
         .args(["--client-id", "demo-client", "--client-secret", &d.secret])
         .args(["--sender-id", "conf-sender", "--key-id", "k1", "--key"])
         .arg(&d.key)
-        .args(["--notify-trigger", "admin", "--callback-timeout-secs", "20"])
+        .args(trigger)
+        .args(["--callback-timeout-secs", "20"])
         .arg("--json")
         .arg(&json)
         .arg("--html")
@@ -386,6 +392,25 @@ fn every_check_passes_against_the_demo_server_and_broken_registries_fail_the_rig
     assert_eq!(
         with_status(&report, "pass"),
         set(&["jwks", "reject.replay"])
+    );
+
+    // A trigger command that fails fails notify, with its exit status and stderr.
+    let (code, report) = conformance(
+        &d,
+        &base,
+        "trigger",
+        &[
+            "--only",
+            "notify",
+            "--notify-trigger",
+            "cmd:echo no record >&2; exit 3",
+        ],
+    );
+    assert_eq!(code, 1);
+    let r = reasons(&report);
+    assert!(
+        r.contains("exited with exit status: 3") && r.contains("no record"),
+        "{r}"
     );
 
     // Broken registries.
