@@ -269,6 +269,7 @@ const CRVS_CHECKS: &[&str] = &[
     "jwks",
     "sync.search.idtype",
     "sync.search.predicate",
+    "sync.search.expression",
     "search.pagination",
     "search.sort",
     "txn.status",
@@ -309,6 +310,7 @@ const CRVS_CHECKS: &[&str] = &[
 const SYNC_ANSWER_CHECKS: &[&str] = &[
     "sync.search.idtype",
     "sync.search.predicate",
+    "sync.search.expression",
     "search.pagination",
     "search.sort",
     "txn.status",

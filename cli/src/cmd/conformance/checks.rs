@@ -91,6 +91,11 @@ pub fn all() -> Vec<Check> {
             sync_search_predicate,
         ),
         check(
+            "sync.search.expression",
+            "sync search by an expression: the same range finds what the predicate finds",
+            sync_search_expression,
+        ),
+        check(
             "search.pagination",
             "page_size and page_number are honoured",
             search_pagination,
@@ -331,6 +336,22 @@ fn sync_search_idtype(c: &Ctx) -> Result<Outcome, String> {
 fn sync_search_predicate(c: &Ctx) -> Result<Outcome, String> {
     let (_, a, seen) = sync_search(c, &c.range().page(1, 5))?;
     pass(format!("{seen}; {} record(s)", records(&a).len()))
+}
+
+fn sync_search_expression(c: &Ctx) -> Result<Outcome, String> {
+    let q = json!({"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {
+        c.range_attr.clone(): {"$gte": "1900-01-01", "$lte": "2100-12-31"}}}}});
+    let (_, a, seen) = sync_search(c, &SearchSpec::expression(q).page(1, 1))?;
+    let (_, p, _) = sync_search(c, &c.range().page(1, 1))?;
+    let (te, tp) = (pagination_of(&a).2, pagination_of(&p).2);
+    if let (Some(te), Some(tp)) = (te, tp) {
+        if te != tp {
+            return Err(format!(
+                "the expression finds {te} record(s), the predicate of the same range {tp}"
+            ));
+        }
+    }
+    pass(format!("{seen}; total_count {te:?}, as the predicate's"))
 }
 
 fn pagination_of(a: &Answer) -> (Option<i64>, Option<i64>, Option<i64>) {
