@@ -215,6 +215,11 @@ pub fn all() -> Vec<Check> {
             reject_wrong_action,
         ),
         check(
+            "reject.sender_uri",
+            "an async request whose sender_uri is not http(s) is refused",
+            reject_sender_uri,
+        ),
+        check(
             "reject.content_type",
             "a body sent as text/plain is refused",
             reject_content_type,
@@ -976,6 +981,15 @@ fn reject_wrong_action(c: &Ctx) -> Result<Outcome, String> {
         &env,
         &["rjct.action.invalid", "rjct.action.not_supported"],
     )
+}
+
+fn reject_sender_uri(c: &Ctx) -> Result<Outcome, String> {
+    let mut env = c.envelope("search", c.search_message(&c.by_id())?, true);
+    env["header"]["sender_uri"] = json!("ftp://127.0.0.1/registry/on-search");
+    c.sign(&mut env)?;
+    let path = "/registry/search";
+    let a = c.post_env(path, &env)?;
+    pass(c.expect_reject(path, &a, &["err.sender_uri.invalid"])?)
 }
 
 fn reject_content_type(c: &Ctx) -> Result<Outcome, String> {
