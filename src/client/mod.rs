@@ -42,8 +42,8 @@ use crate::signature::{Profile, Signer};
 
 pub use callback::{CallbackAnswer, CallbackOutcome, CallbackResult};
 pub use datasource::{
-    AuthConfig, DataSource, DataSources, Endpoints, RegistryKeyConfig, RegistryType, Secret,
-    SigningConfig, VerifyMode,
+    AuthConfig, CredentialLocation, DataSource, DataSources, Endpoints, RegistryKeyConfig,
+    RegistryType, Secret, SigningConfig, VerifyMode,
 };
 pub use dialect::Dialect;
 pub use listener::CallbackListener;
@@ -211,6 +211,44 @@ impl DCIClient {
             .tokens
             .authorization(&self.inner.ds, &self.inner.transport)?;
         Ok(h.and_then(|h| h.strip_prefix("Bearer ").map(str::to_string)))
+    }
+
+    /// The OAuth2 access token (OpenSPP's `get_oauth2_token`): the cached one, or a fresh one
+    /// when none is cached, it is due for refresh, or `force_refresh`. A configuration error
+    /// on `auth_type` when the data source does not use OAuth2.
+    pub fn get_oauth2_token(&self, force_refresh: bool) -> Result<String> {
+        if !matches!(self.inner.ds.auth, AuthConfig::OAuth2 { .. }) {
+            return Err(Error::Config {
+                field: "auth_type".into(),
+                reason: "this data source does not use OAuth2".into(),
+            });
+        }
+        if force_refresh {
+            self.clear_token_cache();
+        }
+        self.oauth2_token()?
+            .ok_or_else(|| Error::Internal("oauth2 gave no token".into()))
+    }
+
+    /// The HTTP headers every request carries (OpenSPP's `get_headers`): `Content-Type`,
+    /// `Accept`, and `Authorization` when the data source authenticates (fetching the OAuth2
+    /// token as a call would, afresh with `force_refresh_token`).
+    pub fn request_headers(&self, force_refresh_token: bool) -> Result<Vec<(String, String)>> {
+        if force_refresh_token {
+            self.clear_token_cache();
+        }
+        let mut h = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Accept".to_string(), "application/json".to_string()),
+        ];
+        let auth = self
+            .inner
+            .tokens
+            .authorization(&self.inner.ds, &self.inner.transport)?;
+        if let Some(a) = auth {
+            h.push(("Authorization".to_string(), a));
+        }
+        Ok(h)
     }
 
     // -----------------------------------------------------------------------------------------

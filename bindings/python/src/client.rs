@@ -2,12 +2,13 @@
 //! and the embeddable listener (dci::client). Every network call releases the GIL.
 
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dci::client::datasource::{known_flat_names, RECORD_ONLY_NAMES};
 use dci::client::{
-    CallbackListener, CallbackResult, DCIClient, DataSource, SearchSpec, SubscribeSpec,
-    TxnStatusQuery,
+    AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, DataSources, RegistryType,
+    SearchSpec, SubscribeSpec, TxnStatusQuery,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -49,6 +50,130 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
     DataSource::from_flat(m).py_err()
 }
 
+/// Unknown keyword arguments of a constructor: a ValidationError naming them (the core's
+/// configuration error, kind ``config``, ``.field`` the first name).
+pub fn refuse_unknown(what: &str, unknown: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(u) = unknown else { return Ok(()) };
+    let names: Vec<String> = u
+        .keys()
+        .iter()
+        .map(|k| k.extract::<String>())
+        .collect::<PyResult<_>>()?;
+    match names.first() {
+        None => Ok(()),
+        Some(first) => Err(config_err(
+            first,
+            format!(
+                "unknown keyword argument(s) of {what}: {}",
+                names.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Whether an Odoo-like value stands for "empty": None, False, or an empty recordset (falsy
+/// and not a number or str).
+fn odoo_empty(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if v.is_none() {
+        return Ok(true);
+    }
+    if let Ok(b) = v.cast::<pyo3::types::PyBool>() {
+        return Ok(!b.is_true());
+    }
+    if v.cast::<PyString>().is_ok() || v.cast::<pyo3::types::PyInt>().is_ok() {
+        return Ok(false);
+    }
+    Ok(!v.is_truthy()?)
+}
+
+/// A record shaped like OpenSPP's ``spp.dci.data.source`` (an Odoo record or any object with
+/// its flat fields as attributes) -> the flat dict the core reads. ``signing_key_id`` may be a
+/// ``spp.dci.signing.key`` record (``private_key``, ``key_id``, ``state``).
+fn record_fields<'py>(rec: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = rec.py();
+    let out = PyDict::new(py);
+    for name in known_flat_names() {
+        if RECORD_ONLY_NAMES.contains(&name) {
+            continue;
+        }
+        let Ok(v) = rec.getattr(name) else { continue };
+        if v.is_callable() {
+            continue;
+        }
+        if name == "signing_key_id" && v.cast::<PyString>().is_err() {
+            if odoo_empty(&v)? {
+                continue;
+            }
+            if let Ok(state) = v.getattr("state") {
+                let state: Option<String> = state.extract().ok();
+                if state.as_deref().is_some_and(|s| s != "active") {
+                    return Err(config_err(
+                        "signing_key_id",
+                        format!("the signing key is not active (state {state:?})"),
+                    ));
+                }
+            }
+            for (attr, field) in [("private_key", "signing_key"), ("key_id", "signing_key_id")] {
+                let x = v.getattr(attr).map_err(|_| {
+                    config_err(
+                        "signing_key_id",
+                        format!("the signing key record has no {attr}"),
+                    )
+                })?;
+                if !odoo_empty(&x)? {
+                    out.set_item(field, x)?;
+                }
+            }
+            continue;
+        }
+        if odoo_empty(&v)? && name != "verify_ssl" && name != "verify_tls" {
+            continue;
+        }
+        out.set_item(name, v)?;
+    }
+    Ok(out)
+}
+
+/// What ``test_connection`` found last (OpenSPP's ``state``, ``last_error``,
+/// ``last_test_date``).
+#[derive(Debug, Clone)]
+pub struct Status {
+    state: &'static str,
+    last_error: Option<String>,
+    last_test_date: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            state: "draft",
+            last_error: None,
+            last_test_date: None,
+        }
+    }
+}
+
+/// Records the outcome of a connection test on the shared status.
+fn record_test<T>(status: &Mutex<Status>, r: &dci::Result<T>) {
+    if let Ok(mut s) = status.lock() {
+        match r {
+            Ok(_) => {
+                s.state = "active";
+                s.last_error = None;
+                s.last_test_date = Some(chrono_now());
+            }
+            Err(e) => {
+                s.state = "error";
+                s.last_error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+fn chrono_now() -> String {
+    dci::model::now_rfc3339()
+}
+
 /// One external DCI registry: where it is, who we are to it (``our_sender_id``), how we
 /// authenticate (``auth``), sign (``signing``) and verify (``registry_key``), its endpoints and
 /// dialect. Validated when built; errors name the field (``ValidationError.field``).
@@ -64,14 +189,42 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
 #[derive(Clone)]
 pub struct PyDataSource {
     pub inner: DataSource,
+    /// Shared with the clients built from this object, so their connection tests update it.
+    pub status: Arc<Mutex<Status>>,
 }
 
 impl PyDataSource {
+    pub fn of(inner: DataSource) -> Self {
+        PyDataSource {
+            inner,
+            status: Arc::default(),
+        }
+    }
+
     /// A DataSource the core read from a file or text.
     fn read(ds: dci::Result<DataSource>) -> PyResult<Self> {
-        Ok(PyDataSource {
-            inner: ds.py_err()?,
-        })
+        Ok(Self::of(ds.py_err()?))
+    }
+
+    fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// A DataSource from a DataSource, a dict of its fields, or an OpenSPP-like record.
+    pub fn coerce(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(d) = obj.cast::<PyDataSource>() {
+            return Ok(d.get().clone());
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            return Ok(Self::of(build_data_source(d)?));
+        }
+        if obj.hasattr("base_url")? {
+            return Ok(Self::of(build_data_source(&record_fields(obj)?)?));
+        }
+        Err(PyTypeError::new_err(
+            "data_source: expected a DataSource, a DCIClient, a dict of DataSource fields or a \
+             record with spp.dci.data.source's fields",
+        ))
     }
 }
 
@@ -113,18 +266,22 @@ pymethods_with_fields! {
             if let Some(s) = our_sender_id {
                 all.set_item("our_sender_id", s)?;
             }
-            Ok(PyDataSource {
-                inner: build_data_source(&all)?,
-            })
+            Ok(Self::of(build_data_source(&all)?))
         }
 
         /// From a dict of the same fields as the keyword arguments.
         #[staticmethod]
         fn from_dict(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
             let _ = py;
-            Ok(PyDataSource {
-                inner: build_data_source(config)?,
-            })
+            Ok(Self::of(build_data_source(config)?))
+        }
+
+        /// From an object with the fields of OpenSPP's ``spp.dci.data.source`` as attributes
+        /// (an Odoo record): empty fields (``False``) are unset, ``signing_key_id`` may be an
+        /// ``spp.dci.signing.key`` record (its ``private_key`` and ``key_id`` are read).
+        #[staticmethod]
+        fn from_record(record: &Bound<'_, PyAny>) -> PyResult<Self> {
+            Ok(Self::of(build_data_source(&record_fields(record)?)?))
         }
 
         /// From a ``.toml`` or ``.json`` file (by extension).
@@ -165,24 +322,174 @@ pymethods_with_fields! {
             if let Some(f) = fields {
                 all.update(f.as_mapping())?;
             }
-            Ok(PyDataSource {
-                inner: build_data_source(&all)?,
-            })
+            Ok(Self::of(build_data_source(&all)?))
         }
 
-        /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``).
+        /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``);
+        /// sets ``state`` (``"active"`` or ``"error"``) and ``last_error``, then returns the
+        /// report or raises.
         fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             let ds = self.inner.clone();
-            let report = py
-                .detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()))
-                .py_err()?;
-            conv::ser_to_py(py, &report)
+            let r = py.detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()));
+            record_test(&self.status, &r);
+            conv::ser_to_py(py, &r.py_err()?)
         }
 
         /// ``crvs``, ``social``, ``ibr``, ``dr`` or ``fr``.
         #[getter]
-        fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::ser_to_py(py, &self.inner.registry_type)
+        fn registry_type(&self) -> &'static str {
+            self.inner.registry_type.name()
+        }
+
+        /// The spec's ``reg_type`` for the registry type (``ns:org:RegistryType:Civil``, ...).
+        #[getter]
+        fn reg_type(&self) -> &'static str {
+            self.inner.registry_type.reg_type()
+        }
+
+        /// ``"none"``, ``"bearer"``, ``"basic"`` or ``"oauth2"``.
+        #[getter]
+        fn auth_type(&self) -> &'static str {
+            match self.inner.auth {
+                AuthConfig::None => "none",
+                AuthConfig::Bearer { .. } => "bearer",
+                AuthConfig::Basic { .. } => "basic",
+                AuthConfig::OAuth2 { .. } => "oauth2",
+            }
+        }
+
+        /// The OAuth2 client id (None unless ``auth_type`` is ``"oauth2"``).
+        #[getter]
+        fn oauth2_client_id(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            }
+        }
+
+        /// The OAuth2 token URL as requested (``oauth2_token_url``, else ``base_url`` +
+        /// ``auth_endpoint``); None unless OAuth2.
+        #[getter]
+        fn oauth2_token_url(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { token_url, .. } => Some(
+                    self.inner
+                        .url(token_url.as_deref().unwrap_or(&self.inner.endpoints.token)),
+                ),
+                _ => None,
+            }
+        }
+
+        /// The OAuth2 scope, if any.
+        #[getter]
+        fn oauth2_scope(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { scope, .. } => scope.clone(),
+                _ => None,
+            }
+        }
+
+        /// ``"body"`` (RFC 6749) or ``"query"`` (OpenCRVS): where the token request sends
+        /// the credentials (unset: the dialect decides, ``query`` for opencrvs).
+        #[getter]
+        fn oauth2_credential_location(&self) -> &'static str {
+            use dci::client::CredentialLocation::*;
+            match self.inner.oauth2_credential_location {
+                Some(Query) => "query",
+                Some(Body) => "body",
+                None if self.inner.dialect.token_credentials_in_query() => "query",
+                None => "body",
+            }
+        }
+
+        /// The key id of our signing key (None when requests go unsigned).
+        #[getter]
+        fn signing_key_id(&self) -> Option<String> {
+            self.inner.signing.as_ref().map(|s| s.key_id.clone())
+        }
+
+        /// Whether TLS certificates are verified (``verify_tls``).
+        #[getter]
+        fn verify_ssl(&self) -> bool {
+            self.inner.verify_tls
+        }
+
+        /// Whether TLS certificates are verified.
+        #[getter]
+        fn verify_tls(&self) -> bool {
+            self.inner.verify_tls
+        }
+
+        /// Per-request timeout in seconds (``timeout_secs``).
+        #[getter]
+        fn timeout(&self) -> f64 {
+            self.inner.timeout_secs
+        }
+
+        /// The dialect (``spdci``, ``opencrvs``, ``openg2p``, ``openspp2``).
+        #[getter]
+        fn dialect(&self) -> &'static str {
+            self.inner.dialect.name()
+        }
+
+        /// The sync search path (``/registry/sync/search``).
+        #[getter]
+        fn search_endpoint(&self) -> String {
+            self.inner.endpoints.sync_search.clone()
+        }
+
+        /// The async search path (``/registry/search``).
+        #[getter]
+        fn async_search_endpoint(&self) -> String {
+            self.inner.endpoints.search.clone()
+        }
+
+        /// The subscribe path (``/registry/subscribe``).
+        #[getter]
+        fn subscribe_endpoint(&self) -> String {
+            self.inner.endpoints.subscribe.clone()
+        }
+
+        /// The unsubscribe path (``/registry/unsubscribe``).
+        #[getter]
+        fn unsubscribe_endpoint(&self) -> String {
+            self.inner.endpoints.unsubscribe.clone()
+        }
+
+        /// The sync transaction-status path (``/registry/sync/txn/status``).
+        #[getter]
+        fn txn_status_endpoint(&self) -> String {
+            self.inner.endpoints.sync_txn_status.clone()
+        }
+
+        /// The OAuth2 token path (``/oauth2/client/token``).
+        #[getter]
+        fn auth_endpoint(&self) -> String {
+            self.inner.endpoints.token.clone()
+        }
+
+        /// Every endpoint path, by name (``sync_search``, ``search``, ``subscribe``, ...).
+        #[getter]
+        fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::ser_to_py(py, &self.inner.endpoints)
+        }
+
+        /// ``"draft"`` until a connection test, then ``"active"`` or ``"error"``.
+        #[getter]
+        fn state(&self) -> &'static str {
+            self.status().state
+        }
+
+        /// The error of the last failed connection test (None after a successful one).
+        #[getter]
+        fn last_error(&self) -> Option<String> {
+            self.status().last_error
+        }
+
+        /// When the last successful connection test ran (RFC 3339, UTC).
+        #[getter]
+        fn last_test_date(&self) -> Option<String> {
+            self.status().last_test_date
         }
 
         fn __repr__(&self) -> String {
@@ -192,6 +499,90 @@ pymethods_with_fields! {
             )
         }
 }
+}
+
+/// Several data sources, looked up by ``code`` or registry type (OpenSPP's
+/// ``get_by_code`` / ``get_by_registry_type`` of ``spp.dci.data.source``). Also usable as the
+/// ``env["spp.dci.data.source"]`` model of a duck-typed env for the services
+/// (``{"spp.dci.data.source": sources}``).
+#[pyclass(frozen, module = "dci._dci", name = "DataSources")]
+pub struct PyDataSources {
+    sources: Vec<PyDataSource>,
+}
+
+impl PyDataSources {
+    fn of(all: DataSources) -> Self {
+        PyDataSources {
+            sources: all.sources.into_iter().map(PyDataSource::of).collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyDataSources {
+    /// ``sources``: DataSources (or dicts of their fields); codes must be unique.
+    #[new]
+    #[pyo3(signature = (sources = None))]
+    fn new(sources: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let mut out: Vec<PyDataSource> = Vec::new();
+        if let Some(list) = sources {
+            for item in list.try_iter()? {
+                out.push(PyDataSource::coerce(&item?)?);
+            }
+        }
+        // The core's checks (unique codes, every source valid), errors naming the entry.
+        let all = DataSources {
+            sources: out.iter().map(|d| d.inner.clone()).collect(),
+        };
+        let text = serde_json::to_string(&all).map_err(|e| config_err("json", e.to_string()))?;
+        DataSources::from_json_str(&text).py_err()?;
+        Ok(PyDataSources { sources: out })
+    }
+
+    /// From a ``.toml`` (``[[data_source]]`` tables) or ``.json`` (``{"data_source": [...]}``)
+    /// file.
+    #[staticmethod]
+    fn from_file(path: &str) -> PyResult<Self> {
+        Ok(Self::of(DataSources::from_file(path).py_err()?))
+    }
+
+    /// The source with this code; ValidationError (``.field`` ``code``) when there is none.
+    fn get_by_code(&self, code: &str) -> PyResult<PyDataSource> {
+        self.sources
+            .iter()
+            .find(|d| d.inner.code == code)
+            .cloned()
+            .ok_or_else(|| config_err("code", format!("no data source with code {code:?}")))
+    }
+
+    /// Every source of a registry type (any spelling ``registry_type`` takes:
+    /// ``"crvs"``, ``"ns:org:RegistryType:Civil"``, ``"CRVS"``, ...); empty when none.
+    fn get_by_registry_type(&self, registry_type: &str) -> PyResult<Vec<PyDataSource>> {
+        let t = RegistryType::parse(registry_type).py_err()?;
+        Ok(self
+            .sources
+            .iter()
+            .filter(|d| d.inner.registry_type == t)
+            .cloned()
+            .collect())
+    }
+
+    /// Every code, in order.
+    fn codes(&self) -> Vec<String> {
+        self.sources.iter().map(|d| d.inner.code.clone()).collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.sources.len()
+    }
+
+    fn __getitem__(&self, code: &str) -> PyResult<PyDataSource> {
+        self.get_by_code(code)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DataSources(codes={:?})", self.codes())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +690,17 @@ impl SearchOptions<'_, '_> {
 #[pyclass(frozen, module = "dci._dci", name = "DCIClient")]
 pub struct PyDCIClient {
     pub inner: DCIClient,
+    /// The status of the DataSource this client was built from (``test_connection`` sets it).
+    pub status: Arc<Mutex<Status>>,
+}
+
+impl PyDCIClient {
+    pub fn of(inner: DCIClient) -> Self {
+        PyDCIClient {
+            inner,
+            status: Arc::default(),
+        }
+    }
 }
 
 impl PyDCIClient {
@@ -318,24 +720,25 @@ impl PyDCIClient {
     }
 }
 
-/// A DataSource, a DCIClient, or a dict of DataSource fields.
-pub fn client_from(obj: &Bound<'_, PyAny>, signer: Option<Signer>) -> PyResult<DCIClient> {
+/// A DataSource, a DCIClient, a dict of DataSource fields, or an OpenSPP-like data-source
+/// record; with the status the client shares with the DataSource it came from.
+pub fn client_from(obj: &Bound<'_, PyAny>, signer: Option<Signer>) -> PyResult<PyDCIClient> {
     if let Ok(c) = obj.cast::<PyDCIClient>() {
-        return Ok(c.get().inner.clone());
+        let c = c.get();
+        return Ok(PyDCIClient {
+            inner: c.inner.clone(),
+            status: c.status.clone(),
+        });
     }
-    let ds = if let Ok(d) = obj.cast::<PyDataSource>() {
-        d.get().inner.clone()
-    } else if let Ok(d) = obj.cast::<PyDict>() {
-        build_data_source(d)?
-    } else {
-        return Err(PyTypeError::new_err(
-            "data_source: expected a DataSource, a DCIClient or a dict of DataSource fields",
-        ));
+    let ds = PyDataSource::coerce(obj)?;
+    let inner = match signer {
+        Some(s) => DCIClient::with_signer(ds.inner, s).py_err()?,
+        None => DCIClient::new(ds.inner).py_err()?,
     };
-    match signer {
-        Some(s) => DCIClient::with_signer(ds, s).py_err(),
-        None => DCIClient::new(ds).py_err(),
-    }
+    Ok(PyDCIClient {
+        inner,
+        status: ds.status,
+    })
 }
 
 #[pymethods]
@@ -346,23 +749,25 @@ impl PyDCIClient {
     /// Raises ValidationError naming the field when ``base_url`` or ``our_sender_id`` is
     /// missing or malformed.
     #[new]
-    #[pyo3(signature = (data_source, env = None, *, signer = None))]
+    #[pyo3(signature = (data_source, env = None, *, signer = None, **unknown))]
     fn new(
         data_source: &Bound<'_, PyAny>,
         env: Option<&Bound<'_, PyAny>>,
         signer: Option<&Bound<'_, PySigner>>,
+        unknown: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let _ = env;
+        refuse_unknown("DCIClient", unknown)?;
         let signer = signer.map(|s| s.get().clone_signer()).transpose()?;
-        let inner = client_from(data_source, signer)?;
-        Ok(PyDCIClient { inner })
+        client_from(data_source, signer)
     }
 
-    /// The data source this client was built from.
+    /// The data source this client was built from (its ``state`` is shared).
     #[getter]
     fn data_source(&self) -> PyDataSource {
         PyDataSource {
             inner: self.inner.data_source().clone(),
+            status: self.status.clone(),
         }
     }
 
@@ -657,7 +1062,38 @@ impl PyDCIClient {
     /// "item_rejection", "signature", "elapsed_ms"}``; raises on failure.
     fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        conv::released(py, || c.test_connection())
+        let r = py.detach(|| c.test_connection());
+        record_test(&self.status, &r);
+        conv::ser_to_py(py, &r.py_err()?)
+    }
+
+    /// The OAuth2 access token: the cached one, or a fresh one (also with
+    /// ``force_refresh``). ValidationError (``.field`` ``auth_type``) when the data source
+    /// does not use OAuth2; AuthError when the token endpoint refuses.
+    #[pyo3(signature = (force_refresh = false))]
+    fn get_oauth2_token(&self, py: Python<'_>, force_refresh: bool) -> PyResult<String> {
+        let c = &self.inner;
+        py.detach(|| c.get_oauth2_token(force_refresh)).py_err()
+    }
+
+    /// The HTTP headers a request carries: ``Content-Type``, ``Accept`` and, when the data
+    /// source authenticates, ``Authorization`` (a fresh OAuth2 token with
+    /// ``force_refresh_token``).
+    #[pyo3(signature = (force_refresh_token = false))]
+    fn get_headers<'py>(
+        &self,
+        py: Python<'py>,
+        force_refresh_token: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.inner;
+        let h = py
+            .detach(|| c.request_headers(force_refresh_token))
+            .py_err()?;
+        let d = PyDict::new(py);
+        for (k, v) in h {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
     }
 
     /// Forgets the cached OAuth2 token; the next call fetches a fresh one.

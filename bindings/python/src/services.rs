@@ -2,13 +2,94 @@
 //! names. OpenSPP's constructors take an Odoo env and a data-source code; these take a
 //! DataSource (or a DCIClient, or a dict of DataSource fields).
 
+use std::sync::{Arc, Mutex};
+
+use dci::client::RegistryType;
 use dci::services::{self, CrvsService, DrService, IbrService};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use serde_json::Value;
 
-use crate::client::{client_from, PyDCIClient};
+use crate::client::{client_from, refuse_unknown, PyDCIClient, PyDataSource, Status};
+
+/// OpenSPP's data-source model name in an Odoo env.
+const DATA_SOURCE_MODEL: &str = "spp.dci.data.source";
+
+struct Built {
+    client: PyDCIClient,
+    env: Option<Py<PyAny>>,
+}
+
+/// Whether `obj` is something a client is built from directly (else it is an env).
+fn is_source(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if obj.cast::<PyDCIClient>().is_ok() || obj.cast::<PyDataSource>().is_ok() {
+        return Ok(true);
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return Ok(!d.contains(DATA_SOURCE_MODEL)?);
+    }
+    obj.hasattr("base_url")
+}
+
+/// The client of a service, built the way OpenSPP builds it or ours:
+/// - `(data_source)` or `(data_source, env)`: a DataSource, DCIClient, dict of fields or
+///   data-source record (IBR's shape);
+/// - `(env, code)` / `(env, data_source_code=code)`: `env["spp.dci.data.source"]
+///   .get_by_code(code)` (CRVS and DR's shape; `code` defaults to the service's), whose
+///   registry type must be `expected` when given.
+fn build_service_client(
+    source: &Bound<'_, PyAny>,
+    env_or_code: Option<&Bound<'_, PyAny>>,
+    data_source_code: Option<String>,
+    default_code: &str,
+    expected: Option<RegistryType>,
+) -> PyResult<Built> {
+    if is_source(source)? {
+        if data_source_code.is_some() {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "data_source_code".into(),
+                reason: "only with an env (the data source is given)".into(),
+            }));
+        }
+        return Ok(Built {
+            client: client_from(source, None)?,
+            env: env_or_code.map(|e| e.clone().unbind()),
+        });
+    }
+    let positional: Option<String> = match env_or_code {
+        Some(c) => Some(c.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "with an env first, the second argument is the data source code (a str)",
+            )
+        })?),
+        None => None,
+    };
+    let code = data_source_code
+        .or(positional)
+        .unwrap_or_else(|| default_code.to_string());
+    let record = source
+        .get_item(DATA_SOURCE_MODEL)?
+        .call_method1("get_by_code", (code.as_str(),))?;
+    let client = client_from(&record, None)?;
+    if let Some(t) = expected {
+        let got = client.inner.data_source().registry_type;
+        if got != t {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "registry_type".into(),
+                reason: format!(
+                    "data source {code:?} is not a {} registry (registry_type {})",
+                    t.name(),
+                    got.name()
+                ),
+            }));
+        }
+    }
+    Ok(Built {
+        client,
+        env: Some(source.clone().unbind()),
+    })
+}
 use crate::conv;
 use crate::errors::IntoPy;
 
@@ -18,7 +99,7 @@ use crate::errors::IntoPy;
 macro_rules! service_class {
     (
         $(#[$doc:meta])*
-        $name:literal $py:ident($core:ident), $source:literal;
+        $name:literal $py:ident($core:ident), $source:literal, $code:literal, $rtype:expr;
         lookups { $( $(#[$ldoc:meta])* $lookup:ident($a:ident, $b:ident); )* }
         $($own:tt)*
     ) => {
@@ -26,15 +107,28 @@ macro_rules! service_class {
         #[pyclass(frozen, module = "dci._dci", name = $name)]
         pub struct $py {
             inner: $core,
+            status: Arc<Mutex<Status>>,
+            /// The Odoo-like env it was built with, if any.
+            env: Option<Py<PyAny>>,
         }
 
         #[pymethods]
         impl $py {
             #[doc = $source]
             #[new]
-            fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+            #[pyo3(signature = (source, env_or_code = None, *, data_source_code = None, **unknown))]
+            fn new(
+                source: &Bound<'_, PyAny>,
+                env_or_code: Option<&Bound<'_, PyAny>>,
+                data_source_code: Option<String>,
+                unknown: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<Self> {
+                refuse_unknown($name, unknown)?;
+                let built = build_service_client(source, env_or_code, data_source_code, $code, $rtype)?;
                 Ok($py {
-                    inner: $core::new(client_from(source, None)?),
+                    inner: $core::new(built.client.inner),
+                    status: built.client.status,
+                    env: built.env,
                 })
             }
 
@@ -43,7 +137,23 @@ macro_rules! service_class {
             fn client(&self) -> PyDCIClient {
                 PyDCIClient {
                     inner: self.inner.client().clone(),
+                    status: self.status.clone(),
                 }
+            }
+
+            /// The data source the service calls (its ``state`` is shared with the client).
+            #[getter]
+            fn data_source(&self) -> PyDataSource {
+                PyDataSource {
+                    inner: self.inner.client().data_source().clone(),
+                    status: self.status.clone(),
+                }
+            }
+
+            /// The Odoo-like env given to the constructor, or None.
+            #[getter]
+            fn env(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+                self.env.as_ref().map(|e| e.clone_ref(py))
             }
 
             $(
@@ -62,7 +172,9 @@ macro_rules! service_class {
 service_class! {
     /// Civil registration (CRVS): birth verification, death check, vital-event subscriptions.
     "CRVSService" PyCrvsService(CrvsService),
-    "``source``: a DataSource (registry_type ``crvs``), a DCIClient, or a dict of fields.";
+    "``CRVSService(source)`` (a DataSource, DCIClient, dict of fields or data-source record) or \
+     OpenSPP's ``CRVSService(env, data_source_code=\"crvs_main\")`` (``env[\"spp.dci.data.source\"]\
+     .get_by_code(code)``, registry type crvs).", "crvs_main", Some(RegistryType::Crvs);
     lookups {
         /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
         /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
@@ -275,7 +387,8 @@ fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
 service_class! {
     /// Integrated beneficiary registry (IBR): duplicate-enrollment checks and beneficiary lookup.
     "IBRService" PyIbrService(IbrService),
-    "``source``: a DataSource (registry_type ``ibr``), a DCIClient, or a dict of fields.";
+    "``IBRService(data_source, env=None)`` as OpenSPP builds it (a DataSource, DCIClient, dict of \
+     fields or data-source record), or ``IBRService(env, \"ibr_main\")``.", "ibr_main", None;
     lookups {
         /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
         enrolled(identifier_type, identifier_value);
@@ -322,7 +435,8 @@ service_class! {
 service_class! {
     /// Disability registry (DR): disability status, Washington Group scores, PWD check.
     "DRService" PyDrService(DrService),
-    "``source``: a DataSource (registry_type ``dr``), a DCIClient, or a dict of fields.";
+    "``DRService(source)`` (a DataSource, DCIClient, dict of fields or data-source record) or \
+     OpenSPP's ``DRService(env, data_source_code=\"dr_main\")`` (registry type dr).", "dr_main", Some(RegistryType::Dr);
     lookups {
         /// The person's disability record: ``{"has_disability", "disability_types",
         /// "functional_scores", "disability_status", "disability_level", "assessment_date",

@@ -11,6 +11,7 @@ from ._dci import (
     CallbackListener,
     CRVSService,
     DataSource,
+    DataSources,
     DCIClient,
     DRService,
     DuplicationResult,
@@ -72,6 +73,7 @@ __all__ = [
     "validate_message",
     # client and services
     "DataSource",
+    "DataSources",
     "DCIClient",
     "CallbackListener",
     "CRVSService",

@@ -11,6 +11,7 @@ __all__ = [
     "DCIClient",
     "DRService",
     "DataSource",
+    "DataSources",
     "DuplicationResult",
     "IBRService",
     "Jwks",
@@ -295,6 +296,9 @@ class DataSource:
     @staticmethod
     def from_toml(text: str) -> DataSource:
         """From TOML text."""
+    @staticmethod
+    def from_record(record: Any) -> DataSource:
+        """From an object with ``spp.dci.data.source``'s fields as attributes (an Odoo record)."""
     def to_dict(self, include_secrets: bool = False) -> Dict[str, Any]:
         """The configuration as a dict (secrets masked unless ``include_secrets``)."""
     def replace(self, **fields: Any) -> DataSource:
@@ -317,6 +321,66 @@ class DataSource:
     def our_callback_uri(self) -> Optional[str]: ...
     @property
     def timeout_secs(self) -> float: ...
+    @property
+    def reg_type(self) -> str: ...
+    @property
+    def auth_type(self) -> str: ...
+    @property
+    def oauth2_client_id(self) -> Optional[str]: ...
+    @property
+    def oauth2_token_url(self) -> Optional[str]: ...
+    @property
+    def oauth2_scope(self) -> Optional[str]: ...
+    @property
+    def oauth2_credential_location(self) -> str: ...
+    @property
+    def signing_key_id(self) -> Optional[str]: ...
+    @property
+    def verify_ssl(self) -> bool: ...
+    @property
+    def verify_tls(self) -> bool: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def search_endpoint(self) -> str: ...
+    @property
+    def async_search_endpoint(self) -> str: ...
+    @property
+    def subscribe_endpoint(self) -> str: ...
+    @property
+    def unsubscribe_endpoint(self) -> str: ...
+    @property
+    def txn_status_endpoint(self) -> str: ...
+    @property
+    def auth_endpoint(self) -> str: ...
+    @property
+    def endpoints(self) -> Dict[str, Any]: ...
+    @property
+    def state(self) -> str:
+        """``"draft"``, then ``"active"`` or ``"error"`` after a connection test."""
+    @property
+    def last_error(self) -> Optional[str]: ...
+    @property
+    def last_test_date(self) -> Optional[str]: ...
+
+@final
+class DataSources:
+    """Several data sources, looked up by code or registry type."""
+
+    def __new__(cls, sources: Optional[Iterable[Union[DataSource, Dict[str, Any]]]] = None) -> DataSources: ...
+    @staticmethod
+    def from_file(path: str) -> DataSources:
+        """From a ``.toml`` or ``.json`` file of ``data_source`` entries."""
+    def get_by_code(self, code: str) -> DataSource:
+        """The source with this code (ValidationError when none)."""
+    def get_by_registry_type(self, registry_type: str) -> List[DataSource]:
+        """Every source of a registry type."""
+    def codes(self) -> List[str]:
+        """Every code, in order."""
+    def __len__(self) -> int: ...
+    def __getitem__(self, code: str, /) -> DataSource: ...
 
 @final
 class DCIClient:
@@ -324,10 +388,11 @@ class DCIClient:
 
     def __new__(
         cls,
-        data_source: Union[DataSource, DCIClient, Dict[str, Any]],
+        data_source: Any,
         env: Optional[Any] = None,
         *,
         signer: Optional[Signer] = None,
+        **unknown: Any,
     ) -> DCIClient: ...
     @property
     def data_source(self) -> DataSource:
@@ -432,6 +497,10 @@ class DCIClient:
         """Sync transaction status; returns the response envelope."""
     def test_connection(self) -> Dict[str, Any]:
         """Checks auth and reachability."""
+    def get_oauth2_token(self, force_refresh: bool = False) -> str:
+        """The OAuth2 access token (cached, or fetched)."""
+    def get_headers(self, force_refresh_token: bool = False) -> Dict[str, str]:
+        """The HTTP headers a request carries, ``Authorization`` included."""
     def clear_oauth2_token_cache(self) -> None:
         """Forgets the cached OAuth2 token."""
     def handle_callback(
@@ -479,7 +548,11 @@ class CallbackListener:
 class CRVSService:
     """Civil registration: birth verification, death check, vital-event subscriptions."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> CRVSService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> CRVSService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient:
         """The client the service calls through."""
@@ -538,7 +611,11 @@ class BeneficiaryInfo:
 class IBRService:
     """Integrated beneficiary registry: duplicate checks and beneficiary lookup."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> IBRService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> IBRService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
     def check_duplication(self, identifiers: Any) -> DuplicationResult:
@@ -552,7 +629,11 @@ class IBRService:
 class DRService:
     """Disability registry: disability status, Washington Group scores, PWD check."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> DRService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> DRService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
     def get_disability_status(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
