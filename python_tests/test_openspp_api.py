@@ -260,3 +260,87 @@ def test_data_sources_get_by_code_and_registry_type():
     with pytest.raises(dci.ValidationError) as e:
         dci.DataSources([dci.DataSource("http://a", "me", code="x"), dci.DataSource("http://b", "me", code="x")])
     assert e.value.field == "data_source[1].code"
+
+
+# ----------------------------------------------------------------------------- 3. DCIClient
+
+
+def ack(path, body):
+    return 202, {"message": {"ack_status": "ACK", "timestamp": "2025-01-01T00:00:00Z", "correlation_id": "corr-9"}}
+
+
+def test_search_by_identifier_is_the_identifier_lookup(stub):
+    stub.answer = lambda path, body: (200, on_search(body, [{"name": "A"}]))
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))
+    r = client.search_by_identifier(identifier_type="urn:gov:national-id", identifier_value="12345678")
+    assert r["message"]["search_response"][0]["data"]["reg_records"] == [{"name": "A"}]
+    crit = stub.bodies("/registry/sync/search")[-1]["message"]["search_request"][0]["search_criteria"]
+    assert crit["query_type"] == "idtype-value"
+    assert crit["query"] == {"type": "urn:gov:national-id", "value": "12345678"}
+
+
+def test_search_async_takes_a_callback_url(stub):
+    stub.answer = ack
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))  # no our_callback_uri
+    out = client.search_async("idtype-value", "UIN:1", callback_url="https://openspp.example.org/dci/callback")
+    assert out["ack_status"] == "ACK" and out["correlation_id"] == "corr-9"
+    sent = stub.bodies("/registry/search")[-1]
+    assert sent["header"]["sender_uri"] == "https://openspp.example.org/dci/callback"
+    with pytest.raises(dci.ValidationError) as e:
+        client.search_async("idtype-value", "UIN:1")
+    assert e.value.field == "our_callback_uri"
+
+
+def test_txn_status_by_reference_id(stub):
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))
+    with pytest.raises(dci.TransportError):
+        client.txn_status("ref-1", attribute_type="reference_id")
+    req = stub.bodies("/registry/sync/txn/status")[-1]["message"]["txnstatus_request"]
+    assert req["attribute_type"] == "reference_id_list" and req["attribute_value"] == ["ref-1"]
+    with pytest.raises(dci.ValidationError) as e:
+        client.txn_status("x", attribute_type="reference")
+    assert e.value.field == "txnstatus_request.attribute_type"
+
+
+def test_search_by_expression_with_conditions(stub):
+    stub.answer = lambda path, body: (200, on_search(body, []))
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))
+    client.search_by_expression(conditions=[
+        {"attribute": "is_registrant", "operator": "=", "value": True},
+        {"attribute": "area_id.code", "operator": "!=", "value": "REGION_02"},
+        {"attribute": "age", "operator": ">=", "value": 18},
+    ])
+    crit = stub.bodies()[-1]["message"]["search_request"][0]["search_criteria"]
+    assert crit["query_type"] == "predicate"
+    q = dci.Query.parse(crit["query_type"], crit["query"])
+    assert q.matches({"is_registrant": True, "area_id": {"code": "REGION_01"}, "age": 30})
+    assert not q.matches({"is_registrant": True, "area_id": {"code": "REGION_02"}, "age": 30})
+    assert not q.matches({"is_registrant": True, "area_id": {"code": "REGION_01"}, "age": 12})
+    with pytest.raises(dci.ValidationError) as e:
+        client.search_by_expression(conditions=[{"attribute": "a", "operator": "~", "value": 1}])
+    assert e.value.field == "conditions[0].operator"
+
+
+def test_search_by_date_range_in_opencrvs_format(stub):
+    stub.answer = lambda path, body: (200, on_search(body, []))
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))
+    client.search_by_date_range("2024-01-01", "2024-12-31", event_type="BIRTH", use_opencrvs_format=True)
+    item = stub.bodies()[-1]["message"]["search_request"][0]
+    crit = item["search_criteria"]
+    assert crit["query_type"] == "expression" and crit["reg_type"] == "birth"
+    assert crit["query"] == {"type": "ns:org:QueryType:expression", "value": {"dateOfEvent": {"type": "range", "gte": "2024-01-01", "lte": "2024-12-31"}}}
+    assert "reg_event_type" not in crit and item["locale"] == "eng" and "consent" in item
+    client.search_by_date_range("2024-01-01", "2024-12-31")
+    crit = stub.bodies()[-1]["message"]["search_request"][0]["search_criteria"]
+    assert crit["query_type"] == "predicate"
+
+
+def test_subscribe_and_unsubscribe_without_a_callback_uri(stub):
+    stub.answer = ack
+    client = dci.DCIClient(dci.DataSource(stub.url, "me", max_retries=0))
+    out = client.subscribe("BIRTH")
+    assert out["ack_status"] == "ACK"
+    crit = stub.bodies("/registry/subscribe")[-1]["message"]["subscribe_request"][0]["subscribe_criteria"]
+    assert crit["filter"] == {"type": "*", "value": "*"} and crit["notify_record_type"] == "Person"
+    assert client.unsubscribe(["sub-1"])["ack_status"] == "ACK"
+    assert stub.bodies("/registry/unsubscribe")[-1]["message"]["subscription_codes"] == ["sub-1"]

@@ -106,6 +106,43 @@ pub struct ConnectionReport {
     pub elapsed_ms: u64,
 }
 
+/// What an async call does at the registry: decides retries and whether our callback URI
+/// must be configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AsyncKind {
+    /// A read (txn status): retried; needs the callback URI.
+    Read,
+    /// Creates state (async search): never retried; the caller checks the callback URI.
+    Creates,
+    /// Creates state and is answered by its ACK (subscribe, unsubscribe): never retried;
+    /// allowed without a callback URI.
+    CreatesWithoutCallback,
+}
+
+/// Per-call options of a search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallOptions {
+    /// The callback URI for this request (`header.sender_uri`), instead of `our_callback_uri`.
+    pub callback_uri: Option<String>,
+    /// The dialect of this request, instead of the data source's (OpenSPP's
+    /// `use_opencrvs_format=True` is `Dialect::Opencrvs`).
+    pub dialect: Option<Dialect>,
+}
+
+impl CallOptions {
+    /// The data source as this call sees it.
+    fn apply(&self, ds: &DataSource) -> DataSource {
+        let mut d = ds.clone();
+        if let Some(u) = &self.callback_uri {
+            d.our_callback_uri = Some(u.clone());
+        }
+        if let Some(dialect) = self.dialect {
+            d.dialect = dialect;
+        }
+        d
+    }
+}
+
 /// A request ready to send (see [`DCIClient::outgoing`]).
 struct Outgoing<'a> {
     path: &'a str,
@@ -256,10 +293,17 @@ impl DCIClient {
 
     /// Searches through the sync endpoint (`/registry/sync/search`).
     pub fn search_sync(&self, spec: &SearchSpec) -> Result<SearchResult> {
+        self.search_sync_with(spec, &CallOptions::default())
+    }
+
+    /// [`DCIClient::search_sync`] with per-call options (a dialect for this request only).
+    pub fn search_sync_with(&self, spec: &SearchSpec, opts: &CallOptions) -> Result<SearchResult> {
         spec.check()?;
+        let ds = opts.apply(&self.inner.ds);
         let mut ids = Ids::fresh();
-        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        let o = self.outgoing(
+        let message = request::search_request(&ds, spec, &mut ids)?;
+        let o = self.outgoing_in(
+            &ds,
             &self.inner.ds.endpoints.sync_search,
             "search",
             &message,
@@ -274,11 +318,28 @@ impl DCIClient {
     /// arrives at `our_callback_uri` + `/on-search`; see [`DCIClient::handle_callback`] and
     /// [`DCIClient::wait_for`].
     pub fn search_async(&self, spec: &SearchSpec) -> Result<Ack> {
+        self.search_async_with(spec, &CallOptions::default())
+    }
+
+    /// [`DCIClient::search_async`] with per-call options: `callback_uri` replaces
+    /// `our_callback_uri` for this request (OpenSPP's `callback_url`).
+    pub fn search_async_with(&self, spec: &SearchSpec, opts: &CallOptions) -> Result<Ack> {
         spec.check()?;
+        let ds = opts.apply(&self.inner.ds);
+        if ds.our_callback_uri.is_none() {
+            self.require_callback_uri()?;
+        }
         let mut ids = Ids::fresh();
-        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        let o = self.outgoing(&self.inner.ds.endpoints.search, "search", &message, 1, ids)?;
-        self.async_call(o, false)
+        let message = request::search_request(&ds, spec, &mut ids)?;
+        let o = self.outgoing_in(
+            &ds,
+            &self.inner.ds.endpoints.search,
+            "search",
+            &message,
+            1,
+            ids,
+        )?;
+        self.async_call(o, AsyncKind::Creates)
     }
 
     /// `idtype-value` search through the sync endpoint.
@@ -337,9 +398,11 @@ impl DCIClient {
         let mut ids = Ids::fresh();
         let message = request::subscribe_request(ds, specs, &mut ids)?;
         let path = &ds.endpoints.subscribe;
+        // As OpenSPP does, a subscription may be made without a callback URI: the ACK answers
+        // it, and the registry's on-subscribe goes nowhere.
         self.async_call(
             self.outgoing(path, "subscribe", &message, specs.len(), ids)?,
-            false,
+            AsyncKind::CreatesWithoutCallback,
         )
     }
 
@@ -352,11 +415,15 @@ impl DCIClient {
         ids.reference_ids.clear();
         let message = request::unsubscribe_request(ds, subscription_codes, &ids);
         let (path, n) = (&ds.endpoints.unsubscribe, subscription_codes.len());
-        self.async_call(self.outgoing(path, "unsubscribe", &message, n, ids)?, false)
+        self.async_call(
+            self.outgoing(path, "unsubscribe", &message, n, ids)?,
+            AsyncKind::CreatesWithoutCallback,
+        )
     }
 
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
     pub fn txn_status(&self, q: &TxnStatusQuery) -> Result<TxnStatusResult> {
+        let q = &q.normalized();
         q.check()?;
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
@@ -369,11 +436,15 @@ impl DCIClient {
     /// Transaction status through the async endpoint (`/registry/txn/status`); returns the ACK,
     /// the status arrives by the txn/on-status callback.
     pub fn txn_status_async(&self, q: &TxnStatusQuery) -> Result<Ack> {
+        let q = &q.normalized();
         q.check()?;
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
         let path = &self.inner.ds.endpoints.txn_status;
-        self.async_call(self.outgoing(path, "txn-status", &message, 1, ids)?, true)
+        self.async_call(
+            self.outgoing(path, "txn-status", &message, 1, ids)?,
+            AsyncKind::Read,
+        )
     }
 
     /// A sync call to a registry-specific endpoint (IBR `/registry/sync/enrolled`, the DR sync
@@ -516,8 +587,21 @@ impl DCIClient {
         total_count: usize,
         ids: Ids,
     ) -> Result<Outgoing<'a>> {
-        let envelope =
-            request::request_envelope(&self.inner.ds, action, message, total_count, &ids)?;
+        self.outgoing_in(&self.inner.ds, path, action, message, total_count, ids)
+    }
+
+    /// [`DCIClient::outgoing`] with the header built from `ds` (the data source with a call's
+    /// options applied).
+    fn outgoing_in<'a, M: Serialize>(
+        &self,
+        ds: &DataSource,
+        path: &'a str,
+        action: &'a str,
+        message: &M,
+        total_count: usize,
+        ids: Ids,
+    ) -> Result<Outgoing<'a>> {
+        let envelope = request::request_envelope(ds, action, message, total_count, &ids)?;
         Ok(Outgoing {
             path,
             action,
@@ -536,8 +620,11 @@ impl DCIClient {
         Ok((sent, env, sig))
     }
 
-    fn async_call(&self, o: Outgoing<'_>, idempotent: bool) -> Result<Ack> {
-        self.require_callback_uri()?;
+    fn async_call(&self, o: Outgoing<'_>, kind: AsyncKind) -> Result<Ack> {
+        if kind == AsyncKind::Read {
+            self.require_callback_uri()?;
+        }
+        let idempotent = kind == AsyncKind::Read;
         let (ids, action) = (&o.ids, o.action);
         let txn = ids.transaction_id.clone();
         let callback_action = crate::model::callback_action(action)

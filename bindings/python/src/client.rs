@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use dci::client::datasource::{known_flat_names, RECORD_ONLY_NAMES};
 use dci::client::{
-    AuthConfig, CallbackListener, CallbackResult, DCIClient, DataSource, DataSources, RegistryType,
-    SearchSpec, SubscribeSpec, TxnStatusQuery,
+    AuthConfig, CallOptions, CallbackListener, CallbackResult, DCIClient, DataSource, DataSources,
+    Dialect, RegistryType, SearchSpec, SubscribeSpec, TxnStatusQuery,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -710,11 +710,21 @@ impl PyDCIClient {
         spec: SearchSpec,
         async_mode: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.send(py, spec, async_mode, CallOptions::default())
+    }
+
+    fn send<'py>(
+        &self,
+        py: Python<'py>,
+        spec: SearchSpec,
+        async_mode: bool,
+        opts: CallOptions,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         if async_mode {
-            conv::released(py, || c.search_async(&spec))
+            conv::released(py, || c.search_async_with(&spec, &opts))
         } else {
-            let r = py.detach(|| c.search_sync(&spec)).py_err()?;
+            let r = py.detach(|| c.search_sync_with(&spec, &opts)).py_err()?;
             conv::to_py(py, &r.raw)
         }
     }
@@ -809,13 +819,14 @@ impl PyDCIClient {
         self.sync(py, spec, false)
     }
 
-    /// Async search (``/registry/search``): returns once the registry acknowledges, with
+    /// Async search (``/registry/search``): ``callback_url`` replaces ``our_callback_uri`` for
+    /// this request. Returns once the registry acknowledges, with
     /// ``{"ack_status", "correlation_id", "timestamp", "transaction_id", "message_id",
     /// "reference_ids", "raw"}``. The result arrives at ``our_callback_uri`` + ``/on-search``
     /// (see ``handle_callback``, ``CallbackListener`` and ``wait_for``).
     #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
-        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
-        authorize = None, locale = None))]
+        registry_type = None, registry_event_type = None, callback_url = None, *, sort = None,
+        consent = None, authorize = None, locale = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_async<'py>(
         &self,
@@ -827,6 +838,7 @@ impl PyDCIClient {
         page_size: u32,
         registry_type: Option<String>,
         registry_event_type: Option<String>,
+        callback_url: Option<String>,
         sort: Option<&Bound<'py, PyAny>>,
         consent: Option<&Bound<'py, PyAny>>,
         authorize: Option<&Bound<'py, PyAny>>,
@@ -845,7 +857,11 @@ impl PyDCIClient {
             locale,
         }
         .spec((qt, q))?;
-        self.sync(py, spec, true)
+        let opts = CallOptions {
+            callback_uri: callback_url,
+            ..Default::default()
+        };
+        self.send(py, spec, true, opts)
     }
 
     /// Identifier lookup (``idtype-value``); the response envelope, or the ack with
@@ -870,6 +886,32 @@ impl PyDCIClient {
         }
         .spec(wire(SearchSpec::by_id(identifier_type, identifier_value)))?;
         self.sync(py, spec, async_mode)
+    }
+
+    /// The identifier lookup under the name OpenSPP's documentation gives it: the same search
+    /// as ``search_by_id``, in the data source's dialect (an ``opencrvs`` data source gets
+    /// OpenCRVS's envelope).
+    #[pyo3(signature = (identifier_type, identifier_value, record_type = None, page = 1, page_size = 10, async_mode = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_by_identifier<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.search_by_id(
+            py,
+            identifier_type,
+            identifier_value,
+            record_type,
+            page,
+            page_size,
+            async_mode,
+        )
     }
 
     /// Predicate search: ``predicate`` is the wire list of
@@ -899,21 +941,57 @@ impl PyDCIClient {
     }
 
     /// Expression search: ``expression`` as sent (an expression object, or a predicate list as
-    /// OpenSPP sends it; a Query works too).
-    #[pyo3(signature = (expression, record_type = None, page = 1, page_size = 10, registry_type = None,
-        registry_event_type = None, async_mode = false))]
+    /// OpenSPP sends it; a Query works too), or ``conditions=[{"attribute", "operator",
+    /// "value"}]`` (OpenSPP's overview form; all must hold), sent as a spec predicate query.
+    #[pyo3(signature = (expression = None, record_type = None, page = 1, page_size = 10, registry_type = None,
+        registry_event_type = None, async_mode = false, *, conditions = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_by_expression<'py>(
         &self,
         py: Python<'py>,
-        expression: &Bound<'py, PyAny>,
+        expression: Option<&Bound<'py, PyAny>>,
         record_type: Option<String>,
         page: u32,
         page_size: u32,
         registry_type: Option<String>,
         registry_event_type: Option<String>,
         async_mode: bool,
+        conditions: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let built = match (expression, conditions) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(config_err(
+                    "conditions",
+                    "give either an expression or conditions=[{attribute, operator, value}]",
+                ))
+            }
+            (None, Some(c)) => {
+                let list = match conv::to_value(c, "conditions")? {
+                    Value::Array(a) => a,
+                    _ => {
+                        return Err(config_err(
+                            "conditions",
+                            "a list of {attribute, operator, value}",
+                        ))
+                    }
+                };
+                Some(SearchSpec::conditions(&list).py_err()?)
+            }
+            (Some(_), None) => None,
+        };
+        if let Some(spec) = built {
+            let spec = SearchOptions {
+                record_type,
+                page,
+                page_size,
+                registry_type,
+                registry_event_type,
+                ..Default::default()
+            }
+            .spec(wire(spec))?;
+            return self.sync(py, spec, async_mode);
+        }
+        let expression = expression.ok_or_else(|| config_err("expression", "required"))?;
         let q = match expression.cast::<PyQuery>() {
             Ok(q) => q.get().inner.to_wire().1,
             Err(_) => conv::to_value(expression, "expression")?,
@@ -931,9 +1009,10 @@ impl PyDCIClient {
     }
 
     /// ``attribute_name`` between ``start_date`` and ``end_date`` inclusive (a spec predicate;
-    /// registries with their own range syntax get it through the data source's ``dialect``).
+    /// registries with their own range syntax get it through the data source's ``dialect``;
+    /// ``use_opencrvs_format=True`` sends this request in the ``opencrvs`` dialect).
     #[pyo3(signature = (start_date, end_date, attribute_name = "dateOfEvent", event_type = None,
-        record_type = None, page = 1, page_size = 10, async_mode = false))]
+        record_type = None, page = 1, page_size = 10, async_mode = false, use_opencrvs_format = false))]
     #[allow(clippy::too_many_arguments)]
     fn search_by_date_range<'py>(
         &self,
@@ -946,6 +1025,7 @@ impl PyDCIClient {
         page: u32,
         page_size: u32,
         async_mode: bool,
+        use_opencrvs_format: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = SearchOptions {
             record_type,
@@ -959,7 +1039,11 @@ impl PyDCIClient {
             start_date,
             end_date,
         )))?;
-        self.sync(py, spec, async_mode)
+        let opts = CallOptions {
+            dialect: use_opencrvs_format.then_some(Dialect::Opencrvs),
+            ..Default::default()
+        };
+        self.send(py, spec, async_mode, opts)
     }
 
     /// Every record of every page of a sync search (pages of ``page_size``).
@@ -991,8 +1075,9 @@ impl PyDCIClient {
     }
 
     /// Subscribes to registry events (``event_type``: one ``reg_event_type`` or a list);
-    /// ``filter_query`` defaults to every record. Returns the ack; the subscription codes
-    /// arrive by the on-subscribe callback.
+    /// ``filter_query`` defaults to every record (``{"type": "*", "value": "*"}``), as
+    /// OpenSPP's. Returns the ack; the subscription codes arrive by the on-subscribe callback
+    /// (without ``our_callback_uri``, as OpenSPP allows, the ack is all there is).
     #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None))]
     fn subscribe<'py>(
         &self,
@@ -1035,8 +1120,8 @@ impl PyDCIClient {
     }
 
     /// Sync transaction status (``/registry/sync/txn/status``): ``attribute_type``
-    /// ``transaction_id``, ``correlation_id``, ``reference_id_list`` or
-    /// ``subscription_code_list``; ``txn_type`` ``search``, ``subscribe`` or ``unsubscribe``.
+    /// ``transaction_id``, ``correlation_id``, ``reference_id_list`` (OpenSPP's
+    /// ``reference_id`` with one id is read as that) or ``subscription_code_list``; ``txn_type`` ``search``, ``subscribe`` or ``unsubscribe``.
     /// Returns the response envelope.
     #[pyo3(signature = (attribute_value, attribute_type = "transaction_id", txn_type = "search"))]
     fn txn_status<'py>(

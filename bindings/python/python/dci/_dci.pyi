@@ -424,6 +424,7 @@ class DCIClient:
         page_size: int = 10,
         registry_type: Optional[str] = None,
         registry_event_type: Optional[str] = None,
+        callback_url: Optional[str] = None,
         *,
         sort: Optional[Any] = None,
         consent: Optional[Any] = None,
@@ -441,6 +442,16 @@ class DCIClient:
         async_mode: bool = False,
     ) -> Dict[str, Any]:
         """Identifier lookup."""
+    def search_by_identifier(
+        self,
+        identifier_type: str,
+        identifier_value: str,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """Identifier lookup (OpenSPP's documented name for ``search_by_id``)."""
     def search_by_predicate(
         self,
         predicate: Any,
@@ -452,13 +463,15 @@ class DCIClient:
         """Predicate search."""
     def search_by_expression(
         self,
-        expression: Any,
+        expression: Optional[Any] = None,
         record_type: Optional[str] = None,
         page: int = 1,
         page_size: int = 10,
         registry_type: Optional[str] = None,
         registry_event_type: Optional[str] = None,
         async_mode: bool = False,
+        *,
+        conditions: Optional[List[Dict[str, Any]]] = None,
     ) -> Dict[str, Any]:
         """Expression search."""
     def search_by_date_range(
@@ -471,6 +484,7 @@ class DCIClient:
         page: int = 1,
         page_size: int = 10,
         async_mode: bool = False,
+        use_opencrvs_format: bool = False,
     ) -> Dict[str, Any]:
         """``attribute_name`` between the two dates, inclusive."""
     def search_all(
