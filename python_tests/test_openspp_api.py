@@ -344,3 +344,145 @@ def test_subscribe_and_unsubscribe_without_a_callback_uri(stub):
     assert crit["filter"] == {"type": "*", "value": "*"} and crit["notify_record_type"] == "Person"
     assert client.unsubscribe(["sub-1"])["ack_status"] == "ACK"
     assert stub.bodies("/registry/unsubscribe")[-1]["message"]["subscription_codes"] == ["sub-1"]
+
+
+# ----------------------------------------------------------------------------- 4. services
+
+
+class FakeModel:
+    """``env["spp.dci.data.source"]``: ``get_by_code`` returns a record of flat fields."""
+
+    def __init__(self, records):
+        self.records = records
+
+    def get_by_code(self, code):
+        return self.records[code]
+
+
+class Rec:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def odoo_env(url):
+    common = dict(base_url=url, our_sender_id="openspp.example.org", auth_type="none", max_retries=0,
+                  our_callback_uri=False, receiver_id=False, verify_ssl=True, timeout=5)
+    return {
+        "spp.dci.data.source": FakeModel({
+            "crvs_main": Rec(code="crvs_main", registry_type="ns:org:RegistryType:Civil", **common),
+            "dr_main": Rec(code="dr_main", registry_type="ns:org:RegistryType:DR", **common),
+            "ibr_main": Rec(code="ibr_main", registry_type="IBR", **common),
+        })
+    }
+
+
+def person(uin, **extra):
+    rec = {"identifier": [{"identifier_type": "UIN", "identifier_value": uin}], "name": {"given_name": "Ana", "surname": "Cruz"}}
+    rec.update(extra)
+    return rec
+
+
+def test_services_built_the_openspp_way(stub):
+    env = odoo_env(stub.url)
+    crvs = dci.CRVSService(env, data_source_code="crvs_main")
+    assert crvs.data_source.code == "crvs_main" and crvs.env is env
+    assert dci.CRVSService(env).data_source.code == "crvs_main"  # OpenSPP's default code
+    dr = dci.DRService(env, "dr_main")
+    assert dr.data_source.registry_type == "dr"
+    ibr = dci.IBRService(env["spp.dci.data.source"].get_by_code("ibr_main"), env)
+    assert ibr.data_source.code == "ibr_main" and ibr.env is env
+    with pytest.raises(dci.ValidationError) as e:
+        dci.CRVSService(env, data_source_code="dr_main")
+    assert e.value.field == "registry_type" and "crvs" in str(e.value)
+    # The same with our DataSources as the model.
+    sources = dci.DataSources([dci.DataSource(stub.url, "me", code="crvs_main", registry_type="CRVS")])
+    assert dci.CRVSService({"spp.dci.data.source": sources}).data_source.base_url == stub.url
+
+
+def test_crvs_check_death_unsubscribe_and_notifications(stub):
+    stub.answer = lambda path, body: (
+        (200, on_search(body, [person("1", death_date="2024-03-01")])) if path.endswith("/sync/search") else ack(path, body)
+    )
+    crvs = dci.CRVSService(odoo_env(stub.url))
+    assert crvs.check_death("UIN", "1") is True
+    assert crvs.unsubscribe_events(["sub-1", "sub-2"])["ack_status"] == "ACK"
+    assert stub.bodies("/registry/unsubscribe")[-1]["message"]["subscription_codes"] == ["sub-1", "sub-2"]
+    spec = {"message": {"transaction_id": "n", "notify_event": [{
+        "reference_id": "r", "timestamp": "2024-12-02T00:00:00Z",
+        "data": {"reg_event_type": "spdci-common:RegistryEventType:Death", "reg_records": [person("9", event_date="2024-12-01")]},
+    }]}}
+    events = crvs.process_notification(spec)
+    assert [(e["event_type"], e["event_date"], e["identifier_type"], e["identifier_value"]) for e in events] == [
+        ("death", "2024-12-01", "UIN", "9")]
+    flat = {"header": {}, "message": {"event_type": "DEATH", "event_date": "2024-12-01",
+                                      "identifiers": [{"type": "UIN", "value": "123456789"}, {"type": "DRN", "value": "D-1"}]}}
+    (e,) = crvs.process_notification(flat)
+    assert (e["event_type"], e["identifier_type"], e["identifier_value"], e["raw_data"]) == ("death", "UIN", "123456789", flat)
+    with pytest.raises(dci.ValidationError):
+        crvs.process_notification({"message": {}})
+
+
+class Partner:
+    def __init__(self, pid, ids):
+        self.id = pid
+        self.name = "Ana"
+        self.reg_ids = [Rec(id_type_id=Rec(code=t, name=t.lower()), value=v) for t, v in ids]
+
+
+def test_ibr_partner_duplication_enrollment_and_dict_results(stub):
+    stub.answer = lambda path, body: (200, on_search(body, [person("1", programs=["Cash", {"name": "Food"}])]))
+    ibr = dci.IBRService(odoo_env(stub.url)["spp.dci.data.source"].get_by_code("ibr_main"), None)
+    r = ibr.check_duplication(Partner(7, [("UIN", "1"), ("BRN", "B-1")]))
+    assert r["is_duplicate"] is True and r.is_duplicate and r["matched_programs"] == ["Cash", "Food"]
+    assert "is_duplicate" in r and dict(r)["matched_programs"] == ["Cash", "Food"]
+    assert len(json.loads(json.dumps(r))["raw_response"]) == 2  # one envelope per identifier
+    sent = [b["message"]["search_request"][0]["search_criteria"]["query"] for b in stub.bodies()[-2:]]
+    assert sent == [{"type": "UIN", "value": "1"}, {"type": "BRN", "value": "B-1"}]
+    with pytest.raises(dci.ValidationError) as e:
+        ibr.check_duplication(Partner(8, []))
+    assert e.value.field == "partner"
+    (b,) = ibr.search_beneficiary("UIN", "1")
+    assert b["raw_data"]["identifier"][0]["identifier_value"] == "1" and b.get("name") == "Ana Cruz"
+    assert b.get("missing", "default") == "default" and b["programs"] == ["Cash", "Food"]
+    assert b["identifiers"] == [{"identifier_type": "UIN", "identifier_value": "1"}] and b["reference_id"]
+    status = ibr.get_enrollment_status("UIN", "1")
+    assert status["enrolled"] is True and status["programs"] == ["Cash", "Food"]
+    assert status["beneficiary_info"]["name"] == "Ana Cruz"
+    json.dumps(status)
+    stub.answer = lambda path, body: (200, on_search(body, []))
+    assert ibr.get_enrollment_status("UIN", "2") == {"enrolled": False, "programs": [], "beneficiary_info": None}
+
+
+def test_duplication_result_and_beneficiary_info_defaults():
+    r = dci.DuplicationResult()
+    assert dict(r) == {"is_duplicate": False, "matched_programs": [], "raw_response": {}}
+    assert json.loads(json.dumps(r)) == r.to_dict() and not r and "matched_programs" in r
+    b = dci.BeneficiaryInfo("UIN", "1", name="Ana")
+    assert b.get("name") == "Ana" and b.programs == [] and b.metadata == {} and b.get("x") is None
+    assert json.loads(json.dumps(b))["identifier_value"] == "1"
+
+
+def wg_record(uin):
+    return person(uin, washington_group={"VIS_SS": 3, "MOB_SS": 1}, last_updated="2024-11-15")
+
+
+def test_dr_partner_lookups_assessment_and_sync(stub):
+    stub.answer = lambda path, body: (200, on_search(body, [wg_record("U-1")]))
+    dr = dci.DRService(odoo_env(stub.url), "dr_main")
+    partner = Partner(3, [("BRN", "B-1"), ("UIN", "U-1")])
+    status = dr.get_disability_status(partner)
+    sent = stub.bodies()[-1]["message"]["search_request"][0]["search_criteria"]["query"]
+    assert sent == {"type": "UIN", "value": "U-1"}  # UIN is preferred over the first id
+    assert status is not None and "has_disability" in status
+    assert dr.get_disability_status("UIN", "U-1") == status
+    assessment = dr.get_functional_assessment("UIN", "U-1")
+    assert assessment == {"Vision": 3, "Mobility": 1, "assessment_date": "2024-11-15"}
+    assert status["functional_scores"] == {"Mobility": 1, "Vision": 3} and status["has_disability"] is True
+    synced = dr.sync_disability_data(partner)
+    assert synced["state"] == "synced" and synced["found"] is True
+    assert synced["has_disability"] == status["has_disability"] and synced["raw_data"] == status["raw_record"]
+    assert dr.get_disability_status(Partner(4, [])) is None and dr.is_pwd(Partner(4, [])) is False
+    stub.answer = lambda path, body: (200, on_search(body, []))
+    assert dr.get_functional_assessment("UIN", "X") is None
+    empty = dr.sync_disability_data("UIN", "X")
+    assert (empty["has_disability"], empty["found"], empty["functional_scores"], empty["raw_data"]) == (False, False, {}, {})

@@ -7,14 +7,12 @@ shaped like the JSON on the wire. Errors derive from :class:`DCIError`.
 """
 
 from ._dci import (
-    BeneficiaryInfo,
     CallbackListener,
     CRVSService,
     DataSource,
     DataSources,
     DCIClient,
     DRService,
-    DuplicationResult,
     IBRService,
     Jwks,
     Predicate,
@@ -36,6 +34,7 @@ from ._dci import (
     sort_records,
     verify,
 )
+from ._results import BeneficiaryInfo, DuplicationResult
 from ._errors import (
     AuthError,
     DCIError,

@@ -1,18 +1,18 @@
 """Type stubs of the native module ``dci._dci`` (checked against the binary by mypy.stubtest)."""
 
 from types import TracebackType
+
+from ._results import BeneficiaryInfo, DuplicationResult
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 __version__: str
 __all__ = [
-    "BeneficiaryInfo",
     "CRVSService",
     "CallbackListener",
     "DCIClient",
     "DRService",
     "DataSource",
     "DataSources",
-    "DuplicationResult",
     "IBRService",
     "Jwks",
     "Predicate",
@@ -574,52 +574,16 @@ class CRVSService:
         """The birth record, or None."""
     def is_deceased(self, identifier_type: str, identifier_value: str) -> bool:
         """True when the registry records the person's death."""
+    def check_death(self, identifier_type: str, identifier_value: str) -> bool:
+        """``is_deceased`` under OpenSPP's name."""
+    def unsubscribe_events(self, subscription_codes: List[str]) -> Dict[str, Any]:
+        """Ends vital-event subscriptions; returns the ack."""
+    def process_notification(self, notification_data: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """The vital events of a notification."""
     def subscribe_events(self, event_types: Optional[List[str]] = None) -> Dict[str, Any]:
         """Subscribes to vital events; returns the ack."""
     def search_births(self, date_from: str, date_to: str) -> List[Dict[str, Any]]:
         """Every birth registered between the two dates."""
-
-@final
-class DuplicationResult:
-    """The outcome of ``IBRService.check_duplication``."""
-
-    def __new__(cls, is_duplicate: bool, matched_programs: Optional[List[str]] = None, raw_response: Optional[Any] = None) -> DuplicationResult: ...
-    @property
-    def is_duplicate(self) -> bool: ...
-    @property
-    def matched_programs(self) -> List[str]: ...
-    @property
-    def raw_response(self) -> List[Dict[str, Any]]: ...
-    def to_dict(self) -> Dict[str, Any]:
-        """``{"is_duplicate", "matched_programs", "raw_response"}``."""
-    def __getitem__(self, key: str, /) -> Any: ...
-    def __bool__(self) -> bool: ...
-
-@final
-class BeneficiaryInfo:
-    """A beneficiary found in the IBR."""
-
-    def __new__(
-        cls,
-        identifier_type: str,
-        identifier_value: str,
-        name: Optional[str] = None,
-        programs: Optional[List[str]] = None,
-        metadata: Optional[Any] = None,
-    ) -> BeneficiaryInfo: ...
-    @property
-    def identifier_type(self) -> str: ...
-    @property
-    def identifier_value(self) -> str: ...
-    @property
-    def name(self) -> Optional[str]: ...
-    @property
-    def programs(self) -> List[str]: ...
-    @property
-    def metadata(self) -> Dict[str, Any]: ...
-    def to_dict(self) -> Dict[str, Any]:
-        """``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``."""
-    def __getitem__(self, key: str, /) -> Any: ...
 
 @final
 class IBRService:
@@ -632,10 +596,12 @@ class IBRService:
     def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
-    def check_duplication(self, identifiers: Any) -> DuplicationResult:
-        """A record for any of the identifiers is a duplicate."""
+    def check_duplication(self, partner: Any) -> DuplicationResult:
+        """A record for any of the partner's identifiers is a duplicate."""
     def search_beneficiary(self, identifier_type: str, identifier_value: str) -> List[BeneficiaryInfo]:
         """The beneficiaries held under this identifier."""
+    def get_enrollment_status(self, identifier_type: str, identifier_value: str) -> Dict[str, Any]:
+        """``{"enrolled", "programs", "beneficiary_info"}``."""
     def enrolled(self, identifier_type: str, identifier_value: str) -> bool:
         """Whether the person is enrolled."""
 
@@ -650,9 +616,13 @@ class DRService:
     def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
-    def get_disability_status(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+    def get_disability_status(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> Optional[Dict[str, Any]]:
         """The person's disability record, or None."""
     def get_functional_scores(self, identifier_type: str, identifier_value: str) -> Dict[str, int]:
         """Washington Group scores by domain."""
-    def is_pwd(self, identifier_type: str, identifier_value: str) -> bool:
+    def get_functional_assessment(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+        """Washington Group scores with ``assessment_date``, or None."""
+    def is_pwd(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> bool:
         """True when the person is a person with disability."""
+    def sync_disability_data(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> Dict[str, Any]:
+        """What to store locally for the person."""
