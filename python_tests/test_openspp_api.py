@@ -486,3 +486,127 @@ def test_dr_partner_lookups_assessment_and_sync(stub):
     assert dr.get_functional_assessment("UIN", "X") is None
     empty = dr.sync_disability_data("UIN", "X")
     assert (empty["has_disability"], empty["found"], empty["functional_scores"], empty["raw_data"]) == (False, False, {}, {})
+
+
+# ----------------------------------------------------------------------------- 5. signing
+
+
+def search_message():
+    return dci.search_request(dci.Query.idtype_value("UIN", "1"), page_size=1)
+
+
+def test_signer_from_pem_bytes_and_algorithm_name():
+    key = dci.SigningKey.from_ed25519_seed(SEED)
+    pem = key.to_pem().encode()
+    s = dci.Signer(pem, "openspp.example.org", "k1", "ed25519")
+    assert s.kid == "openspp.example.org|k1|ed25519" and s.algorithm == "ed25519"
+    assert dci.Signer(SEED, "openspp.example.org", "k1").verifying_key() == key.verifying_key()
+    with pytest.raises(dci.ValidationError) as e:
+        dci.Signer(pem, "openspp.example.org", "k1", "rsa-sha256")
+    assert e.value.field == "algorithm"
+    signer = dci.DCISigner(private_key=pem, sender_id="openspp.example.org", key_id="k1", algorithm="ed25519")
+    env = dci.envelope("search", search_message(), sender_id="openspp.example.org")
+    sig = signer.sign(env["header"], env["message"])
+    assert sig.startswith('keyId="openspp.example.org|k1|ed25519"') or 'openspp.example.org|k1|ed25519' in sig
+    # OpenSPP's verify(signature, header, message, key) shape: True / False.
+    assert dci.verify(sig, env["header"], env["message"], key.verifying_key()) is True
+    assert dci.verify_signature(sig, env["header"], env["message"], key.verifying_key()) is True
+    tampered = dict(env["message"], transaction_id="other")
+    assert dci.verify(sig, env["header"], tampered, key.verifying_key()) is False
+    verifier = dci.DCIVerifier(key.verifying_key().to_pem().encode())
+    assert verifier.verify(sig, env["header"], env["message"]) is True
+    assert verifier.verify(sig, env["header"], tampered) is False
+
+
+def test_jwks_fetch_by_url(stub):
+    key = dci.SigningKey.from_ed25519_seed(SEED)
+    jwks = dci.Jwks([("reg|k1|ed25519", key.verifying_key())]).to_dict()
+    stub.answer = lambda path, body: (200, jwks) if path == "/.well-known/jwks.json" else (404, {})
+    got = dci.Jwks.fetch(stub.url + "/.well-known/jwks.json")
+    assert got.kids() == ["reg|k1|ed25519"] and got.find("reg|k1|ed25519") == key.verifying_key()
+    assert dci.fetch_jwks(stub.url + "/.well-known/jwks.json").to_dict() == jwks
+    with pytest.raises(dci.SignatureError) as e:
+        dci.Jwks.fetch(stub.url + "/missing")
+    assert "404" in str(e.value) and "/missing" in str(e.value)
+
+
+# ----------------------------------------------------------------------------- section 3
+
+
+def test_verify_binds_the_kid_to_the_header_sender():
+    key = dci.SigningKey.from_ed25519_seed(SEED)
+    other = dci.Signer(key, "someone-else", "k1")
+    env = dci.envelope("search", search_message(), sender_id="openspp.example.org")
+    other.sign(env)
+    with pytest.raises(dci.SignatureError) as e:
+        dci.verify(env, key.verifying_key())
+    assert e.value.kind == "signature_invalid"
+    assert "someone-else" in str(e.value) and "openspp.example.org" in str(e.value)
+    assert dci.verify(env, key.verifying_key(), bind_sender=False)["kid"] == "someone-else|k1|ed25519"
+    assert dci.verify(env["signature"], env["header"], env["message"], key.verifying_key()) is False
+    own = dci.envelope("search", search_message(), sender_id="openspp.example.org",
+                       signer=dci.Signer(key, "openspp.example.org", "k1"))
+    assert dci.verify(own, key.verifying_key())["kid"] == "openspp.example.org|k1|ed25519"
+
+
+def test_envelope_callback_actions_status_and_unknown_actions():
+    msg = {
+        "transaction_id": "t-1",
+        "correlation_id": "c-1",
+        "search_response": [{"reference_id": "r-1", "timestamp": "2025-01-01T00:00:00Z", "status": "succ",
+                             "data": {"reg_records": []}}],
+    }
+    env = dci.envelope("on-search", msg, sender_id="registry.example.org", receiver_id="openspp.example.org",
+                       status="succ", completed_count=1)
+    h = env["header"]
+    assert (h["action"], h["status"], h["total_count"], h["completed_count"]) == ("on-search", "succ", 1, 1)
+    dci.validate(env)
+    with pytest.raises(dci.ValidationError) as e:
+        dci.envelope("on-search", msg, sender_id="registry.example.org")
+    assert e.value.field == "header.status"
+    with pytest.raises(dci.ValidationError) as e:
+        dci.envelope("on_search", msg, sender_id="registry.example.org", status="succ")
+    assert e.value.field == "header.action" and "on-search" in str(e.value)
+    with pytest.raises(dci.ValidationError) as e:
+        dci.envelope("search", search_message(), sender_id="me", status="succ")
+    assert e.value.field == "header.status"
+
+
+OPENSPP2_HEADER = ["version", "message_id", "message_ts", "action", "sender_id", "sender_uri", "receiver_id",
+                   "total_count", "is_msg_encrypted", "meta"]
+
+
+def test_envelope_and_signer_take_the_dialect():
+    key = dci.SigningKey.from_ed25519_seed(SEED)
+    env = dci.envelope("search", search_message(), sender_id="openspp.example.org", dialect="openspp2",
+                       signer=dci.Signer(key, "openspp.example.org", "k1"))
+    assert list(env["header"]) == OPENSPP2_HEADER
+    assert env["header"]["sender_uri"] is None and env["header"]["receiver_id"] == ""
+    assert env["header"]["message_ts"].endswith("Z") and "+00:00" not in env["header"]["message_ts"]
+    assert dci.verify(env, key.verifying_key())["kid"] == "openspp.example.org|k1|ed25519"
+    # A host's own envelope: the openspp2 Signer writes the header's normal form, then signs.
+    own = {"signature": "", "header": {"message_id": "m-1", "message_ts": "2025-01-01T00:00:00Z", "action": "search",
+                                       "sender_id": "openspp.example.org", "total_count": 1},
+           "message": search_message()}
+    s = dci.Signer(key, "openspp.example.org", "k1", dialect="openspp2")
+    assert s.dialect == "openspp2"
+    s.sign(own)
+    assert list(own["header"]) == OPENSPP2_HEADER and own["header"]["is_msg_encrypted"] is False
+    assert dci.verify(own, key.verifying_key())["profile"] == "spdci"
+    with pytest.raises(dci.ValidationError) as e:
+        dci.Signer(key, "x", "k", dialect="openspp3")
+    assert e.value.field == "dialect"
+
+
+def test_query_parse_refuses_grammars_it_cannot_evaluate():
+    for qt, q in [
+        ("graphql", "{ person { name } }"),
+        ("ns:org:QueryType:graphql", "{ a }"),
+        ("expression", {"type": "ns:org:QueryType:graphql", "value": "{ a }"}),
+    ]:
+        with pytest.raises(dci.ValidationError) as e:
+            dci.Query.parse(qt, q)
+        assert e.value.kind == "query" and "graphql" in str(e.value)
+    assert dci.Query.parse("ns:org:QueryType:idtype-value", {"type": "UIN", "value": "1"}).matches(
+        {"identifier": [{"identifier_type": "UIN", "identifier_value": "1"}]})
+    assert dci.Query.graphql("{ a }").query["type"] == "ns:org:QueryType:graphql"  # still buildable, to send

@@ -106,6 +106,43 @@ pub struct ConnectionReport {
     pub elapsed_ms: u64,
 }
 
+/// Fetches the JWKS published at `url` (a registry's or a sender's `/.well-known/jwks.json`),
+/// over a fresh connection: HTTP 2xx with a JWKS document, else `Error::Key` naming the URL.
+pub fn fetch_jwks(url: &str, timeout: Duration, verify_tls: bool) -> Result<crate::keys::Jwks> {
+    let u = reqwest::Url::parse(url).map_err(|e| Error::Config {
+        field: "url".into(),
+        reason: format!("not a URL ({e}): {url:?}"),
+    })?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(Error::Config {
+            field: "url".into(),
+            reason: "must be an http(s) URL".into(),
+        });
+    }
+    let http = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .danger_accept_invalid_certs(!verify_tls)
+        .build()
+        .map_err(|e| Error::Internal(format!("http client: {e}")))?;
+    let r = http
+        .get(u)
+        .header("Accept", "application/json")
+        .send()
+        .map_err(|e| Error::Key(format!("fetching the JWKS from {url}: {e}")))?;
+    let status = r.status().as_u16();
+    let body = r
+        .bytes()
+        .map_err(|e| Error::Key(format!("reading the JWKS from {url}: {e}")))?;
+    if !(200..300).contains(&status) {
+        return Err(Error::Key(format!(
+            "fetching the JWKS from {url}: HTTP {status}"
+        )));
+    }
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| Error::Key(format!("the JWKS at {url} is not JSON: {e}")))?;
+    crate::keys::Jwks::from_json(&v)
+}
+
 /// What an async call does at the registry: decides retries and whether our callback URI
 /// must be configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

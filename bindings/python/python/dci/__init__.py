@@ -35,6 +35,7 @@ from ._dci import (
     verify,
 )
 from ._results import BeneficiaryInfo, DuplicationResult
+from ._openspp import DCISigner, DCIVerifier, fetch_jwks, verify_signature
 from ._errors import (
     AuthError,
     DCIError,
@@ -63,6 +64,10 @@ __all__ = [
     "Signer",
     "verify",
     "is_missing_signature",
+    "DCISigner",
+    "DCIVerifier",
+    "fetch_jwks",
+    "verify_signature",
     # messages
     "new_id",
     "callback_action",

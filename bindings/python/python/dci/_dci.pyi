@@ -171,6 +171,9 @@ class Jwks:
     def from_dict(jwks: Dict[str, Any]) -> Jwks:
         """Parses ``{"keys": [...]}``."""
     @staticmethod
+    def fetch(url: str, timeout: float = 30.0, verify_tls: bool = True) -> Jwks:
+        """The JWKS published at ``url``."""
+    @staticmethod
     def from_json(text: str) -> Jwks:
         """Parses the JSON text of a JWK Set."""
     def to_dict(self) -> Dict[str, Any]:
@@ -189,14 +192,22 @@ class Signer:
 
     def __new__(
         cls,
-        key: SigningKey,
+        key: Union[SigningKey, bytes, str],
         sender_id: str,
         key_id: str,
+        algorithm: Optional[str] = None,
         *,
         profile: str = "spdci",
         digest: str = "sha256",
         validity_secs: int = 300,
+        dialect: Optional[str] = None,
     ) -> Signer: ...
+    @property
+    def dialect(self) -> str:
+        """The header normal form ``sign`` writes."""
+    @property
+    def algorithm(self) -> str:
+        """The signing algorithm."""
     @property
     def kid(self) -> str:
         """``{sender_id}|{key_id}|{algorithm}``."""
@@ -221,11 +232,14 @@ class Signer:
 def verify(
     envelope: Union[bytes, bytearray, str, Dict[str, Any]],
     keys: Union[VerifyingKey, Jwks, Dict[str, Any], str],
+    message: Optional[Any] = None,
+    key: Optional[Union[VerifyingKey, Jwks, Dict[str, Any], str]] = None,
     *,
     now: Optional[int] = None,
     clock_skew: int = 60,
     profile: Optional[str] = None,
-) -> Dict[str, Any]:
+    bind_sender: bool = True,
+) -> Any:
     """Verifies an envelope's signature; ``{"profile", "algorithm", "kid", "created", "expires"}``."""
 
 def is_missing_signature(signature: Optional[str]) -> bool:
@@ -268,8 +282,11 @@ def envelope(
     meta: Optional[Any] = None,
     signer: Optional[Signer] = None,
     now: Optional[int] = None,
+    status: Optional[str] = None,
+    completed_count: Optional[int] = None,
+    dialect: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Builds a request envelope ``{"signature", "header", "message"}``."""
+    """Builds an envelope ``{"signature", "header", "message"}``."""
 
 def validate(envelope: Union[Dict[str, Any], bytes, str], kind: Optional[str] = None) -> None:
     """Validates an envelope against the spec; raises ValidationError listing every violation."""
