@@ -278,7 +278,7 @@ pub fn admit(
         })?;
         true
     };
-    // 5. The endpoint's action, then the spec checks, every violation listed.
+    // 5. The endpoint's action, then the spec checks (every violation listed), then the item limit.
     let action = op.action();
     let got_action = str_at(header, "action").unwrap_or_default();
     if header.is_object() && !got_action.is_empty() && got_action != action.as_str() {
@@ -293,6 +293,14 @@ pub fn admit(
     let violations = validate::envelope(op, &env);
     if !violations.is_empty() {
         return Err(Reject::invalid(violations));
+    }
+    let items = message.get("search_request").and_then(Value::as_array);
+    let max_items = state.config.max_search_items;
+    if let Some(n) = items.map(Vec::len).filter(|n| *n > max_items) {
+        return Err(Reject::header(
+            ReasonCode::TotalCountLimitExceeded,
+            format!("message.search_request has {n} items; this registry answers at most {max_items} per request (max_search_items)"),
+        ));
     }
     // 6. Clock skew on message_ts.
     let now = chrono::Utc::now();
