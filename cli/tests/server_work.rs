@@ -190,3 +190,42 @@ async fn an_answered_request_is_still_a_replay_after_kill_9() {
     }
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_sender_rate_limit_is_429_with_retry_after() {
+    let (_dir, server, token, s1) = start(&["--rate-limit-sender", "0.5:2"]).await;
+    let url = server.url("/registry/sync/search");
+    let send = || async {
+        let body = signed(&s1, items(1, 1));
+        let r = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), retry, r.json::<Value>().await.unwrap())
+    };
+    // A burst of two, then one every 2 s.
+    for _ in 0..2 {
+        let (status, retry, v) = send().await;
+        assert_eq!((status, retry), (200, None), "{v}");
+    }
+    let (status, retry, v) = send().await;
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(retry.as_deref(), Some("2"));
+    assert_eq!(
+        v["message"]["error"]["code"], "err.request.too_many_requests",
+        "{v}"
+    );
+    assert_eq!(
+        v["message"]["error"]["message"],
+        "sender s1 is over its rate limit of 0.5 requests per second (burst 2, rate_limit_sender); retry after 2 s",
+        "{v}"
+    );
+}

@@ -49,6 +49,9 @@ pub struct ServeConfig {
     /// Searches (anything but identifier lookups) run at once, each on its own database
     /// connection; more wait their turn (at most `query_timeout_ms`, then 503).
     pub search_workers: usize,
+    /// Requests a second (with a burst) per OAuth2 client and per sender; None: no limit.
+    pub rate_limit_client: Option<super::ratelimit::Rate>,
+    pub rate_limit_sender: Option<super::ratelimit::Rate>,
     /// A bearer token sent with our callbacks, for receivers that require one.
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
@@ -101,6 +104,8 @@ impl Default for ServeConfig {
             max_response_records: 10_000,
             max_response_bytes: 16 * 1024 * 1024,
             search_workers: 2,
+            rate_limit_client: None,
+            rate_limit_sender: None,
             callback_token: None,
             demo: false,
             header_timeout_secs: 10,

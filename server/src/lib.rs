@@ -14,6 +14,7 @@ pub mod demo;
 pub mod egress;
 pub mod op;
 pub mod outbox;
+pub mod ratelimit;
 pub mod reply;
 pub mod routes;
 pub mod search;
@@ -55,6 +56,9 @@ pub struct Inner {
     /// One permit per search worker (`--search-workers`): searches wait here, not on a
     /// database connection, so waiting holds no thread.
     pub search_slots: tokio::sync::Semaphore,
+    /// `--rate-limit-client` and `--rate-limit-sender` (None: off).
+    pub client_rate: Option<ratelimit::Limiter>,
+    pub sender_rate: Option<ratelimit::Limiter>,
     audit: Mutex<Option<mpsc::Sender<AuditMsg>>>,
 }
 
@@ -278,6 +282,8 @@ pub async fn serve_on(
         http,
         egress,
         search_slots: tokio::sync::Semaphore::new(config.search_workers.max(1)),
+        client_rate: config.rate_limit_client.map(ratelimit::Limiter::new),
+        sender_rate: config.rate_limit_sender.map(ratelimit::Limiter::new),
         audit: Mutex::new(Some(audit_tx)),
     }));
     // Rebuild the replay cache from the audit log, so a restart does not reopen the window.

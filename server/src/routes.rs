@@ -345,7 +345,7 @@ fn reject(
 ) -> Response {
     let resp_body = rej.body(state, op, p.sender_id.as_deref(), correlation_id);
     tracing::info!(op = op.name(), sender = p.sender_id.as_deref().unwrap_or("-"), code = rej.code.as_str(), status = rej.status.as_u16(), reason = %rej.message, "request rejected");
-    if !rej.is_unauthorized() {
+    if !rej.is_unlogged() {
         state.audit(Transaction {
             transaction_id: p.transaction_id.clone().unwrap_or_default(),
             message_id: p.message_id.clone().unwrap_or_default(),
@@ -360,7 +360,7 @@ fn reject(
             created_at: chrono::Utc::now().timestamp_millis(),
         });
     }
-    (rej.status, Json(resp_body)).into_response()
+    rej.answer(resp_body)
 }
 
 fn txn(

@@ -137,6 +137,12 @@ pub struct ServeArgs {
     /// Searches (other than identifier lookups) run at once, each on its own connection.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub search_workers: u64,
+    /// Requests a second per OAuth2 client, RPS or RPS:BURST (default: no limit); more get 429.
+    #[arg(long, value_name = "RPS[:BURST]", value_parser = dci_server::ratelimit::Rate::parse)]
+    pub rate_limit_client: Option<dci_server::ratelimit::Rate>,
+    /// Requests a second per sender, RPS or RPS:BURST (default: no limit); more get 429.
+    #[arg(long, value_name = "RPS[:BURST]", value_parser = dci_server::ratelimit::Rate::parse)]
+    pub rate_limit_sender: Option<dci_server::ratelimit::Rate>,
 }
 
 #[derive(Args)]
@@ -340,6 +346,8 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         max_response_records: a.max_response_records as usize,
         max_response_bytes: a.max_response_bytes as usize,
         search_workers: a.search_workers as usize,
+        rate_limit_client: a.rate_limit_client,
+        rate_limit_sender: a.rate_limit_sender,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
