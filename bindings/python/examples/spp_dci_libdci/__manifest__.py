@@ -4,7 +4,7 @@
 # verification, callbacks) into the `dci` package.
 {
     "name": "OpenSPP DCI client on libdci (example)",
-    "version": "17.0.1.0.0",
+    "version": "19.0.1.0.0",
     "license": "Apache-2.0",
     "depends": ["spp_dci_client"],
     "external_dependencies": {"python": ["libdci"]},

@@ -1,53 +1,55 @@
-"""spp.dci.data.source gains `to_libdci()`: the record's fields as a dci.DataSource.
+"""spp.dci.data.source gains `to_libdci()`: the record as a dci.DataSource, and a `dialect`.
 
 Only the mapping lives here; the client, its token cache and its signing key are libdci's.
+The record is read by the wheel itself (`dci.DataSource.from_record`): OpenSPP's
+`registry_type` values (`ns:org:RegistryType:Civil`, older `CRVS`), empty fields (`False`) and
+the `spp.dci.signing.key` record behind `signing_key_id` are mapped there, not here.
 """
 
 import threading
 
 import dci
 
-from odoo import api, models
+from odoo import api, fields, models
+
+from ..errors import raises_user_error
 
 # One DCIClient per data source and process: it pools connections and caches the OAuth2 token.
 # Keyed by (database, record id, write_date) so an edited record gets a fresh client.
 _CLIENTS = {}
 _LOCK = threading.Lock()
 
+# libdci's dialects (docs/client.md): the header normal form and quirks of the registry's side.
+DIALECTS = [
+    ("openspp2", "OpenSPP 2 (spp_dci_server)"),
+    ("spdci", "SPDCI specification"),
+    ("opencrvs", "OpenCRVS"),
+    ("openg2p", "OpenG2P registry"),
+]
+
 
 class DciDataSource(models.Model):
     _inherit = "spp.dci.data.source"
 
-    def to_libdci(self):
-        """This record as a dci.DataSource (raises dci.ValidationError naming a bad field)."""
-        self.ensure_one()
-        fields = {
-            "name": self.name,
-            "code": self.code,
-            "registry_type": self.registry_type,
-            "receiver_id": self.receiver_id or None,
-            "our_callback_uri": self.our_callback_uri or None,
-            "timeout": float(self.timeout or 30),
-            "verify_ssl": bool(self.verify_ssl),
-            "search_endpoint": self.search_endpoint or None,
-            "subscribe_endpoint": self.subscribe_endpoint or None,
-        }
-        if self.auth_type == "oauth2":
-            fields.update(
-                auth_type="oauth2",
-                oauth2_client_id=self.oauth2_client_id,
-                oauth2_client_secret=self.oauth2_client_secret,
-                oauth2_token_url=self.oauth2_token_url or None,
-            )
-        elif self.auth_type == "bearer":
-            fields.update(auth_type="bearer", bearer_token=self.bearer_token)
-        if self.signing_key_id:
-            key = self.signing_key_id
-            fields.update(signing_key_pem=key.private_key, signing_key_id=key.key_id)
-        if getattr(self, "registry_jwks_url", False):
-            fields["registry_jwks_url"] = self.registry_jwks_url
-        return dci.DataSource(self.base_url, self.our_sender_id, **fields)
+    # Read by DataSource.from_record under this name. OpenSPP 2's server re-serialises the
+    # header before verifying, so requests to it must be signed in its normal form: the
+    # default, as this module is for OpenSPP 2 deployments talking to each other.
+    dialect = fields.Selection(
+        DIALECTS,
+        default="openspp2",
+        required=True,
+        help="How the registry at the other end reads DCI messages (header form, search forms).",
+    )
+    # Where the registry publishes its keys: its responses and callbacks are verified with them.
+    registry_jwks_url = fields.Char(string="Registry JWKS URL")
 
+    @raises_user_error
+    def to_libdci(self):
+        """This record as a dci.DataSource (a bad field is a UserError naming it)."""
+        self.ensure_one()
+        return dci.DataSource.from_record(self)
+
+    @raises_user_error
     def libdci_client(self):
         """The process-wide dci.DCIClient of this record."""
         self.ensure_one()
@@ -59,10 +61,12 @@ class DciDataSource(models.Model):
                 _CLIENTS[cache_key] = client
         return client
 
+    @raises_user_error
     def clear_oauth2_token_cache(self):
         for record in self:
             record.libdci_client().clear_oauth2_token_cache()
 
+    @raises_user_error
     def test_connection(self):
         self.ensure_one()
         return self.libdci_client().test_connection()

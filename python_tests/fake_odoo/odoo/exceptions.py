@@ -1,0 +1,2 @@
+class UserError(Exception):
+    """Odoo's error shown to the user (message in args[0])."""
