@@ -361,3 +361,91 @@ def test_service_errors_are_user_errors(env):
     with pytest.raises(UserError) as e:
         DRService(env).is_pwd(partner(env, "Ed"))
     assert "Ed has no identifier" in str(e.value)
+
+
+# ------------------------------------------------------------------ the callback controller
+
+
+class OdooRoutes:
+    """Serves /dci/<code>/<action> the way Odoo would: sets `request`, calls the controller."""
+
+    def __init__(self, env):
+        self.answers = []
+        lock = threading.Lock()
+        routes = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                _, prefix, code, *_action = self.path.split("/")
+                with lock:
+                    odoo_http.request.env = env
+                    odoo_http.request.httprequest = type("HttpRequest", (), {
+                        "get_data": staticmethod(lambda: body), "headers": dict(self.headers.items())})()
+                    answer = DciCallbackController().callback(code)
+                routes.answers.append((self.path, answer.status, json.loads(answer.data) if answer.status == 200 else answer.data))
+                self.send_response(answer.status)
+                for k, v in answer.headers.items():
+                    self.send_header(k, v)
+                data = answer.data.encode()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dci"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def routes(env):
+    r = OdooRoutes(env)
+    env["spp.dci.data.source"].get_by_code("crvs_main").write({"our_callback_uri": r.url + "/crvs_main"})
+    yield r
+    r.close()
+
+
+def test_callback_controller_answers_an_async_search(env, registry, routes):
+    client = env["spp.dci.data.source"].get_by_code("crvs_main").libdci_client()
+    ack = client.search_by_id("UIN", "TEST-001", async_mode=True)
+    assert ack["ack_status"] == "ACK"
+    # The registry posts on-search to the route; the controller hands it to the same client.
+    result = client.wait_for(ack["transaction_id"], timeout=60)
+    [item] = result["result"]["items"]
+    assert [uin_of(r) for r in item["records"]] == ["TEST-001"]
+    assert result["result"]["signature"]["verified"] is True
+    [(path, status, answer)] = routes.answers
+    assert path == "/dci/crvs_main/on-search" and status == 200
+    assert answer["message"]["ack_status"] == "ACK"
+
+
+def test_callback_controller_logs_a_notify(env, registry, routes, caplog):
+    import time
+
+    caplog.set_level("INFO", logger="spp_dci_libdci.controllers.callback")
+    ack = CRVSService(env).subscribe_events(["spdci-common:RegistryEventType:LiveBirth"])
+    client = env["spp.dci.data.source"].get_by_code("crvs_main").libdci_client()
+    client.wait_for(ack["transaction_id"], timeout=60)
+    newborn = {"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": "ODOO-NEWBORN-1"}],
+               "name": {"given_name": "Ola", "surname": "Test"}, "sex": "female", "birth_date": "2025-11-02"}
+    registry.post_records({"registry": "crvs", "record_type": "Person", "event_type": "LiveBirth", "records": [newborn]})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.endswith("/notify") for p, _, _ in routes.answers):
+        time.sleep(0.1)
+    notified = [(s, a) for p, s, a in routes.answers if p == "/dci/crvs_main/notify"]
+    assert notified and notified[0][0] == 200
+    assert any("DCI notify" in r.getMessage() and "with 1 items" in r.getMessage() for r in caplog.records)
+
+
+def test_callback_controller_unknown_source(env, routes):
+    req = urllib.request.Request(routes.url + "/nope/on-search", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 404 and e.value.read() == b"unknown data source"

@@ -10,6 +10,8 @@ import logging
 from odoo import http
 from odoo.http import request
 
+from ..errors import user_errors
+
 _logger = logging.getLogger(__name__)
 
 
@@ -23,8 +25,9 @@ class DciCallbackController(http.Controller):
         source = request.env["spp.dci.data.source"].sudo().get_by_code(code)
         if not source:
             return request.make_response("unknown data source", status=404)
-        client = source.libdci_client()
-        out = client.handle_callback(request.httprequest.get_data(), dict(request.httprequest.headers))
+        with user_errors():
+            client = source.libdci_client()
+            out = client.handle_callback(request.httprequest.get_data(), dict(request.httprequest.headers))
         if out["error"] is not None:
             _logger.warning("DCI callback %s: %s (transaction %s)", out["action"], out["error"], out["transaction_id"])
         elif out["action"] == "notify":
