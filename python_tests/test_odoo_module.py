@@ -13,6 +13,7 @@ import json
 import pathlib
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -399,6 +400,16 @@ class OdooRoutes:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dci"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def wait(self, path, timeout=60):
+        """(status, answer) of every call to `path`, once there is one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = [(s, a) for p, s, a in self.answers if p == path]
+            if got:
+                return got
+            time.sleep(0.05)
+        return []
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
@@ -421,14 +432,12 @@ def test_callback_controller_answers_an_async_search(env, registry, routes):
     [item] = result["result"]["items"]
     assert [uin_of(r) for r in item["records"]] == ["TEST-001"]
     assert result["result"]["signature"]["verified"] is True
-    [(path, status, answer)] = routes.answers
-    assert path == "/dci/crvs_main/on-search" and status == 200
-    assert answer["message"]["ack_status"] == "ACK"
+    # wait_for wakes inside the controller's call: its answer is recorded just after.
+    [(status, answer)] = routes.wait("/dci/crvs_main/on-search")
+    assert status == 200 and answer["message"]["ack_status"] == "ACK"
 
 
 def test_callback_controller_logs_a_notify(env, registry, routes, caplog):
-    import time
-
     caplog.set_level("INFO", logger="spp_dci_libdci.controllers.callback")
     ack = CRVSService(env).subscribe_events(["spdci-common:RegistryEventType:LiveBirth"])
     client = env["spp.dci.data.source"].get_by_code("crvs_main").libdci_client()
@@ -436,10 +445,7 @@ def test_callback_controller_logs_a_notify(env, registry, routes, caplog):
     newborn = {"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": "ODOO-NEWBORN-1"}],
                "name": {"given_name": "Ola", "surname": "Test"}, "sex": "female", "birth_date": "2025-11-02"}
     registry.post_records({"registry": "crvs", "record_type": "Person", "event_type": "LiveBirth", "records": [newborn]})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(p.endswith("/notify") for p, _, _ in routes.answers):
-        time.sleep(0.1)
-    notified = [(s, a) for p, s, a in routes.answers if p == "/dci/crvs_main/notify"]
+    notified = routes.wait("/dci/crvs_main/notify")
     assert notified and notified[0][0] == 200
     assert any("DCI notify" in r.getMessage() and "with 1 items" in r.getMessage() for r in caplog.records)
 
