@@ -9,13 +9,10 @@ Each search is one unsigned sync search (the demo sender's signature policy is o
 page_size 10; prints the median and the worst wall time per search, and the total_count.
 """
 import json
-import re
 import statistics
 import sys
-import time
-import urllib.parse
-import urllib.request
-import uuid
+
+from demo_client import DemoClient
 
 SEARCHES = [
     ("idtype-value UIN", "idtype-value", {"type": "UIN", "value": "100000123"}),
@@ -35,35 +32,17 @@ SEARCHES = [
 
 
 def main():
-    banner = open(sys.argv[1]).read()
+    client = DemoClient(sys.argv[1])
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    base = re.search(r"listening on (http://\S+)", banner).group(1)
-    secret = re.search(r"client_secret:\s+(\S+)", banner).group(1)
-    line = next(l for l in banner.splitlines() if "/registry/sync/search" in l and " -d '" in l)
-    template = line.split(" -d '", 1)[1].rsplit("'", 1)[0]
-    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "demo-client",
-                                   "client_secret": secret}).encode()
-    token = json.load(urllib.request.urlopen(base + "/oauth2/client/token", form))["access_token"]
     for name, qt, q in SEARCHES:
         times, total = [], None
         for _ in range(runs):
-            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            text = template.replace("'$(date +%s%N)'", uuid.uuid4().hex).replace(
-                "'$(date -u +%Y-%m-%dT%H:%M:%SZ)'", now)
-            env = json.loads(text)
-            item = env["message"]["search_request"][0]
-            item["search_criteria"]["query_type"] = qt
-            item["search_criteria"]["query"] = q
-            item["search_criteria"]["pagination"] = {"page_size": 10, "page_number": 1}
-            req = urllib.request.Request(base + "/registry/sync/search", json.dumps(env).encode(), {
-                "Content-Type": "application/json", "Authorization": "Bearer " + token})
-            t0 = time.perf_counter()
-            body = json.load(urllib.request.urlopen(req, timeout=600))
-            times.append((time.perf_counter() - t0) * 1000)
-            resp = body["message"]["search_response"][0]
+            status, body, took = client.query(qt, q)
+            times.append(took * 1000)
+            resp = json.loads(body)["message"]["search_response"][0]
             total = resp.get("pagination", {}).get("total_count")
-            if resp["status"] != "succ":
-                raise SystemExit(f"{name}: {resp}")
+            if status != 200 or resp["status"] != "succ":
+                raise SystemExit(f"{name}: HTTP {status}: {resp}")
         print(f"{name}: p50 {statistics.median(times):.1f} ms, max {max(times):.1f} ms, "
               f"total_count {total}, runs {runs}")
 

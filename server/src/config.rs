@@ -52,6 +52,8 @@ pub struct ServeConfig {
     /// Requests a second (with a burst) per OAuth2 client and per sender; None: no limit.
     pub rate_limit_client: Option<super::ratelimit::Rate>,
     pub rate_limit_sender: Option<super::ratelimit::Rate>,
+    /// Report every tolerated deviation of an accepted request (`--strict`, on with `--demo`).
+    pub strict: bool,
     /// A bearer token sent with our callbacks, for receivers that require one.
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
@@ -106,6 +108,7 @@ impl Default for ServeConfig {
             search_workers: 2,
             rate_limit_client: None,
             rate_limit_sender: None,
+            strict: false,
             callback_token: None,
             demo: false,
             header_timeout_secs: 10,

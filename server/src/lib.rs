@@ -20,6 +20,7 @@ pub mod routes;
 pub mod search;
 pub mod security;
 pub mod store;
+pub mod strict;
 pub mod subscribe;
 pub mod validate;
 pub mod verify;

@@ -257,6 +257,7 @@ async fn handle(
             durably(&state, t, ack(&correlation_id)).await
         }
     };
+    let result = result.map(|(resp, logged)| (with_deviations(&state, &admitted, resp), logged));
     match result {
         Ok((resp, Some(logged))) => {
             let t = txn(
@@ -280,6 +281,16 @@ async fn handle(
         Ok((resp, None)) => resp,
         Err(rej) => reject(&state, registry, op, &bytes, &partial, rej, &correlation_id),
     }
+}
+
+/// `resp` with strict mode's list of the request's deviations (when it is on).
+fn with_deviations(state: &AppState, a: &Admitted, mut resp: Response) -> Response {
+    if state.config.strict {
+        if let Ok(v) = crate::strict::header_value(&a.deviations).parse() {
+            resp.headers_mut().insert(crate::strict::HEADER, v);
+        }
+    }
+    resp
 }
 
 /// Sends `resp` once the request's audit row (its replay record) is committed.

@@ -153,6 +153,8 @@ pub struct Admitted {
     /// `header.sender_uri` (request headers only).
     pub sender_uri: Option<String>,
     pub request: Request,
+    /// What strict mode found (empty when it is off).
+    pub deviations: Vec<dci::Violation>,
 }
 
 /// Context for rejecting a request that got far enough to have one.
@@ -358,6 +360,11 @@ pub fn admit(
         }
         HeaderKind::Callback => None,
     };
+    let deviations = if state.config.strict {
+        crate::strict::deviations(op, &env, signed)
+    } else {
+        Vec::new()
+    };
     let message = env
         .as_object_mut()
         .and_then(|o| o.remove("message"))
@@ -370,6 +377,7 @@ pub fn admit(
         correlation_id,
         sender_uri,
         request,
+        deviations,
     })
 }
 

@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// Requests a second per sender, RPS or RPS:BURST (default: no limit); more get 429.
     #[arg(long, value_name = "RPS[:BURST]", value_parser = dci_server::ratelimit::Rate::parse)]
     pub rate_limit_sender: Option<dci_server::ratelimit::Rate>,
+    /// List every deviation from the spec an accepted request had (X-DCI-Deviations
+    /// response header); on with --demo. Nothing is refused for it.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args)]
@@ -348,6 +352,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         search_workers: a.search_workers as usize,
         rate_limit_client: a.rate_limit_client,
         rate_limit_sender: a.rate_limit_sender,
+        strict: a.strict || a.demo,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
