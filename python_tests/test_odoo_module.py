@@ -106,6 +106,7 @@ class Recorder:
     def __init__(self, upstream):
         self.upstream = upstream
         self.requests = []
+        self.deviations = []  # (path, X-DCI-Deviations of the answer): strict mode, on with --demo
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -123,6 +124,7 @@ class Recorder:
                         status, headers, data = r.status, r.headers.items(), r.read()
                 except urllib.error.HTTPError as e:
                     status, headers, data = e.code, e.headers.items(), e.read()
+                recorder.deviations.append((self.path, {k.lower(): v for k, v in headers}.get("x-dci-deviations")))
                 self.send_response(status)
                 for k, v in headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
@@ -300,6 +302,8 @@ def test_crvs_service_signs_in_the_openspp2_dialect(env, registry, proxy):
     sent = proxy.bodies("/registry/sync/search")[before:]
     assert len(sent) == 1
     assert_openspp2_signed(sent[0], registry)
+    # The registry's strict mode found nothing it merely tolerated in the request.
+    assert proxy.deviations[-1] == ("/registry/sync/search", "[]")
     query = sent[0]["message"]["search_request"][0]["search_criteria"]
     assert query["reg_type"] == "ns:org:RegistryType:Civil"
     assert query["query_type"] == "idtype-value" and query["query"] == {"type": "UIN", "value": "TEST-001"}
