@@ -15,11 +15,12 @@ use dci::signature::DigestAlgorithm;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-/// Whether every integer literal fits i64 or u64 (serde_json keeps larger ones only as f64).
+/// Whether serde_json keeps every integer literal an integer: it reads those beyond 64 bits,
+/// and `-0`, as floats (`-0` then writes `-0.0`, where CPython's `int("-0")` writes `0`).
 fn ints_fit(node: &Node<'_>) -> bool {
     match node {
         Node::Number(t) if !t.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => {
-            t.parse::<i64>().is_ok() || t.parse::<u64>().is_ok()
+            *t != "-0" && (t.parse::<i64>().is_ok() || t.parse::<u64>().is_ok())
         }
         Node::Array(items) => items.iter().all(ints_fit),
         Node::Object(members) => members.iter().all(|(_, v)| ints_fit(v)),
