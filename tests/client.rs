@@ -1377,3 +1377,39 @@ fn openspp2_header_matches_the_derived_openspp2_signature_vector() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
     assert_eq!(v["envelope"]["header"], h);
 }
+
+#[test]
+fn a_rate_limited_search_waits_for_retry_after_and_then_succeeds() {
+    // One request a second per client, no burst beyond it: the second search in a row is
+    // refused with 429 and Retry-After: 1, which the client waits out within its retries.
+    let server = support::reference::start_with("rate-limited", |c| {
+        c.rate_limit_client = Some(dci_server::ratelimit::Rate {
+            rate: 1.0,
+            burst: 1.0,
+        });
+    });
+    let mut d = server.data_source("crvs");
+    d.max_retries = 2;
+    let c = DCIClient::new(d.clone()).unwrap();
+    let spec = SearchSpec::by_id("UIN", "TEST-001");
+    let t0 = std::time::Instant::now();
+    for _ in 0..2 {
+        let r = c.search_sync(&spec).unwrap();
+        assert_eq!(ids(r.records().cloned()), ["TEST-001"]);
+    }
+    let took = t0.elapsed();
+    assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
+    // Without retries the refusal reaches the caller as the HTTP error it is.
+    d.max_retries = 0;
+    let c = DCIClient::new(d).unwrap();
+    c.search_sync(&spec).ok();
+    match c.search_sync(&spec) {
+        Err(Error::Http { status, body, .. }) => {
+            assert_eq!(status, 429);
+            // The body is clipped in the error; its header names the client first.
+            assert!(body.contains(r#""status":"rjct""#), "{body}");
+            assert!(body.contains(r#""status_reason_message":"client demo-clien"#), "{body}");
+        }
+        other => panic!("expected HTTP 429, got {other:?}"),
+    }
+}

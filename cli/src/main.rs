@@ -29,6 +29,8 @@ enum Command {
     /// Build ready-to-send request envelopes.
     #[command(subcommand)]
     Envelope(cmd::envelope::EnvelopeCommand),
+    /// Check a DCI registry against the spec over HTTP (exit 1 when a check fails).
+    Conformance(Box<cmd::conformance::ConformanceArgs>),
     #[command(flatten)]
     Server(cmd::server_cmds::ServerCommand),
 }
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => cmd::crypto::sign(args),
         Command::Verify(args) => cmd::crypto::verify(args),
         Command::Envelope(c) => cmd::envelope::run(c),
+        Command::Conformance(args) => cmd::conformance::run(*args),
         Command::Server(_) => unreachable!("handled above"),
     });
     match result {

@@ -36,8 +36,22 @@ pub struct ServeConfig {
     pub max_attempts: i64,
     /// How often the outbox worker looks for due entries it was not woken for (ms).
     pub outbox_poll_ms: u64,
-    /// Largest page_size a search may ask for.
+    /// Per-request work limits (docs/server.md "Limits"): a search item asking for a larger
+    /// page_size is rejected (`rjct.pagination.invalid`).
     pub max_page_size: usize,
+    /// Items of one search request (`rjct.total_count.limit_exceeded` for the request).
+    pub max_search_items: usize,
+    /// Records of one response, all items together; the item that would pass it is rejected
+    /// (`rjct.search.too_many_records_found`).
+    pub max_response_records: usize,
+    /// Bytes of the records of one response, all items together (same rejection).
+    pub max_response_bytes: usize,
+    /// Searches (anything but identifier lookups) run at once, each on its own database
+    /// connection; more wait their turn (at most `query_timeout_ms`, then 503).
+    pub search_workers: usize,
+    /// Requests a second (with a burst) per OAuth2 client and per sender; None: no limit.
+    pub rate_limit_client: Option<super::ratelimit::Rate>,
+    pub rate_limit_sender: Option<super::ratelimit::Rate>,
     /// A bearer token sent with our callbacks, for receivers that require one.
     pub callback_token: Option<String>,
     /// Generate the demo dataset, client and sender.
@@ -86,6 +100,12 @@ impl Default for ServeConfig {
             max_attempts: 20,
             outbox_poll_ms: 500,
             max_page_size: 1000,
+            max_search_items: 100,
+            max_response_records: 10_000,
+            max_response_bytes: 16 * 1024 * 1024,
+            search_workers: 2,
+            rate_limit_client: None,
+            rate_limit_sender: None,
             callback_token: None,
             demo: false,
             header_timeout_secs: 10,

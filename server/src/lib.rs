@@ -14,6 +14,7 @@ pub mod demo;
 pub mod egress;
 pub mod op;
 pub mod outbox;
+pub mod ratelimit;
 pub mod reply;
 pub mod routes;
 pub mod search;
@@ -82,6 +83,12 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub egress: egress::Egress,
     pub callback_token: Option<String>,
+    /// One permit per search worker (`--search-workers`): searches wait here, not on a
+    /// database connection, so waiting holds no thread.
+    pub search_slots: tokio::sync::Semaphore,
+    /// `--rate-limit-client` and `--rate-limit-sender` (None: off).
+    pub client_rate: Option<ratelimit::Limiter>,
+    pub sender_rate: Option<ratelimit::Limiter>,
     audit: Mutex<Option<mpsc::Sender<AuditMsg>>>,
 }
 
@@ -89,7 +96,8 @@ pub struct Inner {
 /// difference between the variants costs nothing worth a box).
 #[allow(clippy::large_enum_variant)]
 enum AuditMsg {
-    Entry(Transaction),
+    /// An entry, and who waits for its commit (told whether it was written).
+    Entry(Transaction, Option<tokio::sync::oneshot::Sender<bool>>),
     /// Answered once every entry queued before it is written.
     Flush(mpsc::SyncSender<()>),
 }
@@ -102,24 +110,51 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Logs a transaction through the batching writer (sync requests; async requests are
-    /// logged with their outbox entry in one SQLite transaction instead).
+    /// Logs a transaction through the batching writer, not waiting for it (rejections: they
+    /// enter no replay record).
     pub fn audit(&self, t: Transaction) {
-        // Through the writer thread; if it is gone (shutting down), write directly.
-        let unsent = match self.audit.lock() {
-            Ok(g) => match g.as_ref() {
-                Some(tx) => tx.send(AuditMsg::Entry(t)).err().and_then(|e| match e.0 {
-                    AuditMsg::Entry(t) => Some(t),
-                    AuditMsg::Flush(_) => None,
-                }),
-                None => Some(t),
-            },
-            Err(_) => Some(t),
-        };
-        if let Some(t) = unsent {
+        if let Some(t) = self.send_audit(t, None) {
             if let Err(e) = self.store.log_transactions(&[t]) {
                 tracing::error!(error = %e, "audit write failed");
             }
+        }
+    }
+
+    /// Logs a transaction and waits for its commit: an accepted request's row is its replay
+    /// record, so it must be durable before the answer goes out (a restart rebuilds the replay
+    /// cache from these rows). Entries arriving while the writer commits share its next
+    /// commit. False when it could not be written.
+    pub async fn audit_durable(&self, t: Transaction) -> bool {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        match self.send_audit(t, Some(done_tx)) {
+            None => done_rx.await.unwrap_or(false),
+            // The writer is gone (shutting down): write it here.
+            Some(t) => self
+                .store
+                .log_transactions(&[t])
+                .inspect_err(|e| tracing::error!(error = %e, "audit write failed"))
+                .is_ok(),
+        }
+    }
+
+    /// Queues an entry for the writer thread; gives it back if the writer is gone.
+    fn send_audit(
+        &self,
+        t: Transaction,
+        done: Option<tokio::sync::oneshot::Sender<bool>>,
+    ) -> Option<Transaction> {
+        match self.audit.lock() {
+            Ok(g) => match g.as_ref() {
+                Some(tx) => tx
+                    .send(AuditMsg::Entry(t, done))
+                    .err()
+                    .and_then(|e| match e.0 {
+                        AuditMsg::Entry(t, _) => Some(t),
+                        AuditMsg::Flush(_) => None,
+                    }),
+                None => Some(t),
+            },
+            Err(_) => Some(t),
         }
     }
 
@@ -141,39 +176,38 @@ impl AppState {
 }
 
 /// Starts the audit writer thread: it writes queued entries in batches (one SQLite
-/// transaction per batch) until the channel closes.
+/// transaction per batch, a group commit) until the channel closes. It does not linger for
+/// more: requests wait for their commit, so under load the entries queued during one commit
+/// make the next batch.
 fn audit_writer(store: Arc<dyn Store>) -> (mpsc::Sender<AuditMsg>, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel::<AuditMsg>();
     let h = std::thread::spawn(move || {
         while let Ok(first) = rx.recv() {
             let mut batch = Vec::new();
+            let mut waiting = Vec::new();
             let mut flushes = Vec::new();
-            let take = |m: AuditMsg, b: &mut Vec<Transaction>, f: &mut Vec<_>| match m {
-                AuditMsg::Entry(t) => b.push(t),
-                AuditMsg::Flush(done) => f.push(done),
-            };
-            take(first, &mut batch, &mut flushes);
-            // Linger briefly so one SQLite commit (WAL frames, checkpoint) carries many
-            // entries: the commit was about 10% of the server's CPU at one or two entries a
-            // batch. A flush request ends the wait at once.
-            let until = std::time::Instant::now() + AUDIT_LINGER;
-            while batch.len() < 2000 && flushes.is_empty() {
-                let left = until.saturating_duration_since(std::time::Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(m) => take(m, &mut batch, &mut flushes),
-                    Err(_) => break,
+            let mut next = Some(first);
+            while let Some(m) = next.take() {
+                match m {
+                    AuditMsg::Entry(t, done) => {
+                        batch.push(t);
+                        waiting.extend(done);
+                    }
+                    AuditMsg::Flush(done) => flushes.push(done),
+                }
+                if batch.len() < AUDIT_BATCH {
+                    next = rx.try_recv().ok();
                 }
             }
-            while let Ok(m) = rx.try_recv() {
-                take(m, &mut batch, &mut flushes);
-                if batch.len() >= 2000 {
-                    break;
-                }
-            }
-            if !batch.is_empty() {
-                if let Err(e) = store.log_transactions(&batch) {
-                    tracing::error!(error = %e, n = batch.len(), "audit batch write failed");
-                }
+            let written = batch.is_empty()
+                || store
+                    .log_transactions(&batch)
+                    .inspect_err(
+                        |e| tracing::error!(error = %e, n = batch.len(), "audit batch write failed"),
+                    )
+                    .is_ok();
+            for done in waiting {
+                let _ = done.send(written);
             }
             for done in flushes {
                 let _ = done.send(());
@@ -183,8 +217,8 @@ fn audit_writer(store: Arc<dyn Store>) -> (mpsc::Sender<AuditMsg>, std::thread::
     (tx, h)
 }
 
-/// How long the audit writer waits for more entries before a commit.
-const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+/// Most entries in one audit commit.
+const AUDIT_BATCH: usize = 2000;
 
 /// The server's signing key: from `--key`, else the one kept in the database (made on first
 /// start, so the JWKS stays the same across restarts).
@@ -212,7 +246,7 @@ pub mod anyhow_like {
 
 /// Opens the database at `config.db`.
 pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
-    let s = SqliteStore::open_with(&config.db, 4, &config.indexes)
+    let s = SqliteStore::open_pools(&config.db, 4, config.search_workers, &config.indexes)
         .map_err(|e| format!("opening {}: {e}", config.db.display()))?;
     s.set_query_timeout_ms(config.query_timeout_ms);
     Ok(Arc::new(s))
@@ -277,6 +311,9 @@ pub async fn serve_on(
         outbox_wake: tokio::sync::Notify::new(),
         http,
         egress,
+        search_slots: tokio::sync::Semaphore::new(config.search_workers.max(1)),
+        client_rate: config.rate_limit_client.map(ratelimit::Limiter::new),
+        sender_rate: config.rate_limit_sender.map(ratelimit::Limiter::new),
         audit: Mutex::new(Some(audit_tx)),
     }));
     // Rebuild the replay cache from the audit log, so a restart does not reopen the window.

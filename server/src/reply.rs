@@ -125,6 +125,8 @@ pub struct Reject {
     pub message: String,
     /// Every violated rule, for validation failures.
     pub violations: Vec<Violation>,
+    /// Seconds for a `Retry-After` header (rate limits).
+    pub retry_after: Option<u64>,
 }
 
 impl Reject {
@@ -142,6 +144,7 @@ impl Reject {
             code,
             message: message.into(),
             violations: Vec::new(),
+            retry_after: None,
         }
     }
     /// The same with another HTTP status (413 and 415 carry `err.request.bad`).
@@ -176,9 +179,32 @@ impl Reject {
         )
     }
 
-    /// Whether the request was refused before its caller was known (not logged).
-    pub fn is_unauthorized(&self) -> bool {
-        self.code == Code::Error(ErrorCode::RequestUnauthorized)
+    /// 429 `err.request.too_many_requests`, to be retried after `secs`.
+    pub fn too_many(message: impl Into<String>, secs: u64) -> Self {
+        Reject {
+            retry_after: Some(secs),
+            ..Self::new(ErrorCode::RequestTooManyRequests, message)
+                .with_status(StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+
+    /// Whether the request is not logged: refused before its caller was known, or over a rate
+    /// limit (logging each refused request of a flood would be the work the limit prevents).
+    pub fn is_unlogged(&self) -> bool {
+        matches!(
+            self.code,
+            Code::Error(ErrorCode::RequestUnauthorized | ErrorCode::RequestTooManyRequests)
+        )
+    }
+
+    /// The rejection's HTTP answer for `body`, with its `Retry-After` if any.
+    pub fn answer(&self, body: Value) -> Response {
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 
     /// The `errors[]` of the body: one per violation (with its field and rule), else one.
@@ -239,7 +265,7 @@ impl Reject {
         correlation_id: &str,
     ) -> Response {
         let body = self.body(state, op, receiver_id, correlation_id);
-        (self.status, axum::Json(body)).into_response()
+        self.answer(body)
     }
 }
 

@@ -14,13 +14,13 @@ use axum::{Json, Router};
 use dci::model::{
     EnrollmentUpdateItem, EnrollmentUpdatesResponse, ErrorCode, HttpErrorResponse, RequestStatus,
 };
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 
 use super::config::REGISTRIES;
 use super::op::{Mode, Op, Request, Response as Message};
 use super::reply::{ack, callback_header, envelope, new_id, now_ts, sign, ErrorBody, Reject};
 use super::security::{admit, Admitted, Partial};
-use super::store::{NewRecord, Transaction};
+use super::store::{NewRecord, Subscription, Transaction};
 use super::{admin, auth, search, subscribe, verify, AppState};
 
 /// The whole application.
@@ -254,8 +254,7 @@ async fn handle(
                 "{}".into(),
                 RequestStatus::Received,
             );
-            state.audit(t);
-            Ok((ack(&correlation_id), None))
+            durably(&state, t, ack(&correlation_id)).await
         }
     };
     match result {
@@ -265,15 +264,73 @@ async fn handle(
                 op,
                 registry,
                 &bytes,
-                logged,
+                audit_copy(logged),
                 RequestStatus::Success,
             );
-            state.audit(t);
-            resp
+            match durably(&state, t, resp).await {
+                Ok((resp, _)) => resp,
+                Err(rej) => rej.into_response(
+                    &state,
+                    op,
+                    Some(&admitted.sender.sender_id),
+                    &correlation_id,
+                ),
+            }
         }
         Ok((resp, None)) => resp,
         Err(rej) => reject(&state, registry, op, &bytes, &partial, rej, &correlation_id),
     }
+}
+
+/// Sends `resp` once the request's audit row (its replay record) is committed.
+async fn durably(state: &AppState, t: Transaction, resp: Response) -> OpResult {
+    if state.audit_durable(t).await {
+        Ok((resp, None))
+    } else {
+        Err(Reject::internal())
+    }
+}
+
+/// Answers larger than this are logged as a summary: the client has the answer, and the
+/// log should not hold a second copy of every large search.
+const AUDIT_FULL_BYTES: usize = 64 * 1024;
+
+/// What the audit log keeps of a sync answer: the envelope itself when small, else its size,
+/// SHA-256, and each item's status and record count (what txn/status reports).
+fn audit_copy(answer: String) -> String {
+    if answer.len() <= AUDIT_FULL_BYTES {
+        return answer;
+    }
+    let digest: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(answer.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let mut v: Value = match serde_json::from_str(&answer) {
+        Ok(v) => v,
+        Err(_) => {
+            return serde_json::json!({"audit_summary": {"bytes": answer.len(), "sha256": digest}})
+                .to_string()
+        }
+    };
+    let mut records = 0;
+    if let Some(msg) = v.get_mut("message").and_then(Value::as_object_mut) {
+        for items in msg.values_mut().filter_map(Value::as_array_mut) {
+            for data in items.iter_mut().filter_map(|i| i.get_mut("data")) {
+                if let Some(r) = data.get_mut("reg_records") {
+                    records += r.as_array().map_or(1, Vec::len);
+                    *r = Value::Array(Vec::new());
+                }
+            }
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("signature");
+        o.insert("audit_summary".into(), serde_json::json!({"bytes": answer.len(), "sha256": digest, "records": records, "records_omitted": true}));
+    }
+    v.to_string()
 }
 
 /// Logs a rejection (except token failures: those callers are not known) and answers it.
@@ -288,7 +345,7 @@ fn reject(
 ) -> Response {
     let resp_body = rej.body(state, op, p.sender_id.as_deref(), correlation_id);
     tracing::info!(op = op.name(), sender = p.sender_id.as_deref().unwrap_or("-"), code = rej.code.as_str(), status = rej.status.as_u16(), reason = %rej.message, "request rejected");
-    if !rej.is_unauthorized() {
+    if !rej.is_unlogged() {
         state.audit(Transaction {
             transaction_id: p.transaction_id.clone().unwrap_or_default(),
             message_id: p.message_id.clone().unwrap_or_default(),
@@ -303,7 +360,7 @@ fn reject(
             created_at: chrono::Utc::now().timestamp_millis(),
         });
     }
-    (rej.status, Json(resp_body)).into_response()
+    rej.answer(resp_body)
 }
 
 fn txn(
@@ -378,8 +435,15 @@ fn enrollment_updates(
     }))
 }
 
-/// Runs an operation on its typed request; returns the response and how many of its items
-/// succeeded.
+/// What an operation computed: its response, how many of its items succeeded, and the
+/// subscriptions it makes (stored with its audit row and callback, in one transaction).
+struct Computed {
+    message: Message,
+    ok: usize,
+    subscriptions: Vec<Subscription>,
+}
+
+/// Runs an operation on its typed request.
 fn run(
     st: &AppState,
     registry: &str,
@@ -388,13 +452,20 @@ fn run(
     request: &Request,
     corr: &str,
     callback_uri: Option<&str>,
-) -> Result<(Message, usize), Reject> {
+) -> Result<Computed, Reject> {
     let store = st.store.as_ref();
     let sender_id = sender.sender_id.as_str();
-    let max_page = st.config.max_page_size;
+    let mut subscriptions = Vec::new();
     let (message, ok) = match request {
         Request::Search(m) => {
-            let (r, ok) = search::search(store, registry, sender, m, corr, max_page);
+            let (r, ok) = search::search(
+                store,
+                registry,
+                sender,
+                m,
+                corr,
+                search::Limits::of(&st.config),
+            );
             (Message::Search(r), Some(ok))
         }
         Request::Verify(m) => {
@@ -403,8 +474,9 @@ fn run(
         }
         Request::Subscribe(m) => {
             let uri = callback_uri.unwrap_or_default();
-            let r = subscribe::subscribe(store, registry, sender_id, uri, m, corr);
-            (Message::Subscribe(r.map_err(storage)?), None)
+            let (r, subs) = subscribe::subscribe(registry, sender_id, uri, m, corr);
+            subscriptions = subs;
+            (Message::Subscribe(r), None)
         }
         Request::Unsubscribe(m) => {
             let r = subscribe::unsubscribe(store, sender_id, m, corr);
@@ -430,7 +502,11 @@ fn run(
         }
     };
     let ok = ok.unwrap_or_else(|| message.item_count());
-    Ok((message, ok))
+    Ok(Computed {
+        message,
+        ok,
+        subscriptions,
+    })
 }
 
 /// Computes the response of an operation (shared by sync and async modes).
@@ -440,13 +516,20 @@ async fn compute(
     op: Op,
     a: &Admitted,
     callback_uri: Option<String>,
-) -> Result<(Message, usize), Reject> {
+) -> Result<Computed, Reject> {
     let corr = a.correlation_id.clone();
     // An idtype-value search is a couple of index probes: run it here rather than pay a
     // thread hop; anything that may scan goes to the blocking pool.
     if matches!(&a.request, Request::Search(m) if search::is_lookup(m)) {
         return run(state, registry, op, &a.sender, &a.request, &corr, None);
     }
+    let _slot = match &a.request {
+        Request::Search(_)
+        | Request::Enrolled(_)
+        | Request::Disabled(_)
+        | Request::DisabilitySupport(_) => Some(search_slot(state).await?),
+        _ => None,
+    };
     let st = state.clone();
     let sender = a.sender.clone();
     let request = a.request.clone();
@@ -462,6 +545,27 @@ async fn compute(
         )
     })
     .await?
+}
+
+/// A turn on the search pool, waited for at most the query time limit (a search waiting
+/// longer would not finish in time anyway).
+async fn search_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, Reject> {
+    let wait = std::time::Duration::from_millis(match state.config.query_timeout_ms {
+        0 => 10_000,
+        ms => ms,
+    });
+    match tokio::time::timeout(wait, state.search_slots.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Reject::new(
+            ErrorCode::ServiceUnavailable,
+            format!(
+                "every search worker was busy for {} ms ({} workers, search_workers); try again later",
+                wait.as_millis(),
+                state.config.search_workers
+            ),
+        )
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)),
+    }
 }
 
 fn header_status(total: usize, ok: usize) -> RequestStatus {
@@ -493,8 +597,8 @@ fn answer(
 }
 
 async fn sync_op(state: &AppState, registry: &'static str, op: Op, a: &Admitted) -> OpResult {
-    let reply = compute(state, registry, op, a, None).await?;
-    let text = sign(state, &answer(state, op, a, reply)).to_string();
+    let c = compute(state, registry, op, a, None).await?;
+    let text = sign(state, &answer(state, op, a, (c.message, c.ok))).to_string();
     let resp = (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         text.clone(),
@@ -539,8 +643,9 @@ async fn async_op(
         (None, None) => None,
     }
     .map(String::from);
-    let reply = compute(state, registry, op, a, sender_uri.clone()).await?;
-    let env = serde_json::to_value(answer(state, op, a, reply)).map_err(storage)?;
+    let c = compute(state, registry, op, a, sender_uri.clone()).await?;
+    let subscriptions = c.subscriptions;
+    let env = serde_json::to_value(answer(state, op, a, (c.message, c.ok))).map_err(storage)?;
     let entries: Vec<(String, String, String)> = sender_uri
         .iter()
         .zip(op.callback_path())
@@ -552,15 +657,16 @@ async fn async_op(
             )
         })
         .collect();
-    // The request, its result and the callback are stored in one SQLite transaction before
-    // the ACK: nothing acknowledged can be lost.
+    // The request, its result, its callback and any new subscriptions are stored in one
+    // database transaction before the ACK: nothing acknowledged can be lost, nothing stored
+    // lacks its ACK.
     let logged = env
         .get("message")
         .map(|m| m.to_string())
         .unwrap_or_default();
     let t = txn(a, op, registry, body, logged, RequestStatus::Success);
     let st = state.clone();
-    blocking(move || st.store.log_with_outbox(&t, &entries))
+    blocking(move || st.store.log_with_outbox(&t, &entries, &subscriptions))
         .await?
         .map_err(storage)?;
     state.outbox_wake.notify_one();

@@ -184,21 +184,91 @@ fn answered(
 
 /// `(page_size, page_number)` of a search item: `search_criteria.pagination` (the spec), else
 /// the item's own (where the OpenSPP spdci-compliance suite sends it).
-fn page(it: &SearchRequestItem, max_page_size: usize) -> (usize, usize) {
+fn page(it: &SearchRequestItem) -> (usize, usize) {
     let own = it
         .extra
         .get("pagination")
         .and_then(|p| serde_json::from_value::<PaginationRequest>(p.clone()).ok());
     let p = it.search_criteria.pagination.clone().or(own);
     let get = |f: fn(&PaginationRequest) -> Option<dci::model::Int>, default: usize| {
-        p.as_ref()
-            .and_then(f)
-            .map_or(default, |n| n.get().max(1) as usize)
+        p.as_ref().and_then(f).map_or(default, |n| {
+            usize::try_from(n.get().max(1)).unwrap_or(usize::MAX)
+        })
     };
-    (
-        get(|p| p.page_size, 100).clamp(1, max_page_size),
-        get(|p| p.page_number, 1),
-    )
+    (get(|p| p.page_size, 100), get(|p| p.page_number, 1))
+}
+
+/// The work one search response may take (`dci serve --max-page-size`,
+/// `--max-response-records`, `--max-response-bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_page_size: usize,
+    pub max_records: usize,
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    pub fn of(c: &super::config::ServeConfig) -> Self {
+        Limits {
+            max_page_size: c.max_page_size,
+            max_records: c.max_response_records,
+            max_bytes: c.max_response_bytes,
+        }
+    }
+}
+
+/// What is left of a response's [`Limits`] as its items are answered in order.
+struct Budget {
+    limits: Limits,
+    records: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(limits: Limits) -> Self {
+        Budget {
+            limits,
+            records: limits.max_records,
+            bytes: limits.max_bytes,
+        }
+    }
+
+    /// Takes `records` out of the budget, or says which limit they would pass.
+    fn take(&mut self, records: &[Value]) -> Result<(), String> {
+        if records.len() > self.records {
+            return Err(format!(
+                "response: this item's records would bring the response over its limit of {} records (max_response_records; {} left for this item); ask for fewer items or a smaller page_size",
+                self.limits.max_records, self.records
+            ));
+        }
+        let bytes: usize = records.iter().map(json_len).sum();
+        if bytes > self.bytes {
+            return Err(format!(
+                "response: this item's records ({bytes} bytes) would bring the response over its limit of {} bytes (max_response_bytes); ask for fewer items or a smaller page_size",
+                self.limits.max_bytes
+            ));
+        }
+        self.records -= records.len();
+        self.bytes -= bytes;
+        Ok(())
+    }
+}
+
+/// The length of a value's JSON text, without building it.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    let _ = serde_json::to_writer(&mut n, v);
+    n.0
 }
 
 /// Answers one search item.
@@ -207,7 +277,7 @@ fn search_item(
     registry: &str,
     sender: &Sender,
     it: &SearchRequestItem,
-    max_page_size: usize,
+    budget: &mut Budget,
 ) -> SearchResponseItem {
     let c = &it.search_criteria;
     let criteria_invalid =
@@ -236,8 +306,18 @@ fn search_item(
         Err(e) => return rejected(&it.reference_id, ReasonCode::SortInvalid, &e.to_string()),
     };
     let record_type = pick_record_type(registry, c.reg_record_type.as_deref());
-    let (page_size, page_number) = page(it, max_page_size);
-    let window = ((page_number - 1).saturating_mul(page_size), page_size);
+    let (page_size, page_number) = page(it);
+    let max_page_size = budget.limits.max_page_size;
+    if page_size > max_page_size {
+        return rejected(
+            &it.reference_id,
+            ReasonCode::PaginationInvalid,
+            &format!("search_criteria.pagination.page_size {page_size} is over this registry's limit of {max_page_size} (max_page_size)"),
+        );
+    }
+    // One record more than the budget holds is enough to know the item does not fit.
+    let fetch = page_size.min(budget.records.saturating_add(1));
+    let window = ((page_number - 1).saturating_mul(page_size), fetch);
     let (found, total) = match find(store, registry, record_type, &query, &keys, window) {
         Ok(f) => f,
         // The spec has no timeout code for an item; a search this costly reads too many records.
@@ -251,6 +331,13 @@ fn search_item(
         Err(e) => return criteria_invalid(&e),
     };
     let records: Vec<Value> = found.into_iter().map(|v| share(sender, v)).collect();
+    if let Err(why) = budget.take(&records) {
+        return rejected(
+            &it.reference_id,
+            ReasonCode::SearchTooManyRecordsFound,
+            &why,
+        );
+    }
     let rrt = c.reg_record_type.clone().unwrap_or_else(|| {
         record_types(registry)
             .first()
@@ -281,12 +368,13 @@ pub fn search(
     sender: &Sender,
     req: &SearchRequest,
     correlation_id: &str,
-    max_page_size: usize,
+    limits: Limits,
 ) -> (SearchResponse, usize) {
+    let mut budget = Budget::new(limits);
     let items: Vec<SearchResponseItem> = req
         .search_request
         .iter()
-        .map(|it| search_item(store, registry, sender, it, max_page_size))
+        .map(|it| search_item(store, registry, sender, it, &mut budget))
         .collect();
     let ok = items
         .iter()
@@ -554,6 +642,12 @@ mod tests {
         (dir, store)
     }
 
+    const LIMITS: Limits = Limits {
+        max_page_size: 100,
+        max_records: 10_000,
+        max_bytes: 1 << 24,
+    };
+
     fn sender() -> Sender {
         crate::demo::demo_sender(json!({"keys": []}))
     }
@@ -566,7 +660,7 @@ mod tests {
             "search_criteria": {"query_type": "expression", "sort": sort,
                 "query": {"type": "ns:org:QueryType:expression", "value": {"expression": {}}}}}]}))
             .unwrap();
-        let (resp, ok) = search(store, "crvs", &sender(), &req, "c", 100);
+        let (resp, ok) = search(store, "crvs", &sender(), &req, "c", LIMITS);
         assert_eq!(ok, 1, "{resp:?}");
         let data = resp.search_response[0].data.as_ref().unwrap();
         data.records()
@@ -621,7 +715,7 @@ mod tests {
             "search_criteria": {"query_type": "idtype-value", "query": {"type": "UIN", "value": "1"},
                 "sort": [{"sort_order": "asc"}, {"attribute_name": "x", "sort_order": "up"}]}}]}))
         .unwrap();
-        let (resp, ok) = search(&store, "crvs", &sender(), &req, "c", 100);
+        let (resp, ok) = search(&store, "crvs", &sender(), &req, "c", LIMITS);
         assert_eq!(ok, 0);
         assert_eq!(resp.search_response.len(), 1);
         let item = &resp.search_response[0];

@@ -190,6 +190,12 @@ pub fn admit(
             "the access token's scope does not include registry.{name}"
         )));
     }
+    rate_limit(
+        state.client_rate.as_ref(),
+        "client",
+        &claims.client_id,
+        "rate_limit_client",
+    )?;
     // 2. JSON envelope, read by the core's parser first: it refuses duplicate keys, signed or
     // not (serde_json keeps the last one, so a peer keeping the first would see another message).
     let not_json = |m: String| Reject::bad(format!("body is not valid JSON: {m}"));
@@ -214,7 +220,7 @@ pub fn admit(
         }
     };
     partial.sender_id = Some(sender_id.clone());
-    // 3. Sender registry.
+    // 3. Sender registry (then the sender's rate limit; the client's is checked with its token).
     let (sender, jwks) = match state.senders.get(state, &sender_id) {
         Ok(Some((s, j))) if s.active => (s, j),
         Ok(Some(_)) => {
@@ -247,6 +253,12 @@ pub fn admit(
             "sender {sender_id} may not call {name}"
         )));
     }
+    rate_limit(
+        state.sender_rate.as_ref(),
+        "sender",
+        &sender_id,
+        "rate_limit_sender",
+    )?;
     // 4. Signature, over the bytes as received.
     let signed = if signature::is_missing(str_at(&env, "signature")) {
         if sender.signature_policy == SignaturePolicy::Required {
@@ -278,7 +290,7 @@ pub fn admit(
         })?;
         true
     };
-    // 5. The endpoint's action, then the spec checks, every violation listed.
+    // 5. The endpoint's action, then the spec checks (every violation listed), then the item limit.
     let action = op.action();
     let got_action = str_at(header, "action").unwrap_or_default();
     if header.is_object() && !got_action.is_empty() && got_action != action.as_str() {
@@ -293,6 +305,14 @@ pub fn admit(
     let violations = validate::envelope(op, &env);
     if !violations.is_empty() {
         return Err(Reject::invalid(violations));
+    }
+    let items = message.get("search_request").and_then(Value::as_array);
+    let max_items = state.config.max_search_items;
+    if let Some(n) = items.map(Vec::len).filter(|n| *n > max_items) {
+        return Err(Reject::header(
+            ReasonCode::TotalCountLimitExceeded,
+            format!("message.search_request has {n} items; this registry answers at most {max_items} per request (max_search_items)"),
+        ));
     }
     // 6. Clock skew on message_ts.
     let now = chrono::Utc::now();
@@ -350,6 +370,28 @@ pub fn admit(
         correlation_id,
         sender_uri,
         request,
+    })
+}
+
+/// Takes one request from `who`'s bucket of `limiter` (None: no limit), or refuses it with
+/// 429 and the wait, naming the limit.
+fn rate_limit(
+    limiter: Option<&crate::ratelimit::Limiter>,
+    what: &str,
+    who: &str,
+    flag: &str,
+) -> Result<(), Reject> {
+    let Some(l) = limiter else { return Ok(()) };
+    l.take(who, std::time::Instant::now()).map_err(|wait| {
+        let secs = crate::ratelimit::retry_after_secs(wait);
+        let r = l.limit();
+        Reject::too_many(
+            format!(
+                "{what} {who} is over its rate limit of {} requests per second (burst {}, {flag}); retry after {secs} s",
+                r.rate, r.burst
+            ),
+            secs,
+        )
     })
 }
 

@@ -42,16 +42,17 @@ pub fn callback_url(sender_uri: &str, path: &str) -> String {
     }
 }
 
-/// Creates the subscriptions of a SubscribeRequest; returns the SubscribeResponse.
+/// The subscriptions of a SubscribeRequest and its SubscribeResponse; the caller stores them
+/// with the request's audit row and callback, in one transaction.
 pub fn subscribe(
-    store: &dyn Store,
     registry: &str,
     sender_id: &str,
     callback_uri: &str,
     req: &SubscribeRequest,
     correlation_id: &str,
-) -> StoreResult<SubscribeResponse> {
+) -> (SubscribeResponse, Vec<Subscription>) {
     let mut out = Vec::with_capacity(req.subscribe_request.len());
+    let mut subs = Vec::with_capacity(req.subscribe_request.len());
     for it in &req.subscribe_request {
         let c = &it.subscribe_criteria;
         let sub = Subscription {
@@ -67,10 +68,9 @@ pub fn subscribe(
             transaction_id: req.transaction_id.clone(),
             created_at: chrono::Utc::now().timestamp_millis(),
         };
-        store.put_subscription(&sub)?;
         let info = SubscriptionInfo {
             version: None,
-            code: sub.code,
+            code: sub.code.clone(),
             status: SubscriptionStatus::Subscribe,
             timestamp: now_ts(),
             reg_type: Some(
@@ -78,11 +78,11 @@ pub fn subscribe(
                     .clone()
                     .unwrap_or_else(|| reg_type(registry).into()),
             ),
-            reg_event_type: sub.reg_event_type,
+            reg_event_type: sub.reg_event_type.clone(),
             frequency: None,
             filter_type: c.filter_type.clone(),
-            filter: sub.filter,
-            notify_record_type: sub.notify_record_type,
+            filter: sub.filter.clone(),
+            notify_record_type: sub.notify_record_type.clone(),
             locale: None,
             extra: Map::new(),
         };
@@ -97,13 +97,15 @@ pub fn subscribe(
             locale: None,
             extra: Map::new(),
         });
+        subs.push(sub);
     }
-    Ok(SubscribeResponse {
+    let resp = SubscribeResponse {
         transaction_id: req.transaction_id.clone(),
         correlation_id: correlation_id.to_string(),
         subscribe_response: out,
         extra: Map::new(),
-    })
+    };
+    (resp, subs)
 }
 
 /// Ends subscriptions owned by `sender_id`; returns the UnSubscribeResponse.

@@ -27,6 +27,13 @@ impl Rng {
 }
 
 /// Records whose values mix types along the searched paths.
+/// The server's default response limits.
+const LIMITS: dci_server::search::Limits = dci_server::search::Limits {
+    max_page_size: 1000,
+    max_records: 10_000,
+    max_bytes: 16 << 20,
+};
+
 fn odd_records() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         (
@@ -625,7 +632,7 @@ fn a_search_over_the_time_limit_is_stopped_and_named() {
                           "value": {"expression": {"birth_place.name": {"$startsWith": "Z"}}}}}}]}))
     .unwrap();
     let sender = dci_server::demo::demo_sender(json!({"keys": []}));
-    let (resp, ok) = dci_server::search::search(&store, "crvs", &sender, &req, "c", 100);
+    let (resp, ok) = dci_server::search::search(&store, "crvs", &sender, &req, "c", LIMITS);
     assert_eq!(ok, 0);
     let item = &resp.search_response[0];
     assert_eq!(

@@ -246,11 +246,12 @@ impl SearchSpec {
         // reg_event_type is the Jan-2025 name of reg_record_type (a dialect may consume it, as
         // opencrvs does); both left for the registry is ambiguous, and a registry refuses it.
         let c = &item.search_criteria;
-        if c.reg_record_type.is_some() && c.extra.contains_key("reg_event_type") {
-            return Err(Error::Validation(vec![Violation::new(
-                "search_criteria.reg_event_type",
-                "is the Jan-2025 name of reg_record_type; set one of them, not both",
-            )]));
+        if let Some(v) = model::both_record_type_names(
+            "search_criteria",
+            c.reg_record_type.is_some(),
+            c.extra.contains_key("reg_event_type"),
+        ) {
+            return Err(Error::Validation(vec![v]));
         }
         Ok(item)
     }

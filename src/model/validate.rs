@@ -417,6 +417,23 @@ pub(crate) fn json_type_name(v: &Value) -> &'static str {
 /// The integer a JSON number holds exactly: an integer within i64, or an integral float below
 /// 2^53 (beyond it neighbouring integers share a float, so `9.2e18` or a u64 past i64::MAX
 /// would be read as some other number). `dci::model::Int` reads floats with the same bound.
+/// The Jan-2025 specs name a search criteria's record type slot `reg_event_type`, the latest
+/// `reg_record_type`: both at once would leave a reader to guess which one holds. The one
+/// rule for the validator and the client's request builder; `criteria` is the path of the
+/// `search_criteria`.
+pub fn both_record_type_names(
+    criteria: &str,
+    has_record_type: bool,
+    has_event_type: bool,
+) -> Option<Violation> {
+    (has_record_type && has_event_type).then(|| {
+        Violation::new(
+            join(criteria, "reg_event_type"),
+            "is the Jan-2025 name of reg_record_type; send one of them, not both",
+        )
+    })
+}
+
 pub fn exact_int(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| {
         n.as_f64()
@@ -1024,13 +1041,12 @@ fn search_criteria(c: &mut Checker, sc: &Map<String, Value>, sp: &str) {
     c.string(sc, "reg_type", sp, false, None);
     c.string(sc, "reg_record_type", sp, false, None);
     c.string(sc, "reg_event_type", sp, false, None);
-    // The Jan-2025 specs name this slot reg_event_type, the latest reg_record_type: both at
-    // once would leave a reader to guess which one holds.
-    if sc.contains_key("reg_record_type") && sc.contains_key("reg_event_type") {
-        c.push(
-            join(sp, "reg_event_type"),
-            "is the Jan-2025 name of reg_record_type; send one of them, not both",
-        );
+    if let Some(v) = both_record_type_names(
+        sp,
+        sc.contains_key("reg_record_type"),
+        sc.contains_key("reg_event_type"),
+    ) {
+        c.push(v.path, v.rule);
     }
     c.enumerated(sc, "query_type", sp, true, QueryType::KNOWN);
     c.enumerated(sc, "response_entity", sp, false, ResponseEntity::KNOWN);

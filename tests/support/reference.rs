@@ -56,13 +56,16 @@ impl ReferenceServer {
 /// The server of this test binary, started on first use.
 pub fn reference_server() -> &'static ReferenceServer {
     static SERVER: OnceLock<ReferenceServer> = OnceLock::new();
-    SERVER.get_or_init(start)
+    SERVER.get_or_init(|| start_with("reference", |_| {}))
 }
 
-fn start() -> ReferenceServer {
-    let dir = fresh_dir();
-    let config = ServeConfig {
-        db: dir.join("reference.db"),
+/// Another reference server, for a test that needs other settings (`tweak`), named `name`
+/// (its database file) and running until the test binary exits.
+pub fn start_with(name: &str, tweak: impl FnOnce(&mut ServeConfig)) -> ReferenceServer {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(fresh_dir);
+    let mut config = ServeConfig {
+        db: dir.join(format!("{name}.db")),
         // The demo dataset is seeded here (to keep its client secret); the server is told
         // nothing about it, so it prints no banner.
         demo: false,
@@ -70,6 +73,7 @@ fn start() -> ReferenceServer {
         allow_private_callbacks: true,
         ..ServeConfig::default()
     };
+    tweak(&mut config);
     let store = dci_server::open_store(&config).expect("open the reference server's store");
     let info = demo::prepare(store.as_ref(), &config).expect("seed the demo dataset");
     drop(store);

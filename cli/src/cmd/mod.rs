@@ -1,6 +1,7 @@
 //! The `dci` subcommands, one module per group.
 
 pub mod bench;
+pub mod conformance;
 pub mod crypto;
 pub mod envelope;
 pub mod server_cmds;

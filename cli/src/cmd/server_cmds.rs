@@ -122,6 +122,27 @@ pub struct ServeArgs {
     /// Longest one search query may run in the database (ms; 0 = no limit).
     #[arg(long, default_value_t = 10_000)]
     pub query_timeout_ms: u64,
+    /// Largest page_size a search item may ask for; larger ones are rejected.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_page_size: u64,
+    /// Most items in one search request.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_search_items: u64,
+    /// Most records in one response (all items together).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_response_records: u64,
+    /// Most bytes of records in one response (all items together).
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_response_bytes: u64,
+    /// Searches (other than identifier lookups) run at once, each on its own connection.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub search_workers: u64,
+    /// Requests a second per OAuth2 client, RPS or RPS:BURST (default: no limit); more get 429.
+    #[arg(long, value_name = "RPS[:BURST]", value_parser = dci_server::ratelimit::Rate::parse)]
+    pub rate_limit_client: Option<dci_server::ratelimit::Rate>,
+    /// Requests a second per sender, RPS or RPS:BURST (default: no limit); more get 429.
+    #[arg(long, value_name = "RPS[:BURST]", value_parser = dci_server::ratelimit::Rate::parse)]
+    pub rate_limit_sender: Option<dci_server::ratelimit::Rate>,
 }
 
 #[derive(Args)]
@@ -320,6 +341,13 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         callback_concurrency: a.callback_concurrency,
         indexes: a.indexes,
         query_timeout_ms: a.query_timeout_ms,
+        max_page_size: a.max_page_size as usize,
+        max_search_items: a.max_search_items as usize,
+        max_response_records: a.max_response_records as usize,
+        max_response_bytes: a.max_response_bytes as usize,
+        search_workers: a.search_workers as usize,
+        rate_limit_client: a.rate_limit_client,
+        rate_limit_sender: a.rate_limit_sender,
         ..ServeConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

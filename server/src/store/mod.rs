@@ -248,12 +248,14 @@ pub trait Store: Send + Sync {
 
     // Audit log.
     fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()>;
-    /// Logs the transaction and queues the outbox entries in one SQLite transaction, so an
-    /// ACK is never sent for work that is not stored.
+    /// Logs the transaction, queues the outbox entries and stores the new subscriptions in one
+    /// database transaction, so an ACK is never sent for work that is not stored and no
+    /// subscription exists without its ACK, audit row and callback.
     fn log_with_outbox(
         &self,
         txn: &Transaction,
         outbox: &[(String, String, String)],
+        subscriptions: &[Subscription],
     ) -> StoreResult<()>;
     /// Transactions of `sender_id` whose `attribute` (`transaction_id`, `correlation_id`,
     /// `message_id`) equals `value`, newest first.
@@ -268,7 +270,6 @@ pub trait Store: Send + Sync {
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
 
     // Subscriptions.
-    fn put_subscription(&self, s: &Subscription) -> StoreResult<()>;
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>>;
     fn active_subscriptions(&self, registry: &str) -> StoreResult<Vec<Subscription>>;
     fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool>;

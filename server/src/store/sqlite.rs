@@ -1,8 +1,9 @@
 //! The SQLite backend: one file, WAL mode, created and migrated at open.
 //!
 //! Reads go through a small pool of connections (a lookup is one short index probe, so a
-//! blocking mutex per connection is cheaper than a thread hop); writes go through one writer
-//! connection, as SQLite allows one writer at a time anyway.
+//! blocking mutex per connection is cheaper than a thread hop); searches have a pool of their
+//! own, so slow searches holding every connection cannot stall lookups, tokens and callbacks;
+//! writes go through one writer connection, as SQLite allows one writer at a time anyway.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,8 +134,41 @@ pub struct SqliteStore {
     /// Longest a search may run (ms; 0 = no limit).
     query_timeout_ms: std::sync::atomic::AtomicU64,
     writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    readers: Pool,
+    /// Connections for [`Store::search`] only.
+    searchers: Pool,
+}
+
+/// Read connections, each behind its own lock.
+struct Pool {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    fn open(path: &Path, n: usize) -> StoreResult<Pool> {
+        Ok(Pool {
+            conns: (0..n.max(1))
+                .map(|_| open_conn(path).map(Mutex::new))
+                .collect::<StoreResult<Vec<_>>>()?,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        // Take the first free connection, else wait on the one round-robin points at.
+        for i in 0..n {
+            if let Ok(c) = self.conns[(start + i) % n].try_lock() {
+                return f(&c);
+            }
+        }
+        let c = self.conns[start % n]
+            .lock()
+            .map_err(|_| StoreError("reader lock poisoned".into()))?;
+        f(&c)
+    }
 }
 
 fn now_ms() -> i64 {
@@ -182,6 +216,19 @@ impl SqliteStore {
         Self::open_with(path, readers, &[])
     }
 
+    /// [`SqliteStore::open_with`] with `searchers` connections for searches (one search at
+    /// a time on each; `dci serve --search-workers`).
+    pub fn open_pools(
+        path: &Path,
+        readers: usize,
+        searchers: usize,
+        extra: &[String],
+    ) -> StoreResult<Self> {
+        let mut s = Self::open_with(path, readers, extra)?;
+        s.searchers = Pool::open(path, searchers)?;
+        Ok(s)
+    }
+
     /// [`SqliteStore::open`] with further attribute indexes (`--index` values: `PATH` or
     /// `REGISTRY:PATH`). Indexes missing from the database (all of them in a database made
     /// before attribute indexes existed) are filled in from the stored records here; an index
@@ -196,15 +243,12 @@ impl SqliteStore {
             [SCHEMA_VERSION],
         )?;
         let indexes = migrate_indexes(&mut w, extra)?;
-        let readers = (0..readers.max(1))
-            .map(|_| open_conn(path).map(Mutex::new))
-            .collect::<StoreResult<Vec<_>>>()?;
         Ok(SqliteStore {
             indexes,
             query_timeout_ms: std::sync::atomic::AtomicU64::new(0),
             writer: Mutex::new(w),
-            readers,
-            next_reader: AtomicUsize::new(0),
+            readers: Pool::open(path, readers)?,
+            searchers: Pool::open(path, 1)?,
         })
     }
 
@@ -221,18 +265,7 @@ impl SqliteStore {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let n = self.readers.len();
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        // Take the first free connection, else wait on the one round-robin points at.
-        for i in 0..n {
-            if let Ok(c) = self.readers[(start + i) % n].try_lock() {
-                return f(&c);
-            }
-        }
-        let c = self.readers[start % n]
-            .lock()
-            .map_err(|_| StoreError("reader lock poisoned".into()))?;
-        f(&c)
+        self.readers.with(f)
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -539,6 +572,29 @@ fn insert_txn(c: &Connection, t: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+fn insert_subscription(c: &Connection, s: &Subscription) -> rusqlite::Result<()> {
+    c.execute(
+        &format!(
+            "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
+        params![
+            s.code,
+            s.sender_id,
+            s.registry,
+            s.reg_event_type,
+            s.filter_type,
+            s.filter.as_ref().map(Value::to_string),
+            s.notify_record_type,
+            s.callback_uri,
+            s.status,
+            s.transaction_id,
+            s.created_at
+        ],
+    )
+    .map(drop)
+}
+
 fn insert_outbox(c: &Connection, entries: &[(String, String, String)]) -> rusqlite::Result<()> {
     let now = now_ms();
     let mut st = c.prepare_cached(
@@ -659,7 +715,7 @@ impl Store for SqliteStore {
 
     fn search(&self, q: &SearchQuery) -> StoreResult<(Vec<Value>, usize)> {
         let ms = self.query_timeout_ms.load(Ordering::Relaxed);
-        self.read(|c| {
+        self.searchers.with(|c| {
             super::sqlite_search::with_time_limit(c, ms, || {
                 super::sqlite_search::search(c, q, &self.indexes)
             })
@@ -754,11 +810,15 @@ impl Store for SqliteStore {
         &self,
         txn: &Transaction,
         outbox: &[(String, String, String)],
+        subscriptions: &[Subscription],
     ) -> StoreResult<()> {
         self.write(|c| {
             let tx = c.transaction()?;
             insert_txn(&tx, txn)?;
             insert_outbox(&tx, outbox)?;
+            for sub in subscriptions {
+                insert_subscription(&tx, sub)?;
+            }
             tx.commit()?;
             Ok(())
         })
@@ -792,29 +852,6 @@ impl Store for SqliteStore {
             [since_ms],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-    }
-
-    fn put_subscription(&self, s: &Subscription) -> StoreResult<()> {
-        self.exec(
-            &format!(
-                "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ),
-            params![
-                s.code,
-                s.sender_id,
-                s.registry,
-                s.reg_event_type,
-                s.filter_type,
-                s.filter.as_ref().map(Value::to_string),
-                s.notify_record_type,
-                s.callback_uri,
-                s.status,
-                s.transaction_id,
-                s.created_at
-            ],
-        )
-        .map(drop)
     }
 
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>> {
