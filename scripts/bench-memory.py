@@ -54,6 +54,7 @@ def main():
     env["header"]["total_count"] = items
     body = json.dumps(env).encode()
     before, peak_before = rss(pid, "VmRSS"), rss(pid, "VmHWM")
+    anon_before = rss(pid, "RssAnon")
     req = urllib.request.Request(base + "/registry/sync/search", body, {
         "Content-Type": "application/json", "Authorization": "Bearer " + token})
     t0 = time.perf_counter()
@@ -65,7 +66,7 @@ def main():
     took = time.perf_counter() - t0
     peak = rss(pid, "VmHWM")
     time.sleep(1)
-    after = rss(pid, "VmRSS")
+    after, anon_after = rss(pid, "VmRSS"), rss(pid, "RssAnon")
     v = json.loads(out)
     got = v.get("message", {}).get("search_response", [])
     statuses = collections.Counter((i.get("status"), i.get("status_reason_code")) for i in got)
@@ -75,6 +76,8 @@ def main():
     print(f"items: {dict(statuses)}")
     print(f"server RSS before {before:.1f} MiB (peak so far {peak_before:.1f}), peak {peak:.1f} MiB "
           f"(growth {peak - before:.1f} MiB), after {after:.1f} MiB")
+    print(f"of which heap (RssAnon) {anon_before:.1f} MiB before, {anon_after:.1f} MiB after; the rest "
+          f"is SQLite's file pages (mmap), shared with the kernel's page cache")
 
 
 if __name__ == "__main__":

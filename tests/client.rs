@@ -1408,7 +1408,10 @@ fn a_rate_limited_search_waits_for_retry_after_and_then_succeeds() {
             assert_eq!(status, 429);
             // The body is clipped in the error; its header names the client first.
             assert!(body.contains(r#""status":"rjct""#), "{body}");
-            assert!(body.contains(r#""status_reason_message":"client demo-clien"#), "{body}");
+            assert!(
+                body.contains(r#""status_reason_message":"client demo-clien"#),
+                "{body}"
+            );
         }
         other => panic!("expected HTTP 429, got {other:?}"),
     }

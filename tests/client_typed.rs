@@ -358,3 +358,30 @@ fn errors_carry_their_parts_and_kinds_have_one_name_table() {
         json!([{"path": "base_url", "rule": "required"}])
     );
 }
+
+#[test]
+fn openspp_conditions_and_reference_id_status() {
+    let spec = SearchSpec::conditions(&[
+        json!({"attribute": "age", "operator": ">=", "value": 18}),
+        json!({"attribute": "region", "operator": "!=", "value": "R2"}),
+    ])
+    .unwrap();
+    assert_eq!(spec.query_type, "predicate");
+    let q = Query::parse(&spec.query_type, &spec.query).unwrap();
+    assert!(q.matches(&json!({"age": 20, "region": "R1"})).unwrap());
+    assert!(!q.matches(&json!({"age": 20, "region": "R2"})).unwrap());
+    let e = SearchSpec::conditions(&[json!({"attribute": "a", "operator": "like", "value": 1})])
+        .unwrap_err();
+    assert_eq!(e.field(), Some("conditions[0].operator"));
+    let q = TxnStatusQuery {
+        txn_type: "search".into(),
+        attribute_type: "reference_id".into(),
+        attribute_value: json!("r-1"),
+        locale: None,
+    }
+    .normalized();
+    assert_eq!(
+        (q.attribute_type.as_str(), q.attribute_value),
+        ("reference_id_list", json!(["r-1"]))
+    );
+}

@@ -433,3 +433,44 @@ fn mapping_reads_the_json_ld_sample_form_and_keeps_unknown_fields() {
     assert_eq!(empty.extras["value"], "not an object");
     assert_eq!(Registrant::default().full_name(), None);
 }
+
+#[test]
+fn openspp_vital_events_and_preferred_identifier() {
+    use dci::services::{preferred_identifier, vital_events};
+    let spec = serde_json::json!({"message": {"notify_event": [{
+        "timestamp": "2024-12-02T00:00:00Z",
+        "data": {"reg_event_type": "spdci-common:RegistryEventType:LiveBirth",
+                 "reg_records": [{"identifier": [{"identifier_type": "BRN", "identifier_value": "B-7"}]}]}
+    }]}});
+    let ev = vital_events(&spec).unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].event_type.as_deref(), Some("birth"));
+    assert_eq!(ev[0].event_date.as_deref(), Some("2024-12-02T00:00:00Z"));
+    assert_eq!(
+        (
+            ev[0].identifier_type.as_deref(),
+            ev[0].identifier_value.as_deref()
+        ),
+        (Some("BRN"), Some("B-7"))
+    );
+    let flat =
+        serde_json::json!({"event_type": "DEATH", "identifiers": [{"type": "UIN", "value": "1"}]});
+    let ev = vital_events(&flat).unwrap();
+    assert_eq!(ev[0].event_type.as_deref(), Some("death"));
+    assert_eq!(ev[0].identifier_value.as_deref(), Some("1"));
+    assert!(vital_events(&serde_json::json!({"message": {}})).is_err());
+    let ids = vec![
+        ("BRN".to_string(), "B".to_string()),
+        ("drn".to_string(), "D".to_string()),
+        ("UIN".to_string(), String::new()),
+    ];
+    assert_eq!(
+        preferred_identifier(&ids).map(|(t, _)| t.as_str()),
+        Some("drn")
+    );
+    assert_eq!(
+        preferred_identifier(&ids[..1]).map(|(t, _)| t.as_str()),
+        Some("BRN")
+    );
+    assert_eq!(preferred_identifier(&[]), None);
+}

@@ -380,7 +380,7 @@ fn rsa_signs_in_every_profile() {
         .unwrap()
         .to_owned();
     for profile in [Profile::Spdci, Profile::JwsDetached, Profile::JwsCompact] {
-        let mut s = Signer::new(SigningKey::from_pem(&pem).unwrap(), "sp", "k");
+        let mut s = Signer::new(SigningKey::from_pem(&pem).unwrap(), "sp.example.org", "k");
         s.profile = profile;
         let mut env = envelope();
         s.sign_value(&mut env, Some(T)).unwrap();
@@ -391,9 +391,34 @@ fn rsa_signs_in_every_profile() {
         )
         .unwrap();
         assert_eq!(v.algorithm, Algorithm::RsaSha256);
-        assert_eq!(v.kid.as_deref(), Some("sp|k|rsa-sha256"));
+        assert_eq!(v.kid.as_deref(), Some("sp.example.org|k|rsa-sha256"));
         // An Ed25519 key given for an RSA signature is a key error, not a crash.
         let err = ed_verify_err(&env);
         assert_eq!(err.kind(), ErrorKind::Key, "{profile:?}");
     }
+}
+
+#[test]
+fn the_kid_must_name_the_header_sender_unless_turned_off() {
+    use dci::signature::{kid_sender, verify_bytes_with, SenderBinding};
+    let key = SigningKey::from_ed25519_seed(&[7; 32]);
+    let other = Signer::new(
+        SigningKey::from_ed25519_seed(&[7; 32]),
+        "someone-else",
+        "k1",
+    );
+    let mut env = envelope();
+    other.sign_value(&mut env, Some(T)).unwrap();
+    let bytes = serde_json::to_vec(&env).unwrap();
+    let e = verify_bytes(&bytes, &key.verifying_key(), &opts(T)).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, dci::Error::SignatureInvalid(_)), "{e:?}");
+    assert!(
+        msg.contains("\"someone-else\"") && msg.contains("sp.example.org"),
+        "{msg}"
+    );
+    let v = verify_bytes_with(&bytes, &key.verifying_key(), &opts(T), SenderBinding::Off).unwrap();
+    assert_eq!(v.kid.as_deref(), Some("someone-else|k1|ed25519"));
+    assert_eq!(kid_sender("a|b|ed25519"), Some("a"));
+    assert_eq!(kid_sender("thumbprint"), None);
 }

@@ -110,6 +110,15 @@ async fn the_item_that_would_pass_the_response_record_limit_is_rejected() {
     // The header counts what was answered.
     assert_eq!(v["header"]["completed_count"], 1, "{v}");
     assert_eq!(v["header"]["total_count"], 3, "{v}");
+    // Once nothing is left, later items are refused without running.
+    let (status, v, _) = post(&url, Some(&token), signed(&s1, items(3, 15))).await;
+    assert_eq!(status, 200, "{v}");
+    let got = &v["message"]["search_response"];
+    assert_eq!(records(&got[0]), 15, "{v}");
+    assert_eq!(
+        got[1]["status_reason_message"],
+        "response: the response's limit of 15 records or 16777216 bytes (max_response_records, max_response_bytes) is used up by the items before this one; ask for fewer items or a smaller page_size"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -436,7 +436,7 @@ fn enrollment_updates(
 }
 
 /// What an operation computed: its response, how many of its items succeeded, and the
-/// subscriptions it makes (stored with its audit row and callback, in one transaction).
+/// subscriptions it makes or ends (stored with its audit row and callback, in one transaction).
 struct Computed {
     message: Message,
     ok: usize,
@@ -479,8 +479,9 @@ fn run(
             (Message::Subscribe(r), None)
         }
         Request::Unsubscribe(m) => {
-            let r = subscribe::unsubscribe(store, sender_id, m, corr);
-            (Message::Unsubscribe(r.map_err(storage)?), None)
+            let (r, ended) = subscribe::unsubscribe(store, sender_id, m, corr).map_err(storage)?;
+            subscriptions = ended;
+            (Message::Unsubscribe(r), None)
         }
         Request::TxnStatus(m) => {
             // Every earlier request is in the log before the log is read.

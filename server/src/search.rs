@@ -205,6 +205,9 @@ pub struct Limits {
     pub max_page_size: usize,
     pub max_records: usize,
     pub max_bytes: usize,
+    /// The time all items of one request may take (ms, `--query-timeout-ms`; 0: none): an item
+    /// not started by then is rejected without running.
+    pub max_ms: u64,
 }
 
 impl Limits {
@@ -213,6 +216,7 @@ impl Limits {
             max_page_size: c.max_page_size,
             max_records: c.max_response_records,
             max_bytes: c.max_response_bytes,
+            max_ms: c.query_timeout_ms,
         }
     }
 }
@@ -222,15 +226,38 @@ struct Budget {
     limits: Limits,
     records: usize,
     bytes: usize,
+    deadline: Option<std::time::Instant>,
 }
 
 impl Budget {
     fn new(limits: Limits) -> Self {
+        let ms = std::time::Duration::from_millis(limits.max_ms);
         Budget {
             limits,
             records: limits.max_records,
             bytes: limits.max_bytes,
+            deadline: (limits.max_ms > 0).then(|| std::time::Instant::now() + ms),
         }
+    }
+
+    /// Why the next item cannot be run at all: no record or time left for it.
+    fn spent(&self) -> Option<String> {
+        if self.records == 0 || self.bytes == 0 {
+            return Some(format!(
+                "response: the response's limit of {} records or {} bytes (max_response_records, max_response_bytes) is used up by the items before this one; ask for fewer items or a smaller page_size",
+                self.limits.max_records, self.limits.max_bytes
+            ));
+        }
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Some(format!(
+                "response: the request's search time limit ({} ms, query_timeout_ms) is used up by the items before this one; ask for fewer items",
+                self.limits.max_ms
+            ));
+        }
+        None
     }
 
     /// Takes `records` out of the budget, or says which limit they would pass.
@@ -306,6 +333,13 @@ fn search_item(
         Err(e) => return rejected(&it.reference_id, ReasonCode::SortInvalid, &e.to_string()),
     };
     let record_type = pick_record_type(registry, c.reg_record_type.as_deref());
+    if let Some(why) = budget.spent() {
+        return rejected(
+            &it.reference_id,
+            ReasonCode::SearchTooManyRecordsFound,
+            &why,
+        );
+    }
     let (page_size, page_number) = page(it);
     let max_page_size = budget.limits.max_page_size;
     if page_size > max_page_size {
@@ -646,6 +680,7 @@ mod tests {
         max_page_size: 100,
         max_records: 10_000,
         max_bytes: 1 << 24,
+        max_ms: 0,
     };
 
     fn sender() -> Sender {
@@ -756,6 +791,24 @@ mod tests {
         let e =
             criteria_find(&store, "dr", None, Some(&json!({"age": {"$like": 3}})), 10).unwrap_err();
         assert!(e.to_string().contains("unknown operator"), "{e}");
+    }
+
+    #[test]
+    fn items_after_the_request_time_limit_are_not_run() {
+        let mut b = Budget::new(Limits {
+            max_ms: 1,
+            ..LIMITS
+        });
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        assert_eq!(
+            b.spent().as_deref(),
+            Some("response: the request's search time limit (1 ms, query_timeout_ms) is used up by the items before this one; ask for fewer items")
+        );
+        // Without a time limit only records and bytes count.
+        b = Budget::new(LIMITS);
+        assert_eq!(b.spent(), None);
+        b.take(&[json!({"a": 1})]).unwrap();
+        assert_eq!((b.records, b.bytes), (9_999, (1 << 24) - 7));
     }
 
     #[test]

@@ -108,19 +108,24 @@ pub fn subscribe(
     (resp, subs)
 }
 
-/// Ends subscriptions owned by `sender_id`; returns the UnSubscribeResponse.
+/// The UnSubscribeResponse of a request, and the sender's subscriptions it ends (stored by the
+/// caller with the request's audit row and callback, in one transaction).
 pub fn unsubscribe(
     store: &dyn Store,
     sender_id: &str,
     req: &UnSubscribeRequest,
     correlation_id: &str,
-) -> StoreResult<UnSubscribeResponse> {
+) -> StoreResult<(UnSubscribeResponse, Vec<Subscription>)> {
     let mut statuses = Vec::new();
+    let mut ended = Vec::new();
     let mut bad = Vec::new();
     for code in &req.subscription_codes {
         match store.subscription(code)? {
             Some(s) if s.sender_id == sender_id => {
-                store.set_subscription_status(code, SubscriptionStatus::Unsubscribe.as_str())?;
+                ended.push(Subscription {
+                    status: SubscriptionStatus::Unsubscribe.as_str().into(),
+                    ..s
+                });
                 statuses.push(SubscriptionCodeStatus {
                     code: code.clone(),
                     status: SubscriptionStatus::Unsubscribe,
@@ -142,7 +147,7 @@ pub fn unsubscribe(
             )),
         )
     };
-    Ok(UnSubscribeResponse {
+    let resp = UnSubscribeResponse {
         transaction_id: req.transaction_id.clone(),
         correlation_id: correlation_id.to_string(),
         timestamp: now_ts(),
@@ -151,7 +156,8 @@ pub fn unsubscribe(
         status_reason_message: message,
         subscription_status: Some(statuses),
         extra: Map::new(),
-    })
+    };
+    Ok((resp, ended))
 }
 
 /// Whether a record change matches a subscription's criteria.
@@ -229,8 +235,9 @@ fn notification(
     serde_json::to_string(&envelope(header, message)).ok()
 }
 
-/// Stores changed records and queues a notify for every matching subscriber, with the
-/// record cut to its sender's data sharing agreement. Returns how many notifies were queued.
+/// Stores changed records and queues a notify for every matching subscriber (in one
+/// transaction), with the record cut to its sender's data sharing agreement. Returns how many
+/// notifies were queued.
 pub fn apply_changes(
     store: &dyn Store,
     server_id: &str,
@@ -238,11 +245,7 @@ pub fn apply_changes(
     event_type: &str,
     records: &[NewRecord],
 ) -> StoreResult<usize> {
-    store.upsert_records(records)?;
     let subs = store.active_subscriptions(registry)?;
-    if subs.is_empty() {
-        return Ok(0);
-    }
     let mut senders: std::collections::HashMap<String, Option<Sender>> = Default::default();
     let mut entries = Vec::new();
     for sub in &subs {
@@ -266,11 +269,8 @@ pub fn apply_changes(
             ));
         }
     }
-    let n = entries.len();
-    if n > 0 {
-        store.enqueue(&entries)?;
-    }
-    Ok(n)
+    store.upsert_records_notifying(records, &entries)?;
+    Ok(entries.len())
 }
 
 /// Answers a TxnStatusRequest from the audit log (only the asking sender's transactions).

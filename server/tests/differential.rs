@@ -32,6 +32,7 @@ const LIMITS: dci_server::search::Limits = dci_server::search::Limits {
     max_page_size: 1000,
     max_records: 10_000,
     max_bytes: 16 << 20,
+    max_ms: 0,
 };
 
 fn odd_records() -> Vec<(&'static str, &'static str, Value)> {

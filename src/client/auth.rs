@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::client::datasource::{AuthConfig, DataSource};
+use crate::client::datasource::{AuthConfig, CredentialLocation, DataSource};
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 
@@ -43,6 +43,12 @@ impl TokenCache {
         match &ds.auth {
             AuthConfig::None => Ok(None),
             AuthConfig::Bearer { token } => Ok(Some(format!("Bearer {}", token.expose()))),
+            AuthConfig::Basic { username, password } => {
+                use base64::Engine as _;
+                let pair = zeroize::Zeroizing::new(format!("{username}:{}", password.expose()));
+                let b64 = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+                Ok(Some(format!("Basic {b64}")))
+            }
             AuthConfig::OAuth2 { .. } => {
                 let mut g = self
                     .slot
@@ -90,7 +96,11 @@ fn fetch(ds: &DataSource, t: &Transport) -> Result<Cached> {
     if let Some(s) = scope {
         params.push(("scope", s));
     }
-    let in_query = ds.dialect.token_credentials_in_query();
+    let in_query = match ds.oauth2_credential_location {
+        Some(CredentialLocation::Query) => true,
+        Some(CredentialLocation::Body) => false,
+        None => ds.dialect.token_credentials_in_query(),
+    };
     let (status, body) = t
         .post_token(&url, &params, in_query, ds.max_retries)
         .map_err(|e| match e {

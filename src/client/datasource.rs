@@ -66,7 +66,9 @@ impl Drop for Secret {
 }
 
 /// The kind of registry (OpenSPP's `registry_type`); decides the default `reg_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Read from any spelling [`RegistryType::parse`] takes (OpenSPP's `ns:org:RegistryType:Civil`
+/// and older `CRVS`, `SOCIAL_REGISTRY`, ...); written as the short name (`crvs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegistryType {
     /// Civil registration and vital statistics.
@@ -82,22 +84,53 @@ pub enum RegistryType {
     Fr,
 }
 
+impl<'de> Deserialize<'de> for RegistryType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RegistryType::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl RegistryType {
+    /// Our short names, the spec's `reg_type` values (`ns:org:RegistryType:Civil`: the part
+    /// after the last `:` is read) and OpenSPP's older constants (`CRVS`, `SOCIAL_REGISTRY`,
+    /// `DR`, `FR`), in any case.
     pub fn parse(s: &str) -> Result<Self> {
         use RegistryType::*;
         let names = [
             ("crvs", Crvs),
             ("civil", Crvs),
             ("social", Social),
+            ("social_registry", Social),
             ("sr", Social),
             ("ibr", Ibr),
             ("dr", Dr),
             ("disability", Dr),
+            ("disability_registry", Dr),
             ("fr", Fr),
             ("farmer", Fr),
+            ("functional", Fr),
+            ("functional_registry", Fr),
         ];
-        let expected = "expected crvs, social, ibr, dr or fr";
-        parse_name(s, &names, "registry_type", "registry type", expected)
+        let expected = "expected crvs, social, ibr, dr or fr, or ns:org:RegistryType:Civil, Social, IBR, DR, FR";
+        let last = s.rsplit(':').next().unwrap_or(s);
+        parse_name(last, &names, "registry_type", "registry type", expected).map_err(|_| {
+            config(
+                "registry_type",
+                format!("unknown registry type {s:?} ({expected})"),
+            )
+        })
+    }
+
+    /// The short name (`crvs`, `social`, `ibr`, `dr`, `fr`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegistryType::Crvs => "crvs",
+            RegistryType::Social => "social",
+            RegistryType::Ibr => "ibr",
+            RegistryType::Dr => "dr",
+            RegistryType::Fr => "fr",
+        }
     }
 
     /// The spec's `reg_type` value for this registry (`RegistryType.jsonld`, e.g.
@@ -122,6 +155,8 @@ pub enum AuthConfig {
     None,
     /// A static `Authorization: Bearer <token>`.
     Bearer { token: Secret },
+    /// HTTP Basic (RFC 7617): `Authorization: Basic base64(username:password)`.
+    Basic { username: String, password: Secret },
     /// OAuth 2.0 client credentials (RFC 6749 section 4.4).
     #[serde(rename = "oauth2")]
     OAuth2 {
@@ -133,6 +168,17 @@ pub enum AuthConfig {
         #[serde(default)]
         scope: Option<String>,
     },
+}
+
+/// Where the OAuth2 client credentials go in the token request (OpenSPP's
+/// `oauth2_credential_location`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialLocation {
+    /// The form body (RFC 6749).
+    Body,
+    /// The query string (OpenCRVS).
+    Query,
 }
 
 /// Our signing key (PKCS#8 PEM, inline or in a file), its key id and the signature profile.
@@ -264,6 +310,9 @@ pub struct DataSource {
     /// `locale` of search requests (ISO 639-3, e.g. `eng`); the opencrvs dialect defaults to `eng`.
     #[serde(default)]
     pub locale: Option<String>,
+    /// Where OAuth2 credentials go; None = the dialect's rule (query for opencrvs, else body).
+    #[serde(default)]
+    pub oauth2_credential_location: Option<CredentialLocation>,
 }
 
 fn default_true() -> bool {
@@ -312,7 +361,130 @@ pub const FLAT_NAMES: &[(&str, &str)] = &[
     ("txn_status_endpoint", "endpoints.sync_txn_status"),
     ("token_endpoint", "endpoints.token"),
     ("oauth2_token_endpoint", "endpoints.token"),
+    ("auth_endpoint", "endpoints.token"),
+    ("basic_username", "auth.username"),
+    ("username", "auth.username"),
+    ("basic_password", "auth.password"),
+    ("password", "auth.password"),
 ];
+
+/// The nested (file-form) top-level names.
+const NESTED_NAMES: &[&str] = &[
+    "name",
+    "code",
+    "registry_type",
+    "base_url",
+    "our_sender_id",
+    "receiver_id",
+    "auth",
+    "signing",
+    "our_callback_uri",
+    "endpoints",
+    "verify_tls",
+    "timeout_secs",
+    "registry_key",
+    "dialect",
+    "max_retries",
+    "locale",
+    "oauth2_credential_location",
+];
+
+/// The members each nested section takes.
+const SECTION_NAMES: &[(&str, &[&str])] = &[
+    (
+        "auth",
+        &[
+            "type",
+            "token",
+            "token_url",
+            "client_id",
+            "client_secret",
+            "scope",
+            "username",
+            "password",
+        ],
+    ),
+    ("signing", &["key_pem", "key_file", "key_id", "profile"]),
+    (
+        "registry_key",
+        &["jwks_url", "jwks", "pem", "pem_file", "mode"],
+    ),
+    (
+        "endpoints",
+        &[
+            "sync_search",
+            "search",
+            "subscribe",
+            "unsubscribe",
+            "sync_txn_status",
+            "txn_status",
+            "token",
+            "enrolled",
+            "disability_details",
+            "disabled",
+        ],
+    ),
+];
+
+/// Fields of OpenSPP's `spp.dci.data.source` record that are record state, not configuration:
+/// accepted in the flat form and left out.
+pub const RECORD_ONLY_NAMES: &[&str] = &[
+    "id",
+    "active",
+    "notes",
+    "state",
+    "last_test_date",
+    "last_error",
+    "display_name",
+];
+
+/// Flat names whose `false` is a value; for every other field an Odoo `False` (an empty
+/// field) means unset.
+const BOOLEAN_NAMES: &[&str] = &["verify_tls", "verify_ssl", "active"];
+
+/// Every name the flat form accepts at the top level.
+pub fn known_flat_names() -> impl Iterator<Item = &'static str> {
+    NESTED_NAMES
+        .iter()
+        .copied()
+        .chain(FLAT_NAMES.iter().map(|(f, _)| *f))
+        .chain(RECORD_ONLY_NAMES.iter().copied())
+}
+
+/// A configuration error for an unknown name, with the closest known one when it is near.
+pub(crate) fn unknown_name<'a>(
+    field: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Error {
+    let best = known
+        .map(|k| (edit_distance(name, k), k))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 3.max(name.len() / 4));
+    let reason = match best {
+        Some((_, k)) => format!("unknown field {name:?} (did you mean {k:?}?)"),
+        None => format!("unknown field {name:?}"),
+    };
+    config(field, reason)
+}
+
+/// Levenshtein distance (names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
 
 /// The value `s` names (trimmed, any case) in `names`; else a configuration error on `field`:
 /// `unknown {what} "s" ({expected})`.
@@ -358,6 +530,7 @@ impl DataSource {
             dialect: Dialect::default(),
             max_retries: default_retries(),
             locale: None,
+            oauth2_credential_location: None,
         }
     }
 
@@ -367,12 +540,35 @@ impl DataSource {
     /// `endpoints`, ...; a nested section given as an object merges with flat keys for the same
     /// section). `null` values are left out. A bearer token or OAuth2 credentials without an
     /// `auth_type` imply it. Validated; errors name the nested field (`auth.client_secret`).
+    ///
+    /// Unknown names are refused (the error names the field and the closest known name);
+    /// OpenSPP's record-state fields ([`RECORD_ONLY_NAMES`]) are accepted and left out. An
+    /// Odoo `False` (an empty field) reads as unset, except for the boolean fields.
     pub fn from_flat(fields: Map<String, Value>) -> Result<Self> {
         let mut m = Map::new();
         for (key, value) in fields {
-            if value.is_null() {
+            if !known_flat_names().any(|k| k == key) {
+                return Err(unknown_name(&key, &key, known_flat_names()));
+            }
+            if let (Some((_, members)), Value::Object(o)) =
+                (SECTION_NAMES.iter().find(|(s, _)| *s == key), &value)
+            {
+                if let Some(bad) = o.keys().find(|k| !members.contains(&k.as_str())) {
+                    let field = format!("{key}.{bad}");
+                    return Err(unknown_name(&field, bad, members.iter().copied()));
+                }
+            }
+            let odoo_empty = value == Value::Bool(false) && !BOOLEAN_NAMES.contains(&key.as_str());
+            if value.is_null() || odoo_empty || RECORD_ONLY_NAMES.contains(&key.as_str()) {
                 continue;
             }
+            let value = match (key.as_str(), value) {
+                ("registry_type", Value::String(s)) => {
+                    Value::String(RegistryType::parse(&s)?.name().to_string())
+                }
+                ("auth_type", Value::String(s)) => Value::String(s.trim().to_ascii_lowercase()),
+                (_, v) => v,
+            };
             match FLAT_NAMES.iter().find(|(flat, _)| *flat == key) {
                 Some((_, nested)) => match nested.split_once('.') {
                     Some((outer, inner)) => {
@@ -399,6 +595,8 @@ impl DataSource {
             if !auth.contains_key("type") {
                 let t = if auth.contains_key("token") {
                     "bearer"
+                } else if auth.contains_key("username") {
+                    "basic"
                 } else if auth.contains_key("client_id") {
                     "oauth2"
                 } else {
@@ -410,6 +608,7 @@ impl DataSource {
             // JSON reader reporting a missing member.
             let required: &[&str] = match auth.get("type").and_then(Value::as_str) {
                 Some("bearer") => &["token"],
+                Some("basic") => &["username", "password"],
                 Some("oauth2") => &["client_id", "client_secret"],
                 _ => &[],
             };
@@ -437,6 +636,7 @@ impl DataSource {
         match &mut ds.auth {
             AuthConfig::Bearer { token } => hide(token),
             AuthConfig::OAuth2 { client_secret, .. } => hide(client_secret),
+            AuthConfig::Basic { password, .. } => hide(password),
             AuthConfig::None => {}
         }
         if let Some(pem) = ds.signing.as_mut().and_then(|s| s.key_pem.as_mut()) {
@@ -504,6 +704,17 @@ impl DataSource {
             AuthConfig::Bearer { token } => {
                 if token.is_empty() {
                     return Err(config("auth.token", "required for bearer auth"));
+                }
+            }
+            AuthConfig::Basic { username, password } => {
+                if username.is_empty() || username.contains(':') {
+                    return Err(config(
+                        "auth.username",
+                        "required for basic auth, without ':'",
+                    ));
+                }
+                if password.is_empty() {
+                    return Err(config("auth.password", "required for basic auth"));
                 }
             }
             AuthConfig::OAuth2 {
@@ -664,5 +875,80 @@ impl DataSources {
             .iter()
             .filter(|d| d.registry_type == t)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flat(v: Value) -> Result<DataSource> {
+        match v {
+            Value::Object(m) => DataSource::from_flat(m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_closest_known_one() {
+        let e =
+            flat(json!({"base_url": "http://x", "our_sender_id": "me", "oauth2_tokn_url": "/t"}))
+                .unwrap_err();
+        match e {
+            Error::Config { field, reason } => {
+                assert_eq!(field, "oauth2_tokn_url");
+                assert!(reason.contains("\"oauth2_token_url\""), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = flat(
+            json!({"base_url": "http://x", "our_sender_id": "me", "endpoints": {"serch": "/s"}}),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::Config { ref field, .. } if field == "endpoints.serch"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn odoo_false_is_unset_and_openspp_registry_types_read() {
+        let ds = flat(json!({
+            "base_url": "http://x", "our_sender_id": "me", "registry_type": "ns:org:RegistryType:Civil",
+            "our_callback_uri": false, "timeout": false, "verify_ssl": false, "active": true, "notes": false,
+        }))
+        .unwrap();
+        assert_eq!(ds.registry_type, RegistryType::Crvs);
+        assert_eq!(ds.our_callback_uri, None);
+        assert_eq!(ds.timeout_secs, 30.0);
+        assert!(!ds.verify_tls);
+        for (s, t) in [
+            ("CRVS", RegistryType::Crvs),
+            ("SOCIAL_REGISTRY", RegistryType::Social),
+            ("ns:org:RegistryType:DR", RegistryType::Dr),
+        ] {
+            assert_eq!(RegistryType::parse(s).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn basic_auth_and_credential_location() {
+        let ds = flat(json!({
+            "base_url": "http://x", "our_sender_id": "me", "auth_type": "basic",
+            "basic_username": "alice", "basic_password": "pw", "oauth2_credential_location": "query",
+        }))
+        .unwrap();
+        assert!(matches!(&ds.auth, AuthConfig::Basic { username, .. } if username == "alice"));
+        assert_eq!(
+            ds.oauth2_credential_location,
+            Some(CredentialLocation::Query)
+        );
+        let e = flat(json!({"base_url": "http://x", "our_sender_id": "me", "auth_type": "basic", "username": "a"}))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config { ref field, .. } if field == "auth.password"),
+            "{e:?}"
+        );
     }
 }

@@ -63,6 +63,11 @@ impl Dialect {
         self == Dialect::Opencrvs
     }
 
+    /// Now, in this dialect's timestamp form.
+    pub fn now_ts(self) -> String {
+        self.format_ts(truncate_ts(Utc::now()))
+    }
+
     /// The timestamp form this dialect writes for `message_ts` and item `timestamp`s.
     pub fn format_ts(self, t: DateTime<Utc>) -> String {
         match self {

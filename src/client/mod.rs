@@ -42,8 +42,8 @@ use crate::signature::{Profile, Signer};
 
 pub use callback::{CallbackAnswer, CallbackOutcome, CallbackResult};
 pub use datasource::{
-    AuthConfig, DataSource, DataSources, Endpoints, RegistryKeyConfig, RegistryType, Secret,
-    SigningConfig, VerifyMode,
+    AuthConfig, CredentialLocation, DataSource, DataSources, Endpoints, RegistryKeyConfig,
+    RegistryType, Secret, SigningConfig, VerifyMode,
 };
 pub use dialect::Dialect;
 pub use listener::CallbackListener;
@@ -104,6 +104,80 @@ pub struct ConnectionReport {
     pub item_rejection: Option<String>,
     pub signature: SignatureCheck,
     pub elapsed_ms: u64,
+}
+
+/// Fetches the JWKS published at `url` (a registry's or a sender's `/.well-known/jwks.json`),
+/// over a fresh connection: HTTP 2xx with a JWKS document, else `Error::Key` naming the URL.
+pub fn fetch_jwks(url: &str, timeout: Duration, verify_tls: bool) -> Result<crate::keys::Jwks> {
+    let u = reqwest::Url::parse(url).map_err(|e| Error::Config {
+        field: "url".into(),
+        reason: format!("not a URL ({e}): {url:?}"),
+    })?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(Error::Config {
+            field: "url".into(),
+            reason: "must be an http(s) URL".into(),
+        });
+    }
+    let http = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .danger_accept_invalid_certs(!verify_tls)
+        .build()
+        .map_err(|e| Error::Internal(format!("http client: {e}")))?;
+    let r = http
+        .get(u)
+        .header("Accept", "application/json")
+        .send()
+        .map_err(|e| Error::Key(format!("fetching the JWKS from {url}: {e}")))?;
+    let status = r.status().as_u16();
+    let body = r
+        .bytes()
+        .map_err(|e| Error::Key(format!("reading the JWKS from {url}: {e}")))?;
+    if !(200..300).contains(&status) {
+        return Err(Error::Key(format!(
+            "fetching the JWKS from {url}: HTTP {status}"
+        )));
+    }
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| Error::Key(format!("the JWKS at {url} is not JSON: {e}")))?;
+    crate::keys::Jwks::from_json(&v)
+}
+
+/// What an async call does at the registry: decides retries and whether our callback URI
+/// must be configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AsyncKind {
+    /// A read (txn status): retried; needs the callback URI.
+    Read,
+    /// Creates state (async search): never retried; the caller checks the callback URI.
+    Creates,
+    /// Creates state and is answered by its ACK (subscribe, unsubscribe): never retried;
+    /// allowed without a callback URI.
+    CreatesWithoutCallback,
+}
+
+/// Per-call options of a search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallOptions {
+    /// The callback URI for this request (`header.sender_uri`), instead of `our_callback_uri`.
+    pub callback_uri: Option<String>,
+    /// The dialect of this request, instead of the data source's (OpenSPP's
+    /// `use_opencrvs_format=True` is `Dialect::Opencrvs`).
+    pub dialect: Option<Dialect>,
+}
+
+impl CallOptions {
+    /// The data source as this call sees it.
+    fn apply(&self, ds: &DataSource) -> DataSource {
+        let mut d = ds.clone();
+        if let Some(u) = &self.callback_uri {
+            d.our_callback_uri = Some(u.clone());
+        }
+        if let Some(dialect) = self.dialect {
+            d.dialect = dialect;
+        }
+        d
+    }
 }
 
 /// A request ready to send (see [`DCIClient::outgoing`]).
@@ -213,15 +287,60 @@ impl DCIClient {
         Ok(h.and_then(|h| h.strip_prefix("Bearer ").map(str::to_string)))
     }
 
+    /// The OAuth2 access token (OpenSPP's `get_oauth2_token`): the cached one, or a fresh one
+    /// when none is cached, it is due for refresh, or `force_refresh`. A configuration error
+    /// on `auth_type` when the data source does not use OAuth2.
+    pub fn get_oauth2_token(&self, force_refresh: bool) -> Result<String> {
+        if !matches!(self.inner.ds.auth, AuthConfig::OAuth2 { .. }) {
+            return Err(Error::Config {
+                field: "auth_type".into(),
+                reason: "this data source does not use OAuth2".into(),
+            });
+        }
+        if force_refresh {
+            self.clear_token_cache();
+        }
+        self.oauth2_token()?
+            .ok_or_else(|| Error::Internal("oauth2 gave no token".into()))
+    }
+
+    /// The HTTP headers every request carries (OpenSPP's `get_headers`): `Content-Type`,
+    /// `Accept`, and `Authorization` when the data source authenticates (fetching the OAuth2
+    /// token as a call would, afresh with `force_refresh_token`).
+    pub fn request_headers(&self, force_refresh_token: bool) -> Result<Vec<(String, String)>> {
+        if force_refresh_token {
+            self.clear_token_cache();
+        }
+        let mut h = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Accept".to_string(), "application/json".to_string()),
+        ];
+        let auth = self
+            .inner
+            .tokens
+            .authorization(&self.inner.ds, &self.inner.transport)?;
+        if let Some(a) = auth {
+            h.push(("Authorization".to_string(), a));
+        }
+        Ok(h)
+    }
+
     // -----------------------------------------------------------------------------------------
     // Search
 
     /// Searches through the sync endpoint (`/registry/sync/search`).
     pub fn search_sync(&self, spec: &SearchSpec) -> Result<SearchResult> {
+        self.search_sync_with(spec, &CallOptions::default())
+    }
+
+    /// [`DCIClient::search_sync`] with per-call options (a dialect for this request only).
+    pub fn search_sync_with(&self, spec: &SearchSpec, opts: &CallOptions) -> Result<SearchResult> {
         spec.check()?;
+        let ds = opts.apply(&self.inner.ds);
         let mut ids = Ids::fresh();
-        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        let o = self.outgoing(
+        let message = request::search_request(&ds, spec, &mut ids)?;
+        let o = self.outgoing_in(
+            &ds,
             &self.inner.ds.endpoints.sync_search,
             "search",
             &message,
@@ -236,11 +355,28 @@ impl DCIClient {
     /// arrives at `our_callback_uri` + `/on-search`; see [`DCIClient::handle_callback`] and
     /// [`DCIClient::wait_for`].
     pub fn search_async(&self, spec: &SearchSpec) -> Result<Ack> {
+        self.search_async_with(spec, &CallOptions::default())
+    }
+
+    /// [`DCIClient::search_async`] with per-call options: `callback_uri` replaces
+    /// `our_callback_uri` for this request (OpenSPP's `callback_url`).
+    pub fn search_async_with(&self, spec: &SearchSpec, opts: &CallOptions) -> Result<Ack> {
         spec.check()?;
+        let ds = opts.apply(&self.inner.ds);
+        if ds.our_callback_uri.is_none() {
+            self.require_callback_uri()?;
+        }
         let mut ids = Ids::fresh();
-        let message = request::search_request(&self.inner.ds, spec, &mut ids)?;
-        let o = self.outgoing(&self.inner.ds.endpoints.search, "search", &message, 1, ids)?;
-        self.async_call(o, false)
+        let message = request::search_request(&ds, spec, &mut ids)?;
+        let o = self.outgoing_in(
+            &ds,
+            &self.inner.ds.endpoints.search,
+            "search",
+            &message,
+            1,
+            ids,
+        )?;
+        self.async_call(o, AsyncKind::Creates)
     }
 
     /// `idtype-value` search through the sync endpoint.
@@ -299,9 +435,11 @@ impl DCIClient {
         let mut ids = Ids::fresh();
         let message = request::subscribe_request(ds, specs, &mut ids)?;
         let path = &ds.endpoints.subscribe;
+        // As OpenSPP does, a subscription may be made without a callback URI: the ACK answers
+        // it, and the registry's on-subscribe goes nowhere.
         self.async_call(
             self.outgoing(path, "subscribe", &message, specs.len(), ids)?,
-            false,
+            AsyncKind::CreatesWithoutCallback,
         )
     }
 
@@ -314,11 +452,15 @@ impl DCIClient {
         ids.reference_ids.clear();
         let message = request::unsubscribe_request(ds, subscription_codes, &ids);
         let (path, n) = (&ds.endpoints.unsubscribe, subscription_codes.len());
-        self.async_call(self.outgoing(path, "unsubscribe", &message, n, ids)?, false)
+        self.async_call(
+            self.outgoing(path, "unsubscribe", &message, n, ids)?,
+            AsyncKind::CreatesWithoutCallback,
+        )
     }
 
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
     pub fn txn_status(&self, q: &TxnStatusQuery) -> Result<TxnStatusResult> {
+        let q = &q.normalized();
         q.check()?;
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
@@ -331,11 +473,15 @@ impl DCIClient {
     /// Transaction status through the async endpoint (`/registry/txn/status`); returns the ACK,
     /// the status arrives by the txn/on-status callback.
     pub fn txn_status_async(&self, q: &TxnStatusQuery) -> Result<Ack> {
+        let q = &q.normalized();
         q.check()?;
         let mut ids = Ids::fresh();
         let message = request::txn_status_request(q, &mut ids);
         let path = &self.inner.ds.endpoints.txn_status;
-        self.async_call(self.outgoing(path, "txn-status", &message, 1, ids)?, true)
+        self.async_call(
+            self.outgoing(path, "txn-status", &message, 1, ids)?,
+            AsyncKind::Read,
+        )
     }
 
     /// A sync call to a registry-specific endpoint (IBR `/registry/sync/enrolled`, the DR sync
@@ -478,8 +624,21 @@ impl DCIClient {
         total_count: usize,
         ids: Ids,
     ) -> Result<Outgoing<'a>> {
-        let envelope =
-            request::request_envelope(&self.inner.ds, action, message, total_count, &ids)?;
+        self.outgoing_in(&self.inner.ds, path, action, message, total_count, ids)
+    }
+
+    /// [`DCIClient::outgoing`] with the header built from `ds` (the data source with a call's
+    /// options applied).
+    fn outgoing_in<'a, M: Serialize>(
+        &self,
+        ds: &DataSource,
+        path: &'a str,
+        action: &'a str,
+        message: &M,
+        total_count: usize,
+        ids: Ids,
+    ) -> Result<Outgoing<'a>> {
+        let envelope = request::request_envelope(ds, action, message, total_count, &ids)?;
         Ok(Outgoing {
             path,
             action,
@@ -498,8 +657,11 @@ impl DCIClient {
         Ok((sent, env, sig))
     }
 
-    fn async_call(&self, o: Outgoing<'_>, idempotent: bool) -> Result<Ack> {
-        self.require_callback_uri()?;
+    fn async_call(&self, o: Outgoing<'_>, kind: AsyncKind) -> Result<Ack> {
+        if kind == AsyncKind::Read {
+            self.require_callback_uri()?;
+        }
+        let idempotent = kind == AsyncKind::Read;
         let (ids, action) = (&o.ids, o.action);
         let txn = ids.transaction_id.clone();
         let callback_action = crate::model::callback_action(action)

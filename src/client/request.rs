@@ -125,6 +125,59 @@ impl SearchSpec {
         Self::new(PREDICATE, PredicateList::new().with(range).to_value())
     }
 
+    /// A predicate query from OpenSPP's conditions `[{attribute, operator, value}]` (also
+    /// `attribute_name` / `attribute_value`), all of which must hold: one predicate item per
+    /// condition. Operators are the spec's (`eq gt ge lt le in`) or their symbols (`=`, `==`,
+    /// `>`, `>=`, `<`, `<=`); `!=` / `ne` and `not in` are the negation of `eq` / `in`.
+    pub fn conditions(conditions: &[Value]) -> Result<Self> {
+        use crate::query::{Operator, Predicate, PredicateList};
+        let mut list = PredicateList::new();
+        let mut violations = Vec::new();
+        for (i, c) in conditions.iter().enumerate() {
+            let at = |f: &str| format!("conditions[{i}].{f}");
+            let get = |a: &str, b: &str| c.get(a).or_else(|| c.get(b));
+            let attribute = get("attribute", "attribute_name").and_then(Value::as_str);
+            let op = get("operator", "op").and_then(Value::as_str).map(str::trim);
+            let value = get("value", "attribute_value");
+            let (Some(attribute), Some(op), Some(value)) = (attribute, op, value) else {
+                violations.push(Violation::new(
+                    at("attribute"),
+                    "each condition needs attribute, operator and value",
+                ));
+                continue;
+            };
+            let (operator, negate) = match op.to_ascii_lowercase().as_str() {
+                "=" | "==" | "eq" => (Operator::Eq, false),
+                "!=" | "<>" | "ne" => (Operator::Eq, true),
+                ">" | "gt" => (Operator::Gt, false),
+                ">=" | "ge" | "gte" => (Operator::Ge, false),
+                "<" | "lt" => (Operator::Lt, false),
+                "<=" | "le" | "lte" => (Operator::Le, false),
+                "in" => (Operator::In, false),
+                "not in" | "not_in" => (Operator::In, true),
+                other => {
+                    violations.push(Violation::new(
+                        at("operator"),
+                        format!("unknown operator {other:?} (expected =, !=, >, >=, <, <=, in, not in or eq, gt, ge, lt, le)"),
+                    ));
+                    continue;
+                }
+            };
+            let mut p = Predicate::when(attribute, operator, value.clone()).seq_num(i as i64 + 1);
+            if negate {
+                p = p.negated();
+            }
+            list = list.with(p);
+        }
+        if conditions.is_empty() {
+            violations.push(Violation::new("conditions", "at least one condition"));
+        }
+        if !violations.is_empty() {
+            return Err(Error::Validation(violations));
+        }
+        Ok(Self::new(PREDICATE, list.to_value()))
+    }
+
     pub fn page(mut self, page_number: u32, page_size: u32) -> Self {
         self.page_number = page_number;
         self.page_size = page_size;
@@ -382,6 +435,19 @@ impl TxnStatusQuery {
             attribute_value: Value::String(value),
             locale: None,
         }
+    }
+
+    /// OpenSPP's `attribute_type: "reference_id"` with one reference id is the spec's
+    /// `reference_id_list` with a one-element list.
+    pub fn normalized(&self) -> Self {
+        let mut q = self.clone();
+        if q.attribute_type == "reference_id" {
+            q.attribute_type = "reference_id_list".into();
+            if let Value::String(s) = &q.attribute_value {
+                q.attribute_value = Value::Array(vec![Value::String(s.clone())]);
+            }
+        }
+        q
     }
 
     pub(crate) fn check(&self) -> Result<()> {

@@ -187,6 +187,33 @@ impl MessageKind {
     }
 }
 
+/// The actions of the registry API (`header.action`).
+pub const ACTIONS: &[&str] = &[
+    "search",
+    "on-search",
+    "subscribe",
+    "on-subscribe",
+    "notify",
+    "unsubscribe",
+    "on-unsubscribe",
+    "txn-status",
+    "txn-on-status",
+];
+
+/// The message kind of a registry API action; an error naming `header.action` for any other
+/// word (`on_search`, `Search`), so that a misspelt action is refused before it is signed.
+pub fn known_action(action: &str) -> Result<MessageKind> {
+    MessageKind::from_action(action).ok_or_else(|| {
+        Error::Validation(vec![Violation::new(
+            "header.action",
+            format!(
+                "unknown action {action:?} (expected one of {})",
+                ACTIONS.join(", ")
+            ),
+        )])
+    })
+}
+
 /// The message kinds of a registry endpoint path (`/registry/sync/search`): the request and,
 /// for synchronous endpoints, the response. Covers every path of the five latest specs.
 pub fn endpoint_kinds(path: &str) -> Option<(MessageKind, Option<MessageKind>)> {

@@ -173,6 +173,23 @@ impl Query {
         })
     }
 
+    /// [`Query::parse`] for a query libdci must evaluate: a grammar it only passes through
+    /// (GraphQL, or another `query.type` than the Mongo-style expression) is refused here,
+    /// rather than by [`Query::matches`] later.
+    pub fn parse_evaluable(query_type: &str, query: &Value) -> Result<Query> {
+        let q = Query::parse(query_type, query)?;
+        if let Query::Expression(e) = &q {
+            if matches!(e.body, ExpressionBody::Raw(_)) {
+                return Err(Error::Query(format!(
+                    "query.type: {:?} is not evaluated by libdci (only idtype-value, predicate \
+                     and the Mongo-style expression are); build it with Query.graphql to send it",
+                    e.type_uri
+                )));
+            }
+        }
+        Ok(q)
+    }
+
     /// `(query_type, query)` for the search request builder.
     pub fn to_wire(&self) -> (&'static str, Value) {
         match self {

@@ -82,6 +82,11 @@ impl CrvsService {
         Ok(dead)
     }
 
+    /// [`CrvsService::is_deceased`] under OpenSPP's name.
+    pub fn check_death(&self, identifier_type: &str, identifier_value: &str) -> Result<bool> {
+        self.is_deceased(identifier_type, identifier_value)
+    }
+
     /// Subscribes to vital events, one subscription per event type; no types = live birth and
     /// death. Returns the ACK (the codes arrive by the on-subscribe callback).
     pub fn subscribe_events(&self, event_types: &[&str]) -> Result<Ack> {
@@ -100,6 +105,92 @@ impl CrvsService {
             .reg_event_type(LIVE_BIRTH);
         self.client.search_all(spec)
     }
+}
+
+/// One vital event read from a notification (OpenSPP's `process_notification` stores these as
+/// `spp.dci.crvs.event` records).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VitalEvent {
+    /// Lowercase (`birth`, `death`, ...), from the item's `reg_event_type` or the message's
+    /// `event_type`; None when the notification names none.
+    pub event_type: Option<String>,
+    pub event_date: Option<String>,
+    /// The first identifier of the person.
+    pub identifier_type: Option<String>,
+    pub identifier_value: Option<String>,
+    /// The record (spec form) or the notification (OpenSPP's flat form) as received.
+    pub raw_data: Value,
+}
+
+/// The lowercase event name of a `reg_event_type` (`spdci-common:RegistryEventType:LiveBirth`
+/// -> `birth`, `DEATH` -> `death`).
+fn event_name(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(|e| {
+        let last = e.rsplit([':', '/', '#']).next().unwrap_or(e);
+        match last.to_ascii_lowercase().as_str() {
+            "livebirth" | "live_birth" => "birth".to_string(),
+            other => other.to_string(),
+        }
+    })
+}
+
+/// The vital events of a notification: a notify envelope or its message, in the spec's form
+/// (`notify_event[].data.reg_records[]`, one event per record) or OpenSPP's flat form
+/// (`{event_type, event_date, identifiers: [{type, value}]}`, one event).
+pub fn vital_events(notification: &Value) -> Result<Vec<VitalEvent>> {
+    let m = notification.get("message").unwrap_or(notification);
+    if let Some(Value::Array(items)) = m.get("notify_event") {
+        let mut out = Vec::new();
+        for item in items {
+            let data = item.get("data").unwrap_or(&Value::Null);
+            let records: Vec<&Value> = match data.get("reg_records") {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(r @ Value::Object(_)) => vec![r],
+                _ => Vec::new(),
+            };
+            let kind = event_name(
+                data.get("reg_event_type")
+                    .or_else(|| item.get("reg_event_type"))
+                    .or_else(|| m.get("event_type")),
+            );
+            for rec in records {
+                let reg = mapping::from_dci(rec);
+                let first = reg.identifiers.first();
+                out.push(VitalEvent {
+                    event_type: kind.clone(),
+                    event_date: text(rec, "event_date")
+                        .or_else(|| text(rec, "date_of_event"))
+                        .or_else(|| text(item, "timestamp")),
+                    identifier_type: first.map(|i| i.identifier_type.clone()),
+                    identifier_value: first.map(|i| i.identifier_value.clone()),
+                    raw_data: rec.clone(),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    if m.get("event_type").is_some() || m.get("identifiers").is_some() {
+        let first = m.get("identifiers").and_then(|i| i.get(0));
+        let get = |k: &str| {
+            first
+                .and_then(|f| f.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        return Ok(vec![VitalEvent {
+            event_type: event_name(m.get("event_type")),
+            event_date: text(m, "event_date"),
+            identifier_type: get("type").or_else(|| get("identifier_type")),
+            identifier_value: get("value").or_else(|| get("identifier_value")),
+            raw_data: notification.clone(),
+        }]);
+    }
+    Err(crate::error::Error::Validation(vec![
+        crate::error::Violation::new(
+            "message.notify_event",
+            "a notification carries notify_event items (or event_type and identifiers)",
+        ),
+    ]))
 }
 
 /// Whether a CRVS record says the person died.

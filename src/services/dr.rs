@@ -47,6 +47,39 @@ pub struct DisabilityStatus {
     pub raw_record: Value,
 }
 
+/// The identifier types a DR lookup prefers, in order (OpenSPP's priority); else the first.
+pub const PREFERRED_ID_TYPES: &[&str] = &["UIN", "DRN", "NATIONAL_ID", "NID"];
+
+/// The identifier to look a person up by: the first of [`PREFERRED_ID_TYPES`] the person has
+/// (any case), else the first one; None when there is none.
+pub fn preferred_identifier(ids: &[(String, String)]) -> Option<&(String, String)> {
+    PREFERRED_ID_TYPES
+        .iter()
+        .find_map(|t| {
+            ids.iter()
+                .find(|(it, v)| it.eq_ignore_ascii_case(t) && !v.is_empty())
+        })
+        .or_else(|| ids.iter().find(|(_, v)| !v.is_empty()))
+}
+
+/// What to store locally for a person after asking the registry (OpenSPP's
+/// `sync_disability_data` writes these to `spp.dci.disability.status`). A person the registry
+/// does not hold is stored as without disability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisabilitySync {
+    pub has_disability: bool,
+    pub disability_types: Vec<String>,
+    pub functional_scores: BTreeMap<String, u8>,
+    pub assessment_date: Option<String>,
+    pub source_registry: Option<String>,
+    /// The record as received (`{}` when not found).
+    pub raw_data: Value,
+    /// `"synced"`.
+    pub state: String,
+    /// Whether the registry holds the person.
+    pub found: bool,
+}
+
 pub struct DrService {
     client: DCIClient,
 }
@@ -81,6 +114,57 @@ impl DrService {
             .record(identifier_type, identifier_value)?
             .map(|r| functional_scores(&r))
             .unwrap_or_default())
+    }
+
+    /// The Washington Group scores by domain with the record's `assessment_date` (when it has
+    /// one); None when the person is not found (OpenSPP's `get_functional_assessment`).
+    pub fn get_functional_assessment(
+        &self,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> Result<Option<serde_json::Map<String, Value>>> {
+        Ok(self.record(identifier_type, identifier_value)?.map(|rec| {
+            let mut m: serde_json::Map<String, Value> = functional_scores(&rec)
+                .into_iter()
+                .map(|(k, v)| (k, Value::from(v)))
+                .collect();
+            if let Some(d) = disability_status(&rec).assessment_date {
+                m.insert("assessment_date".into(), Value::String(d));
+            }
+            m
+        }))
+    }
+
+    /// What to store for the person: the registry's disability record, or "no disability"
+    /// when it holds none.
+    pub fn sync_disability_data(
+        &self,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> Result<DisabilitySync> {
+        let status = self.get_disability_status(identifier_type, identifier_value)?;
+        Ok(match status {
+            Some(s) => DisabilitySync {
+                has_disability: s.has_disability,
+                disability_types: s.disability_types,
+                functional_scores: s.functional_scores,
+                assessment_date: s.assessment_date,
+                source_registry: s.source_registry,
+                raw_data: s.raw_record,
+                state: "synced".into(),
+                found: true,
+            },
+            None => DisabilitySync {
+                has_disability: false,
+                disability_types: Vec::new(),
+                functional_scores: BTreeMap::new(),
+                assessment_date: None,
+                source_registry: None,
+                raw_data: Value::Object(Default::default()),
+                state: "synced".into(),
+                found: false,
+            },
+        })
     }
 
     /// Whether the person is a person with disability: any WG domain at 3 or more. A record

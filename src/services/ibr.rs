@@ -33,6 +33,22 @@ pub struct BeneficiaryInfo {
     pub programs: Vec<String>,
     /// The record as received.
     pub metadata: Value,
+    /// The `reference_id` of the search item the record came in.
+    #[serde(default)]
+    pub reference_id: Option<String>,
+    /// The record's identifiers (`identifier_type`, `identifier_value`).
+    #[serde(default)]
+    pub identifiers: Vec<mapping::Identifier>,
+}
+
+/// Whether a person is enrolled, in which programmes, and the first record found (OpenSPP's
+/// `get_enrollment_status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrollmentStatus {
+    pub enrolled: bool,
+    /// Every programme of every record found (sorted, without repeats).
+    pub programs: Vec<String>,
+    pub beneficiary_info: Option<BeneficiaryInfo>,
 }
 
 /// One `enrolled_response` item.
@@ -93,15 +109,35 @@ impl IbrService {
         let r = self
             .client
             .search_by_id(identifier_type, identifier_value)?;
-        Ok(r.records()
-            .map(|rec| BeneficiaryInfo {
+        Ok(r.items
+            .iter()
+            .flat_map(|item| item.records.iter().map(move |rec| (item, rec)))
+            .map(|(item, rec)| BeneficiaryInfo {
                 identifier_type: identifier_type.to_string(),
                 identifier_value: identifier_value.to_string(),
                 name: beneficiary_name(rec),
                 programs: programs_of(rec).into_iter().collect(),
                 metadata: rec.clone(),
+                reference_id: item.reference_id.clone(),
+                identifiers: mapping::from_dci(rec.get("member").unwrap_or(rec)).identifiers,
             })
             .collect())
+    }
+
+    /// Whether the person is enrolled: a search by identifier; every programme of every record
+    /// found, and the first record as `beneficiary_info`.
+    pub fn enrollment_status(
+        &self,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> Result<EnrollmentStatus> {
+        let found = self.search_beneficiary(identifier_type, identifier_value)?;
+        let programs: BTreeSet<String> = found.iter().flat_map(|b| b.programs.clone()).collect();
+        Ok(EnrollmentStatus {
+            enrolled: !found.is_empty(),
+            programs: programs.into_iter().collect(),
+            beneficiary_info: found.into_iter().next(),
+        })
     }
 
     /// Whether the person is enrolled, through `/registry/sync/enrolled` (`EnrolledRequest`

@@ -23,9 +23,9 @@ pub mod dr;
 pub mod ibr;
 pub mod mapping;
 
-pub use crvs::{BirthRecord, CrvsService};
-pub use dr::{DisabilityStatus, DrService};
-pub use ibr::{BeneficiaryInfo, DuplicationResult, EnrolledItem, IbrService};
+pub use crvs::{vital_events, BirthRecord, CrvsService, VitalEvent};
+pub use dr::{preferred_identifier, DisabilityStatus, DisabilitySync, DrService};
+pub use ibr::{BeneficiaryInfo, DuplicationResult, EnrolledItem, EnrollmentStatus, IbrService};
 pub use mapping::{from_dci, to_dci, Address, Identifier, Registrant};
 
 use serde_json::Value;

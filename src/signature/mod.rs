@@ -303,6 +303,20 @@ pub struct VerifyOptions {
     pub profile: Option<Profile>,
 }
 
+/// Whether a kid of the DCI form `{sender_id}|{key_id}|{alg}` must name the envelope's
+/// `header.sender_id`: a key that verifies a signature proves who signed only if the claimed
+/// sender is the one the key belongs to (with a single key, nothing else ties them). Kids
+/// without a sender part (JWS thumbprints, bare key ids) and signatures without a kid are not
+/// checked. [`verify_bytes`] binds; [`verify_bytes_with`] takes the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SenderBinding {
+    /// The kid's sender must be `header.sender_id` (the default).
+    #[default]
+    KidMatchesHeader,
+    /// No check (the caller ties key and sender itself).
+    Off,
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
@@ -311,6 +325,33 @@ impl Default for VerifyOptions {
             profile: None,
         }
     }
+}
+
+/// The sender a DCI kid (`{sender_id}|{key_id}|{alg}`) names; None for other kid forms.
+pub fn kid_sender(kid: &str) -> Option<&str> {
+    let parts: Vec<&str> = kid.split('|').collect();
+    (parts.len() == 3 && !parts[0].is_empty()).then_some(parts[0])
+}
+
+/// Refuses a verified signature whose kid names another sender than `header.sender_id`.
+fn check_sender_binding(verified: &Verified, header: &Node<'_>) -> Result<()> {
+    let Some(kid) = verified.kid.as_deref() else {
+        return Ok(());
+    };
+    let Some(signer) = kid_sender(kid) else {
+        return Ok(());
+    };
+    // A header without a sender is refused by message validation, not here.
+    let Some(Node::String(sender)) = header.get("sender_id") else {
+        return Ok(());
+    };
+    let sender = sender.decode();
+    if sender != signer {
+        return Err(Error::SignatureInvalid(format!(
+            "the signature's kid {kid:?} names sender {signer:?}, but header.sender_id is {sender:?}"
+        )));
+    }
+    Ok(())
 }
 
 /// What a successful verification found.
@@ -323,11 +364,22 @@ pub struct Verified {
     pub expires: Option<i64>,
 }
 
-/// Verifies an envelope over the bytes as received.
+/// Verifies an envelope over the bytes as received; the kid's sender must be
+/// `header.sender_id` ([`SenderBinding::KidMatchesHeader`]).
 pub fn verify_bytes(
     envelope: &[u8],
     keys: &dyn KeyResolver,
     opts: &VerifyOptions,
+) -> Result<Verified> {
+    verify_bytes_with(envelope, keys, opts, SenderBinding::KidMatchesHeader)
+}
+
+/// [`verify_bytes`] with an explicit [`SenderBinding`].
+pub fn verify_bytes_with(
+    envelope: &[u8],
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+    binding: SenderBinding,
 ) -> Result<Verified> {
     let root = canonical::parse(envelope)?;
     if !matches!(root, Node::Object(_)) {
@@ -357,14 +409,30 @@ pub fn verify_bytes(
         Some(p) => p,
         None => detect_profile(&signature),
     };
+    let verified = verify_profile(profile, &signature, header, message, keys, opts)?;
+    if binding == SenderBinding::KidMatchesHeader {
+        check_sender_binding(&verified, header)?;
+    }
+    Ok(verified)
+}
+
+/// Verifies `signature` over `header` and `message` in `profile`.
+fn verify_profile(
+    profile: Profile,
+    signature: &str,
+    header: &Node<'_>,
+    message: &Node<'_>,
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+) -> Result<Verified> {
     match profile {
         Profile::Spdci => with_scratch(|payload| {
             canonical_pair_nodes(payload, header, message, Style::Ascii)?;
-            spdci::verify(&signature, payload, keys, opts)
+            spdci::verify(signature, payload, keys, opts)
         }),
         Profile::JwsDetached => with_scratch(|payload| {
             canonical_pair_nodes(payload, header, message, Style::Utf8)?;
-            match jws_detached::verify(&signature, payload, keys) {
+            match jws_detached::verify(signature, payload, keys) {
                 // OpenG2P canonicalises with orjson, which spells some floats differently from
                 // Python (1e-7 against 1e-07, 0.00001 against 1e-05), while the wire may carry
                 // either. Only when the message holds a float, and only when the orjson bytes
@@ -381,13 +449,13 @@ pub fn verify_bytes(
                     if orjson == *payload {
                         Err(Error::SignatureInvalid(reason))
                     } else {
-                        jws_detached::verify(&signature, &orjson, keys)
+                        jws_detached::verify(signature, &orjson, keys)
                     }
                 }
                 other => other,
             }
         }),
-        Profile::JwsCompact => jws_compact::verify(&signature, header, message, keys),
+        Profile::JwsCompact => jws_compact::verify(signature, header, message, keys),
     }
 }
 

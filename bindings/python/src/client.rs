@@ -2,12 +2,13 @@
 //! and the embeddable listener (dci::client). Every network call releases the GIL.
 
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dci::client::datasource::{known_flat_names, RECORD_ONLY_NAMES};
 use dci::client::{
-    CallbackListener, CallbackResult, DCIClient, DataSource, SearchSpec, SubscribeSpec,
-    TxnStatusQuery,
+    AuthConfig, CallOptions, CallbackListener, CallbackResult, DCIClient, DataSource, DataSources,
+    Dialect, RegistryType, SearchSpec, SubscribeSpec, TxnStatusQuery,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -49,6 +50,130 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
     DataSource::from_flat(m).py_err()
 }
 
+/// Unknown keyword arguments of a constructor: a ValidationError naming them (the core's
+/// configuration error, kind ``config``, ``.field`` the first name).
+pub fn refuse_unknown(what: &str, unknown: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(u) = unknown else { return Ok(()) };
+    let names: Vec<String> = u
+        .keys()
+        .iter()
+        .map(|k| k.extract::<String>())
+        .collect::<PyResult<_>>()?;
+    match names.first() {
+        None => Ok(()),
+        Some(first) => Err(config_err(
+            first,
+            format!(
+                "unknown keyword argument(s) of {what}: {}",
+                names.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Whether an Odoo-like value stands for "empty": None, False, or an empty recordset (falsy
+/// and not a number or str).
+fn odoo_empty(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if v.is_none() {
+        return Ok(true);
+    }
+    if let Ok(b) = v.cast::<pyo3::types::PyBool>() {
+        return Ok(!b.is_true());
+    }
+    if v.cast::<PyString>().is_ok() || v.cast::<pyo3::types::PyInt>().is_ok() {
+        return Ok(false);
+    }
+    Ok(!v.is_truthy()?)
+}
+
+/// A record shaped like OpenSPP's ``spp.dci.data.source`` (an Odoo record or any object with
+/// its flat fields as attributes) -> the flat dict the core reads. ``signing_key_id`` may be a
+/// ``spp.dci.signing.key`` record (``private_key``, ``key_id``, ``state``).
+fn record_fields<'py>(rec: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = rec.py();
+    let out = PyDict::new(py);
+    for name in known_flat_names() {
+        if RECORD_ONLY_NAMES.contains(&name) {
+            continue;
+        }
+        let Ok(v) = rec.getattr(name) else { continue };
+        if v.is_callable() {
+            continue;
+        }
+        if name == "signing_key_id" && v.cast::<PyString>().is_err() {
+            if odoo_empty(&v)? {
+                continue;
+            }
+            if let Ok(state) = v.getattr("state") {
+                let state: Option<String> = state.extract().ok();
+                if state.as_deref().is_some_and(|s| s != "active") {
+                    return Err(config_err(
+                        "signing_key_id",
+                        format!("the signing key is not active (state {state:?})"),
+                    ));
+                }
+            }
+            for (attr, field) in [("private_key", "signing_key"), ("key_id", "signing_key_id")] {
+                let x = v.getattr(attr).map_err(|_| {
+                    config_err(
+                        "signing_key_id",
+                        format!("the signing key record has no {attr}"),
+                    )
+                })?;
+                if !odoo_empty(&x)? {
+                    out.set_item(field, x)?;
+                }
+            }
+            continue;
+        }
+        if odoo_empty(&v)? && name != "verify_ssl" && name != "verify_tls" {
+            continue;
+        }
+        out.set_item(name, v)?;
+    }
+    Ok(out)
+}
+
+/// What ``test_connection`` found last (OpenSPP's ``state``, ``last_error``,
+/// ``last_test_date``).
+#[derive(Debug, Clone)]
+pub struct Status {
+    state: &'static str,
+    last_error: Option<String>,
+    last_test_date: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            state: "draft",
+            last_error: None,
+            last_test_date: None,
+        }
+    }
+}
+
+/// Records the outcome of a connection test on the shared status.
+fn record_test<T>(status: &Mutex<Status>, r: &dci::Result<T>) {
+    if let Ok(mut s) = status.lock() {
+        match r {
+            Ok(_) => {
+                s.state = "active";
+                s.last_error = None;
+                s.last_test_date = Some(chrono_now());
+            }
+            Err(e) => {
+                s.state = "error";
+                s.last_error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+fn chrono_now() -> String {
+    dci::model::now_rfc3339()
+}
+
 /// One external DCI registry: where it is, who we are to it (``our_sender_id``), how we
 /// authenticate (``auth``), sign (``signing``) and verify (``registry_key``), its endpoints and
 /// dialect. Validated when built; errors name the field (``ValidationError.field``).
@@ -64,14 +189,42 @@ fn build_data_source(fields: &Bound<'_, PyDict>) -> PyResult<DataSource> {
 #[derive(Clone)]
 pub struct PyDataSource {
     pub inner: DataSource,
+    /// Shared with the clients built from this object, so their connection tests update it.
+    pub status: Arc<Mutex<Status>>,
 }
 
 impl PyDataSource {
+    pub fn of(inner: DataSource) -> Self {
+        PyDataSource {
+            inner,
+            status: Arc::default(),
+        }
+    }
+
     /// A DataSource the core read from a file or text.
     fn read(ds: dci::Result<DataSource>) -> PyResult<Self> {
-        Ok(PyDataSource {
-            inner: ds.py_err()?,
-        })
+        Ok(Self::of(ds.py_err()?))
+    }
+
+    fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// A DataSource from a DataSource, a dict of its fields, or an OpenSPP-like record.
+    pub fn coerce(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(d) = obj.cast::<PyDataSource>() {
+            return Ok(d.get().clone());
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            return Ok(Self::of(build_data_source(d)?));
+        }
+        if obj.hasattr("base_url")? {
+            return Ok(Self::of(build_data_source(&record_fields(obj)?)?));
+        }
+        Err(PyTypeError::new_err(
+            "data_source: expected a DataSource, a DCIClient, a dict of DataSource fields or a \
+             record with spp.dci.data.source's fields",
+        ))
     }
 }
 
@@ -113,18 +266,22 @@ pymethods_with_fields! {
             if let Some(s) = our_sender_id {
                 all.set_item("our_sender_id", s)?;
             }
-            Ok(PyDataSource {
-                inner: build_data_source(&all)?,
-            })
+            Ok(Self::of(build_data_source(&all)?))
         }
 
         /// From a dict of the same fields as the keyword arguments.
         #[staticmethod]
         fn from_dict(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
             let _ = py;
-            Ok(PyDataSource {
-                inner: build_data_source(config)?,
-            })
+            Ok(Self::of(build_data_source(config)?))
+        }
+
+        /// From an object with the fields of OpenSPP's ``spp.dci.data.source`` as attributes
+        /// (an Odoo record): empty fields (``False``) are unset, ``signing_key_id`` may be an
+        /// ``spp.dci.signing.key`` record (its ``private_key`` and ``key_id`` are read).
+        #[staticmethod]
+        fn from_record(record: &Bound<'_, PyAny>) -> PyResult<Self> {
+            Ok(Self::of(build_data_source(&record_fields(record)?)?))
         }
 
         /// From a ``.toml`` or ``.json`` file (by extension).
@@ -165,24 +322,174 @@ pymethods_with_fields! {
             if let Some(f) = fields {
                 all.update(f.as_mapping())?;
             }
-            Ok(PyDataSource {
-                inner: build_data_source(&all)?,
-            })
+            Ok(Self::of(build_data_source(&all)?))
         }
 
-        /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``).
+        /// Exercises the configured auth and a trivial request (see ``DCIClient.test_connection``);
+        /// sets ``state`` (``"active"`` or ``"error"``) and ``last_error``, then returns the
+        /// report or raises.
         fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             let ds = self.inner.clone();
-            let report = py
-                .detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()))
-                .py_err()?;
-            conv::ser_to_py(py, &report)
+            let r = py.detach(move || DCIClient::new(ds).and_then(|c| c.test_connection()));
+            record_test(&self.status, &r);
+            conv::ser_to_py(py, &r.py_err()?)
         }
 
         /// ``crvs``, ``social``, ``ibr``, ``dr`` or ``fr``.
         #[getter]
-        fn registry_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::ser_to_py(py, &self.inner.registry_type)
+        fn registry_type(&self) -> &'static str {
+            self.inner.registry_type.name()
+        }
+
+        /// The spec's ``reg_type`` for the registry type (``ns:org:RegistryType:Civil``, ...).
+        #[getter]
+        fn reg_type(&self) -> &'static str {
+            self.inner.registry_type.reg_type()
+        }
+
+        /// ``"none"``, ``"bearer"``, ``"basic"`` or ``"oauth2"``.
+        #[getter]
+        fn auth_type(&self) -> &'static str {
+            match self.inner.auth {
+                AuthConfig::None => "none",
+                AuthConfig::Bearer { .. } => "bearer",
+                AuthConfig::Basic { .. } => "basic",
+                AuthConfig::OAuth2 { .. } => "oauth2",
+            }
+        }
+
+        /// The OAuth2 client id (None unless ``auth_type`` is ``"oauth2"``).
+        #[getter]
+        fn oauth2_client_id(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            }
+        }
+
+        /// The OAuth2 token URL as requested (``oauth2_token_url``, else ``base_url`` +
+        /// ``auth_endpoint``); None unless OAuth2.
+        #[getter]
+        fn oauth2_token_url(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { token_url, .. } => Some(
+                    self.inner
+                        .url(token_url.as_deref().unwrap_or(&self.inner.endpoints.token)),
+                ),
+                _ => None,
+            }
+        }
+
+        /// The OAuth2 scope, if any.
+        #[getter]
+        fn oauth2_scope(&self) -> Option<String> {
+            match &self.inner.auth {
+                AuthConfig::OAuth2 { scope, .. } => scope.clone(),
+                _ => None,
+            }
+        }
+
+        /// ``"body"`` (RFC 6749) or ``"query"`` (OpenCRVS): where the token request sends
+        /// the credentials (unset: the dialect decides, ``query`` for opencrvs).
+        #[getter]
+        fn oauth2_credential_location(&self) -> &'static str {
+            use dci::client::CredentialLocation::*;
+            match self.inner.oauth2_credential_location {
+                Some(Query) => "query",
+                Some(Body) => "body",
+                None if self.inner.dialect.token_credentials_in_query() => "query",
+                None => "body",
+            }
+        }
+
+        /// The key id of our signing key (None when requests go unsigned).
+        #[getter]
+        fn signing_key_id(&self) -> Option<String> {
+            self.inner.signing.as_ref().map(|s| s.key_id.clone())
+        }
+
+        /// Whether TLS certificates are verified (``verify_tls``).
+        #[getter]
+        fn verify_ssl(&self) -> bool {
+            self.inner.verify_tls
+        }
+
+        /// Whether TLS certificates are verified.
+        #[getter]
+        fn verify_tls(&self) -> bool {
+            self.inner.verify_tls
+        }
+
+        /// Per-request timeout in seconds (``timeout_secs``).
+        #[getter]
+        fn timeout(&self) -> f64 {
+            self.inner.timeout_secs
+        }
+
+        /// The dialect (``spdci``, ``opencrvs``, ``openg2p``, ``openspp2``).
+        #[getter]
+        fn dialect(&self) -> &'static str {
+            self.inner.dialect.name()
+        }
+
+        /// The sync search path (``/registry/sync/search``).
+        #[getter]
+        fn search_endpoint(&self) -> String {
+            self.inner.endpoints.sync_search.clone()
+        }
+
+        /// The async search path (``/registry/search``).
+        #[getter]
+        fn async_search_endpoint(&self) -> String {
+            self.inner.endpoints.search.clone()
+        }
+
+        /// The subscribe path (``/registry/subscribe``).
+        #[getter]
+        fn subscribe_endpoint(&self) -> String {
+            self.inner.endpoints.subscribe.clone()
+        }
+
+        /// The unsubscribe path (``/registry/unsubscribe``).
+        #[getter]
+        fn unsubscribe_endpoint(&self) -> String {
+            self.inner.endpoints.unsubscribe.clone()
+        }
+
+        /// The sync transaction-status path (``/registry/sync/txn/status``).
+        #[getter]
+        fn txn_status_endpoint(&self) -> String {
+            self.inner.endpoints.sync_txn_status.clone()
+        }
+
+        /// The OAuth2 token path (``/oauth2/client/token``).
+        #[getter]
+        fn auth_endpoint(&self) -> String {
+            self.inner.endpoints.token.clone()
+        }
+
+        /// Every endpoint path, by name (``sync_search``, ``search``, ``subscribe``, ...).
+        #[getter]
+        fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            conv::ser_to_py(py, &self.inner.endpoints)
+        }
+
+        /// ``"draft"`` until a connection test, then ``"active"`` or ``"error"``.
+        #[getter]
+        fn state(&self) -> &'static str {
+            self.status().state
+        }
+
+        /// The error of the last failed connection test (None after a successful one).
+        #[getter]
+        fn last_error(&self) -> Option<String> {
+            self.status().last_error
+        }
+
+        /// When the last successful connection test ran (RFC 3339, UTC).
+        #[getter]
+        fn last_test_date(&self) -> Option<String> {
+            self.status().last_test_date
         }
 
         fn __repr__(&self) -> String {
@@ -192,6 +499,90 @@ pymethods_with_fields! {
             )
         }
 }
+}
+
+/// Several data sources, looked up by ``code`` or registry type (OpenSPP's
+/// ``get_by_code`` / ``get_by_registry_type`` of ``spp.dci.data.source``). Also usable as the
+/// ``env["spp.dci.data.source"]`` model of a duck-typed env for the services
+/// (``{"spp.dci.data.source": sources}``).
+#[pyclass(frozen, module = "dci._dci", name = "DataSources")]
+pub struct PyDataSources {
+    sources: Vec<PyDataSource>,
+}
+
+impl PyDataSources {
+    fn of(all: DataSources) -> Self {
+        PyDataSources {
+            sources: all.sources.into_iter().map(PyDataSource::of).collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyDataSources {
+    /// ``sources``: DataSources (or dicts of their fields); codes must be unique.
+    #[new]
+    #[pyo3(signature = (sources = None))]
+    fn new(sources: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let mut out: Vec<PyDataSource> = Vec::new();
+        if let Some(list) = sources {
+            for item in list.try_iter()? {
+                out.push(PyDataSource::coerce(&item?)?);
+            }
+        }
+        // The core's checks (unique codes, every source valid), errors naming the entry.
+        let all = DataSources {
+            sources: out.iter().map(|d| d.inner.clone()).collect(),
+        };
+        let text = serde_json::to_string(&all).map_err(|e| config_err("json", e.to_string()))?;
+        DataSources::from_json_str(&text).py_err()?;
+        Ok(PyDataSources { sources: out })
+    }
+
+    /// From a ``.toml`` (``[[data_source]]`` tables) or ``.json`` (``{"data_source": [...]}``)
+    /// file.
+    #[staticmethod]
+    fn from_file(path: &str) -> PyResult<Self> {
+        Ok(Self::of(DataSources::from_file(path).py_err()?))
+    }
+
+    /// The source with this code; ValidationError (``.field`` ``code``) when there is none.
+    fn get_by_code(&self, code: &str) -> PyResult<PyDataSource> {
+        self.sources
+            .iter()
+            .find(|d| d.inner.code == code)
+            .cloned()
+            .ok_or_else(|| config_err("code", format!("no data source with code {code:?}")))
+    }
+
+    /// Every source of a registry type (any spelling ``registry_type`` takes:
+    /// ``"crvs"``, ``"ns:org:RegistryType:Civil"``, ``"CRVS"``, ...); empty when none.
+    fn get_by_registry_type(&self, registry_type: &str) -> PyResult<Vec<PyDataSource>> {
+        let t = RegistryType::parse(registry_type).py_err()?;
+        Ok(self
+            .sources
+            .iter()
+            .filter(|d| d.inner.registry_type == t)
+            .cloned()
+            .collect())
+    }
+
+    /// Every code, in order.
+    fn codes(&self) -> Vec<String> {
+        self.sources.iter().map(|d| d.inner.code.clone()).collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.sources.len()
+    }
+
+    fn __getitem__(&self, code: &str) -> PyResult<PyDataSource> {
+        self.get_by_code(code)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DataSources(codes={:?})", self.codes())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +690,17 @@ impl SearchOptions<'_, '_> {
 #[pyclass(frozen, module = "dci._dci", name = "DCIClient")]
 pub struct PyDCIClient {
     pub inner: DCIClient,
+    /// The status of the DataSource this client was built from (``test_connection`` sets it).
+    pub status: Arc<Mutex<Status>>,
+}
+
+impl PyDCIClient {
+    pub fn of(inner: DCIClient) -> Self {
+        PyDCIClient {
+            inner,
+            status: Arc::default(),
+        }
+    }
 }
 
 impl PyDCIClient {
@@ -308,34 +710,45 @@ impl PyDCIClient {
         spec: SearchSpec,
         async_mode: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.send(py, spec, async_mode, CallOptions::default())
+    }
+
+    fn send<'py>(
+        &self,
+        py: Python<'py>,
+        spec: SearchSpec,
+        async_mode: bool,
+        opts: CallOptions,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
         if async_mode {
-            conv::released(py, || c.search_async(&spec))
+            conv::released(py, || c.search_async_with(&spec, &opts))
         } else {
-            let r = py.detach(|| c.search_sync(&spec)).py_err()?;
+            let r = py.detach(|| c.search_sync_with(&spec, &opts)).py_err()?;
             conv::to_py(py, &r.raw)
         }
     }
 }
 
-/// A DataSource, a DCIClient, or a dict of DataSource fields.
-pub fn client_from(obj: &Bound<'_, PyAny>, signer: Option<Signer>) -> PyResult<DCIClient> {
+/// A DataSource, a DCIClient, a dict of DataSource fields, or an OpenSPP-like data-source
+/// record; with the status the client shares with the DataSource it came from.
+pub fn client_from(obj: &Bound<'_, PyAny>, signer: Option<Signer>) -> PyResult<PyDCIClient> {
     if let Ok(c) = obj.cast::<PyDCIClient>() {
-        return Ok(c.get().inner.clone());
+        let c = c.get();
+        return Ok(PyDCIClient {
+            inner: c.inner.clone(),
+            status: c.status.clone(),
+        });
     }
-    let ds = if let Ok(d) = obj.cast::<PyDataSource>() {
-        d.get().inner.clone()
-    } else if let Ok(d) = obj.cast::<PyDict>() {
-        build_data_source(d)?
-    } else {
-        return Err(PyTypeError::new_err(
-            "data_source: expected a DataSource, a DCIClient or a dict of DataSource fields",
-        ));
+    let ds = PyDataSource::coerce(obj)?;
+    let inner = match signer {
+        Some(s) => DCIClient::with_signer(ds.inner, s).py_err()?,
+        None => DCIClient::new(ds.inner).py_err()?,
     };
-    match signer {
-        Some(s) => DCIClient::with_signer(ds, s).py_err(),
-        None => DCIClient::new(ds).py_err(),
-    }
+    Ok(PyDCIClient {
+        inner,
+        status: ds.status,
+    })
 }
 
 #[pymethods]
@@ -346,23 +759,25 @@ impl PyDCIClient {
     /// Raises ValidationError naming the field when ``base_url`` or ``our_sender_id`` is
     /// missing or malformed.
     #[new]
-    #[pyo3(signature = (data_source, env = None, *, signer = None))]
+    #[pyo3(signature = (data_source, env = None, *, signer = None, **unknown))]
     fn new(
         data_source: &Bound<'_, PyAny>,
         env: Option<&Bound<'_, PyAny>>,
         signer: Option<&Bound<'_, PySigner>>,
+        unknown: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let _ = env;
+        refuse_unknown("DCIClient", unknown)?;
         let signer = signer.map(|s| s.get().clone_signer()).transpose()?;
-        let inner = client_from(data_source, signer)?;
-        Ok(PyDCIClient { inner })
+        client_from(data_source, signer)
     }
 
-    /// The data source this client was built from.
+    /// The data source this client was built from (its ``state`` is shared).
     #[getter]
     fn data_source(&self) -> PyDataSource {
         PyDataSource {
             inner: self.inner.data_source().clone(),
+            status: self.status.clone(),
         }
     }
 
@@ -404,13 +819,14 @@ impl PyDCIClient {
         self.sync(py, spec, false)
     }
 
-    /// Async search (``/registry/search``): returns once the registry acknowledges, with
+    /// Async search (``/registry/search``): ``callback_url`` replaces ``our_callback_uri`` for
+    /// this request. Returns once the registry acknowledges, with
     /// ``{"ack_status", "correlation_id", "timestamp", "transaction_id", "message_id",
     /// "reference_ids", "raw"}``. The result arrives at ``our_callback_uri`` + ``/on-search``
     /// (see ``handle_callback``, ``CallbackListener`` and ``wait_for``).
     #[pyo3(signature = (query_type, query_value = None, record_type = None, page = 1, page_size = 10,
-        registry_type = None, registry_event_type = None, *, sort = None, consent = None,
-        authorize = None, locale = None))]
+        registry_type = None, registry_event_type = None, callback_url = None, *, sort = None,
+        consent = None, authorize = None, locale = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_async<'py>(
         &self,
@@ -422,6 +838,7 @@ impl PyDCIClient {
         page_size: u32,
         registry_type: Option<String>,
         registry_event_type: Option<String>,
+        callback_url: Option<String>,
         sort: Option<&Bound<'py, PyAny>>,
         consent: Option<&Bound<'py, PyAny>>,
         authorize: Option<&Bound<'py, PyAny>>,
@@ -440,7 +857,11 @@ impl PyDCIClient {
             locale,
         }
         .spec((qt, q))?;
-        self.sync(py, spec, true)
+        let opts = CallOptions {
+            callback_uri: callback_url,
+            ..Default::default()
+        };
+        self.send(py, spec, true, opts)
     }
 
     /// Identifier lookup (``idtype-value``); the response envelope, or the ack with
@@ -465,6 +886,32 @@ impl PyDCIClient {
         }
         .spec(wire(SearchSpec::by_id(identifier_type, identifier_value)))?;
         self.sync(py, spec, async_mode)
+    }
+
+    /// The identifier lookup under the name OpenSPP's documentation gives it: the same search
+    /// as ``search_by_id``, in the data source's dialect (an ``opencrvs`` data source gets
+    /// OpenCRVS's envelope).
+    #[pyo3(signature = (identifier_type, identifier_value, record_type = None, page = 1, page_size = 10, async_mode = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_by_identifier<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+        record_type: Option<String>,
+        page: u32,
+        page_size: u32,
+        async_mode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.search_by_id(
+            py,
+            identifier_type,
+            identifier_value,
+            record_type,
+            page,
+            page_size,
+            async_mode,
+        )
     }
 
     /// Predicate search: ``predicate`` is the wire list of
@@ -494,21 +941,57 @@ impl PyDCIClient {
     }
 
     /// Expression search: ``expression`` as sent (an expression object, or a predicate list as
-    /// OpenSPP sends it; a Query works too).
-    #[pyo3(signature = (expression, record_type = None, page = 1, page_size = 10, registry_type = None,
-        registry_event_type = None, async_mode = false))]
+    /// OpenSPP sends it; a Query works too), or ``conditions=[{"attribute", "operator",
+    /// "value"}]`` (OpenSPP's overview form; all must hold), sent as a spec predicate query.
+    #[pyo3(signature = (expression = None, record_type = None, page = 1, page_size = 10, registry_type = None,
+        registry_event_type = None, async_mode = false, *, conditions = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_by_expression<'py>(
         &self,
         py: Python<'py>,
-        expression: &Bound<'py, PyAny>,
+        expression: Option<&Bound<'py, PyAny>>,
         record_type: Option<String>,
         page: u32,
         page_size: u32,
         registry_type: Option<String>,
         registry_event_type: Option<String>,
         async_mode: bool,
+        conditions: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let built = match (expression, conditions) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(config_err(
+                    "conditions",
+                    "give either an expression or conditions=[{attribute, operator, value}]",
+                ))
+            }
+            (None, Some(c)) => {
+                let list = match conv::to_value(c, "conditions")? {
+                    Value::Array(a) => a,
+                    _ => {
+                        return Err(config_err(
+                            "conditions",
+                            "a list of {attribute, operator, value}",
+                        ))
+                    }
+                };
+                Some(SearchSpec::conditions(&list).py_err()?)
+            }
+            (Some(_), None) => None,
+        };
+        if let Some(spec) = built {
+            let spec = SearchOptions {
+                record_type,
+                page,
+                page_size,
+                registry_type,
+                registry_event_type,
+                ..Default::default()
+            }
+            .spec(wire(spec))?;
+            return self.sync(py, spec, async_mode);
+        }
+        let expression = expression.ok_or_else(|| config_err("expression", "required"))?;
         let q = match expression.cast::<PyQuery>() {
             Ok(q) => q.get().inner.to_wire().1,
             Err(_) => conv::to_value(expression, "expression")?,
@@ -526,9 +1009,10 @@ impl PyDCIClient {
     }
 
     /// ``attribute_name`` between ``start_date`` and ``end_date`` inclusive (a spec predicate;
-    /// registries with their own range syntax get it through the data source's ``dialect``).
+    /// registries with their own range syntax get it through the data source's ``dialect``;
+    /// ``use_opencrvs_format=True`` sends this request in the ``opencrvs`` dialect).
     #[pyo3(signature = (start_date, end_date, attribute_name = "dateOfEvent", event_type = None,
-        record_type = None, page = 1, page_size = 10, async_mode = false))]
+        record_type = None, page = 1, page_size = 10, async_mode = false, use_opencrvs_format = false))]
     #[allow(clippy::too_many_arguments)]
     fn search_by_date_range<'py>(
         &self,
@@ -541,6 +1025,7 @@ impl PyDCIClient {
         page: u32,
         page_size: u32,
         async_mode: bool,
+        use_opencrvs_format: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = SearchOptions {
             record_type,
@@ -554,7 +1039,11 @@ impl PyDCIClient {
             start_date,
             end_date,
         )))?;
-        self.sync(py, spec, async_mode)
+        let opts = CallOptions {
+            dialect: use_opencrvs_format.then_some(Dialect::Opencrvs),
+            ..Default::default()
+        };
+        self.send(py, spec, async_mode, opts)
     }
 
     /// Every record of every page of a sync search (pages of ``page_size``).
@@ -586,8 +1075,9 @@ impl PyDCIClient {
     }
 
     /// Subscribes to registry events (``event_type``: one ``reg_event_type`` or a list);
-    /// ``filter_query`` defaults to every record. Returns the ack; the subscription codes
-    /// arrive by the on-subscribe callback.
+    /// ``filter_query`` defaults to every record (``{"type": "*", "value": "*"}``), as
+    /// OpenSPP's. Returns the ack; the subscription codes arrive by the on-subscribe callback
+    /// (without ``our_callback_uri``, as OpenSPP allows, the ack is all there is).
     #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None))]
     fn subscribe<'py>(
         &self,
@@ -630,8 +1120,8 @@ impl PyDCIClient {
     }
 
     /// Sync transaction status (``/registry/sync/txn/status``): ``attribute_type``
-    /// ``transaction_id``, ``correlation_id``, ``reference_id_list`` or
-    /// ``subscription_code_list``; ``txn_type`` ``search``, ``subscribe`` or ``unsubscribe``.
+    /// ``transaction_id``, ``correlation_id``, ``reference_id_list`` (OpenSPP's
+    /// ``reference_id`` with one id is read as that) or ``subscription_code_list``; ``txn_type`` ``search``, ``subscribe`` or ``unsubscribe``.
     /// Returns the response envelope.
     #[pyo3(signature = (attribute_value, attribute_type = "transaction_id", txn_type = "search"))]
     fn txn_status<'py>(
@@ -657,7 +1147,38 @@ impl PyDCIClient {
     /// "item_rejection", "signature", "elapsed_ms"}``; raises on failure.
     fn test_connection<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        conv::released(py, || c.test_connection())
+        let r = py.detach(|| c.test_connection());
+        record_test(&self.status, &r);
+        conv::ser_to_py(py, &r.py_err()?)
+    }
+
+    /// The OAuth2 access token: the cached one, or a fresh one (also with
+    /// ``force_refresh``). ValidationError (``.field`` ``auth_type``) when the data source
+    /// does not use OAuth2; AuthError when the token endpoint refuses.
+    #[pyo3(signature = (force_refresh = false))]
+    fn get_oauth2_token(&self, py: Python<'_>, force_refresh: bool) -> PyResult<String> {
+        let c = &self.inner;
+        py.detach(|| c.get_oauth2_token(force_refresh)).py_err()
+    }
+
+    /// The HTTP headers a request carries: ``Content-Type``, ``Accept`` and, when the data
+    /// source authenticates, ``Authorization`` (a fresh OAuth2 token with
+    /// ``force_refresh_token``).
+    #[pyo3(signature = (force_refresh_token = false))]
+    fn get_headers<'py>(
+        &self,
+        py: Python<'py>,
+        force_refresh_token: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.inner;
+        let h = py
+            .detach(|| c.request_headers(force_refresh_token))
+            .py_err()?;
+        let d = PyDict::new(py);
+        for (k, v) in h {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
     }
 
     /// Forgets the cached OAuth2 token; the next call fetches a fresh one.

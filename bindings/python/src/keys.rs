@@ -273,6 +273,24 @@ impl PyJwks {
         })
     }
 
+    /// The JWKS published at ``url`` (GIL released); SignatureError (kind ``key``) when
+    /// it cannot be fetched or read.
+    #[staticmethod]
+    #[pyo3(signature = (url, timeout = 30.0, verify_tls = true))]
+    fn fetch(py: Python<'_>, url: &str, timeout: f64, verify_tls: bool) -> PyResult<Self> {
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "timeout".into(),
+                reason: "must be a positive number of seconds".into(),
+            }));
+        }
+        let t = std::time::Duration::from_secs_f64(timeout);
+        let inner = py
+            .detach(|| dci::client::fetch_jwks(url, t, verify_tls))
+            .py_err()?;
+        Ok(PyJwks { inner })
+    }
+
     /// Parses the JSON text of a JWK Set.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {

@@ -1,7 +1,11 @@
 //! Messages: build request envelopes and search requests, validate against the spec
 //! (dci::model). Results are dicts shaped like the wire JSON.
 
-use dci::model::{self, DciMessage, Envelope, HeaderBuilder, MessageKind, SearchRequestBuilder};
+use dci::client::Dialect;
+use dci::model::{
+    self, CallbackHeaderBuilder, DciMessage, Envelope, HeaderBuilder, MessageKind,
+    SearchRequestBuilder,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::Value;
@@ -146,16 +150,33 @@ fn item_count(kind: Option<MessageKind>, message: &Value) -> PyResult<usize> {
     .py_err()
 }
 
-/// Builds a request envelope ``{"signature", "header", "message"}`` for ``action``
-/// (``"search"``, ``"subscribe"``, ``"unsubscribe"``, ``"txn-status"``, ``"notify"``, ...)
-/// around ``message`` (a dict). ``total_count`` defaults to the message's item count;
-/// ``message_id`` and ``message_ts`` are generated unless given. The envelope is
-/// validated for the registry API's actions. With ``signer`` the envelope
-/// is signed (at ``now``, unix seconds, for tests); else ``signature`` is ``""``.
+/// The number of items of a response message: its first `*_response` list.
+fn response_items(message: &Value) -> i64 {
+    message
+        .as_object()
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, v)| k.ends_with("_response") && v.is_array())
+                .and_then(|(_, v)| v.as_array().map(Vec::len))
+        })
+        .unwrap_or(0) as i64
+}
+
+/// Builds an envelope ``{"signature", "header", "message"}`` for ``action`` (one of the
+/// registry API's: ``"search"``, ``"on-search"``, ``"subscribe"``, ``"unsubscribe"``,
+/// ``"txn-status"``, ``"txn-on-status"``, ``"notify"``, ...; anything else, such as
+/// ``"on_search"``, is refused naming ``header.action``) around ``message`` (a dict).
+/// Callback actions (``on-*``, ``txn-on-status``) need ``status`` (``succ``, ``rjct``,
+/// ``pdng``, ``rcvd``) and take ``completed_count``. ``total_count`` defaults to the message's
+/// item count; ``message_id`` and ``message_ts`` are generated unless given. ``dialect``
+/// writes the header in that dialect's normal form (``openspp2``: every field of OpenSPP 2's
+/// header model, in order, ``message_ts`` as pydantic writes it), so that a signature over it
+/// is what OpenSPP 2 verifies. The envelope is validated. With ``signer`` it is signed (at
+/// ``now``, unix seconds, for tests); else ``signature`` is ``""``.
 #[pyfunction]
 #[pyo3(signature = (action, message, *, sender_id, receiver_id = None, sender_uri = None,
     message_id = None, message_ts = None, total_count = None, meta = None, signer = None,
-    now = None))]
+    now = None, status = None, completed_count = None, dialect = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn envelope<'py>(
     py: Python<'py>,
@@ -170,23 +191,73 @@ pub fn envelope<'py>(
     meta: Option<&Bound<'py, PyAny>>,
     signer: Option<&PySigner>,
     now: Option<i64>,
+    status: Option<String>,
+    completed_count: Option<i64>,
+    dialect: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let kind = model::known_action(action).py_err()?;
+    let dialect = crate::signature::dialect(dialect)?;
     let message = conv::to_value(message, "message")?;
-    let mut h = HeaderBuilder::new(action).sender_id(sender_id);
-    set_given!(h: receiver_id, sender_uri, message_id, message_ts);
-    if let Some(v) = meta {
-        h = h.meta(conv::to_value(v, "meta")?);
-    }
+    let message_ts = message_ts.or_else(|| (dialect != Dialect::Spdci).then(|| dialect.now_ts()));
+    let callback = action.starts_with("on-") || action == "txn-on-status";
     let count = match total_count {
         Some(n) => n,
-        None => item_count(MessageKind::from_action(action), &message)? as i64,
+        // A callback counts its response items (`search_response`, ...).
+        None if callback => completed_count.unwrap_or_else(|| response_items(&message)),
+        None => item_count(Some(kind), &message)? as i64,
     };
-    h = h.total_count(count);
-    let header = h.build().py_err()?;
+    let header: Value = if callback {
+        let status = status.ok_or_else(|| {
+            crate::errors::to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
+                "header.status",
+                format!("required for {action} (succ, rjct, pdng or rcvd)"),
+            )]))
+        })?;
+        let mut h = CallbackHeaderBuilder::new(action, model::RequestStatus::from_wire(&status))
+            .sender_id(sender_id)
+            .total_count(count);
+        set_given!(h: receiver_id, message_id, message_ts, completed_count);
+        let mut v = serde_json::to_value(h.build())
+            .map_err(dci::Error::from)
+            .py_err()?;
+        if let Value::Object(m) = &mut v {
+            if let Some(u) = sender_uri {
+                m.insert("sender_uri".into(), Value::String(u));
+            }
+            if let Some(x) = meta {
+                m.insert("meta".into(), conv::to_value(x, "meta")?);
+            }
+        }
+        v
+    } else {
+        for (given, name) in [
+            (status.is_some(), "status"),
+            (completed_count.is_some(), "completed_count"),
+        ] {
+            if given {
+                return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+                    dci::Violation::new(
+                        format!("header.{name}"),
+                        format!("only for callback actions (on-search, ...), not {action}"),
+                    ),
+                ])));
+            }
+        }
+        let mut h = HeaderBuilder::new(action).sender_id(sender_id);
+        set_given!(h: receiver_id, sender_uri, message_id, message_ts);
+        if let Some(v) = meta {
+            h = h.meta(conv::to_value(v, "meta")?);
+        }
+        h = h.total_count(count);
+        let header = h.build().py_err()?;
+        dialect.adapt_header(
+            serde_json::to_value(header)
+                .map_err(dci::Error::from)
+                .py_err()?,
+        )
+    };
     let mut env = Envelope::new(header, message).to_value().py_err()?;
-    if let Some(kind) = MessageKind::from_action(action) {
-        model::validate_envelope_as(kind, &env).py_err()?;
-    }
+    model::validate_envelope_as(kind, &env).py_err()?;
     match signer {
         Some(s) => py.detach(|| s.inner.sign_value(&mut env, now)).py_err()?,
         None => {

@@ -75,12 +75,15 @@ impl PyQuery {
         }
     }
 
-    /// Parses ``search_criteria.query`` given its ``query_type`` (plain or namespaced).
+    /// Parses ``search_criteria.query`` given its ``query_type`` (plain or namespaced), for
+    /// evaluating it: a grammar libdci does not evaluate (GraphQL, a ``query.type`` other than
+    /// the Mongo-style expression) is refused here (ValidationError, kind ``query``). To send
+    /// such a query, build it with ``Query.graphql``.
     #[staticmethod]
     fn parse(query_type: &str, query: &Bound<'_, PyAny>) -> PyResult<Self> {
         let v = conv::to_value(query, "query")?;
         Ok(PyQuery {
-            inner: Query::parse(query_type, &v).py_err()?,
+            inner: Query::parse_evaluable(query_type, &v).py_err()?,
         })
     }
 

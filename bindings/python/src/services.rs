@@ -2,13 +2,93 @@
 //! names. OpenSPP's constructors take an Odoo env and a data-source code; these take a
 //! DataSource (or a DCIClient, or a dict of DataSource fields).
 
+use std::sync::{Arc, Mutex};
+
+use dci::client::RegistryType;
 use dci::services::{self, CrvsService, DrService, IbrService};
-use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use serde_json::Value;
 
-use crate::client::{client_from, PyDCIClient};
+use crate::client::{client_from, refuse_unknown, PyDCIClient, PyDataSource, Status};
+
+/// OpenSPP's data-source model name in an Odoo env.
+const DATA_SOURCE_MODEL: &str = "spp.dci.data.source";
+
+struct Built {
+    client: PyDCIClient,
+    env: Option<Py<PyAny>>,
+}
+
+/// Whether `obj` is something a client is built from directly (else it is an env).
+fn is_source(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if obj.cast::<PyDCIClient>().is_ok() || obj.cast::<PyDataSource>().is_ok() {
+        return Ok(true);
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return Ok(!d.contains(DATA_SOURCE_MODEL)?);
+    }
+    obj.hasattr("base_url")
+}
+
+/// The client of a service, built the way OpenSPP builds it or ours:
+/// - `(data_source)` or `(data_source, env)`: a DataSource, DCIClient, dict of fields or
+///   data-source record (IBR's shape);
+/// - `(env, code)` / `(env, data_source_code=code)`: `env["spp.dci.data.source"]
+///   .get_by_code(code)` (CRVS and DR's shape; `code` defaults to the service's), whose
+///   registry type must be `expected` when given.
+fn build_service_client(
+    source: &Bound<'_, PyAny>,
+    env_or_code: Option<&Bound<'_, PyAny>>,
+    data_source_code: Option<String>,
+    default_code: &str,
+    expected: Option<RegistryType>,
+) -> PyResult<Built> {
+    if is_source(source)? {
+        if data_source_code.is_some() {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "data_source_code".into(),
+                reason: "only with an env (the data source is given)".into(),
+            }));
+        }
+        return Ok(Built {
+            client: client_from(source, None)?,
+            env: env_or_code.map(|e| e.clone().unbind()),
+        });
+    }
+    let positional: Option<String> = match env_or_code {
+        Some(c) => Some(c.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "with an env first, the second argument is the data source code (a str)",
+            )
+        })?),
+        None => None,
+    };
+    let code = data_source_code
+        .or(positional)
+        .unwrap_or_else(|| default_code.to_string());
+    let record = source
+        .get_item(DATA_SOURCE_MODEL)?
+        .call_method1("get_by_code", (code.as_str(),))?;
+    let client = client_from(&record, None)?;
+    if let Some(t) = expected {
+        let got = client.inner.data_source().registry_type;
+        if got != t {
+            return Err(crate::errors::to_pyerr(dci::Error::Config {
+                field: "registry_type".into(),
+                reason: format!(
+                    "data source {code:?} is not a {} registry (registry_type {})",
+                    t.name(),
+                    got.name()
+                ),
+            }));
+        }
+    }
+    Ok(Built {
+        client,
+        env: Some(source.clone().unbind()),
+    })
+}
 use crate::conv;
 use crate::errors::IntoPy;
 
@@ -18,7 +98,7 @@ use crate::errors::IntoPy;
 macro_rules! service_class {
     (
         $(#[$doc:meta])*
-        $name:literal $py:ident($core:ident), $source:literal;
+        $name:literal $py:ident($core:ident), $source:literal, $code:literal, $rtype:expr;
         lookups { $( $(#[$ldoc:meta])* $lookup:ident($a:ident, $b:ident); )* }
         $($own:tt)*
     ) => {
@@ -26,15 +106,28 @@ macro_rules! service_class {
         #[pyclass(frozen, module = "dci._dci", name = $name)]
         pub struct $py {
             inner: $core,
+            status: Arc<Mutex<Status>>,
+            /// The Odoo-like env it was built with, if any.
+            env: Option<Py<PyAny>>,
         }
 
         #[pymethods]
         impl $py {
             #[doc = $source]
             #[new]
-            fn new(source: &Bound<'_, PyAny>) -> PyResult<Self> {
+            #[pyo3(signature = (source, env_or_code = None, *, data_source_code = None, **unknown))]
+            fn new(
+                source: &Bound<'_, PyAny>,
+                env_or_code: Option<&Bound<'_, PyAny>>,
+                data_source_code: Option<String>,
+                unknown: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<Self> {
+                refuse_unknown($name, unknown)?;
+                let built = build_service_client(source, env_or_code, data_source_code, $code, $rtype)?;
                 Ok($py {
-                    inner: $core::new(client_from(source, None)?),
+                    inner: $core::new(built.client.inner),
+                    status: built.client.status,
+                    env: built.env,
                 })
             }
 
@@ -43,7 +136,23 @@ macro_rules! service_class {
             fn client(&self) -> PyDCIClient {
                 PyDCIClient {
                     inner: self.inner.client().clone(),
+                    status: self.status.clone(),
                 }
+            }
+
+            /// The data source the service calls (its ``state`` is shared with the client).
+            #[getter]
+            fn data_source(&self) -> PyDataSource {
+                PyDataSource {
+                    inner: self.inner.client().data_source().clone(),
+                    status: self.status.clone(),
+                }
+            }
+
+            /// The Odoo-like env given to the constructor, or None.
+            #[getter]
+            fn env(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+                self.env.as_ref().map(|e| e.clone_ref(py))
             }
 
             $(
@@ -62,7 +171,9 @@ macro_rules! service_class {
 service_class! {
     /// Civil registration (CRVS): birth verification, death check, vital-event subscriptions.
     "CRVSService" PyCrvsService(CrvsService),
-    "``source``: a DataSource (registry_type ``crvs``), a DCIClient, or a dict of fields.";
+    "``CRVSService(source)`` (a DataSource, DCIClient, dict of fields or data-source record) or \
+     OpenSPP's ``CRVSService(env, data_source_code=\"crvs_main\")`` (``env[\"spp.dci.data.source\"]\
+     .get_by_code(code)``, registry type crvs).", "crvs_main", Some(RegistryType::Crvs);
     lookups {
         /// Looks the person up; a dict with ``person_name``, ``given_name``, ``family_name``,
         /// ``sex``, ``birth_date``, ``birth_place``, ``identifier_type``, ``identifier_value``,
@@ -70,6 +181,8 @@ service_class! {
         verify_birth(identifier_type, identifier_value);
         /// True when the registry records the person's death; no record is False.
         is_deceased(identifier_type, identifier_value);
+        /// ``is_deceased`` under OpenSPP's name.
+        check_death(identifier_type, identifier_value);
         /// Every birth registered between the two dates (inclusive), across all pages.
         search_births(date_from, date_to);
     }
@@ -88,155 +201,160 @@ service_class! {
             s.subscribe_events(&refs)
         })
     }
+
+    /// Ends vital-event subscriptions by their codes; returns the ack.
+    fn unsubscribe_events<'py>(
+        &self,
+        py: Python<'py>,
+        subscription_codes: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.client();
+        conv::released(py, || c.unsubscribe(&subscription_codes))
+    }
+
+    /// The vital events of a notification (a notify envelope or message, spec form or
+    /// OpenSPP's flat form): ``[{"event_type", "event_date", "identifier_type",
+    /// "identifier_value", "raw_data"}]``. Storing them (OpenSPP's ``spp.dci.crvs.event``) is
+    /// the host's; the notification's signature is checked by ``DCIClient.handle_callback``.
+    fn process_notification<'py>(
+        &self,
+        py: Python<'py>,
+        notification_data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = conv::to_value(notification_data, "notification_data")?;
+        conv::ser_to_py(py, &services::vital_events(&v).py_err()?)
+    }
 }
 
-/// The outcome of ``IBRService.check_duplication``: ``is_duplicate``, ``matched_programs``
-/// and ``raw_response`` (one response envelope per identifier searched). Reads like a dict
-/// too (``result["is_duplicate"]``), as OpenSPP code uses it.
-#[pyclass(frozen, module = "dci._dci", name = "DuplicationResult")]
-pub struct PyDuplicationResult {
-    inner: services::DuplicationResult,
+/// A class of `dci._results` (OpenSPP's dict-shaped results), called with `args` and the
+/// keyword arguments in `kwargs`.
+fn result_class<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    py.import("dci._results")?.getattr(name)?.call(args, kwargs)
 }
 
-pymethods_with_fields! {
-    #[pymethods]
-    impl PyDuplicationResult {
-        fields {
-            /// True when the registry holds a record for any identifier.
-            is_duplicate: bool,
-            /// Programme names (sorted, without repeats).
-            matched_programs: Vec<String>,
-        }
+/// A core BeneficiaryInfo as `dci.BeneficiaryInfo` (a dict).
+fn beneficiary<'py>(py: Python<'py>, b: &services::BeneficiaryInfo) -> PyResult<Bound<'py, PyAny>> {
+    let kw = PyDict::new(py);
+    kw.set_item("reference_id", &b.reference_id)?;
+    kw.set_item("identifiers", conv::ser_to_py(py, &b.identifiers)?)?;
+    result_class(
+        py,
+        "BeneficiaryInfo",
+        (
+            &b.identifier_type,
+            &b.identifier_value,
+            &b.name,
+            b.programs.clone(),
+            conv::to_py(py, &b.metadata)?,
+        ),
+        Some(&kw),
+    )
+}
 
-        #[new]
-        #[pyo3(signature = (is_duplicate, matched_programs = None, raw_response = None))]
-        fn new(
-            is_duplicate: bool,
-            matched_programs: Option<Vec<String>>,
-            raw_response: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<Self> {
-            let matched_programs = matched_programs.unwrap_or_default();
-            let raw = match raw_response {
-                None => Vec::new(),
-                Some(r) => match conv::to_value(r, "raw_response")? {
-                    Value::Array(a) => a,
-                    other => vec![other],
-                },
+/// The `(type, value)` identifiers of a partner-like object: its `reg_ids` (OpenSPP 2's
+/// `spp.registry.id`: `id_type_id.code`, else `.name`, and `value`) or `registry_id_ids`
+/// (`id_type` or `id_type_id`); else, with an env, `env["spp.registry.id"].search(
+/// [("partner_id", "=", partner.id)])`.
+fn partner_identifiers(
+    partner: &Bound<'_, PyAny>,
+    env: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<(String, String)>> {
+    fn text(v: &Bound<'_, PyAny>) -> Option<String> {
+        v.extract::<String>().ok().filter(|s| !s.trim().is_empty())
+    }
+    fn type_of(reg_id: &Bound<'_, PyAny>) -> Option<String> {
+        for attr in ["id_type_id", "id_type"] {
+            let Ok(t) = reg_id.getattr(attr) else {
+                continue;
             };
-            Ok(PyDuplicationResult {
-                inner: services::DuplicationResult {
-                    is_duplicate,
-                    matched_programs,
-                    raw_response: raw,
-                },
-            })
+            if let Some(s) = text(&t) {
+                return Some(s);
+            }
+            for part in ["code", "name"] {
+                if let Some(s) = t.getattr(part).ok().as_ref().and_then(text) {
+                    return Some(s);
+                }
+            }
         }
-        /// One response envelope per identifier searched.
-        #[getter]
-        fn raw_response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::to_py(py, &Value::Array(self.inner.raw_response.clone()))
+        None
+    }
+    fn collect(ids: &Bound<'_, PyAny>, out: &mut Vec<(String, String)>) -> PyResult<()> {
+        for r in ids.try_iter()? {
+            let r = r?;
+            let value = r.getattr("value").ok().as_ref().and_then(text);
+            if let (Some(t), Some(v)) = (type_of(&r), value) {
+                out.push((t, v));
+            }
         }
-        /// ``{"is_duplicate", "matched_programs", "raw_response"}``.
-        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::ser_to_py(py, &self.inner)
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for attr in ["reg_ids", "registry_id_ids"] {
+        if let Ok(ids) = partner.getattr(attr) {
+            collect(&ids, &mut out)?;
         }
-        fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-            item(self.to_dict(py)?, key)
+    }
+    if out.is_empty() {
+        if let Some(env) = env {
+            if let Ok(model) = env.get_item("spp.registry.id") {
+                let domain = vec![("partner_id", "=", partner.getattr("id")?)];
+                collect(&model.call_method1("search", (domain,))?, &mut out)?;
+            }
         }
-        fn __bool__(&self) -> bool {
-            self.inner.is_duplicate
-        }
-        fn __repr__(&self) -> String {
-            format!(
-                "DuplicationResult(is_duplicate={}, matched_programs={:?})",
-                if self.inner.is_duplicate {
-                    "True"
-                } else {
-                    "False"
-                },
-                self.inner.matched_programs
+    }
+    Ok(out)
+}
+
+/// `(identifier_type, identifier_value)` from the two-string form, or from a partner-like
+/// object (the DR's preferred identifier; None when the partner has none).
+fn person_identifier(
+    env: Option<&Bound<'_, PyAny>>,
+    partner_or_type: &Bound<'_, PyAny>,
+    identifier_value: Option<String>,
+) -> PyResult<Option<(String, String)>> {
+    if let Some(v) = identifier_value {
+        let t: String = partner_or_type.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "with identifier_value, the first argument is the identifier type (a str)",
             )
-        }
-}
-}
-
-fn item<'py>(d: Bound<'py, PyAny>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-    d.cast::<PyDict>()?
-        .get_item(key)?
-        .ok_or_else(|| PyKeyError::new_err(key.to_string()))
-}
-
-/// A beneficiary found in the IBR: ``identifier_type``, ``identifier_value``, ``name``,
-/// ``programs`` and ``metadata`` (the record as received). Reads like a dict too.
-#[pyclass(frozen, module = "dci._dci", name = "BeneficiaryInfo")]
-pub struct PyBeneficiaryInfo {
-    inner: services::BeneficiaryInfo,
-}
-
-pymethods_with_fields! {
-    #[pymethods]
-    impl PyBeneficiaryInfo {
-        fields {
-            /// The identifier type looked up.
-            identifier_type: String,
-            /// The identifier value looked up.
-            identifier_value: String,
-            /// The beneficiary's name, if the record carries one.
-            name: Option<String>,
-            /// The programmes the beneficiary is enrolled in.
-            programs: Vec<String>,
-        }
-
-        #[new]
-        #[pyo3(signature = (identifier_type, identifier_value, name = None, programs = None, metadata = None))]
-        fn new(
-            identifier_type: String,
-            identifier_value: String,
-            name: Option<String>,
-            programs: Option<Vec<String>>,
-            metadata: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<Self> {
-            let programs = programs.unwrap_or_default();
-            Ok(PyBeneficiaryInfo {
-                inner: services::BeneficiaryInfo {
-                    identifier_type,
-                    identifier_value,
-                    name,
-                    programs,
-                    metadata: match metadata {
-                        Some(m) => conv::to_value(m, "metadata")?,
-                        None => Value::Object(Default::default()),
-                    },
-                },
-            })
-        }
-        /// The record as received.
-        #[getter]
-        fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::to_py(py, &self.inner.metadata)
-        }
-        /// ``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``.
-        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            conv::ser_to_py(py, &self.inner)
-        }
-        fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-            item(self.to_dict(py)?, key)
-        }
-        fn __repr__(&self) -> String {
-            format!(
-                "BeneficiaryInfo(identifier_type={:?}, identifier_value={:?}, name={:?}, programs={:?})",
-                self.inner.identifier_type, self.inner.identifier_value, self.inner.name, self.inner.programs
-            )
-        }
-}
+        })?;
+        return Ok(Some((t, v)));
+    }
+    if partner_or_type.cast::<PyString>().is_ok() {
+        return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+            dci::Violation::new("identifier_value", "required with an identifier type"),
+        ])));
+    }
+    let ids = partner_identifiers(partner_or_type, env)?;
+    Ok(services::preferred_identifier(&ids).cloned())
 }
 
 /// ``(identifier_type, identifier_value)`` pairs from a list of pairs, a list of
 /// ``{"identifier_type", "identifier_value"}`` dicts, or a ``{type: value}`` dict.
-fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+fn identifiers(
+    obj: &Bound<'_, PyAny>,
+    env: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<(String, String)>> {
+    if obj.hasattr("reg_ids")? || obj.hasattr("registry_id_ids")? || obj.hasattr("id")? {
+        let ids = partner_identifiers(obj, env)?;
+        if ids.is_empty() {
+            return Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
+                dci::Violation::new(
+                    "partner",
+                    "has no identifiers (reg_ids with an id type and a value)",
+                ),
+            ])));
+        }
+        return Ok(ids);
+    }
     if let Ok(d) = obj.cast::<PyDict>() {
         if d.contains("identifier_type")? {
-            return identifiers(&pyo3::types::PyList::new(obj.py(), [obj])?.into_any());
+            return identifiers(&pyo3::types::PyList::new(obj.py(), [obj])?.into_any(), None);
         }
         return d
             .iter()
@@ -275,22 +393,25 @@ fn identifiers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
 service_class! {
     /// Integrated beneficiary registry (IBR): duplicate-enrollment checks and beneficiary lookup.
     "IBRService" PyIbrService(IbrService),
-    "``source``: a DataSource (registry_type ``ibr``), a DCIClient, or a dict of fields.";
+    "``IBRService(data_source, env=None)`` as OpenSPP builds it (a DataSource, DCIClient, dict of \
+     fields or data-source record), or ``IBRService(env, \"ibr_main\")``.", "ibr_main", None;
     lookups {
         /// Whether the person is enrolled, through ``/registry/sync/enrolled``.
         enrolled(identifier_type, identifier_value);
     }
 
-    /// Searches the IBR for each identifier of the person (``(type, value)`` pairs, a
-    /// ``{type: value}`` dict, or ``{"identifier_type", "identifier_value"}`` dicts); a record
-    /// for any of them is a duplicate. Fails closed: an error is raised, never read as "not a
-    /// duplicate".
-    fn check_duplication(
+    /// Searches the IBR for each identifier of the person: a partner-like object (its
+    /// ``reg_ids``; OpenSPP's call), ``(type, value)`` pairs, a ``{type: value}`` dict, or
+    /// ``{"identifier_type", "identifier_value"}`` dicts. A record for any of them is a
+    /// duplicate. Fails closed: an error is raised, never read as "not a duplicate". Returns
+    /// a ``DuplicationResult`` (a dict).
+    fn check_duplication<'py>(
         &self,
-        py: Python<'_>,
-        identifiers: &Bound<'_, PyAny>,
-    ) -> PyResult<PyDuplicationResult> {
-        let ids = self::identifiers(identifiers)?;
+        py: Python<'py>,
+        partner: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let env = self.env.as_ref().map(|e| e.bind(py).clone());
+        let ids = self::identifiers(partner, env.as_ref())?;
         let s = &self.inner;
         let r = py
             .detach(|| {
@@ -299,40 +420,134 @@ service_class! {
                 s.check_duplication(&refs)
             })
             .py_err()?;
-        Ok(PyDuplicationResult { inner: r })
+        result_class(
+            py,
+            "DuplicationResult",
+            (
+                r.is_duplicate,
+                r.matched_programs,
+                conv::to_py(py, &Value::Array(r.raw_response))?,
+            ),
+            None,
+        )
     }
 
-    /// The beneficiaries the IBR holds under this identifier (usually none or one).
-    fn search_beneficiary(
+    /// The beneficiaries the IBR holds under this identifier (usually none or one), as
+    /// ``BeneficiaryInfo`` dicts (``raw_data`` is the record).
+    fn search_beneficiary<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         identifier_type: &str,
         identifier_value: &str,
-    ) -> PyResult<Vec<PyBeneficiaryInfo>> {
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let s = &self.inner;
         let r = py
             .detach(|| s.search_beneficiary(identifier_type, identifier_value))
             .py_err()?;
-        Ok(r.into_iter()
-            .map(|inner| PyBeneficiaryInfo { inner })
-            .collect())
+        r.iter().map(|b| beneficiary(py, b)).collect()
+    }
+
+    /// ``{"enrolled", "programs", "beneficiary_info"}``: whether the IBR holds the person,
+    /// every programme found, and the first beneficiary (a ``BeneficiaryInfo``) or None.
+    fn get_enrollment_status<'py>(
+        &self,
+        py: Python<'py>,
+        identifier_type: &str,
+        identifier_value: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let s = &self.inner;
+        let r = py
+            .detach(|| s.enrollment_status(identifier_type, identifier_value))
+            .py_err()?;
+        let d = PyDict::new(py);
+        d.set_item("enrolled", r.enrolled)?;
+        d.set_item("programs", r.programs)?;
+        match &r.beneficiary_info {
+            Some(b) => d.set_item("beneficiary_info", beneficiary(py, b)?)?,
+            None => d.set_item("beneficiary_info", py.None())?,
+        }
+        Ok(d)
     }
 }
 
 service_class! {
     /// Disability registry (DR): disability status, Washington Group scores, PWD check.
     "DRService" PyDrService(DrService),
-    "``source``: a DataSource (registry_type ``dr``), a DCIClient, or a dict of fields.";
+    "``DRService(source)`` (a DataSource, DCIClient, dict of fields or data-source record) or \
+     OpenSPP's ``DRService(env, data_source_code=\"dr_main\")`` (registry type dr).", "dr_main", Some(RegistryType::Dr);
     lookups {
-        /// The person's disability record: ``{"has_disability", "disability_types",
-        /// "functional_scores", "disability_status", "disability_level", "assessment_date",
-        /// "source_registry", "raw_record"}``, or None when not found.
-        get_disability_status(identifier_type, identifier_value);
         /// Washington Group scores (1-4) by domain (``Vision``, ``Hearing``, ``Mobility``,
         /// ``Cognition``, ``Self-Care``, ``Communication``); empty when not found.
         get_functional_scores(identifier_type, identifier_value);
-        /// True when the person is a person with disability (any WG domain at 3 or more, else the
-        /// registry's own answer).
-        is_pwd(identifier_type, identifier_value);
+        /// The Washington Group scores with the record's ``assessment_date``; None when not
+        /// found.
+        get_functional_assessment(identifier_type, identifier_value);
+    }
+
+    /// The person's disability record: ``{"has_disability", "disability_types",
+    /// "functional_scores", "disability_status", "disability_level", "assessment_date",
+    /// "source_registry", "raw_record"}``, or None when not found. The person is
+    /// ``(identifier_type, identifier_value)`` or a partner-like object (OpenSPP's call: its
+    /// ``reg_ids``, UIN first, then DRN, NATIONAL_ID, NID; None when it has none).
+    #[pyo3(signature = (partner_or_type, identifier_value = None))]
+    fn get_disability_status<'py>(
+        &self,
+        py: Python<'py>,
+        partner_or_type: &Bound<'py, PyAny>,
+        identifier_value: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let env = self.env.as_ref().map(|e| e.bind(py).clone());
+        let Some((t, v)) = person_identifier(env.as_ref(), partner_or_type, identifier_value)? else {
+            return Ok(py.None().into_bound(py));
+        };
+        let s = &self.inner;
+        conv::released(py, || s.get_disability_status(&t, &v))
+    }
+
+    /// True when the person is a person with disability (any WG domain at 3 or more, else the
+    /// registry's own answer); a person given as a partner without identifiers is False.
+    #[pyo3(signature = (partner_or_type, identifier_value = None))]
+    fn is_pwd(
+        &self,
+        py: Python<'_>,
+        partner_or_type: &Bound<'_, PyAny>,
+        identifier_value: Option<String>,
+    ) -> PyResult<bool> {
+        let env = self.env.as_ref().map(|e| e.bind(py).clone());
+        let Some((t, v)) = person_identifier(env.as_ref(), partner_or_type, identifier_value)? else {
+            return Ok(false);
+        };
+        let s = &self.inner;
+        py.detach(|| s.is_pwd(&t, &v)).py_err()
+    }
+
+    /// Fetches the person's disability data and returns what to store locally:
+    /// ``{"has_disability", "disability_types", "functional_scores", "assessment_date",
+    /// "source_registry", "raw_data", "state": "synced", "found"}`` (a person the registry
+    /// does not hold, or a partner without identifiers, is stored without disability). Writing
+    /// the ``spp.dci.disability.status`` record is the host's.
+    #[pyo3(signature = (partner_or_type, identifier_value = None))]
+    fn sync_disability_data<'py>(
+        &self,
+        py: Python<'py>,
+        partner_or_type: &Bound<'py, PyAny>,
+        identifier_value: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let env = self.env.as_ref().map(|e| e.bind(py).clone());
+        let id = person_identifier(env.as_ref(), partner_or_type, identifier_value)?;
+        let s = &self.inner;
+        conv::released(py, || match &id {
+            Some((t, v)) => s.sync_disability_data(t, v),
+            None => Ok(services::DisabilitySync {
+                has_disability: false,
+                disability_types: Vec::new(),
+                functional_scores: Default::default(),
+                assessment_date: None,
+                source_registry: None,
+                raw_data: Value::Object(Default::default()),
+                state: "synced".into(),
+                found: false,
+            }),
+        })
     }
 }

@@ -1,7 +1,10 @@
 //! The DCI `signature` field in three profiles: spdci, jws-detached, jws-compact
 //! (dci::signature). `now` arguments are the clock for tests (unix seconds).
 
-use dci::signature::{self, DigestAlgorithm, KeyResolver, Profile, Signer, VerifyOptions};
+use dci::client::Dialect;
+use dci::signature::{
+    self, DigestAlgorithm, KeyResolver, Profile, SenderBinding, Signer, VerifyOptions,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -33,6 +36,57 @@ fn digest(name: &str) -> PyResult<DigestAlgorithm> {
 #[pyclass(frozen, module = "dci._dci", name = "Signer")]
 pub struct PySigner {
     pub inner: Signer,
+    /// The header normal form `sign` writes before signing (`openspp2`: OpenSPP 2's).
+    pub dialect: Dialect,
+}
+
+/// A dialect by name (None = spdci).
+pub fn dialect(name: Option<&str>) -> PyResult<Dialect> {
+    name.map(Dialect::parse)
+        .transpose()
+        .py_err()
+        .map(Option::unwrap_or_default)
+}
+
+/// A signing key from a SigningKey, PEM (bytes or str), or a raw 32-byte Ed25519 seed (the
+/// forms OpenSPP's ``DCISigner`` takes).
+fn signing_key_of(key: &Bound<'_, PyAny>) -> PyResult<dci::keys::SigningKey> {
+    if let Ok(k) = key.cast::<PySigningKey>() {
+        return k.get().to_owned_key();
+    }
+    let bytes: Vec<u8> = if let Ok(s) = key.cast::<PyString>() {
+        s.to_cow()?.as_bytes().to_vec()
+    } else if let Ok(b) = key.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        return Err(PyTypeError::new_err(
+            "key: expected a SigningKey, PEM (bytes or str) or a 32-byte Ed25519 seed",
+        ));
+    };
+    if bytes.len() == 32 && !bytes.starts_with(b"-----") {
+        let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            crate::errors::to_pyerr(dci::Error::Key("an Ed25519 seed is 32 bytes".into()))
+        })?;
+        return Ok(dci::keys::SigningKey::from_ed25519_seed(&seed));
+    }
+    let pem = String::from_utf8(bytes)
+        .map_err(|_| crate::errors::to_pyerr(dci::Error::Key("the key PEM is not UTF-8".into())))?;
+    dci::keys::SigningKey::from_pem(&pem).py_err()
+}
+
+/// Refuses an algorithm name that is not the key's (``ed25519``, ``rsa-sha256``, JWS names).
+fn check_algorithm(key: &dci::keys::SigningKey, name: &str) -> PyResult<()> {
+    let want = dci::keys::Algorithm::parse(name).py_err()?;
+    if want != key.algorithm() {
+        return Err(crate::errors::to_pyerr(dci::Error::Config {
+            field: "algorithm".into(),
+            reason: format!(
+                "{name:?} is not the key's algorithm ({})",
+                key.algorithm().dci_name()
+            ),
+        }));
+    }
+    Ok(())
 }
 
 impl PySigner {
@@ -55,16 +109,23 @@ impl PySigner {
 #[pymethods]
 impl PySigner {
     #[new]
-    #[pyo3(signature = (key, sender_id, key_id, *, profile = "spdci", digest = "sha256", validity_secs = 300))]
+    #[pyo3(signature = (key, sender_id, key_id, algorithm = None, *, profile = "spdci", digest = "sha256", validity_secs = 300, dialect = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
-        key: &PySigningKey,
+        key: &Bound<'_, PyAny>,
         sender_id: &str,
         key_id: &str,
+        algorithm: Option<&str>,
         profile: &str,
         digest: &str,
         validity_secs: i64,
+        dialect: Option<&str>,
     ) -> PyResult<Self> {
-        let mut s = Signer::new(key.to_owned_key()?, sender_id, key_id);
+        let key = signing_key_of(key)?;
+        if let Some(a) = algorithm {
+            check_algorithm(&key, a)?;
+        }
+        let mut s = Signer::new(key, sender_id, key_id);
         s.profile = self::profile(profile)?;
         s.digest = self::digest(digest)?;
         if validity_secs <= 0 {
@@ -74,7 +135,22 @@ impl PySigner {
             }));
         }
         s.validity_secs = validity_secs;
-        Ok(PySigner { inner: s })
+        Ok(PySigner {
+            inner: s,
+            dialect: self::dialect(dialect)?,
+        })
+    }
+
+    /// The header normal form ``sign`` writes (``spdci``, ``openspp2``, ...).
+    #[getter]
+    fn dialect(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    /// The signing algorithm (``ed25519``, ``rsa-sha256``), the third part of the kid.
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.inner.key.algorithm().dci_name()
     }
 
     /// ``{sender_id}|{key_id}|{algorithm}``.
@@ -124,7 +200,8 @@ impl PySigner {
     }
 
     /// Sets ``envelope["signature"]`` over its ``header`` and ``message`` and returns the
-    /// same dict.
+    /// same dict. With a ``dialect`` (``openspp2``), the header is first rewritten in that
+    /// dialect's normal form (what OpenSPP 2 re-serialises and verifies).
     #[pyo3(signature = (envelope, now = None))]
     fn sign<'py>(
         &self,
@@ -140,7 +217,12 @@ impl PySigner {
                 ]))),
             }
         };
-        let (h, m) = (get("header")?, get("message")?);
+        let (mut h, m) = (get("header")?, get("message")?);
+        if self.dialect != Dialect::Spdci {
+            // Signed as sent: the header in the dialect's normal form replaces the given one.
+            h = self.dialect.adapt_header(h);
+            envelope.set_item("header", conv::to_py(py, &h)?)?;
+        }
         let sig = py
             .detach(|| self.inner.signature_for(&h, &m, now))
             .py_err()?;
@@ -229,27 +311,67 @@ fn envelope_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// expect (None = detect). Returns ``{"profile", "algorithm", "kid", "created", "expires"}``;
 /// raises SignatureError (``kind`` says why: ``signature_missing``, ``signature_invalid``,
 /// ``signature_expired``, ...).
+///
+/// A kid of the DCI form ``{sender_id}|{key_id}|{alg}`` must name ``header.sender_id``
+/// (SignatureError naming both); ``bind_sender=False`` turns that off.
+///
+/// OpenSPP's shape ``verify(signature, header, message, key)`` is accepted too and returns
+/// True or False (never raises for a bad signature).
 #[pyfunction]
-#[pyo3(signature = (envelope, keys, *, now = None, clock_skew = 60, profile = None))]
+#[pyo3(signature = (envelope, keys, message = None, key = None, *, now = None, clock_skew = 60, profile = None, bind_sender = true))]
+#[allow(clippy::too_many_arguments)]
 pub fn verify<'py>(
     py: Python<'py>,
     envelope: &Bound<'py, PyAny>,
     keys: &Bound<'py, PyAny>,
+    message: Option<&Bound<'py, PyAny>>,
+    key: Option<&Bound<'py, PyAny>>,
     now: Option<i64>,
     clock_skew: i64,
     profile: Option<&str>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let bytes = envelope_bytes(envelope)?;
-    let keys = Keys::extract(keys)?;
+    bind_sender: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let opts = VerifyOptions {
         now,
         clock_skew_secs: clock_skew,
         profile: profile.map(self::profile).transpose()?,
     };
-    let v = if bytes.len() >= LARGE {
-        py.detach(|| signature::verify_bytes(&bytes, keys.resolver(), &opts))
+    let binding = if bind_sender {
+        SenderBinding::KidMatchesHeader
     } else {
-        signature::verify_bytes(&bytes, keys.resolver(), &opts)
+        SenderBinding::Off
+    };
+    if let Some(message) = message {
+        // OpenSPP's shape: verify(signature, header, message, key) -> bool.
+        let key = key.ok_or_else(|| {
+            PyTypeError::new_err("verify(signature, header, message, key): key is required")
+        })?;
+        let sig: String = envelope.extract().map_err(|_| {
+            PyTypeError::new_err("verify(signature, header, message, key): signature is a str")
+        })?;
+        let env = serde_json::json!({
+            "signature": sig,
+            "header": conv::to_value(keys, "header")?,
+            "message": conv::to_value(message, "message")?,
+        });
+        let bytes = serde_json::to_vec(&env)
+            .map_err(dci::Error::from)
+            .py_err()?;
+        let keys = Keys::extract(key)?;
+        let ok = signature::verify_bytes_with(&bytes, keys.resolver(), &opts, binding).is_ok();
+        return Ok(pyo3::types::PyBool::new(py, ok).to_owned().into_any());
+    }
+    if key.is_some() {
+        return Err(PyTypeError::new_err(
+            "verify: give (envelope, keys) or (signature, header, message, key)",
+        ));
+    }
+    let bytes = envelope_bytes(envelope)?;
+    let keys = Keys::extract(keys)?;
+    let v = if bytes.len() >= LARGE {
+        py.detach(|| signature::verify_bytes_with(&bytes, keys.resolver(), &opts, binding))
+    } else {
+        signature::verify_bytes_with(&bytes, keys.resolver(), &opts, binding)
     }
     .py_err()?;
     let d = PyDict::new(py);
@@ -258,7 +380,7 @@ pub fn verify<'py>(
     d.set_item("kid", v.kid)?;
     d.set_item("created", v.created)?;
     d.set_item("expires", v.expires)?;
-    Ok(d)
+    Ok(d.into_any())
 }
 
 /// Whether a ``signature`` value is absent in substance (None, empty, or a placeholder such

@@ -205,6 +205,13 @@ pub struct OutboxEntry {
 pub trait Store: Send + Sync {
     // Records.
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>>;
+    /// [`Store::upsert_records`] and the notifications of the change (outbox entries) in one
+    /// transaction, so a crash cannot store a change without its notifications.
+    fn upsert_records_notifying(
+        &self,
+        records: &[NewRecord],
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<Vec<i64>>;
     fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>>;
     /// Record ids of `registry` having the identifier `(id_type, id_value)`.
     fn ids_by_identifier(
@@ -248,7 +255,8 @@ pub trait Store: Send + Sync {
 
     // Audit log.
     fn log_transactions(&self, txns: &[Transaction]) -> StoreResult<()>;
-    /// Logs the transaction, queues the outbox entries and stores the new subscriptions in one
+    /// Logs the transaction, queues the outbox entries and stores the subscriptions (new, or
+    /// with a changed status) in one
     /// database transaction, so an ACK is never sent for work that is not stored and no
     /// subscription exists without its ACK, audit row and callback.
     fn log_with_outbox(

@@ -139,6 +139,9 @@ pub struct SqliteStore {
     searchers: Pool,
 }
 
+/// The page cache of each search connection (KiB).
+const SEARCH_CACHE_KIB: i64 = 16 * 1024;
+
 /// Read connections, each behind its own lock.
 struct Pool {
     conns: Vec<Mutex<Connection>>,
@@ -226,6 +229,15 @@ impl SqliteStore {
     ) -> StoreResult<Self> {
         let mut s = Self::open_with(path, readers, extra)?;
         s.searchers = Pool::open(path, searchers)?;
+        // A search may walk a large part of the file: through a bounded page cache, not
+        // mmap, so one search cannot map hundreds of MB into the server's RSS.
+        for c in &s.searchers.conns {
+            let c = c
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            c.pragma_update(None, "mmap_size", 0)?;
+            c.pragma_update(None, "cache_size", -SEARCH_CACHE_KIB)?;
+        }
         Ok(s)
     }
 
@@ -617,8 +629,17 @@ fn insert_outbox(c: &Connection, entries: &[(String, String, String)]) -> rusqli
 
 impl Store for SqliteStore {
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>> {
+        self.upsert_records_notifying(records, &[])
+    }
+
+    fn upsert_records_notifying(
+        &self,
+        records: &[NewRecord],
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<Vec<i64>> {
         self.write(|c| {
             let tx = c.transaction()?;
+            insert_outbox(&tx, outbox)?;
             let mut ids = Vec::with_capacity(records.len());
             {
                 let mut up = tx.prepare_cached(

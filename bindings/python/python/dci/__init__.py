@@ -7,13 +7,12 @@ shaped like the JSON on the wire. Errors derive from :class:`DCIError`.
 """
 
 from ._dci import (
-    BeneficiaryInfo,
     CallbackListener,
     CRVSService,
     DataSource,
+    DataSources,
     DCIClient,
     DRService,
-    DuplicationResult,
     IBRService,
     Jwks,
     Predicate,
@@ -35,6 +34,8 @@ from ._dci import (
     sort_records,
     verify,
 )
+from ._results import BeneficiaryInfo, DuplicationResult
+from ._openspp import DCISigner, DCIVerifier, fetch_jwks, verify_signature
 from ._errors import (
     AuthError,
     DCIError,
@@ -63,6 +64,10 @@ __all__ = [
     "Signer",
     "verify",
     "is_missing_signature",
+    "DCISigner",
+    "DCIVerifier",
+    "fetch_jwks",
+    "verify_signature",
     # messages
     "new_id",
     "callback_action",
@@ -72,6 +77,7 @@ __all__ = [
     "validate_message",
     # client and services
     "DataSource",
+    "DataSources",
     "DCIClient",
     "CallbackListener",
     "CRVSService",

@@ -1,17 +1,18 @@
 """Type stubs of the native module ``dci._dci`` (checked against the binary by mypy.stubtest)."""
 
 from types import TracebackType
+
+from ._results import BeneficiaryInfo, DuplicationResult
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 __version__: str
 __all__ = [
-    "BeneficiaryInfo",
     "CRVSService",
     "CallbackListener",
     "DCIClient",
     "DRService",
     "DataSource",
-    "DuplicationResult",
+    "DataSources",
     "IBRService",
     "Jwks",
     "Predicate",
@@ -170,6 +171,9 @@ class Jwks:
     def from_dict(jwks: Dict[str, Any]) -> Jwks:
         """Parses ``{"keys": [...]}``."""
     @staticmethod
+    def fetch(url: str, timeout: float = 30.0, verify_tls: bool = True) -> Jwks:
+        """The JWKS published at ``url``."""
+    @staticmethod
     def from_json(text: str) -> Jwks:
         """Parses the JSON text of a JWK Set."""
     def to_dict(self) -> Dict[str, Any]:
@@ -188,14 +192,22 @@ class Signer:
 
     def __new__(
         cls,
-        key: SigningKey,
+        key: Union[SigningKey, bytes, str],
         sender_id: str,
         key_id: str,
+        algorithm: Optional[str] = None,
         *,
         profile: str = "spdci",
         digest: str = "sha256",
         validity_secs: int = 300,
+        dialect: Optional[str] = None,
     ) -> Signer: ...
+    @property
+    def dialect(self) -> str:
+        """The header normal form ``sign`` writes."""
+    @property
+    def algorithm(self) -> str:
+        """The signing algorithm."""
     @property
     def kid(self) -> str:
         """``{sender_id}|{key_id}|{algorithm}``."""
@@ -220,11 +232,14 @@ class Signer:
 def verify(
     envelope: Union[bytes, bytearray, str, Dict[str, Any]],
     keys: Union[VerifyingKey, Jwks, Dict[str, Any], str],
+    message: Optional[Any] = None,
+    key: Optional[Union[VerifyingKey, Jwks, Dict[str, Any], str]] = None,
     *,
     now: Optional[int] = None,
     clock_skew: int = 60,
     profile: Optional[str] = None,
-) -> Dict[str, Any]:
+    bind_sender: bool = True,
+) -> Any:
     """Verifies an envelope's signature; ``{"profile", "algorithm", "kid", "created", "expires"}``."""
 
 def is_missing_signature(signature: Optional[str]) -> bool:
@@ -267,8 +282,11 @@ def envelope(
     meta: Optional[Any] = None,
     signer: Optional[Signer] = None,
     now: Optional[int] = None,
+    status: Optional[str] = None,
+    completed_count: Optional[int] = None,
+    dialect: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Builds a request envelope ``{"signature", "header", "message"}``."""
+    """Builds an envelope ``{"signature", "header", "message"}``."""
 
 def validate(envelope: Union[Dict[str, Any], bytes, str], kind: Optional[str] = None) -> None:
     """Validates an envelope against the spec; raises ValidationError listing every violation."""
@@ -295,6 +313,9 @@ class DataSource:
     @staticmethod
     def from_toml(text: str) -> DataSource:
         """From TOML text."""
+    @staticmethod
+    def from_record(record: Any) -> DataSource:
+        """From an object with ``spp.dci.data.source``'s fields as attributes (an Odoo record)."""
     def to_dict(self, include_secrets: bool = False) -> Dict[str, Any]:
         """The configuration as a dict (secrets masked unless ``include_secrets``)."""
     def replace(self, **fields: Any) -> DataSource:
@@ -317,6 +338,66 @@ class DataSource:
     def our_callback_uri(self) -> Optional[str]: ...
     @property
     def timeout_secs(self) -> float: ...
+    @property
+    def reg_type(self) -> str: ...
+    @property
+    def auth_type(self) -> str: ...
+    @property
+    def oauth2_client_id(self) -> Optional[str]: ...
+    @property
+    def oauth2_token_url(self) -> Optional[str]: ...
+    @property
+    def oauth2_scope(self) -> Optional[str]: ...
+    @property
+    def oauth2_credential_location(self) -> str: ...
+    @property
+    def signing_key_id(self) -> Optional[str]: ...
+    @property
+    def verify_ssl(self) -> bool: ...
+    @property
+    def verify_tls(self) -> bool: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def search_endpoint(self) -> str: ...
+    @property
+    def async_search_endpoint(self) -> str: ...
+    @property
+    def subscribe_endpoint(self) -> str: ...
+    @property
+    def unsubscribe_endpoint(self) -> str: ...
+    @property
+    def txn_status_endpoint(self) -> str: ...
+    @property
+    def auth_endpoint(self) -> str: ...
+    @property
+    def endpoints(self) -> Dict[str, Any]: ...
+    @property
+    def state(self) -> str:
+        """``"draft"``, then ``"active"`` or ``"error"`` after a connection test."""
+    @property
+    def last_error(self) -> Optional[str]: ...
+    @property
+    def last_test_date(self) -> Optional[str]: ...
+
+@final
+class DataSources:
+    """Several data sources, looked up by code or registry type."""
+
+    def __new__(cls, sources: Optional[Iterable[Union[DataSource, Dict[str, Any]]]] = None) -> DataSources: ...
+    @staticmethod
+    def from_file(path: str) -> DataSources:
+        """From a ``.toml`` or ``.json`` file of ``data_source`` entries."""
+    def get_by_code(self, code: str) -> DataSource:
+        """The source with this code (ValidationError when none)."""
+    def get_by_registry_type(self, registry_type: str) -> List[DataSource]:
+        """Every source of a registry type."""
+    def codes(self) -> List[str]:
+        """Every code, in order."""
+    def __len__(self) -> int: ...
+    def __getitem__(self, code: str, /) -> DataSource: ...
 
 @final
 class DCIClient:
@@ -324,10 +405,11 @@ class DCIClient:
 
     def __new__(
         cls,
-        data_source: Union[DataSource, DCIClient, Dict[str, Any]],
+        data_source: Any,
         env: Optional[Any] = None,
         *,
         signer: Optional[Signer] = None,
+        **unknown: Any,
     ) -> DCIClient: ...
     @property
     def data_source(self) -> DataSource:
@@ -359,6 +441,7 @@ class DCIClient:
         page_size: int = 10,
         registry_type: Optional[str] = None,
         registry_event_type: Optional[str] = None,
+        callback_url: Optional[str] = None,
         *,
         sort: Optional[Any] = None,
         consent: Optional[Any] = None,
@@ -376,6 +459,16 @@ class DCIClient:
         async_mode: bool = False,
     ) -> Dict[str, Any]:
         """Identifier lookup."""
+    def search_by_identifier(
+        self,
+        identifier_type: str,
+        identifier_value: str,
+        record_type: Optional[str] = None,
+        page: int = 1,
+        page_size: int = 10,
+        async_mode: bool = False,
+    ) -> Dict[str, Any]:
+        """Identifier lookup (OpenSPP's documented name for ``search_by_id``)."""
     def search_by_predicate(
         self,
         predicate: Any,
@@ -387,13 +480,15 @@ class DCIClient:
         """Predicate search."""
     def search_by_expression(
         self,
-        expression: Any,
+        expression: Optional[Any] = None,
         record_type: Optional[str] = None,
         page: int = 1,
         page_size: int = 10,
         registry_type: Optional[str] = None,
         registry_event_type: Optional[str] = None,
         async_mode: bool = False,
+        *,
+        conditions: Optional[List[Dict[str, Any]]] = None,
     ) -> Dict[str, Any]:
         """Expression search."""
     def search_by_date_range(
@@ -406,6 +501,7 @@ class DCIClient:
         page: int = 1,
         page_size: int = 10,
         async_mode: bool = False,
+        use_opencrvs_format: bool = False,
     ) -> Dict[str, Any]:
         """``attribute_name`` between the two dates, inclusive."""
     def search_all(
@@ -432,6 +528,10 @@ class DCIClient:
         """Sync transaction status; returns the response envelope."""
     def test_connection(self) -> Dict[str, Any]:
         """Checks auth and reachability."""
+    def get_oauth2_token(self, force_refresh: bool = False) -> str:
+        """The OAuth2 access token (cached, or fetched)."""
+    def get_headers(self, force_refresh_token: bool = False) -> Dict[str, str]:
+        """The HTTP headers a request carries, ``Authorization`` included."""
     def clear_oauth2_token_cache(self) -> None:
         """Forgets the cached OAuth2 token."""
     def handle_callback(
@@ -479,7 +579,11 @@ class CallbackListener:
 class CRVSService:
     """Civil registration: birth verification, death check, vital-event subscriptions."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> CRVSService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> CRVSService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient:
         """The client the service calls through."""
@@ -487,64 +591,34 @@ class CRVSService:
         """The birth record, or None."""
     def is_deceased(self, identifier_type: str, identifier_value: str) -> bool:
         """True when the registry records the person's death."""
+    def check_death(self, identifier_type: str, identifier_value: str) -> bool:
+        """``is_deceased`` under OpenSPP's name."""
+    def unsubscribe_events(self, subscription_codes: List[str]) -> Dict[str, Any]:
+        """Ends vital-event subscriptions; returns the ack."""
+    def process_notification(self, notification_data: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """The vital events of a notification."""
     def subscribe_events(self, event_types: Optional[List[str]] = None) -> Dict[str, Any]:
         """Subscribes to vital events; returns the ack."""
     def search_births(self, date_from: str, date_to: str) -> List[Dict[str, Any]]:
         """Every birth registered between the two dates."""
 
 @final
-class DuplicationResult:
-    """The outcome of ``IBRService.check_duplication``."""
-
-    def __new__(cls, is_duplicate: bool, matched_programs: Optional[List[str]] = None, raw_response: Optional[Any] = None) -> DuplicationResult: ...
-    @property
-    def is_duplicate(self) -> bool: ...
-    @property
-    def matched_programs(self) -> List[str]: ...
-    @property
-    def raw_response(self) -> List[Dict[str, Any]]: ...
-    def to_dict(self) -> Dict[str, Any]:
-        """``{"is_duplicate", "matched_programs", "raw_response"}``."""
-    def __getitem__(self, key: str, /) -> Any: ...
-    def __bool__(self) -> bool: ...
-
-@final
-class BeneficiaryInfo:
-    """A beneficiary found in the IBR."""
-
-    def __new__(
-        cls,
-        identifier_type: str,
-        identifier_value: str,
-        name: Optional[str] = None,
-        programs: Optional[List[str]] = None,
-        metadata: Optional[Any] = None,
-    ) -> BeneficiaryInfo: ...
-    @property
-    def identifier_type(self) -> str: ...
-    @property
-    def identifier_value(self) -> str: ...
-    @property
-    def name(self) -> Optional[str]: ...
-    @property
-    def programs(self) -> List[str]: ...
-    @property
-    def metadata(self) -> Dict[str, Any]: ...
-    def to_dict(self) -> Dict[str, Any]:
-        """``{"identifier_type", "identifier_value", "name", "programs", "metadata"}``."""
-    def __getitem__(self, key: str, /) -> Any: ...
-
-@final
 class IBRService:
     """Integrated beneficiary registry: duplicate checks and beneficiary lookup."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> IBRService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> IBRService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
-    def check_duplication(self, identifiers: Any) -> DuplicationResult:
-        """A record for any of the identifiers is a duplicate."""
+    def check_duplication(self, partner: Any) -> DuplicationResult:
+        """A record for any of the partner's identifiers is a duplicate."""
     def search_beneficiary(self, identifier_type: str, identifier_value: str) -> List[BeneficiaryInfo]:
         """The beneficiaries held under this identifier."""
+    def get_enrollment_status(self, identifier_type: str, identifier_value: str) -> Dict[str, Any]:
+        """``{"enrolled", "programs", "beneficiary_info"}``."""
     def enrolled(self, identifier_type: str, identifier_value: str) -> bool:
         """Whether the person is enrolled."""
 
@@ -552,12 +626,20 @@ class IBRService:
 class DRService:
     """Disability registry: disability status, Washington Group scores, PWD check."""
 
-    def __new__(cls, source: Union[DataSource, DCIClient, Dict[str, Any]]) -> DRService: ...
+    def __new__(cls, source: Any, env_or_code: Optional[Any] = None, *, data_source_code: Optional[str] = None, **unknown: Any) -> DRService: ...
+    @property
+    def data_source(self) -> DataSource: ...
+    @property
+    def env(self) -> Optional[Any]: ...
     @property
     def client(self) -> DCIClient: ...
-    def get_disability_status(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+    def get_disability_status(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> Optional[Dict[str, Any]]:
         """The person's disability record, or None."""
     def get_functional_scores(self, identifier_type: str, identifier_value: str) -> Dict[str, int]:
         """Washington Group scores by domain."""
-    def is_pwd(self, identifier_type: str, identifier_value: str) -> bool:
+    def get_functional_assessment(self, identifier_type: str, identifier_value: str) -> Optional[Dict[str, Any]]:
+        """Washington Group scores with ``assessment_date``, or None."""
+    def is_pwd(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> bool:
         """True when the person is a person with disability."""
+    def sync_disability_data(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> Dict[str, Any]:
+        """What to store locally for the person."""
