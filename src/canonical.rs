@@ -834,6 +834,24 @@ mod tests {
     }
 
     #[test]
+    fn value_and_slice_agree_on_long_floats() {
+        // Found by the canonical_json fuzz target: serde_json's default float parser is not
+        // correctly rounded, so a value read through `Value` was 1 ULP off (...912e17) from
+        // the number CPython reads (6.789012345678911e+17), and signer and verifier disagreed.
+        let text = "[678901234567891121.0,2.2250738585072011e-308,0.30000000000000004441]";
+        let value: Value = serde_json::from_str(text).unwrap();
+        let bytes = canonicalize_slice(text.as_bytes(), Style::Ascii).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            "[6.789012345678911e+17,2.225073858507201e-308,0.30000000000000004]"
+        );
+        assert_eq!(
+            String::from_utf8(canonicalize_value(&value, Style::Ascii)).unwrap(),
+            String::from_utf8(bytes).unwrap()
+        );
+    }
+
+    #[test]
     fn refuses_bad_json() {
         for bad in [
             "{",

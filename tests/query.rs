@@ -599,6 +599,20 @@ fn expression_equality_constraints() {
 }
 
 #[test]
+fn the_empty_filter_goes_to_the_wire_and_back() {
+    // Found by the `query` fuzz target: `{}` parsed to an empty conjunction that `to_wire`
+    // wrote as `{"$and": []}`, which the parser refuses ("empty list").
+    let q = Query::parse("expression", &mongo(json!({}))).unwrap();
+    let (qt, v) = q.to_wire();
+    assert_eq!(
+        v,
+        json!({"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {}}}})
+    );
+    assert_eq!(Query::parse(qt, &v).unwrap(), q);
+    assert_eq!(select(qt, &v).len(), records().len());
+}
+
+#[test]
 fn graphql_is_carried_not_evaluated() {
     let text = "query GetMemberByIdentifier { member(identifier: {value: \"1\", type: \"uin\"}) { name } }";
     let e = Expression::graphql(text);

@@ -17,6 +17,8 @@ use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use dci::keys::VerifyingKey;
+
 use super::store::Client;
 use super::AppState;
 
@@ -185,62 +187,12 @@ impl Tokens {
                 return Ok(c);
             }
         }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err("access token is not a JWT");
-        };
-        let sig = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| "access token signature is not base64url")?;
-        // A JWT part: base64url of JSON.
-        let part = |b64: &str, what: &'static str| -> Result<Value, &'static str> {
-            let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| what)?;
-            serde_json::from_slice(&bytes).map_err(|_| what)
-        };
-        let header = part(h, "access token header is not JSON")?;
-        if header.get("alg").and_then(Value::as_str)
-            != Some(state.signer.key.algorithm().jws_name())
-        {
-            return Err("access token algorithm is not ours");
-        }
-        state
-            .verifying_key
-            .verify(format!("{h}.{p}").as_bytes(), &sig)
-            .map_err(|_| "access token signature is invalid")?;
-        let claims = part(p, "access token claims are not JSON")?;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or("access token has no exp")?;
-        if exp <= now {
-            return Err("access token expired");
-        }
-        let client_id = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .ok_or("access token has no sub")?;
+        let tc = verify_token(&state.verifying_key, token, now)?;
         // A revoked client's tokens stop working at once, not at expiry.
-        match state.store.client(client_id) {
+        match state.store.client(&tc.client_id) {
             Ok(Some(c)) if c.active => {}
             _ => return Err("client is unknown or revoked"),
         }
-        let tc = TokenClaims {
-            client_id: client_id.to_string(),
-            scopes: claims
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            sender_id: claims
-                .get("sender_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            exp,
-        };
         if let Ok(mut m) = self.cache.lock() {
             if m.len() > 100_000 {
                 m.retain(|_, (c, _)| c.exp > now);
@@ -249,6 +201,62 @@ impl Tokens {
         }
         Ok(tc)
     }
+}
+
+/// The checks of an access token that need no store: a JWT of three parts, `alg` the server
+/// key's, our signature, an `exp` after `now`, a `sub`. Returns its claims.
+pub(crate) fn verify_token(
+    key: &VerifyingKey,
+    token: &str,
+    now: i64,
+) -> Result<TokenClaims, &'static str> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("access token is not a JWT");
+    };
+    let sig = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| "access token signature is not base64url")?;
+    // A JWT part: base64url of JSON.
+    let part = |b64: &str, what: &'static str| -> Result<Value, &'static str> {
+        let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| what)?;
+        serde_json::from_slice(&bytes).map_err(|_| what)
+    };
+    let header = part(h, "access token header is not JSON")?;
+    if header.get("alg").and_then(Value::as_str) != Some(key.algorithm().jws_name()) {
+        return Err("access token algorithm is not ours");
+    }
+    key.verify(format!("{h}.{p}").as_bytes(), &sig)
+        .map_err(|_| "access token signature is invalid")?;
+    let claims = part(p, "access token claims are not JSON")?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or("access token has no exp")?;
+    if exp <= now {
+        return Err("access token expired");
+    }
+    let client_id = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or("access token has no sub")?;
+    Ok(TokenClaims {
+        client_id: client_id.to_string(),
+        scopes: claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        sender_id: claims
+            .get("sender_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        exp,
+    })
 }
 
 /// An RFC 6749 section 5.2 error (`invalid_client` is 401, `server_error` 500, the others 400).
@@ -268,7 +276,7 @@ pub fn oauth_error_status(status: StatusCode, error: &str, description: &str) ->
 }
 
 /// Decodes `application/x-www-form-urlencoded` (RFC 6749 appendix B).
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
     fn dec(s: &str) -> String {
         let s = s.replace('+', " ");
         let b = s.as_bytes();
@@ -298,6 +306,16 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
+/// The `(client_id, client_secret)` of an HTTP Basic `Authorization` value (RFC 6749 section 2.3.1).
+pub(crate) fn basic_credentials(authorization: &str) -> Option<(String, String)> {
+    let basic = authorization
+        .strip_prefix("Basic ")
+        .or_else(|| authorization.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(STANDARD.decode(basic.trim()).ok()?).ok()?;
+    let (u, p) = decoded.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
 /// POST /oauth2/client/token
 pub async fn token(
     State(state): State<AppState>,
@@ -318,26 +336,13 @@ pub async fn token(
     // Credentials from the form, or from HTTP Basic (RFC 6749 section 2.3.1).
     let mut id = form.get("client_id").cloned();
     let mut secret = form.get("client_secret").cloned();
-    if let Some(basic) = headers
+    if let Some((u, p)) = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        })
+        .and_then(basic_credentials)
     {
-        if let Some((u, p)) = STANDARD
-            .decode(basic.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| {
-                s.split_once(':')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-            })
-        {
-            id = Some(u);
-            secret = Some(p);
-        }
+        id = Some(u);
+        secret = Some(p);
     }
     let (Some(id), Some(secret)) = (id, secret) else {
         return oauth_error(

@@ -25,6 +25,36 @@ pub mod subscribe;
 pub mod validate;
 pub mod verify;
 
+/// Entry points for the fuzz targets (`fuzz/`, docs/fuzzing.md) into checks that are private
+/// to their modules: the same functions the server runs, not copies. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::HashMap;
+
+    use dci::keys::VerifyingKey;
+
+    pub use crate::auth::TokenClaims;
+
+    /// The token endpoint's `application/x-www-form-urlencoded` decoding.
+    pub fn token_form(body: &[u8]) -> HashMap<String, String> {
+        crate::auth::parse_form(body)
+    }
+
+    /// The token endpoint's HTTP Basic credentials.
+    pub fn basic_credentials(authorization: &str) -> Option<(String, String)> {
+        crate::auth::basic_credentials(authorization)
+    }
+
+    /// The bearer check without its cache and client lookup.
+    pub fn verify_token(
+        key: &VerifyingKey,
+        token: &str,
+        now: i64,
+    ) -> Result<TokenClaims, &'static str> {
+        crate::auth::verify_token(key, token, now)
+    }
+}
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 

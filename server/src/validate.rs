@@ -31,7 +31,15 @@ pub fn envelope(op: Op, env: &Value) -> Vec<Violation> {
     let null = Value::Null;
     let message = env.get("message").unwrap_or(&null);
     let mut v = match op.kind() {
-        Some(kind) if op.mode() != Mode::Receive => violations(validate_envelope_as(kind, env)),
+        Some(kind) if op.mode() != Mode::Receive => {
+            let mut v = violations(validate_envelope_as(kind, env));
+            // The core lets a callback-header kind omit its message (enrollment-updates travels
+            // with MsgCallbackHeader), but a request we answer must carry one.
+            if message.is_null() && !v.iter().any(|x| x.path == "message") {
+                v.push(Violation::new("message", "required"));
+            }
+            v
+        }
         // verify and the receiving side.
         _ => {
             let mut v = header(env.get("header").unwrap_or(&null), op.header_kind());
@@ -187,6 +195,24 @@ mod tests {
                 "message.verify_request[0].verify_criteria.claims: must name at least one claim",
             ]
         );
+    }
+
+    #[test]
+    fn answered_requests_need_a_message_whatever_their_header() {
+        // Found by the envelope fuzz target: enrollment-updates (MsgCallbackHeader) without a
+        // message passed the checks, then failed as "invalid JSON" when typed.
+        let header = json!({"version": "1.0.0", "message_id": "m",
+            "message_ts": "2024-01-01T00:00:00Z", "action": "notify", "status": "succ",
+            "total_count": 1, "completed_count": 1, "sender_id": "s", "receiver_id": "r"});
+        for env in [
+            json!({"header": header}),
+            json!({"header": header, "message": null}),
+        ] {
+            assert_eq!(
+                paths(envelope(Op::EnrollmentUpdates, &env)),
+                ["message: required"]
+            );
+        }
     }
 
     #[test]

@@ -218,6 +218,8 @@ impl Filter {
             Value::Object(m)
         };
         match self {
+            // The empty conjunction is the filter `{}` (every record): `$and` takes no empty list.
+            Filter::And(fs) if fs.is_empty() => Value::Object(Map::new()),
             Filter::And(fs) => list("$and", fs),
             Filter::Or(fs) => list("$or", fs),
             Filter::Nor(fs) => list("$nor", fs),
