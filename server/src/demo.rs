@@ -515,6 +515,10 @@ fn banner(info: &DemoInfo, addr: &str) -> String {
         b,
         "  callbacks:     loopback and private addresses allowed (--demo implies --allow-private-callbacks)"
     );
+    let _ = writeln!(
+        b,
+        "  strict mode:   each answer lists what the request did off-spec in its X-DCI-Deviations header (--demo implies --strict)"
+    );
     b.push('\n');
     let _ = writeln!(b, "Try (bash):");
     let _ = writeln!(
