@@ -115,7 +115,7 @@ static void test_expression(void) {
     if (CHECK_OK(dci_query_expression("{}", NULL, &q, &err))) {
         CHECK_STR(q, "{\"query_type\":\"expression\",\"query\":{\"type\":"
                      "\"ns:org:QueryType:expression\",\"value\":{\"expression\":{\"query\":{"
-                     "\"$and\":[]}}}}}");
+                     "}}}}}");
         dci_string_free(q);
         q = NULL;
     }
