@@ -684,3 +684,44 @@ async fn async_op(
     state.outbox_wake.notify_one();
     Ok((ack(&a.correlation_id), None))
 }
+
+#[cfg(test)]
+mod audit_copy_tests {
+    use super::*;
+
+    #[test]
+    fn a_large_answer_is_logged_as_its_summary_and_a_small_one_whole() {
+        let small = json!({"signature": "s", "message": {"search_response": [{"data": {"reg_records": [1]}}]}})
+            .to_string();
+        assert_eq!(audit_copy(small.clone()), small);
+
+        let records: Vec<Value> = (0..2000)
+            .map(|i| json!({"id": i, "name": "x".repeat(40)}))
+            .collect();
+        let answer = json!({"signature": "sig", "header": {"status": "succ"}, "message": {
+            "search_response": [
+                {"status": "succ", "data": {"reg_records": records}},
+                {"status": "rjct", "status_reason_code": "rjct.search.too_many_records_found"}]}})
+        .to_string();
+        assert!(answer.len() > AUDIT_FULL_BYTES);
+        let logged: Value = serde_json::from_str(&audit_copy(answer.clone())).unwrap();
+        assert_eq!(logged.get("signature"), None);
+        assert_eq!(logged["header"]["status"], "succ");
+        let items = &logged["message"]["search_response"];
+        assert_eq!(items[0]["data"]["reg_records"], json!([]));
+        assert_eq!(
+            items[1]["status_reason_code"],
+            "rjct.search.too_many_records_found"
+        );
+        let s = &logged["audit_summary"];
+        assert_eq!(s["bytes"], answer.len());
+        assert_eq!(s["records"], 2000);
+        assert_eq!(s["records_omitted"], true);
+        use sha2::{Digest, Sha256};
+        let want: String = Sha256::digest(answer.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(s["sha256"], want.as_str());
+    }
+}
