@@ -219,6 +219,14 @@ impl SqliteStore {
         Self::open_with(path, readers, &[])
     }
 
+    /// [`SqliteStore::open`] with further attribute indexes (`--index` values: `PATH` or
+    /// `REGISTRY:PATH`). Indexes missing from the database (all of them in a database made
+    /// before attribute indexes existed) are filled in from the stored records here; an index
+    /// once added is kept up to date by every later open, with or without the flag.
+    pub fn open_with(path: &Path, readers: usize, extra: &[String]) -> StoreResult<Self> {
+        Self::open_pools(path, readers, 1, extra)
+    }
+
     /// [`SqliteStore::open_with`] with `searchers` connections for searches (one search at
     /// a time on each; `dci serve --search-workers`).
     pub fn open_pools(
@@ -227,25 +235,6 @@ impl SqliteStore {
         searchers: usize,
         extra: &[String],
     ) -> StoreResult<Self> {
-        let mut s = Self::open_with(path, readers, extra)?;
-        s.searchers = Pool::open(path, searchers)?;
-        // A search may walk a large part of the file: through a bounded page cache, not
-        // mmap, so one search cannot map hundreds of MB into the server's RSS.
-        for c in &s.searchers.conns {
-            let c = c
-                .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
-            c.pragma_update(None, "mmap_size", 0)?;
-            c.pragma_update(None, "cache_size", -SEARCH_CACHE_KIB)?;
-        }
-        Ok(s)
-    }
-
-    /// [`SqliteStore::open`] with further attribute indexes (`--index` values: `PATH` or
-    /// `REGISTRY:PATH`). Indexes missing from the database (all of them in a database made
-    /// before attribute indexes existed) are filled in from the stored records here; an index
-    /// once added is kept up to date by every later open, with or without the flag.
-    pub fn open_with(path: &Path, readers: usize, extra: &[String]) -> StoreResult<Self> {
         let mut w = open_conn(path)?;
         w.execute_batch(SCHEMA)?;
         migrate_senders(&w)?;
@@ -255,12 +244,22 @@ impl SqliteStore {
             [SCHEMA_VERSION],
         )?;
         let indexes = migrate_indexes(&mut w, extra)?;
+        let searchers = Pool::open(path, searchers)?;
+        // A search may walk a large part of the file: through a bounded page cache, not
+        // mmap, so one search cannot map hundreds of MB into the server's RSS.
+        for c in &searchers.conns {
+            let c = c
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            c.pragma_update(None, "mmap_size", 0)?;
+            c.pragma_update(None, "cache_size", -SEARCH_CACHE_KIB)?;
+        }
         Ok(SqliteStore {
             indexes,
             query_timeout_ms: std::sync::atomic::AtomicU64::new(0),
             writer: Mutex::new(w),
             readers: Pool::open(path, readers)?,
-            searchers: Pool::open(path, 1)?,
+            searchers,
         })
     }
 
