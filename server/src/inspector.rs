@@ -46,6 +46,7 @@ const MAX_BODY_CHARS: usize = 8 * 1024;
 const PAGE: &str = include_str!("inspector/index.html");
 const SCRIPT: &str = include_str!("inspector/inspector.js");
 const STYLE: &str = include_str!("inspector/inspector.css");
+const ICON: &str = include_str!("inspector/icon.svg");
 
 /// Only the server's own script, style and data: no inline code, no other origin.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -276,6 +277,11 @@ pub async fn script() -> Response {
 /// GET /inspector/inspector.css
 pub async fn style() -> Response {
     hardened(STYLE.into_response(), "text/css; charset=utf-8")
+}
+
+/// GET /inspector/icon.svg (the page's icon: without one a browser asks for /favicon.ico)
+pub async fn icon() -> Response {
+    hardened(ICON.into_response(), "image/svg+xml")
 }
 
 /// GET /inspector/transactions: the newest rows the filter selects, with their callbacks.

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/inspector", get(inspector::page))
         .route("/inspector/inspector.js", get(inspector::script))
         .route("/inspector/inspector.css", get(inspector::style))
+        .route("/inspector/icon.svg", get(inspector::icon))
         .route("/inspector/transactions", get(inspector::transactions))
         .route("/inspector/events", get(inspector::events));
     for reg in REGISTRIES {
