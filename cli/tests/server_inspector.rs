@@ -95,6 +95,11 @@ async fn demo_opens_it_to_loopback_clients() {
     let db = dir.path().join("demo.db");
     let server = Server::start(&db, &["--demo"]);
     server.printed("dci envelope search").await;
+    let line = server.printed("inspector:").await;
+    assert!(
+        line.starts_with(&format!("{}/inspector (", server.base)),
+        "{line}"
+    );
     let r = get(&server, "/inspector", None).await;
     assert_eq!(r.status(), 200);
     let r = get(&server, "/inspector/transactions", None).await;
