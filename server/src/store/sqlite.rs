@@ -1088,3 +1088,86 @@ impl Store for SqliteStore {
         .map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_database_gets_the_deviations_column_and_attempts_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // The transactions table as it was before the inspector.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE transactions (id INTEGER PRIMARY KEY, transaction_id TEXT NOT NULL,
+                   message_id TEXT NOT NULL, correlation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
+                   operation TEXT NOT NULL, registry TEXT NOT NULL, request TEXT NOT NULL,
+                   response TEXT NOT NULL, status TEXT NOT NULL, error_code TEXT,
+                   created_at INTEGER NOT NULL);
+                 INSERT INTO transactions VALUES (1, 't0', 'm0', 'c0', 's1', 'search', 'crvs',
+                   '{}', '{}', 'succ', NULL, 5);",
+            )
+            .unwrap();
+        let s = SqliteStore::open_with(&path, 1, &[]).unwrap();
+        let t = Transaction {
+            transaction_id: "t1".into(),
+            correlation_id: "c1".into(),
+            sender_id: "s1".into(),
+            operation: "search".into(),
+            status: "succ".into(),
+            deviations: Some(r#"[{"field":"header.receiver_id","rule":"recommended"}]"#.into()),
+            created_at: 10,
+            ..Transaction::default()
+        };
+        s.log_with_outbox(
+            &t,
+            &[(
+                "on-search".into(),
+                "http://cb/on-search".into(),
+                r#"{"message":{"correlation_id":"c1"}}"#.into(),
+            )],
+            &[],
+        )
+        .unwrap();
+        let rows = s.recent_transactions(&TxnFilter::default(), 10).unwrap();
+        let got: Vec<(i64, Option<String>)> = rows
+            .iter()
+            .map(|(id, t)| (*id, t.deviations.clone()))
+            .collect();
+        assert_eq!(got, vec![(2, t.deviations.clone()), (1, None)]);
+        let only = TxnFilter {
+            before_id: Some(2),
+            ..TxnFilter::default()
+        };
+        assert_eq!(
+            s.recent_transactions(&only, 10).unwrap()[0]
+                .1
+                .transaction_id,
+            "t0"
+        );
+
+        let entry = s.due_outbox(i64::MAX, 10, &[]).unwrap().remove(0);
+        let failed = Attempt {
+            started_at: 100,
+            duration_ms: 7,
+            ok: false,
+            result: "POST answered 503".into(),
+        };
+        s.mark_attempt(entry.id, 200, false, &failed).unwrap();
+        let ok = Attempt {
+            started_at: 300,
+            duration_ms: 4,
+            ok: true,
+            result: "200 OK ACK".into(),
+        };
+        s.mark_delivered(entry.id, &ok).unwrap();
+        let state = s.outbox_of(&["c1".into()]).unwrap().remove(0);
+        assert_eq!(state.tries, vec![failed, ok]);
+        assert_eq!(state.attempts, 2);
+        assert_eq!(state.delivered_at, Some(304));
+        assert_eq!(state.last_error.as_deref(), Some("POST answered 503"));
+        assert!(s.outbox_of(&["other".into()]).unwrap().is_empty());
+    }
+}
