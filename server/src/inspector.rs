@@ -223,7 +223,8 @@ fn refused(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> O
                 &format!("invalid bearer token: {m}"),
             ),
         },
-        None if state.config.demo && peer.is_some_and(|p| p.ip().is_loopback()) => None,
+        // `to_canonical`: an IPv4-mapped IPv6 peer (`::ffff:127.0.0.1`) is loopback too.
+        None if state.config.demo && peer.is_some_and(|p| p.ip().to_canonical().is_loopback()) => None,
         None => err(
             StatusCode::UNAUTHORIZED,
             ErrorCode::RequestUnauthorized,
