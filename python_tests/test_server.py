@@ -154,6 +154,40 @@ def test_subscribe_then_notify(registry):
         assert unsub["ack_status"] == "ACK"
 
 
+def test_scheduled_subscription_gets_one_batched_notify(registry):
+    import datetime
+    import threading
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    window = {
+        "start_time": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+        "end_time": (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds"),
+        "frequency": "* * * * * ?",  # every second (Quartz form, as the spec's example)
+    }
+    with dci.CallbackListener(port=0) as listener:
+        client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
+        listener.start(client)
+        events = []
+        arrived = threading.Event()
+        listener.on_notify(lambda ev: (events.append(ev), arrived.set()))
+        ack = client.subscribe("spdci-common:RegistryEventType:LiveBirth", frequency=window)
+        sub = listener.wait_for(ack["transaction_id"], timeout=60)
+        subscription = sub["result"]["items"][0]["subscriptions"][0]
+        assert subscription["frequency"]["frequency"] == "* * * * * ?"
+        twins = [
+            {"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": uin}],
+             "name": {"given_name": "Twin", "surname": "Batch"}, "birth_date": "2025-11-02"}
+            for uin in ("PY-TWIN-1", "PY-TWIN-2")
+        ]
+        answer = registry.post_records({"registry": "crvs", "record_type": "Person", "event_type": "LiveBirth", "records": twins})
+        assert answer["events_batched"] == 2
+        assert arrived.wait(60), "no notify callback arrived"
+        mine = [e for e in events if e.get("subscription_code", subscription["code"]) == subscription["code"]]
+        recs = [r for item in mine[0]["items"] for r in item["records"]]
+        assert [uin_of(r) for r in recs] == ["PY-TWIN-1", "PY-TWIN-2"]
+        client.unsubscribe([subscription["code"]])
+
+
 def test_crvs_service(registry, client):
     crvs = dci.CRVSService(data_source(registry))
     raw = records(client.search_by_id("UIN", "TEST-001"))[0]

@@ -423,7 +423,7 @@ fn enrollment_updates(
         })
         .collect();
     let n = recs.len();
-    subscribe::apply_changes(
+    let _ = subscribe::apply_changes(
         st.store.as_ref(),
         &st.config.server_id,
         "ibr",

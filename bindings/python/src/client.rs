@@ -1078,7 +1078,9 @@ impl PyDCIClient {
     /// ``filter_query`` defaults to every record (``{"type": "*", "value": "*"}``), as
     /// OpenSPP's. Returns the ack; the subscription codes arrive by the on-subscribe callback
     /// (without ``our_callback_uri``, as OpenSPP allows, the ack is all there is).
-    #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None))]
+    /// ``frequency`` (``{"start_time", "end_time", "frequency"}``, a Quartz cron expression)
+    /// asks the registry to batch the notifications on that schedule inside that window.
+    #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None, frequency = None))]
     fn subscribe<'py>(
         &self,
         py: Python<'py>,
@@ -1086,6 +1088,7 @@ impl PyDCIClient {
         filter_query: Option<&Bound<'py, PyAny>>,
         notify_record_type: &str,
         filter_type: Option<String>,
+        frequency: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let types: Vec<String> = if let Ok(s) = event_type.extract::<String>() {
             vec![s]
@@ -1095,6 +1098,9 @@ impl PyDCIClient {
         let filter = filter_query
             .map(|f| conv::to_value(f, "filter_query"))
             .transpose()?;
+        let frequency = frequency
+            .map(|f| conv::to_value(f, "frequency"))
+            .transpose()?;
         let specs: Vec<SubscribeSpec> = types
             .into_iter()
             .map(|t| {
@@ -1102,6 +1108,7 @@ impl PyDCIClient {
                 s.filter = filter.clone();
                 s.filter_type = filter_type.clone();
                 s.notify_record_type = Some(notify_record_type.to_string());
+                s.frequency = frequency.clone();
                 s
             })
             .collect();

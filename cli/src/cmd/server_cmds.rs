@@ -580,15 +580,18 @@ fn import(a: ImportArgs) -> Result<(), String> {
         one => vec![one],
     };
     let store = open(&a.db)?;
-    let (mut recs, mut notes) = (0, 0);
+    let mut all = admin::Applied::default();
     for (i, b) in batches.iter().enumerate() {
-        let (n, q) = admin::apply_batch(store.as_ref(), &a.server_id, b)
+        let one = admin::apply_batch(store.as_ref(), &a.server_id, b)
             .map_err(|e| format!("{} batch {i}: {e}", a.file.display()))?;
-        recs += n;
-        notes += q;
+        all.records += one.records;
+        all.notifies += one.notifies;
+        all.batched += one.batched;
     }
     println!(
-        "imported {recs} records; {notes} notifications queued (a running server delivers them)"
+        "imported {} records; {} notifications queued, {} events batched for scheduled \
+         subscriptions (a running server delivers them)",
+        all.records, all.notifies, all.batched
     );
     Ok(())
 }

@@ -520,6 +520,7 @@ class DCIClient:
         filter_query: Optional[Any] = None,
         notify_record_type: str = "Person",
         filter_type: Optional[str] = None,
+        frequency: Optional[Mapping[str, str]] = None,
     ) -> Dict[str, Any]:
         """Subscribes to registry events; returns the ack."""
     def unsubscribe(self, subscription_codes: Sequence[str]) -> Dict[str, Any]:
