@@ -23,6 +23,7 @@ pub mod security;
 pub mod store;
 pub mod strict;
 pub mod subscribe;
+pub mod upload;
 pub mod validate;
 pub mod verify;
 

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Largest request body (bytes).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body: usize,
+    /// Largest uploaded file (multipart/form-data on an async endpoint, bytes); each of its
+    /// envelopes or rows is still held to --max-body.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_upload: usize,
     /// Access token lifetime (seconds).
     #[arg(long, default_value_t = 3600)]
     pub token_ttl: i64,
@@ -329,6 +333,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         profile,
         clock_skew_secs: a.clock_skew,
         max_body_bytes: a.max_body,
+        max_upload_bytes: a.max_upload,
         token_ttl_secs: a.token_ttl,
         retry_base_ms: a.retry_base_ms,
         retry_max_ms: a.retry_max_ms,
