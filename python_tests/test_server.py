@@ -113,6 +113,30 @@ def test_async_search_callback_reaches_the_listener(registry):
         assert result["result"]["signature"]["verified"] is True
 
 
+def test_upload_searches_and_a_file_with_a_bad_row(registry, tmp_path):
+    with dci.CallbackListener(port=0) as listener:
+        client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
+        listener.start(client)
+        specs = [{"query_type": "idtype-value", "query": {"type": "UIN", "value": uin}} for uin in ("TEST-001", "TEST-002")]
+        out = client.upload_searches(specs)
+        report = out["report"]
+        assert (report["ack_status"], report["rows"], report["rejected"]) == ("ACK", 2, [])
+        for txn, uin in zip(out["transaction_ids"], ("TEST-001", "TEST-002")):
+            result = listener.wait_for(txn, timeout=60)
+            [item] = result["result"]["items"]
+            assert [uin_of(r) for r in item["records"]] == [uin]
+        # A CSV file from disk without the three columns is refused whole, naming them.
+        bad = tmp_path / "rows.csv"
+        bad.write_text("a,b\n1,2\n")
+        with pytest.raises(dci.DCIError) as e:
+            client.upload("search", bad, file_format="csv")
+        assert "signature, header and message" in str(e.value)
+        # Bytes: one row that is not an envelope, reported by its row.
+        report = client.upload("search", b"[7]")
+        assert report["ack_status"] == "ERR"
+        assert [r["row"] for r in report["rejected"]] == [1]
+
+
 def test_txn_status_of_an_async_search(registry):
     with dci.CallbackListener(port=0) as listener:
         client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
