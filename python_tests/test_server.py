@@ -117,11 +117,11 @@ def test_upload_searches_and_a_file_with_a_bad_row(registry, tmp_path):
     with dci.CallbackListener(port=0) as listener:
         client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
         listener.start(client)
-        specs = [{"query_type": "idtype-value", "query": {"type": "UIN", "value": uin}} for uin in ("TEST-001", "TEST-002")]
+        specs = [{"query_type": "idtype-value", "query": {"type": "UIN", "value": uin}} for uin in ("TEST-001", "100000001")]
         out = client.upload_searches(specs)
         report = out["report"]
         assert (report["ack_status"], report["rows"], report["rejected"]) == ("ACK", 2, [])
-        for txn, uin in zip(out["transaction_ids"], ("TEST-001", "TEST-002")):
+        for txn, uin in zip(out["transaction_ids"], ("TEST-001", "100000001")):
             result = listener.wait_for(txn, timeout=60)
             [item] = result["result"]["items"]
             assert [uin_of(r) for r in item["records"]] == [uin]
@@ -197,7 +197,7 @@ def test_scheduled_subscription_gets_one_batched_notify(registry):
         ack = client.subscribe("spdci-common:RegistryEventType:LiveBirth", frequency=window)
         sub = listener.wait_for(ack["transaction_id"], timeout=60)
         subscription = sub["result"]["items"][0]["subscriptions"][0]
-        assert subscription["frequency"]["frequency"] == "* * * * * ?"
+        assert subscription["raw"]["frequency"]["frequency"] == "* * * * * ?"
         twins = [
             {"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": uin}],
              "name": {"given_name": "Twin", "surname": "Batch"}, "birth_date": "2025-11-02"}
