@@ -707,10 +707,10 @@ pub fn seal_envelope(envelope: &mut Value, to: &EncryptionKey) -> Result<()> {
     Ok(())
 }
 
-/// When `header.is_msg_encrypted` is true: decrypts `message` with `keys` and puts the
-/// plaintext message in its place (the header flag stays, so the caller still sees it was
-/// encrypted). Verify the signature first: it covers the ciphertext. Returns whether the
-/// message was encrypted.
+/// When `header.is_msg_encrypted` is true: decrypts `message` with `keys`, puts the plaintext
+/// message in its place and sets the flag to false (the envelope then reads, and validates, as
+/// the message in clear). Verify the signature first: it covers the ciphertext. Returns whether
+/// the message was encrypted.
 pub fn open_envelope(envelope: &mut Value, keys: &[DecryptionKey]) -> Result<bool> {
     if !is_encrypted(envelope) {
         return Ok(false);
@@ -729,6 +729,9 @@ pub fn open_envelope(envelope: &mut Value, keys: &[DecryptionKey]) -> Result<boo
     }
     if let Some(obj) = envelope.as_object_mut() {
         obj.insert("message".into(), value);
+    }
+    if let Some(h) = envelope.get_mut("header").and_then(Value::as_object_mut) {
+        h.insert("is_msg_encrypted".into(), Value::Bool(false));
     }
     Ok(true)
 }
@@ -965,6 +968,7 @@ mod tests {
         assert!(env["message"]["ciphertext"].is_string());
         assert!(open_envelope(&mut env, std::slice::from_ref(&key)).unwrap());
         assert_eq!(env["message"], json!({"transaction_id": "t"}));
+        assert_eq!(env["header"]["is_msg_encrypted"], false);
     }
 
     #[test]

@@ -232,7 +232,11 @@ fn notification(
         n,
         n,
     );
-    serde_json::to_string(&envelope(header, message)).ok()
+    let mut env = serde_json::to_value(envelope(header, message)).ok()?;
+    // A sender that registered an encryption key gets its notifications encrypted.
+    let key = crate::security::reply_key(sender).ok().flatten();
+    crate::security::seal(&mut env, key.as_ref()).ok()?;
+    Some(env.to_string())
 }
 
 /// Stores changed records and queues a notify for every matching subscriber (in one
