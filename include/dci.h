@@ -18,7 +18,7 @@
 
 // The outcome of a fallible call: `DCI_RESULT_OK` (0) or the kind of the error.
 //
-// Codes 1 to 20 are libdci's stable error kinds (the same numbers as `dci::ErrorKind` and the
+// Codes 1 to 21 are libdci's stable error kinds (the same numbers as `dci::ErrorKind` and the
 // Go package's `Kind`); codes from 100 are misuse of the C interface itself.
 enum dci_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -51,6 +51,8 @@ enum dci_result
   DCI_RESULT_IO = 19,
   // A bug in libdci, including a panic caught at the boundary.
   DCI_RESULT_INTERNAL = 20,
+  // An encrypted message cannot be made or opened (`err.encryption.invalid`).
+  DCI_RESULT_ENCRYPTION = 21,
   // A required pointer argument was NULL.
   DCI_RESULT_NULL_ARGUMENT = 100,
   // A string argument was not valid UTF-8.

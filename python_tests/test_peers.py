@@ -485,3 +485,129 @@ def test_peer_vectors_verify_with_the_peers_own_verifiers():
         assert ok == (case["expect"] == "valid"), case["name"]
         checked += 1
     assert checked == 13
+
+
+# ================================================================== encrypted messages
+# EncryptedMessage (docs/spec-decisions.md "Encrypted messages") against independent JWE
+# implementations: jwcrypto (Python) and jose (Node, the opencrvs form), both directions, for
+# RSA-OAEP-256 and ECDH-ES+A256KW (X25519), A256GCM.
+
+ENC_ALGS = [("rsa", "RSA-OAEP-256", "RSA"), ("x25519", "ECDH-ES+A256KW", "OKP")]
+
+
+def enc_envelope() -> dict:
+    return {
+        "header": header(),
+        "message": {"transaction_id": "txn-enc", "search_request": [], "note": "née ✓"},
+    }
+
+
+def dci_enc_key(tmp_path, arg: str, kid: str):
+    """A key made by `dci enc-keygen`: (PEM path, public JWK)."""
+    pem = tmp_path / f"{kid}.pem"
+    r = run_dci("enc-keygen", "--alg", arg, "--out", pem, "--kid", kid)
+    assert r.returncode == 0, r.stderr
+    return pem, json.loads(r.stdout)
+
+
+def dci_encrypt(tmp_path, env: dict, jwk_doc: dict) -> dict:
+    p = tmp_path / "to.jwk.json"
+    p.write_text(json.dumps(jwk_doc))
+    r = run_dci("encrypt", "--jwk", p, stdin=json.dumps(env).encode())
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def dci_decrypt(pem, kid: str, env: dict):
+    return run_dci("decrypt", "--key", pem, "--kid", kid, stdin=json.dumps(env).encode())
+
+
+def jwcrypto_key(kty: str, kid: str, alg: str):
+    from jwcrypto import jwk
+
+    if kty == "RSA":
+        key = jwk.JWK.generate(kty="RSA", size=2048, kid=kid)
+    else:
+        key = jwk.JWK.generate(kty="OKP", crv="X25519", kid=kid)
+    public = key.export_public(as_dict=True)
+    public.update({"use": "enc", "alg": alg, "kid": kid})
+    return key, public
+
+
+@pytest.mark.parametrize("arg,alg,kty", ENC_ALGS)
+def test_jwcrypto_encrypted_opens_in_libdci(tmp_path, arg, alg, kty):
+    from jwcrypto import jwe, jwk
+
+    pem, public = dci_enc_key(tmp_path, arg, "ours-1")
+    assert public["use"] == "enc" and public["alg"] == alg and public["kty"] == kty
+    env = enc_envelope()
+    plaintext = json.dumps(env["message"], ensure_ascii=False).encode()
+    # jwcrypto's usual form: enc in the protected header (the AAD), alg and kid per recipient.
+    e = jwe.JWE(plaintext, protected=json.dumps({"enc": "A256GCM"}))
+    e.add_recipient(jwk.JWK(**public), header=json.dumps({"alg": alg, "kid": "ours-1"}))
+    sealed = dict(env, header=dict(env["header"], is_msg_encrypted=True))
+    sealed["message"] = json.loads(e.serialize(compact=False))
+    assert "protected" in sealed["message"] and "header" in sealed["message"]
+    r = dci_decrypt(pem, "ours-1", sealed)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["message"] == env["message"]
+    # The protected header is bound: changing it fails the tag.
+    bad = json.loads(json.dumps(sealed))
+    bad["message"]["protected"] = b64u(json.dumps({"enc": "A256GCM", "x": 1}).encode())
+    r = dci_decrypt(pem, "ours-1", bad)
+    assert r.returncode == 1 and b"err.encryption.invalid" in r.stderr and b"tag does not match" in r.stderr
+
+
+@pytest.mark.parametrize("arg,alg,kty", ENC_ALGS)
+def test_libdci_encrypted_opens_in_jwcrypto(tmp_path, arg, alg, kty):
+    from jwcrypto import jwe
+
+    key, public = jwcrypto_key(kty, "theirs-1", alg)
+    env = enc_envelope()
+    sealed = dci_encrypt(tmp_path, env, {"keys": [public]})
+    assert sealed["header"]["is_msg_encrypted"] is True
+    m = sealed["message"]
+    assert m["header"]["alg"] == alg and m["header"]["enc"] == "A256GCM" and m["header"]["kid"] == "theirs-1"
+    assert set(m) == {"header", "encrypted_key", "iv", "ciphertext", "tag"}
+    e = jwe.JWE()
+    e.deserialize(json.dumps(m), key=key)
+    assert json.loads(e.payload) == env["message"]
+
+
+@needs_node
+@pytest.mark.parametrize("arg,alg,kty", ENC_ALGS)
+def test_opencrvs_encrypted_opens_in_libdci(tmp_path, arg, alg, kty):
+    pem, public = dci_enc_key(tmp_path, arg, "ours-2")
+    env = enc_envelope()
+    (tmp_path / "env.json").write_text(json.dumps(env))
+    (tmp_path / "jwk.json").write_text(json.dumps(public))
+    r = run_node("encrypt", tmp_path / "env.json", tmp_path / "jwk.json")
+    assert r.returncode == 0, r.stderr
+    sealed = json.loads(r.stdout)
+    assert sealed["message"]["header"] == {"alg": alg, "enc": "A256GCM", "kid": "ours-2"}
+    # jose writes the ECDH-ES epk into a protected header (which is then the AAD).
+    assert ("protected" in sealed["message"]) == (kty == "OKP")
+    r = dci_decrypt(pem, "ours-2", sealed)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["message"] == env["message"]
+    # A wrong kid is named.
+    sealed["message"]["header"]["kid"] = "nope"
+    r = dci_decrypt(pem, "ours-2", sealed)
+    assert r.returncode == 1 and b'unknown kid "nope"' in r.stderr
+
+
+@needs_node
+@pytest.mark.parametrize("arg,alg,kty", ENC_ALGS)
+def test_libdci_encrypted_opens_in_opencrvs(tmp_path, arg, alg, kty):
+    pem, public = dci_enc_key(tmp_path, arg, "theirs-2")
+    env = enc_envelope()
+    sealed = dci_encrypt(tmp_path, env, public)
+    (tmp_path / "sealed.json").write_text(json.dumps(sealed))
+    r = run_node("decrypt", tmp_path / "sealed.json", pem)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["message"] == env["message"]
+    # A flipped ciphertext byte fails in jose too.
+    ct = sealed["message"]["ciphertext"]
+    sealed["message"]["ciphertext"] = ("A" if ct[0] != "A" else "B") + ct[1:]
+    (tmp_path / "bad.json").write_text(json.dumps(sealed))
+    assert run_node("decrypt", tmp_path / "bad.json", pem).returncode == 1

@@ -360,7 +360,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str, style: Style) {
     let mut i = 0;
     while i < bytes.len() {
         if let Some(w) = word_at(bytes, i) {
-            if !string_stops(w) && !(ascii && non_ascii_or_del(w)) {
+            if !(string_stops(w) || (ascii && non_ascii_or_del(w))) {
                 i += 8;
                 continue;
             }

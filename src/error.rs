@@ -124,6 +124,11 @@ pub enum Error {
     /// A bug caught at a boundary (a panic turned into an error).
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// An encrypted message (`EncryptedMessage`, a JWE) cannot be made or opened: unknown alg
+    /// or enc, unknown kid, wrong key, tampered ciphertext, tag or header.
+    #[error("encryption: {0}")]
+    Encryption(String),
 }
 
 fn join(v: &[Violation]) -> String {
@@ -163,11 +168,12 @@ pub enum ErrorKind {
     Protocol = 18,
     Io = 19,
     Internal = 20,
+    Encryption = 21,
 }
 
 impl ErrorKind {
-    /// Every kind, in code order (the C `dci_result` codes 1 to 20 and Go's `Kind`s).
-    pub const ALL: [ErrorKind; 20] = [
+    /// Every kind, in code order (the C `dci_result` codes 1 to 21 and Go's `Kind`s).
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::Json,
         ErrorKind::Validation,
         ErrorKind::SignatureMissing,
@@ -188,6 +194,7 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Io,
         ErrorKind::Internal,
+        ErrorKind::Encryption,
     ];
 
     /// The stable lower-case name (`signature_invalid`): `dci_result_name` in C, `kind` of a
@@ -214,10 +221,11 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
+            ErrorKind::Encryption => "encryption",
         }
     }
 
-    /// The stable numeric code (1 to 20).
+    /// The stable numeric code (1 to 21).
     pub fn code(self) -> u32 {
         self as u32
     }
@@ -299,6 +307,7 @@ impl Error {
             Error::Protocol { .. } => ErrorKind::Protocol,
             Error::Io(_) => ErrorKind::Io,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::Encryption(_) => ErrorKind::Encryption,
         }
     }
 
@@ -313,6 +322,7 @@ impl Error {
             | Error::SignatureNotYetValid { .. }
             | Error::UnsupportedAlgorithm(_) => "err.signature.invalid",
             Error::Auth { .. } => "err.request.unauthorized",
+            Error::Encryption(_) => "err.encryption.invalid",
             Error::Protocol { code, .. } => code.as_str(),
             _ => return None,
         })

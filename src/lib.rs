@@ -5,6 +5,7 @@
 //! the reference server (the `dci` binary in `cli/`) only move bytes around this core.
 
 pub mod canonical;
+pub mod encryption;
 pub mod error;
 pub mod keys;
 pub mod model;

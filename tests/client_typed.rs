@@ -306,7 +306,8 @@ fn the_flat_openspp_form_and_redaction_are_in_the_core() {
 
 #[test]
 fn errors_carry_their_parts_and_kinds_have_one_name_table() {
-    assert_eq!(ErrorKind::ALL.len(), 20);
+    assert_eq!(ErrorKind::ALL.len(), 21);
+    assert_eq!(ErrorKind::Encryption.name(), "encryption");
     for (i, k) in ErrorKind::ALL.into_iter().enumerate() {
         assert_eq!(k.code(), i as u32 + 1);
         assert_eq!(ErrorKind::from_code(k.code()), Some(k));

@@ -74,7 +74,7 @@ func TestVersionAndKinds(t *testing.T) {
 			t.Errorf("%d: %q, want %q", uint32(k), k.String(), name)
 		}
 	}
-	if dci.KindSignatureInvalid != 5 || dci.KindInternal != 20 || dci.KindInvalidUTF8 != 101 {
+	if dci.KindSignatureInvalid != 5 || dci.KindInternal != 20 || dci.KindEncryption != 21 || dci.KindInvalidUTF8 != 101 {
 		t.Fatal("kind numbers moved")
 	}
 }
@@ -302,7 +302,7 @@ func TestSignatureVectors(t *testing.T) {
 		}
 	}
 	names := map[string]dci.Kind{}
-	for k := dci.KindJSON; k <= dci.KindInternal; k++ {
+	for k := dci.KindJSON; k <= dci.KindEncryption; k++ {
 		// "signature_invalid" -> "SignatureInvalid", the vectors' spelling.
 		parts := strings.Split(k.String(), "_")
 		for i, p := range parts {

@@ -31,6 +31,8 @@ const (
 	KindProtocol             Kind = C.DCI_RESULT_PROTOCOL
 	KindIO                   Kind = C.DCI_RESULT_IO
 	KindInternal             Kind = C.DCI_RESULT_INTERNAL
+	// KindEncryption: an encrypted message cannot be made or opened (err.encryption.invalid).
+	KindEncryption Kind = C.DCI_RESULT_ENCRYPTION
 	// KindNullArgument: a required argument was missing (in Go: a closed or nil handle).
 	KindNullArgument Kind = C.DCI_RESULT_NULL_ARGUMENT
 	// KindInvalidUTF8: a string argument was not valid UTF-8.
@@ -100,5 +102,6 @@ var (
 	ErrProtocol             = &Error{Kind: KindProtocol, Message: "protocol"}
 	ErrIO                   = &Error{Kind: KindIO, Message: "io"}
 	ErrInternal             = &Error{Kind: KindInternal, Message: "internal"}
+	ErrEncryption           = &Error{Kind: KindEncryption, Message: "encryption"}
 	ErrClosed               = &Error{Kind: KindNullArgument, Message: "closed handle"}
 )

@@ -26,6 +26,12 @@ enum Command {
     Sign(cmd::crypto::SignArgs),
     /// Verify the envelope read from stdin (exit 0 valid, 1 invalid with the reason on stderr).
     Verify(cmd::crypto::VerifyArgs),
+    /// Generate an encryption key (PKCS#8 PEM, mode 0600); print its JWK (use enc).
+    EncKeygen(cmd::encrypt::EncKeygenArgs),
+    /// Encrypt the message of the envelope read from stdin to a JWK (sign the output after).
+    Encrypt(cmd::encrypt::EncryptArgs),
+    /// Decrypt the message of the envelope read from stdin (verify its signature first).
+    Decrypt(cmd::encrypt::DecryptArgs),
     /// Build ready-to-send request envelopes.
     #[command(subcommand)]
     Envelope(cmd::envelope::EnvelopeCommand),
@@ -51,6 +57,9 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cmd::crypto::keygen(args),
         Command::Sign(args) => cmd::crypto::sign(args),
         Command::Verify(args) => cmd::crypto::verify(args),
+        Command::EncKeygen(args) => cmd::encrypt::keygen(args),
+        Command::Encrypt(args) => cmd::encrypt::encrypt(args),
+        Command::Decrypt(args) => cmd::encrypt::decrypt(args),
         Command::Envelope(c) => cmd::envelope::run(c),
         Command::Conformance(args) => cmd::conformance::run(*args),
         Command::Server(_) => unreachable!("handled above"),

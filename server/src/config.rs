@@ -22,6 +22,12 @@ pub struct ServeConfig {
     pub key_id: String,
     /// A PKCS#8 PEM signing key; None = the key kept in the database (generated on first start).
     pub key_file: Option<PathBuf>,
+    /// A PKCS#8 PEM decryption key (RSA: `RSA-OAEP-256`, X25519: `ECDH-ES+A256KW`), published
+    /// in our JWKS with `use: enc`; None = no encryption key, unless `demo` (then an RSA and an
+    /// X25519 key kept in the database, generated on first start).
+    pub encryption_key_file: Option<PathBuf>,
+    /// The kid of the `encryption_key_file` key.
+    pub encryption_key_id: String,
     /// The signature profile of our responses and callbacks.
     pub profile: Profile,
     /// Accepted distance between header.message_ts and now, and between a signature's
@@ -96,6 +102,8 @@ impl Default for ServeConfig {
             server_id: "registry.example.org".into(),
             key_id: "server-key-1".into(),
             key_file: None,
+            encryption_key_file: None,
+            encryption_key_id: "server-enc-1".into(),
             profile: Profile::Spdci,
             clock_skew_secs: 300,
             max_body_bytes: 1024 * 1024,

@@ -504,7 +504,7 @@ fn banner(info: &DemoInfo, addr: &str) -> String {
     let _ = writeln!(b, "  records:       {}", counts.join(", "));
     let _ = writeln!(b, "  client_id:     {}", info.client_id);
     let _ = writeln!(b, "  client_secret: {}", info.client_secret);
-    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json");
+    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json (encryption keys server-enc-rsa and server-enc-x25519, use enc)");
     let _ = writeln!(
         b,
         "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",

@@ -78,6 +78,8 @@ pub struct Inner {
     pub signer: Signer,
     pub verifying_key: VerifyingKey,
     pub jwks: Value,
+    /// Our decryption keys (`--encryption-key`; their public halves are in `jwks`, `use: enc`).
+    pub encryption_keys: Vec<dci::encryption::DecryptionKey>,
     pub tokens: auth::Tokens,
     pub replay: security::ReplayCache,
     pub senders: security::SenderCache,
@@ -252,6 +254,51 @@ pub fn server_key(config: &ServeConfig, store: &dyn Store) -> anyhow_like::Resul
     Ok(key)
 }
 
+/// The server's decryption keys: the `--encryption-key` file, else with `--demo` an RSA and an
+/// X25519 key kept in the database (made on first start), else none.
+pub fn server_encryption_keys(
+    config: &ServeConfig,
+    store: &dyn Store,
+) -> anyhow_like::Result<Vec<dci::encryption::DecryptionKey>> {
+    use dci::encryption::{DecryptionKey, KeyAlgorithm};
+    if let Some(p) = &config.encryption_key_file {
+        let pem =
+            std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        let key = DecryptionKey::from_pem(&pem, &config.encryption_key_id)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        return Ok(vec![key]);
+    }
+    if !config.demo {
+        return Ok(Vec::new());
+    }
+    let mut keys = Vec::new();
+    for (alg, kid, meta) in [
+        (
+            KeyAlgorithm::RsaOaep256,
+            "server-enc-rsa",
+            "server_enc_rsa_pem",
+        ),
+        (
+            KeyAlgorithm::EcdhEsA256Kw,
+            "server-enc-x25519",
+            "server_enc_x25519_pem",
+        ),
+    ] {
+        let key = match store.meta(meta).map_err(|e| e.to_string())? {
+            Some(pem) => DecryptionKey::from_pem(&pem, kid)
+                .map_err(|e| format!("stored encryption key {kid}: {e}"))?,
+            None => {
+                let key = DecryptionKey::generate(alg, kid).map_err(|e| e.to_string())?;
+                let pem = key.to_pem().map_err(|e| e.to_string())?;
+                store.set_meta(meta, &pem).map_err(|e| e.to_string())?;
+                key
+            }
+        };
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
 /// String errors for the command layer.
 pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, String>;
@@ -285,10 +332,16 @@ pub async fn serve_on(
     let verifying_key = key.verifying_key();
     let mut signer = Signer::new(key, config.server_id.clone(), config.key_id.clone());
     signer.profile = config.profile;
-    let jwks = Jwks {
+    let mut jwks = Jwks {
         keys: vec![(Some(signer.kid()), verifying_key.clone())],
     }
     .to_json();
+    let encryption_keys = server_encryption_keys(&config, store.as_ref())?;
+    if let Some(list) = jwks.get_mut("keys").and_then(Value::as_array_mut) {
+        for k in &encryption_keys {
+            list.push(k.public_key().map_err(|e| e.to_string())?.to_jwk());
+        }
+    }
 
     let demo_info = if config.demo {
         Some(demo::prepare(store.as_ref(), &config)?)
@@ -318,6 +371,7 @@ pub async fn serve_on(
         signer,
         verifying_key,
         jwks,
+        encryption_keys,
         tokens: auth::Tokens::default(),
         replay: security::ReplayCache::default(),
         senders: security::SenderCache::default(),

@@ -643,13 +643,17 @@ fn answer(
 
 async fn sync_op(state: &AppState, registry: &'static str, op: Op, a: &Admitted) -> OpResult {
     let c = compute(state, registry, op, a, None).await?;
-    let text = sign(state, &answer(state, op, a, (c.message, c.ok))).to_string();
+    let mut env = serde_json::to_value(answer(state, op, a, (c.message, c.ok))).map_err(storage)?;
+    // An encrypted answer is logged in clear, unsigned (txn/status reads the log).
+    let clear = a.reply_key.as_ref().map(|_| env.to_string());
+    crate::security::seal(&mut env, a.reply_key.as_ref())?;
+    let text = sign(state, &env).to_string();
     let resp = (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         text.clone(),
     )
         .into_response();
-    Ok((resp, Some(text)))
+    Ok((resp, Some(clear.unwrap_or(text))))
 }
 
 async fn async_op(
@@ -690,7 +694,14 @@ async fn async_op(
     .map(String::from);
     let c = compute(state, registry, op, a, sender_uri.clone()).await?;
     let subscriptions = c.subscriptions;
-    let env = serde_json::to_value(answer(state, op, a, (c.message, c.ok))).map_err(storage)?;
+    let mut env = serde_json::to_value(answer(state, op, a, (c.message, c.ok))).map_err(storage)?;
+    // The audit copy stays in clear (txn/status reads it); the callback goes out encrypted
+    // when the sender's answers are.
+    let logged = env
+        .get("message")
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    crate::security::seal(&mut env, a.reply_key.as_ref())?;
     let entries: Vec<(String, String, String)> = sender_uri
         .iter()
         .zip(op.callback_path())
@@ -705,10 +716,6 @@ async fn async_op(
     // The request, its result, its callback and any new subscriptions are stored in one
     // database transaction before the ACK: nothing acknowledged can be lost, nothing stored
     // lacks its ACK.
-    let logged = env
-        .get("message")
-        .map(|m| m.to_string())
-        .unwrap_or_default();
     let t = txn(a, op, registry, body, logged, RequestStatus::Success);
     let st = state.clone();
     let t = blocking(move || {

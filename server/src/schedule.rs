@@ -133,8 +133,9 @@ pub fn flush_due(state: &AppState, now_ms: i64) -> StoreResult<usize> {
 /// each notify queued in the transaction that removes its events from the batch.
 fn flush(state: &AppState, sub: &Subscription) -> StoreResult<usize> {
     let store: &dyn Store = state.store.as_ref();
-    let sender = store.sender(&sub.sender_id)?;
-    let receives = sender.is_some_and(|s| s.active && s.may_read(&sub.registry));
+    let sender = store
+        .sender(&sub.sender_id)?
+        .filter(|s| s.active && s.may_read(&sub.registry));
     let mut queued = 0;
     loop {
         let events = store.pending_events(&sub.code, batch_limit(state))?;
@@ -145,9 +146,10 @@ fn flush(state: &AppState, sub: &Subscription) -> StoreResult<usize> {
             .iter()
             .filter_map(|e| serde_json::from_str(&e.item).ok())
             .collect();
-        let entry = (receives && !sub.callback_uri.is_empty())
-            .then(|| super::subscribe::notify_entry(&state.config.server_id, sub, items))
-            .flatten();
+        let entry = sender
+            .as_ref()
+            .filter(|_| !sub.callback_uri.is_empty())
+            .and_then(|s| super::subscribe::notify_entry(&state.config.server_id, sub, s, items));
         if entry.is_none() {
             // A sender disabled (or cut off from the registry) since: its events are dropped,
             // as apply_changes drops them for a sender that is disabled already.

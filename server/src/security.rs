@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
+use dci::encryption::EncryptionKey;
 use dci::keys::{Algorithm, Jwks, VerifyingKey};
 use dci::model::{ErrorCode, HeaderKind, MsgHeader, ReasonCode};
 use dci::signature::{self, KeyResolver, VerifyOptions};
@@ -155,6 +156,8 @@ pub struct Admitted {
     pub request: Request,
     /// What strict mode found (empty when it is off).
     pub deviations: Vec<dci::Violation>,
+    /// The sender's key that answers and callbacks are encrypted to (None: sent in clear).
+    pub reply_key: Option<EncryptionKey>,
 }
 
 /// Context for rejecting a request that got far enough to have one.
@@ -292,6 +295,13 @@ pub fn admit(
         })?;
         true
     };
+    // 4b. An encrypted message is opened now: after the signature, which covers the ciphertext.
+    let reply_key = open_request(state, &mut env, &sender)?;
+    let header = env.get("header").unwrap_or(&null);
+    let message = env.get("message").unwrap_or(&null);
+    if partial.transaction_id.is_none() {
+        partial.transaction_id = str_at(message, "transaction_id").map(str::to_string);
+    }
     // 5. The endpoint's action, then the spec checks (every violation listed), then the item limit.
     let action = op.action();
     let got_action = str_at(header, "action").unwrap_or_default();
@@ -378,7 +388,62 @@ pub fn admit(
         sender_uri,
         request,
         deviations,
+        reply_key,
     })
+}
+
+/// Decrypts the envelope's message in place when `header.is_msg_encrypted` is true, and
+/// returns the key its answers go to: the sender's first `use: enc` key, when the request was
+/// encrypted or the sender registered one (docs/spec-decisions.md, "Encrypted messages").
+/// Refused with `err.encryption.invalid` before anything is processed or recorded.
+pub fn open_request(
+    state: &AppState,
+    env: &mut Value,
+    sender: &Sender,
+) -> Result<Option<EncryptionKey>, Reject> {
+    let refuse = |m: String| Reject::new(ErrorCode::EncryptionInvalid, m);
+    let encrypted = dci::encryption::is_encrypted(env);
+    let reply_key = reply_key(sender).map_err(refuse)?;
+    if !encrypted {
+        return Ok(reply_key);
+    }
+    if state.encryption_keys.is_empty() {
+        return Err(refuse(
+            "header.is_msg_encrypted is true, but this registry has no encryption key (send the message unencrypted)".into(),
+        ));
+    }
+    let Some(key) = reply_key else {
+        return Err(refuse(format!(
+            "sender {} registered no encryption key (a JWK with use \"enc\") to encrypt the answer to",
+            sender.sender_id
+        )));
+    };
+    dci::encryption::open_envelope(env, &state.encryption_keys)
+        .map_err(|e| refuse(format!("message: {e}")))?;
+    Ok(Some(key))
+}
+
+/// The sender's first registered `use: enc` key, if any.
+pub fn reply_key(sender: &Sender) -> Result<Option<EncryptionKey>, String> {
+    let keys = dci::encryption::encryption_keys(&sender.jwks).map_err(|e| {
+        format!(
+            "the registered encryption keys of sender {} cannot be read: {e}",
+            sender.sender_id
+        )
+    })?;
+    Ok(keys.into_iter().next())
+}
+
+/// Encrypts an answer or callback envelope's message to `key` (None: left in clear); sign it
+/// afterwards.
+pub fn seal(env: &mut Value, key: Option<&EncryptionKey>) -> Result<(), Reject> {
+    match key {
+        Some(k) => dci::encryption::seal_envelope(env, k).map_err(|e| {
+            tracing::error!(error = %e, "encrypting an answer failed");
+            Reject::internal()
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Takes one request from `who`'s bucket of `limiter` (None: no limit), or refuses it with

@@ -219,10 +219,11 @@ fn events_for(
 }
 
 /// The outbox entry `(kind, url, unsigned envelope)` of one notify carrying `events` to the
-/// subscriber (None when there are none).
+/// subscriber (None when there are none), encrypted to the sender's key when it registered one.
 pub fn notify_entry(
     server_id: &str,
     sub: &Subscription,
+    sender: &Sender,
     events: Vec<NotifyEventItem>,
 ) -> Option<(String, String, String)> {
     if events.is_empty() {
@@ -245,12 +246,15 @@ pub fn notify_entry(
         n,
         n,
     );
-    let body = serde_json::to_string(&envelope(header, message)).ok()?;
+    let mut env = serde_json::to_value(envelope(header, message)).ok()?;
+    // A sender that registered an encryption key gets its notifications encrypted.
+    let key = crate::security::reply_key(sender).ok().flatten();
+    crate::security::seal(&mut env, key.as_ref()).ok()?;
     let notify = Action::Notify.as_str();
     Some((
         notify.to_string(),
         callback_url(&sub.callback_uri, notify),
-        body,
+        env.to_string(),
     ))
 }
 
@@ -297,7 +301,7 @@ pub fn apply_changes(
             }
             None => {
                 let events = events_for(registry, event_type, sub, &sender, records);
-                entries.extend(notify_entry(server_id, sub, events));
+                entries.extend(notify_entry(server_id, sub, &sender, events));
             }
         }
     }

@@ -320,7 +320,7 @@ pub(crate) fn handle(
             )));
         }
     }
-    let env: Value = serde_json::from_slice(body)
+    let mut env: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Json(format!("callback body is not JSON: {e}")))?;
     let header = env
         .get("header")
@@ -334,6 +334,8 @@ pub(crate) fn handle(
         None => SignatureCheck::default(),
         Some(k) => k.verify(client.transport(), body, &env, &endpoint)?,
     };
+    // Opened after the signature, which covers the ciphertext.
+    client.open(&mut env)?;
 
     let m = env.get("message");
     let txn = m.and_then(|m| response::s(m, "transaction_id"));

@@ -230,6 +230,34 @@ pub struct RegistryKeyConfig {
     pub mode: VerifyMode,
 }
 
+/// Encrypted messages (`header.is_msg_encrypted`, docs/client.md "Encrypted messages"): the
+/// registry's encryption key our requests are encrypted to, and our own decryption key for
+/// encrypted responses and callbacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncryptionConfig {
+    /// Encrypt every request's `message` (default true); false: only open encrypted answers.
+    #[serde(default = "default_true")]
+    pub encrypt: bool,
+    /// The registry's encryption key, a JWK (`use: enc`, RSA or OKP X25519, with its `kid`).
+    #[serde(default)]
+    pub registry_jwk: Option<Value>,
+    /// Or the JWKS URL (absolute, or a path joined to `base_url`) holding it, fetched on first
+    /// use; default: `registry_key.jwks_url`.
+    #[serde(default)]
+    pub registry_jwks_url: Option<String>,
+    /// The kid of the registry's key in that JWKS (default: its first `use: enc` key).
+    #[serde(default)]
+    pub registry_kid: Option<String>,
+    /// Our decryption key, PKCS#8 PEM (RSA or X25519), inline or in a file; its public JWK (with
+    /// `key_id` as kid) is what we register with the registry.
+    #[serde(default)]
+    pub key_pem: Option<Secret>,
+    #[serde(default)]
+    pub key_file: Option<String>,
+    #[serde(default)]
+    pub key_id: String,
+}
+
 /// Endpoint paths, joined to `base_url`. Defaults are the spec's paths.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -313,6 +341,9 @@ pub struct DataSource {
     /// Where OAuth2 credentials go; None = the dialect's rule (query for opencrvs, else body).
     #[serde(default)]
     pub oauth2_credential_location: Option<CredentialLocation>,
+    /// Encrypted messages; None: requests go in clear and an encrypted answer is an error.
+    #[serde(default)]
+    pub encryption: Option<EncryptionConfig>,
 }
 
 fn default_true() -> bool {
@@ -354,6 +385,17 @@ pub const FLAT_NAMES: &[(&str, &str)] = &[
     ("registry_public_key_pem", "registry_key.pem"),
     ("registry_public_key_file", "registry_key.pem_file"),
     ("signature_verification", "registry_key.mode"),
+    ("encrypt_messages", "encryption.encrypt"),
+    ("registry_encryption_jwk", "encryption.registry_jwk"),
+    (
+        "registry_encryption_jwks_url",
+        "encryption.registry_jwks_url",
+    ),
+    ("registry_encryption_kid", "encryption.registry_kid"),
+    ("encryption_key", "encryption.key_pem"),
+    ("encryption_key_pem", "encryption.key_pem"),
+    ("encryption_key_file", "encryption.key_file"),
+    ("encryption_key_id", "encryption.key_id"),
     ("search_endpoint", "endpoints.sync_search"),
     ("async_search_endpoint", "endpoints.search"),
     ("subscribe_endpoint", "endpoints.subscribe"),
@@ -387,6 +429,7 @@ const NESTED_NAMES: &[&str] = &[
     "max_retries",
     "locale",
     "oauth2_credential_location",
+    "encryption",
 ];
 
 /// The members each nested section takes.
@@ -408,6 +451,18 @@ const SECTION_NAMES: &[(&str, &[&str])] = &[
     (
         "registry_key",
         &["jwks_url", "jwks", "pem", "pem_file", "mode"],
+    ),
+    (
+        "encryption",
+        &[
+            "encrypt",
+            "registry_jwk",
+            "registry_jwks_url",
+            "registry_kid",
+            "key_pem",
+            "key_file",
+            "key_id",
+        ],
     ),
     (
         "endpoints",
@@ -440,7 +495,7 @@ pub const RECORD_ONLY_NAMES: &[&str] = &[
 
 /// Flat names whose `false` is a value; for every other field an Odoo `False` (an empty
 /// field) means unset.
-const BOOLEAN_NAMES: &[&str] = &["verify_tls", "verify_ssl", "active"];
+const BOOLEAN_NAMES: &[&str] = &["verify_tls", "verify_ssl", "active", "encrypt_messages"];
 
 /// Every name the flat form accepts at the top level.
 pub fn known_flat_names() -> impl Iterator<Item = &'static str> {
@@ -531,6 +586,7 @@ impl DataSource {
             max_retries: default_retries(),
             locale: None,
             oauth2_credential_location: None,
+            encryption: None,
         }
     }
 
@@ -640,6 +696,9 @@ impl DataSource {
             AuthConfig::None => {}
         }
         if let Some(pem) = ds.signing.as_mut().and_then(|s| s.key_pem.as_mut()) {
+            hide(pem);
+        }
+        if let Some(pem) = ds.encryption.as_mut().and_then(|e| e.key_pem.as_mut()) {
             hide(pem);
         }
         ds
@@ -753,6 +812,41 @@ impl DataSource {
                 return Err(config(
                     "registry_key",
                     "exactly one of jwks_url, jwks, pem, pem_file",
+                ));
+            }
+        }
+        if let Some(e) = &self.encryption {
+            if e.registry_jwk.is_some() && e.registry_jwks_url.is_some() {
+                return Err(config(
+                    "encryption.registry_jwk",
+                    "give registry_jwk or registry_jwks_url, not both",
+                ));
+            }
+            if let Some(jwk) = &e.registry_jwk {
+                crate::encryption::EncryptionKey::from_jwk(jwk)
+                    .map_err(|err| config("encryption.registry_jwk", err.to_string()))?;
+            }
+            let jwks_url = self.registry_key.as_ref().and_then(|k| k.jwks_url.as_ref());
+            if e.encrypt
+                && e.registry_jwk.is_none()
+                && e.registry_jwks_url.is_none()
+                && jwks_url.is_none()
+            {
+                return Err(config(
+                    "encryption.registry_jwk",
+                    "the registry's encryption key is required to encrypt requests (registry_jwk, registry_jwks_url or registry_key.jwks_url)",
+                ));
+            }
+            if e.key_pem.is_some() && e.key_file.is_some() {
+                return Err(config(
+                    "encryption.key_pem",
+                    "give key_pem or key_file, not both",
+                ));
+            }
+            if (e.key_pem.is_some() || e.key_file.is_some()) && e.key_id.is_empty() {
+                return Err(config(
+                    "encryption.key_id",
+                    "required with key_pem or key_file (the kid the registry encrypts to)",
                 ));
             }
         }

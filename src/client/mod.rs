@@ -23,6 +23,7 @@ pub mod auth;
 pub mod callback;
 pub mod datasource;
 pub mod dialect;
+mod encrypt;
 pub mod listener;
 pub mod pages;
 pub mod request;
@@ -43,8 +44,8 @@ use crate::signature::{Profile, Signer};
 
 pub use callback::{CallbackAnswer, CallbackOutcome, CallbackResult};
 pub use datasource::{
-    AuthConfig, CredentialLocation, DataSource, DataSources, Endpoints, RegistryKeyConfig,
-    RegistryType, Secret, SigningConfig, VerifyMode,
+    AuthConfig, CredentialLocation, DataSource, DataSources, EncryptionConfig, Endpoints,
+    RegistryKeyConfig, RegistryType, Secret, SigningConfig, VerifyMode,
 };
 pub use dialect::Dialect;
 pub use listener::CallbackListener;
@@ -67,6 +68,7 @@ struct Inner {
     signer: Option<Signer>,
     tokens: auth::TokenCache,
     keys: Option<verify::RegistryKeys>,
+    encryption: Option<encrypt::Encryption>,
     pending: callback::Pending,
     notify_handlers: RwLock<Vec<NotifyHandler>>,
 }
@@ -111,6 +113,11 @@ pub struct ConnectionReport {
 /// Fetches the JWKS published at `url` (a registry's or a sender's `/.well-known/jwks.json`),
 /// over a fresh connection: HTTP 2xx with a JWKS document, else `Error::Key` naming the URL.
 pub fn fetch_jwks(url: &str, timeout: Duration, verify_tls: bool) -> Result<crate::keys::Jwks> {
+    crate::keys::Jwks::from_json(&fetch_jwks_json(url, timeout, verify_tls)?)
+}
+
+/// The JWKS document at `url` as JSON (signature and encryption keys alike).
+pub fn fetch_jwks_json(url: &str, timeout: Duration, verify_tls: bool) -> Result<Value> {
     let u = reqwest::Url::parse(url).map_err(|e| Error::Config {
         field: "url".into(),
         reason: format!("not a URL ({e}): {url:?}"),
@@ -140,9 +147,8 @@ pub fn fetch_jwks(url: &str, timeout: Duration, verify_tls: bool) -> Result<crat
             "fetching the JWKS from {url}: HTTP {status}"
         )));
     }
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::Key(format!("the JWKS at {url} is not JSON: {e}")))?;
-    crate::keys::Jwks::from_json(&v)
+    serde_json::from_slice(&body)
+        .map_err(|e| Error::Key(format!("the JWKS at {url} is not JSON: {e}")))
 }
 
 /// What an async call does at the registry: decides retries and whether our callback URI
@@ -241,6 +247,7 @@ impl DCIClient {
             }
         };
         let keys = verify::RegistryKeys::new(&ds)?;
+        let encryption = encrypt::Encryption::new(&ds)?;
         Ok(DCIClient {
             inner: Arc::new(Inner {
                 ds,
@@ -248,6 +255,7 @@ impl DCIClient {
                 signer,
                 tokens: auth::TokenCache::default(),
                 keys,
+                encryption,
                 pending: callback::Pending::default(),
                 notify_handlers: RwLock::new(Vec::new()),
             }),
@@ -735,11 +743,13 @@ impl DCIClient {
 
     /// A sync exchange: sends, refuses an error ACK, verifies the response signature.
     fn sync_call(&self, o: &Outgoing<'_>) -> Result<(Sent, Value, SignatureCheck)> {
-        let (sent, env, body) = self.exchange(o, true)?;
+        let (sent, mut env, body) = self.exchange(o, true)?;
         if let Some(e) = response::ack_error(&sent.ctx(&o.ids), &env) {
             return Err(e);
         }
         let sig = self.verify(&sent.url, &body, &env)?;
+        // Opened after the signature, which covers the ciphertext.
+        self.open(&mut env)?;
         Ok((sent, env, sig))
     }
 
@@ -797,6 +807,10 @@ impl DCIClient {
     /// dialect's form).
     fn signed(&self, o: &Outgoing<'_>) -> Result<Value> {
         let mut env = o.envelope.clone();
+        // Encrypted first, then signed: the signature covers the ciphertext.
+        if let Some(e) = &self.inner.encryption {
+            e.seal(&mut env)?;
+        }
         match &self.inner.signer {
             Some(s) => s.sign_value(&mut env, None)?,
             None if !self.inner.ds.dialect.keeps_empty_signature() => {
@@ -882,6 +896,21 @@ impl DCIClient {
                 }
             }
         }
+    }
+
+    /// Decrypts an encrypted answer or callback in place (a no-op for one in clear).
+    pub(crate) fn open(&self, env: &mut Value) -> Result<bool> {
+        encrypt::open_with(self.inner.encryption.as_ref(), env)
+    }
+
+    /// Our public encryption key as a JWK (`use: enc`), to register with the registry; None
+    /// when the data source has no `encryption.key_pem`.
+    pub fn encryption_jwk(&self) -> Option<Value> {
+        self.inner
+            .encryption
+            .as_ref()
+            .and_then(|e| e.public_key())
+            .map(|k| k.to_jwk())
     }
 
     pub(crate) fn keys(&self) -> Option<&verify::RegistryKeys> {

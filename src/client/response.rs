@@ -327,10 +327,12 @@ fn message<'a>(ctx: &Ctx<'_>, env: &'a Value) -> Result<&'a Value> {
         .get("message")
         .filter(|m| m.is_object())
         .ok_or_else(|| ctx.shape("message", "required object"))?;
+    // Encrypted answers are opened before they are parsed; one still encrypted here was not
+    // flagged `is_msg_encrypted`.
     if m.get("ciphertext").is_some() {
         return Err(ctx.protocol(
             "err.encryption.invalid",
-            "encrypted messages are not supported by this client",
+            "the message is an EncryptedMessage but header.is_msg_encrypted is not true",
         ));
     }
     Ok(m)

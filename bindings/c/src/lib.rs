@@ -39,7 +39,7 @@ use dci::error::{Error, ErrorKind};
 
 /// The outcome of a fallible call: `DCI_RESULT_OK` (0) or the kind of the error.
 ///
-/// Codes 1 to 20 are libdci's stable error kinds (the same numbers as `dci::ErrorKind` and the
+/// Codes 1 to 21 are libdci's stable error kinds (the same numbers as `dci::ErrorKind` and the
 /// Go package's `Kind`); codes from 100 are misuse of the C interface itself.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,8 @@ pub enum dci_result {
     Io = 19,
     /// A bug in libdci, including a panic caught at the boundary.
     Internal = 20,
+    /// An encrypted message cannot be made or opened (`err.encryption.invalid`).
+    Encryption = 21,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -78,7 +80,7 @@ pub enum dci_result {
 
 impl From<ErrorKind> for dci_result {
     fn from(k: ErrorKind) -> Self {
-        // Codes 1 to 20 are the kinds' own codes (`result_codes_equal_error_kinds` checks it).
+        // Codes 1 to 21 are the kinds' own codes (`result_codes_equal_error_kinds` checks it).
         ALL_RESULTS
             .iter()
             .copied()
@@ -282,7 +284,7 @@ pub extern "C" fn dci_result_name(result: u32) -> *const c_char {
     })
 }
 
-const ALL_RESULTS: [dci_result; 23] = [
+const ALL_RESULTS: [dci_result; 24] = [
     dci_result::Ok,
     dci_result::Json,
     dci_result::Validation,
@@ -304,6 +306,7 @@ const ALL_RESULTS: [dci_result; 23] = [
     dci_result::Protocol,
     dci_result::Io,
     dci_result::Internal,
+    dci_result::Encryption,
     dci_result::NullArgument,
     dci_result::InvalidUtf8,
 ];

@@ -32,6 +32,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         | ErrorKind::Transport
         | ErrorKind::Http => "TransportError",
         ErrorKind::Protocol => "ProtocolError",
+        ErrorKind::Encryption => "EncryptionError",
         _ => "DCIError",
     };
     // Every attribute is a structured part of the core error; none is read from its text.

@@ -154,7 +154,7 @@ pub fn public_path(private: &Path) -> PathBuf {
     private.with_file_name(public)
 }
 
-fn write_new(path: &Path, contents: &[u8], mode: u32, force: bool) -> CmdResult {
+pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32, force: bool) -> CmdResult {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true);
     if force {

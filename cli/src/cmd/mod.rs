@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod conformance;
 pub mod crypto;
+pub mod encrypt;
 pub mod envelope;
 pub mod server_cmds;
 

@@ -16,7 +16,7 @@ use dci_server::{admin, demo};
 #[derive(Subcommand)]
 pub enum ServerCommand {
     /// Run the reference registry server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Fill a database with the deterministic demo dataset (larger sets).
     Seed(SeedArgs),
     /// Manage the sender registry.
@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// PKCS#8 PEM signing key (default: a key kept in the database).
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// PKCS#8 PEM decryption key (RSA: RSA-OAEP-256, X25519: ECDH-ES+A256KW), published in the
+    /// JWKS with use "enc" (default: none; with --demo an RSA and an X25519 key kept in the
+    /// database).
+    #[arg(long)]
+    pub encryption_key: Option<PathBuf>,
+    /// The kid of --encryption-key.
+    #[arg(long, default_value = "server-enc-1")]
+    pub encryption_key_id: String,
     /// Signature profile of responses and callbacks: spdci, jws-detached, jws-compact.
     #[arg(long, default_value = "spdci")]
     pub profile: String,
@@ -299,7 +307,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 pub fn run(cmd: ServerCommand) -> ExitCode {
     let r = match cmd {
-        ServerCommand::Serve(a) => serve(a),
+        ServerCommand::Serve(a) => serve(*a),
         ServerCommand::Seed(a) => seed(a),
         ServerCommand::Senders(c) => senders(c),
         ServerCommand::Clients(c) => clients(c),
@@ -330,6 +338,8 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         server_id: a.server_id,
         key_id: a.key_id,
         key_file: a.key,
+        encryption_key_file: a.encryption_key,
+        encryption_key_id: a.encryption_key_id,
         profile,
         clock_skew_secs: a.clock_skew,
         max_body_bytes: a.max_body,

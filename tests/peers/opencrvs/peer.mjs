@@ -8,6 +8,10 @@
 //   node peer.mjs sign   ENVELOPE.json PRIVATE.pem ALG [kid|nokid]   -> signed envelope on stdout
 //   node peer.mjs jwks   PUBLIC.pem ALG                              -> JWKS as opencrvs serves it
 //   node peer.mjs verify ENVELOPE.json JWKS.json                     -> exit 0 valid, 1 invalid
+// and its encrypted messages (FlattenedEncrypt with an unprotected header {alg, enc, kid}, the
+// plaintext JSON.stringify(message); flattenedDecrypt of the whole message):
+//   node peer.mjs encrypt ENVELOPE.json JWK.json                     -> envelope, message encrypted
+//   node peer.mjs decrypt ENVELOPE.json PRIVATE.pem                  -> envelope, message decrypted
 import { readFileSync } from 'node:fs'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import {
@@ -15,7 +19,10 @@ import {
   compactVerify,
   createLocalJWKSet,
   calculateJwkThumbprint,
-  exportJWK
+  exportJWK,
+  FlattenedEncrypt,
+  flattenedDecrypt,
+  importJWK
 } from 'jose'
 
 const [cmd, ...args] = process.argv.slice(2)
@@ -74,7 +81,34 @@ if (cmd === 'sign') {
     process.stderr.write(`Signature verification failed: ${e.code ?? ''} ${e.message}\n`)
     process.exit(1)
   }
-} else {
-  process.stderr.write('usage: peer.mjs sign|jwks|verify ...\n')
+} else if (cmd !== 'encrypt' && cmd !== 'decrypt') {
+  process.stderr.write('usage: peer.mjs sign|jwks|verify|encrypt|decrypt ...\n')
   process.exit(2)
+}
+
+if (cmd === 'encrypt') {
+  const [envPath, jwkPath] = args
+  const envelope = JSON.parse(readFileSync(envPath, 'utf8'))
+  const jwk = JSON.parse(readFileSync(jwkPath, 'utf8'))
+  const publicKey = await importJWK(jwk, jwk.alg)
+  const jwe = await new FlattenedEncrypt(new TextEncoder().encode(JSON.stringify(envelope.message)))
+    .setUnprotectedHeader({ alg: jwk.alg, enc: 'A256GCM', kid: jwk.kid })
+    .encrypt(publicKey)
+  envelope.message = jwe
+  envelope.header.is_msg_encrypted = true
+  process.stdout.write(JSON.stringify(envelope))
+}
+
+if (cmd === 'decrypt') {
+  const [envPath, keyPath] = args
+  const envelope = JSON.parse(readFileSync(envPath, 'utf8'))
+  const privateKey = createPrivateKey(readFileSync(keyPath, 'utf8'))
+  try {
+    const { plaintext } = await flattenedDecrypt(envelope.message, privateKey)
+    envelope.message = JSON.parse(new TextDecoder().decode(plaintext))
+    process.stdout.write(JSON.stringify(envelope))
+  } catch (e) {
+    process.stderr.write(`decrypt failed: ${e.message}\n`)
+    process.exit(1)
+  }
 }

@@ -39,6 +39,7 @@ from ._openspp import DCISigner, DCIVerifier, fetch_jwks, verify_signature
 from ._errors import (
     AuthError,
     DCIError,
+    EncryptionError,
     ProtocolError,
     SignatureError,
     TransportError,
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     # errors
     "DCIError",
+    "EncryptionError",
     "SignatureError",
     "ValidationError",
     "AuthError",

@@ -38,6 +38,14 @@ class SignatureError(DCIError):
     kind = "signature_invalid"
 
 
+class EncryptionError(DCIError):
+    """An encrypted message cannot be made or opened (``code`` ``"err.encryption.invalid"``):
+    unknown alg or enc, unknown kid, wrong key, tampered ciphertext, tag or header."""
+
+    kind = "encryption"
+    code: Optional[str] = "err.encryption.invalid"
+
+
 class ValidationError(DCIError, ValueError):
     """A message, a query, a JSON document or a configuration breaks the rules.
 
