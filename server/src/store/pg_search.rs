@@ -214,14 +214,112 @@ fn compile(plan: &Plan, registry: &str, indexed: &IndexSet, s: &mut Sql) -> Frag
     }
 }
 
+/// For tests of one path in the top-level `and` (`birth_date ge A and birth_date lt B`): a
+/// narrow superset the planner can drive from, which it cannot see in the separate tests (its
+/// statistics estimate each range alone). A record with one row at the path satisfies all
+/// tests on that row; one with several rows (`attrs_multi`) is kept whatever its rows. The
+/// tests themselves stay as filters.
+fn same_path_drivers<'p>(
+    plan: &'p Plan,
+    registry: &str,
+    indexed: &IndexSet,
+    s: &mut Sql,
+) -> Vec<(&'p str, String)> {
+    let Plan::And(parts) = plan else {
+        return Vec::new();
+    };
+    let mut by_path: std::collections::BTreeMap<&str, Vec<Rows>> = Default::default();
+    for p in parts {
+        if let Plan::Field { path, test } = p {
+            if !indexed.contains(&(registry.to_string(), path.clone())) {
+                continue;
+            }
+            if let Some(AttrTest::Any(rows)) = test.row_filter() {
+                by_path.entry(path.as_str()).or_default().push(rows);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (path, tests) in by_path.into_iter().filter(|(_, t)| t.len() > 1) {
+        let mut rows: Rows = vec![Vec::new()];
+        for r in &tests {
+            rows = rows
+                .iter()
+                .flat_map(|a| r.iter().map(move |b| a.iter().chain(b).cloned().collect()))
+                .collect();
+        }
+        // A row of two disjoint class sets matches nothing: leave those combinations out.
+        rows.retain(|c| {
+            let sets: Vec<&[dci::query::plan::Class]> = c
+                .iter()
+                .filter_map(|a| match a {
+                    Atom::ClassIn(cs) => Some(*cs),
+                    _ => None,
+                })
+                .collect();
+            sets.first()
+                .is_none_or(|f| f.iter().any(|x| sets.iter().all(|s| s.contains(x))))
+        });
+        let mut selects: Vec<String> = rows
+            .iter()
+            .map(|c| {
+                let reg = s.push(P::Text(registry.into()));
+                let p = s.push(P::Text(path.into()));
+                let w = conj(c, s);
+                format!("SELECT a.record_id FROM attrs a WHERE a.registry = {reg} AND a.path = {p} AND {w}")
+            })
+            .collect();
+        let reg = s.push(P::Text(registry.into()));
+        let p = s.push(P::Text(path.into()));
+        selects.push(format!(
+            "SELECT a.record_id FROM attrs a WHERE a.registry = {reg} AND a.path = {p} AND a.seq > 0"
+        ));
+        out.push((path, format!("r.id IN ({})", selects.join(" UNION ALL "))));
+    }
+    out
+}
+
 /// `FROM records r WHERE ...` of a search, its parameters, and whether it is exact.
 fn build(q: &SearchQuery, indexed: &IndexSet) -> (String, Sql, bool) {
     let mut s = Sql::default();
     let reg = s.push(P::Text(q.registry.into()));
     let rt = s.push(q.record_type.map_or(P::NullText, |t| P::Text(t.into())));
-    let f = compile(q.plan, q.registry, indexed, &mut s);
+    let drivers = same_path_drivers(q.plan, q.registry, indexed, &mut s);
+    let f = match q.plan {
+        Plan::And(parts) if !drivers.is_empty() => {
+            // The tests of a driven path are probed per candidate row (a scalar `SELECT
+            // EXISTS`, which the planner does not turn into a semi-join over the whole range).
+            let frags: Vec<Frag> = parts
+                .iter()
+                .map(|p| {
+                    let f = compile(p, q.registry, indexed, &mut s);
+                    match p {
+                        Plan::Field { path, .. }
+                            if f.exact && drivers.iter().any(|(d, _)| d == path) =>
+                        {
+                            Frag {
+                                sql: format!("(SELECT {})", f.sql),
+                                exact: true,
+                            }
+                        }
+                        _ => f,
+                    }
+                })
+                .collect();
+            Frag {
+                exact: frags.iter().all(|f| f.exact),
+                sql: frags
+                    .iter()
+                    .map(|f| format!("({})", f.sql))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+            }
+        }
+        _ => compile(q.plan, q.registry, indexed, &mut s),
+    };
+    let drivers: String = drivers.iter().map(|(_, d)| format!(" AND {d}")).collect();
     let from = format!(
-        "FROM records r WHERE r.registry = {reg} AND ({rt} IS NULL OR r.record_type = {rt}) \
+        "FROM records r WHERE r.registry = {reg} AND ({rt} IS NULL OR r.record_type = {rt}){drivers} \
          AND ({})",
         f.sql
     );
