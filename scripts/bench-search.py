@@ -10,6 +10,7 @@ page_size 10; prints the median, the 99th percentile and the worst wall time per
 the total_count. With CONNECTIONS (default 1) that many threads send each search RUNS times in
 all, at once (one request in flight per thread; urllib opens a connection per request).
 """
+import collections
 import concurrent.futures
 import json
 import statistics
@@ -46,17 +47,25 @@ def main():
     for name, qt, q in SEARCHES:
         def one(_):
             status, body, took = client.query(qt, q)
-            resp = json.loads(body)["message"]["search_response"][0]
-            if status != 200 or resp["status"] != "succ":
-                raise SystemExit(f"{name}: HTTP {status}: {resp}")
-            return took * 1000, resp.get("pagination", {}).get("total_count")
+            msg = json.loads(body).get("message", {})
+            resp = (msg.get("search_response") or [{}])[0]
+            if status != 200 or resp.get("status") != "succ":
+                # Refused under load (503 waiting for a search worker, a time limit): counted.
+                code = resp.get("status_reason_code") or msg.get("error", {}).get("code")
+                return took * 1000, None, f"HTTP {status} {code}"
+            return took * 1000, resp.get("pagination", {}).get("total_count"), None
 
         with concurrent.futures.ThreadPoolExecutor(conns) as pool:
             got = list(pool.map(one, range(runs)))
-        times = [t for t, _ in got]
+        times = [t for t, _, err in got if err is None]
+        failed = collections.Counter(err for _, _, err in got if err is not None)
+        if not times:
+            print(f"{name}: every request failed: {dict(failed)}, connections {conns}")
+            continue
+        total = next(t for _, t, err in got if err is None)
         print(f"{name}: p50 {statistics.median(times):.1f} ms, p99 {p99(times):.1f} ms, "
-              f"max {max(times):.1f} ms, total_count {got[-1][1]}, runs {runs}, "
-              f"connections {conns}")
+              f"max {max(times):.1f} ms, total_count {total}, runs {len(times)} answered"
+              f"{', refused ' + str(dict(failed)) if failed else ''}, connections {conns}")
 
 
 if __name__ == "__main__":
