@@ -224,7 +224,7 @@ fn same_path_drivers<'p>(
     registry: &str,
     indexed: &IndexSet,
     s: &mut Sql,
-) -> Vec<(&'p str, String)> {
+) -> Vec<(&'p str, String, String)> {
     let Plan::And(parts) = plan else {
         return Vec::new();
     };
@@ -274,13 +274,14 @@ fn same_path_drivers<'p>(
         selects.push(format!(
             "SELECT a.record_id FROM attrs a WHERE a.registry = {reg} AND a.path = {p} AND a.seq > 0"
         ));
-        out.push((path, format!("r.id IN ({})", selects.join(" UNION ALL "))));
+        let union = selects.join(" UNION ALL ");
+        out.push((path, format!("r.id IN ({union})"), union));
     }
     out
 }
 
 /// `FROM records r WHERE ...` of a search, its parameters, and whether it is exact.
-fn build(q: &SearchQuery, indexed: &IndexSet) -> (String, Sql, bool) {
+fn build(q: &SearchQuery, indexed: &IndexSet) -> Built {
     let mut s = Sql::default();
     let reg = s.push(P::Text(q.registry.into()));
     let rt = s.push(q.record_type.map_or(P::NullText, |t| P::Text(t.into())));
@@ -295,7 +296,7 @@ fn build(q: &SearchQuery, indexed: &IndexSet) -> (String, Sql, bool) {
                     let f = compile(p, q.registry, indexed, &mut s);
                     match p {
                         Plan::Field { path, .. }
-                            if f.exact && drivers.iter().any(|(d, _)| d == path) =>
+                            if f.exact && drivers.iter().any(|(d, ..)| d == path) =>
                         {
                             Frag {
                                 sql: format!("(SELECT {})", f.sql),
@@ -317,13 +318,90 @@ fn build(q: &SearchQuery, indexed: &IndexSet) -> (String, Sql, bool) {
         }
         _ => compile(q.plan, q.registry, indexed, &mut s),
     };
-    let drivers: String = drivers.iter().map(|(_, d)| format!(" AND {d}")).collect();
+    // Counting without a record type needs no record row: the ids come from `attrs` (whose
+    // rows carry their record's registry), by the same-path driver or the first positive
+    // indexed test, and the tests reference only `r.id`.
+    // Its parameters follow the page query's (which does not reference them).
+    let mut count_sql = Sql {
+        params: s.params.clone(),
+    };
+    let ids = match drivers.first() {
+        Some((_, _, union)) => Some(format!(
+            "SELECT DISTINCT x.record_id AS id FROM ({union}) x"
+        )),
+        None => first_positive(q.plan, q.registry, indexed, &reg, &mut count_sql),
+    };
+    let and_drivers: String = drivers
+        .iter()
+        .map(|(_, d, _)| format!(" AND {d}"))
+        .collect();
     let from = format!(
-        "FROM records r WHERE r.registry = {reg} AND ({rt} IS NULL OR r.record_type = {rt}){drivers} \
+        "FROM records r WHERE r.registry = {reg} AND ({rt} IS NULL OR r.record_type = {rt}){and_drivers} \
          AND ({})",
         f.sql
     );
-    (from, s, f.exact)
+    let count_from = match ids {
+        Some(ids) if q.record_type.is_none() && f.exact => format!(
+            "FROM ({ids}) r WHERE {reg} IS NOT NULL AND {rt} IS NULL{and_drivers} AND ({})",
+            f.sql
+        ),
+        _ => {
+            count_sql.params.truncate(s.params.len());
+            from.clone()
+        }
+    };
+    Built {
+        from,
+        count_from,
+        count_sql,
+        sql: s,
+        exact: f.exact,
+    }
+}
+
+/// A compiled search: `FROM ... WHERE ...` for its records and for its count, parameters.
+struct Built {
+    from: String,
+    count_from: String,
+    count_sql: Sql,
+    sql: Sql,
+    exact: bool,
+}
+
+/// The record ids of the first indexed positive test of the plan's top-level `and` (or of the
+/// plan itself), one index range per alternative; `reg` is the registry's placeholder.
+fn first_positive(
+    plan: &Plan,
+    registry: &str,
+    indexed: &IndexSet,
+    reg: &str,
+    s: &mut Sql,
+) -> Option<String> {
+    let parts = match plan {
+        Plan::And(ps) => ps.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    parts.iter().find_map(|p| {
+        let Plan::Field { path, test } = p else {
+            return None;
+        };
+        if !indexed.contains(&(registry.to_string(), path.clone())) {
+            return None;
+        }
+        let Some(AttrTest::Any(rows)) = test.row_filter() else {
+            return None;
+        };
+        if rows.is_empty() {
+            return None;
+        }
+        let ph = s.push(P::Text(path.clone()));
+        let alts: Vec<String> = rows.iter().map(|c| format!("({})", conj(c, s))).collect();
+        Some(format!(
+            "SELECT DISTINCT a.record_id AS id FROM attrs a WHERE a.registry = {reg} \
+             AND a.path = {ph} AND ({})",
+            alts.join(" OR ")
+        ))
+    })
 }
 
 /// Whether the search is exact in SQL, and PostgreSQL's plan for its page.
@@ -332,7 +410,12 @@ pub(super) async fn explain(
     q: &SearchQuery<'_>,
     indexed: &IndexSet,
 ) -> StoreResult<(bool, Vec<String>)> {
-    let (from, s, exact) = build(q, indexed);
+    let Built {
+        from,
+        sql: s,
+        exact,
+        ..
+    } = build(q, indexed);
     let sql = format!("EXPLAIN SELECT r.data {from} ORDER BY r.id LIMIT 10");
     let rows = c.query(&sql, &s.refs()).await?;
     Ok((exact, rows.iter().map(|r| r.get::<_, String>(0)).collect()))
@@ -344,12 +427,18 @@ pub(super) async fn search(
     q: &SearchQuery<'_>,
     indexed: &IndexSet,
 ) -> StoreResult<(Vec<Value>, usize)> {
-    let (from, s, exact) = build(q, indexed);
+    let Built {
+        from,
+        count_from,
+        count_sql,
+        sql: s,
+        exact,
+    } = build(q, indexed);
     let limit = q.limit.min(i64::MAX as usize) as i64;
     let offset = q.offset.min(i64::MAX as usize) as i64;
     if exact && q.keys.is_empty() {
         let total: i64 = c
-            .query_one(&format!("SELECT count(*) {from}"), &s.refs())
+            .query_one(&format!("SELECT count(*) {count_from}"), &count_sql.refs())
             .await?
             .get(0);
         let mut p = s.refs();
