@@ -528,6 +528,10 @@ fn banner(info: &DemoInfo, addr: &str) -> String {
         b,
         "  strict mode:   each answer lists what the request did off-spec in its X-DCI-Deviations header (--demo implies --strict)"
     );
+    let _ = writeln!(
+        b,
+        "  inspector:     http://{addr}/inspector (every request, its violations and callbacks, live; open to loopback clients)"
+    );
     b.push('\n');
     let _ = writeln!(b, "Try (bash):");
     let _ = writeln!(

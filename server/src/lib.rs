@@ -12,6 +12,7 @@ pub mod config;
 pub mod conn;
 pub mod demo;
 pub mod egress;
+pub mod inspector;
 pub mod op;
 pub mod outbox;
 pub mod ratelimit;
@@ -90,6 +91,8 @@ pub struct Inner {
     /// `--rate-limit-client` and `--rate-limit-sender` (None: off).
     pub client_rate: Option<ratelimit::Limiter>,
     pub sender_rate: Option<ratelimit::Limiter>,
+    /// New transactions and callback attempts for the inspector's open event streams.
+    pub inspector: inspector::Hub,
     audit: Mutex<Option<mpsc::Sender<AuditMsg>>>,
 }
 
@@ -114,6 +117,7 @@ impl AppState {
     /// Logs a transaction through the batching writer, not waiting for it (rejections: they
     /// enter no replay record).
     pub fn audit(&self, t: Transaction) {
+        self.inspector.transaction(&t);
         if let Some(t) = self.send_audit(t, None) {
             if let Err(e) = self.store.log_transactions(&[t]) {
                 tracing::error!(error = %e, "audit write failed");
@@ -126,8 +130,10 @@ impl AppState {
     /// cache from these rows). Entries arriving while the writer commits share its next
     /// commit. False when it could not be written.
     pub async fn audit_durable(&self, t: Transaction) -> bool {
+        // Shown once committed (a copy only while an inspector is watching).
+        let shown = (self.inspector.subscribers() > 0).then(|| t.clone());
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        match self.send_audit(t, Some(done_tx)) {
+        let written = match self.send_audit(t, Some(done_tx)) {
             None => done_rx.await.unwrap_or(false),
             // The writer is gone (shutting down): write it here.
             Some(t) => self
@@ -135,7 +141,11 @@ impl AppState {
                 .log_transactions(&[t])
                 .inspect_err(|e| tracing::error!(error = %e, "audit write failed"))
                 .is_ok(),
+        };
+        if let Some(t) = shown.filter(|_| written) {
+            self.inspector.transaction(&t);
         }
+        written
     }
 
     /// Queues an entry for the writer thread; gives it back if the writer is gone.
@@ -330,6 +340,7 @@ pub async fn serve_on(
         search_slots: tokio::sync::Semaphore::new(config.search_workers.max(1)),
         client_rate: config.rate_limit_client.map(ratelimit::Limiter::new),
         sender_rate: config.rate_limit_sender.map(ratelimit::Limiter::new),
+        inspector: inspector::Hub::default(),
         audit: Mutex::new(Some(audit_tx)),
     }));
     // Rebuild the replay cache from the audit log, so a restart does not reopen the window.
@@ -355,6 +366,13 @@ pub async fn serve_on(
     }
 
     let app = routes::router(state.clone());
+    // The inspector's event streams never end by themselves: end them when shutdown starts,
+    // or the connections they hold would keep the server from stopping.
+    let st = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        st.inspector.close();
+    };
     conn::serve(listener, app, conn::Limits::of(&config), shutdown).await;
     tracing::info!("shutting down: finishing deliveries and the audit log");
     let _ = stop_tx.send(true);

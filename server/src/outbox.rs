@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::egress;
-use super::store::OutboxEntry;
+use super::store::{Attempt, OutboxEntry};
 use super::AppState;
 
 /// Delay before attempt `attempts + 1`.
@@ -70,8 +70,8 @@ fn destination_of(state: &AppState, e: &OutboxEntry, env: &Value) -> Result<(Url
     }
 }
 
-/// One attempt: sign, POST, read the answer.
-async fn attempt(state: &AppState, e: &OutboxEntry) -> Result<(), Failure> {
+/// One attempt: sign, POST, read the answer; on success what the receiver answered.
+async fn attempt(state: &AppState, e: &OutboxEntry) -> Result<String, Failure> {
     let mut env: Value = serde_json::from_str(&e.body)
         // A body we wrote ourselves that does not parse: retrying cannot help.
         .map_err(|err| Failure::Permanent(format!("stored body is not JSON: {err}")))?;
@@ -109,7 +109,10 @@ async fn attempt(state: &AppState, e: &OutboxEntry) -> Result<(), Failure> {
     let acknowledged =
         |a: &str| matches!(AckStatus::from_wire(a), AckStatus::Ack | AckStatus::Nack);
     if status.is_success() && ack.as_deref().is_none_or(acknowledged) {
-        Ok(())
+        Ok(match ack {
+            Some(a) => format!("{status} {a}"),
+            None => status.to_string(),
+        })
     } else {
         let note = if status.is_redirection() {
             " (redirects are not followed)"
@@ -126,28 +129,45 @@ async fn attempt(state: &AppState, e: &OutboxEntry) -> Result<(), Failure> {
 
 async fn deliver(state: AppState, e: OutboxEntry) {
     let now = || chrono::Utc::now().timestamp_millis();
+    let started_at = now();
+    let clock = std::time::Instant::now();
     let result = attempt(&state, &e).await;
+    let duration_ms = clock.elapsed().as_millis() as i64;
+    let tried = move |ok: bool, result: String| Attempt {
+        started_at,
+        duration_ms,
+        ok,
+        result,
+    };
     let st = state.clone();
     // The store is synchronous (SQLite): off the async workers.
-    let _ = tokio::task::spawn_blocking(move || match result {
-        Ok(()) => {
-            tracing::info!(id = e.id, kind = %e.kind, url = %e.url, attempt = e.attempts + 1, "callback delivered");
-            if let Err(err) = st.store.mark_delivered(e.id, now()) {
-                tracing::error!(id = e.id, error = %err, "could not mark callback delivered");
+    let _ = tokio::task::spawn_blocking(move || {
+        let a = match result {
+            Ok(answer) => {
+                tracing::info!(id = e.id, kind = %e.kind, url = %e.url, attempt = e.attempts + 1, "callback delivered");
+                let a = tried(true, answer);
+                if let Err(err) = st.store.mark_delivered(e.id, &a) {
+                    tracing::error!(id = e.id, error = %err, "could not mark callback delivered");
+                }
+                a
             }
-        }
-        Err(failure) => {
-            let (msg, permanent) = match failure {
-                Failure::Retry(m) => (m, false),
-                Failure::Permanent(m) => (m, true),
-            };
-            let give_up = permanent || e.attempts + 1 >= st.config.max_attempts;
-            let delay = backoff_ms(st.config.retry_base_ms, st.config.retry_max_ms, e.attempts);
-            tracing::warn!(id = e.id, kind = %e.kind, correlation_id = %e.correlation_id, due_at = e.next_attempt_at, attempt = e.attempts + 1, retry_in_ms = delay, give_up, error = %msg, "callback not delivered");
-            if let Err(err) = st.store.mark_attempt(e.id, now() + delay as i64, &msg, give_up) {
-                tracing::error!(id = e.id, error = %err, "could not record callback attempt");
+            Err(failure) => {
+                let (msg, permanent) = match failure {
+                    Failure::Retry(m) => (m, false),
+                    Failure::Permanent(m) => (m, true),
+                };
+                let give_up = permanent || e.attempts + 1 >= st.config.max_attempts;
+                let delay =
+                    backoff_ms(st.config.retry_base_ms, st.config.retry_max_ms, e.attempts);
+                tracing::warn!(id = e.id, kind = %e.kind, correlation_id = %e.correlation_id, due_at = e.next_attempt_at, attempt = e.attempts + 1, retry_in_ms = delay, give_up, error = %msg, "callback not delivered");
+                let a = tried(false, msg);
+                if let Err(err) = st.store.mark_attempt(e.id, now() + delay as i64, give_up, &a) {
+                    tracing::error!(id = e.id, error = %err, "could not record callback attempt");
+                }
+                a
             }
-        }
+        };
+        st.inspector.attempt(&e, &a);
     })
     .await;
 }

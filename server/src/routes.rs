@@ -21,7 +21,7 @@ use super::op::{Mode, Op, Request, Response as Message};
 use super::reply::{ack, callback_header, envelope, new_id, now_ts, sign, ErrorBody, Reject};
 use super::security::{admit, Admitted, Partial};
 use super::store::{NewRecord, Subscription, Transaction};
-use super::{admin, auth, search, subscribe, verify, AppState};
+use super::{admin, auth, inspector, search, subscribe, verify, AppState};
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
@@ -29,7 +29,13 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/client/token", post(auth::token))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/healthz", get(healthz))
-        .route("/admin/records", post(admin::records));
+        .route("/admin/records", post(admin::records))
+        .route("/inspector", get(inspector::page))
+        .route("/inspector/inspector.js", get(inspector::script))
+        .route("/inspector/inspector.css", get(inspector::style))
+        .route("/inspector/icon.svg", get(inspector::icon))
+        .route("/inspector/transactions", get(inspector::transactions))
+        .route("/inspector/events", get(inspector::events));
     for reg in REGISTRIES {
         for op in Op::ALL {
             if op.only().is_some_and(|o| o != *reg) {
@@ -369,6 +375,7 @@ fn reject(
             status: RequestStatus::Rejected.as_str().into(),
             error_code: Some(rej.code.as_str().to_string()),
             created_at: chrono::Utc::now().timestamp_millis(),
+            deviations: None,
         });
     }
     rej.answer(resp_body)
@@ -394,6 +401,7 @@ fn txn(
         status: status.as_str().to_string(),
         error_code: None,
         created_at: chrono::Utc::now().timestamp_millis(),
+        deviations: inspector::stored_deviations(&a.deviations),
     }
 }
 
@@ -678,9 +686,14 @@ async fn async_op(
         .unwrap_or_default();
     let t = txn(a, op, registry, body, logged, RequestStatus::Success);
     let st = state.clone();
-    blocking(move || st.store.log_with_outbox(&t, &entries, &subscriptions))
-        .await?
-        .map_err(storage)?;
+    let t = blocking(move || {
+        st.store
+            .log_with_outbox(&t, &entries, &subscriptions)
+            .map(|()| t)
+    })
+    .await?
+    .map_err(storage)?;
+    state.inspector.transaction(&t);
     state.outbox_wake.notify_one();
     Ok((ack(&a.correlation_id), None))
 }

@@ -2,9 +2,9 @@
 
 Run it against the demo registry:
 
-    dci serve --demo --listen 127.0.0.1:8080 --db /tmp/registry.db   # prints client_secret
+    dci serve --demo --listen 127.0.0.1:8080 --db /tmp/dci-registry.db   # prints client_secret
     DCI_REGISTRY_URL=http://127.0.0.1:8080 DCI_CLIENT_SECRET=... \
-    DCI_SENDER_KEY=/tmp/registry.db.demo-sender.pem python quickstart.py
+    DCI_SENDER_KEY=/tmp/dci-registry.db.demo-sender.pem python quickstart.py
 
 Without DCI_REGISTRY_URL the registry part is skipped.
 """

@@ -170,6 +170,47 @@ pub struct Transaction {
     pub error_code: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Strict mode's deviations of an accepted request: a JSON array of `{field, rule}`.
+    pub deviations: Option<String>,
+}
+
+/// Which audit rows [`Store::recent_transactions`] reads (None: any).
+#[derive(Debug, Clone, Default)]
+pub struct TxnFilter {
+    pub sender_id: Option<String>,
+    /// `succ`, `rjct`, `pdng`, `rcvd`, ...
+    pub status: Option<String>,
+    /// The operation (`search`, `subscribe`, ...).
+    pub operation: Option<String>,
+    /// Only rows older than this row id (the next page).
+    pub before_id: Option<i64>,
+}
+
+/// One delivery attempt of an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Unix milliseconds.
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub ok: bool,
+    /// What the receiver answered, or why the attempt failed.
+    pub result: String,
+}
+
+/// An outbox entry as the inspector shows it: where it goes, where it stands, its attempts.
+#[derive(Debug, Clone)]
+pub struct OutboxState {
+    pub id: i64,
+    pub kind: String,
+    pub url: String,
+    pub correlation_id: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub failed: bool,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub tries: Vec<Attempt>,
 }
 
 /// A subscription and its criteria.
@@ -276,6 +317,15 @@ pub trait Store: Send + Sync {
         attribute: &str,
         value: &str,
     ) -> StoreResult<Vec<Transaction>>;
+    /// The newest audit rows (with their row ids) that `f` selects, newest first, at most
+    /// `limit` (capped at [`sqlite::MAX_RECENT`]).
+    fn recent_transactions(
+        &self,
+        f: &TxnFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Transaction)>>;
+    /// The outbox entries (callbacks) of these correlation ids, with their attempts.
+    fn outbox_of(&self, correlation_ids: &[String]) -> StoreResult<Vec<OutboxState>>;
     /// Message ids of the requests accepted since `since_ms` (to rebuild the replay cache at
     /// start; rejected requests never enter it).
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
@@ -309,9 +359,17 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<OutboxEntry>>;
     /// Gives back entries [`Store::due_outbox`] returned that will not be attempted now.
     fn release_outbox(&self, ids: &[i64]) -> StoreResult<()>;
-    fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()>;
-    fn mark_attempt(&self, id: i64, next_at_ms: i64, error: &str, give_up: bool)
-        -> StoreResult<()>;
+    /// Marks the entry delivered by `attempt` and records the attempt.
+    fn mark_delivered(&self, id: i64, attempt: &Attempt) -> StoreResult<()>;
+    /// Records a failed `attempt` (its result is the entry's last error); the entry is due
+    /// again at `next_at_ms`, or failed for good with `give_up`.
+    fn mark_attempt(
+        &self,
+        id: i64,
+        next_at_ms: i64,
+        give_up: bool,
+        attempt: &Attempt,
+    ) -> StoreResult<()>;
     fn pending_outbox(&self) -> StoreResult<i64>;
 
     // Server settings (the server's signing key, ...).

@@ -105,7 +105,8 @@ CREATE TABLE transactions (
   response TEXT NOT NULL,
   status TEXT NOT NULL,
   error_code TEXT,
-  created_at BIGINT NOT NULL
+  created_at BIGINT NOT NULL,
+  deviations TEXT
 );
 CREATE INDEX transactions_txn ON transactions (sender_id, transaction_id);
 CREATE INDEX transactions_msg ON transactions (sender_id, message_id);
@@ -148,6 +149,15 @@ CREATE TABLE outbox (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL AND NOT failed;
+CREATE INDEX outbox_corr ON outbox (correlation_id);
+CREATE TABLE outbox_attempts (
+  outbox_id BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  duration_ms BIGINT NOT NULL,
+  ok BOOLEAN NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX outbox_attempts_entry ON outbox_attempts (outbox_id, started_at);
 "#];
 
 /// The advisory lock key the migrations run under ("dci-sche" as bytes).
@@ -574,13 +584,13 @@ async fn insert_outbox(
 }
 
 const TXN_COLS: &str = "transaction_id, message_id, correlation_id, sender_id, operation, \
-                        registry, request, response, status, error_code, created_at";
+                        registry, request, response, status, error_code, created_at, deviations";
 
 async fn insert_txns(tx: &impl GenericClient, txns: &[Transaction]) -> StoreResult<()> {
     let st = tx
         .prepare_cached(&format!(
             "INSERT INTO transactions ({TXN_COLS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .await?;
     for t in txns {
@@ -598,6 +608,7 @@ async fn insert_txns(tx: &impl GenericClient, txns: &[Transaction]) -> StoreResu
                 &t.status,
                 &t.error_code,
                 &t.created_at,
+                &t.deviations,
             ],
         )
         .await?;
@@ -606,19 +617,37 @@ async fn insert_txns(tx: &impl GenericClient, txns: &[Transaction]) -> StoreResu
 }
 
 fn txn_row(r: &Row) -> StoreResult<Transaction> {
+    txn_row_at(r, 0)
+}
+
+/// A transaction whose [`TXN_COLS`] start at column `at`.
+fn txn_row_at(r: &Row, at: usize) -> StoreResult<Transaction> {
     Ok(Transaction {
-        transaction_id: r.try_get(0)?,
-        message_id: r.try_get(1)?,
-        correlation_id: r.try_get(2)?,
-        sender_id: r.try_get(3)?,
-        operation: r.try_get(4)?,
-        registry: r.try_get(5)?,
-        request: r.try_get(6)?,
-        response: r.try_get(7)?,
-        status: r.try_get(8)?,
-        error_code: r.try_get(9)?,
-        created_at: r.try_get(10)?,
+        transaction_id: r.try_get(at)?,
+        message_id: r.try_get(at + 1)?,
+        correlation_id: r.try_get(at + 2)?,
+        sender_id: r.try_get(at + 3)?,
+        operation: r.try_get(at + 4)?,
+        registry: r.try_get(at + 5)?,
+        request: r.try_get(at + 6)?,
+        response: r.try_get(at + 7)?,
+        status: r.try_get(at + 8)?,
+        error_code: r.try_get(at + 9)?,
+        created_at: r.try_get(at + 10)?,
+        deviations: r.try_get(at + 11)?,
     })
+}
+
+async fn insert_attempt(tx: &impl GenericClient, id: i64, a: &Attempt) -> StoreResult<()> {
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO outbox_attempts (outbox_id, started_at, duration_ms, ok, result)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    tx.execute(&st, &[&id, &a.started_at, &a.duration_ms, &a.ok, &a.result])
+        .await?;
+    Ok(())
 }
 
 const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
@@ -1142,25 +1171,103 @@ impl Store for PgStore {
         .map(drop)
     }
 
-    fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let sql = "UPDATE outbox SET delivered_at = $2, attempts = attempts + 1,
-                   lease_until = NULL WHERE id = $1";
-        self.exec(sql, &[&id, &now_ms]).map(drop)
+    fn mark_delivered(&self, id: i64, attempt: &Attempt) -> StoreResult<()> {
+        let done = attempt.started_at + attempt.duration_ms;
+        in_tx!(self, tx, {
+            tx.execute(
+                "UPDATE outbox SET delivered_at = $2, attempts = attempts + 1,
+                   lease_until = NULL WHERE id = $1",
+                &[&id, &done],
+            )
+            .await?;
+            insert_attempt(tx, id, attempt).await
+        })
     }
 
     fn mark_attempt(
         &self,
         id: i64,
         next_at_ms: i64,
-        error: &str,
         give_up: bool,
+        attempt: &Attempt,
     ) -> StoreResult<()> {
-        self.exec(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
-               failed = $4, lease_until = NULL WHERE id = $1",
-            &[&id, &next_at_ms, &error, &give_up],
+        in_tx!(self, tx, {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
+                   failed = $4, lease_until = NULL WHERE id = $1",
+                &[&id, &next_at_ms, &attempt.result, &give_up],
+            )
+            .await?;
+            insert_attempt(tx, id, attempt).await
+        })
+    }
+
+    fn recent_transactions(
+        &self,
+        f: &TxnFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Transaction)>> {
+        let sql = format!(
+            "SELECT id, {TXN_COLS} FROM transactions
+             WHERE ($1::text IS NULL OR sender_id = $1) AND ($2::text IS NULL OR status = $2)
+               AND ($3::text IS NULL OR operation = $3) AND ($4::bigint IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $5"
+        );
+        let limit = limit.min(super::sqlite::MAX_RECENT) as i64;
+        self.all(
+            &sql,
+            &[&f.sender_id, &f.status, &f.operation, &f.before_id, &limit],
+            |r| Ok((r.try_get(0)?, txn_row_at(r, 1)?)),
         )
-        .map(drop)
+    }
+
+    fn outbox_of(&self, correlation_ids: &[String]) -> StoreResult<Vec<OutboxState>> {
+        let ids: Vec<&str> = correlation_ids
+            .iter()
+            .take(super::sqlite::MAX_RECENT)
+            .map(String::as_str)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut entries = self.all(
+            "SELECT id, kind, url, correlation_id, attempts, next_attempt_at, delivered_at,
+                    failed, last_error, created_at
+             FROM outbox WHERE correlation_id = ANY($1) ORDER BY id",
+            &[&ids],
+            |r| {
+                Ok(OutboxState {
+                    id: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    url: r.try_get(2)?,
+                    correlation_id: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                    next_attempt_at: r.try_get(5)?,
+                    delivered_at: r.try_get(6)?,
+                    failed: r.try_get(7)?,
+                    last_error: r.try_get(8)?,
+                    created_at: r.try_get(9)?,
+                    tries: Vec::new(),
+                })
+            },
+        )?;
+        for e in &mut entries {
+            // Attempts are bounded by --max-attempts; the limit guards a long-lived entry.
+            e.tries = self.all(
+                "SELECT started_at, duration_ms, ok, result FROM outbox_attempts
+                 WHERE outbox_id = $1 ORDER BY started_at LIMIT 100",
+                &[&e.id],
+                |r| {
+                    Ok(Attempt {
+                        started_at: r.try_get(0)?,
+                        duration_ms: r.try_get(1)?,
+                        ok: r.try_get(2)?,
+                        result: r.try_get(3)?,
+                    })
+                },
+            )?;
+        }
+        Ok(entries)
     }
 
     fn pending_outbox(&self) -> StoreResult<i64> {

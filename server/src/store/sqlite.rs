@@ -91,7 +91,8 @@ CREATE TABLE IF NOT EXISTS transactions (
   response TEXT NOT NULL,
   status TEXT NOT NULL,
   error_code TEXT,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  deviations TEXT
 );
 CREATE INDEX IF NOT EXISTS transactions_txn ON transactions (sender_id, transaction_id);
 CREATE INDEX IF NOT EXISTS transactions_corr ON transactions (correlation_id);
@@ -123,6 +124,15 @@ CREATE TABLE IF NOT EXISTS outbox (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, failed, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_corr ON outbox (correlation_id);
+CREATE TABLE IF NOT EXISTS outbox_attempts (
+  outbox_id INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_attempts_entry ON outbox_attempts (outbox_id, started_at);
 "#;
 
 const SCHEMA_VERSION: &str = "1";
@@ -193,13 +203,20 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
 
 /// Databases made before senders had a callback base get the column (NULL: none registered).
 fn migrate_senders(c: &Connection) -> StoreResult<()> {
+    add_column(c, "senders", "callback_uri")?;
+    // Strict mode's deviations of an accepted request (the inspector shows them).
+    add_column(c, "transactions", "deviations")
+}
+
+/// Adds the nullable TEXT column `column` to `table` of a database made before it existed.
+fn add_column(c: &Connection, table: &str, column: &str) -> StoreResult<()> {
     let has: bool = c.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('senders') WHERE name = 'callback_uri'",
-        [],
+        &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+        [column],
         |r| r.get::<_, i64>(0).map(|n| n > 0),
     )?;
     if !has {
-        c.execute_batch("ALTER TABLE senders ADD COLUMN callback_uri TEXT")?;
+        c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
     }
     Ok(())
 }
@@ -512,22 +529,46 @@ fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
 
 const TXN_COLS: &str =
     "transaction_id, message_id, correlation_id, sender_id, operation, registry, \
-                        request, response, status, error_code, created_at";
+                        request, response, status, error_code, created_at, deviations";
 
 fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
+    txn_row_at(r, 0)
+}
+
+/// A transaction whose [`TXN_COLS`] start at column `at`.
+fn txn_row_at(r: &Row, at: usize) -> rusqlite::Result<Transaction> {
     Ok(Transaction {
-        transaction_id: r.get(0)?,
-        message_id: r.get(1)?,
-        correlation_id: r.get(2)?,
-        sender_id: r.get(3)?,
-        operation: r.get(4)?,
-        registry: r.get(5)?,
-        request: r.get(6)?,
-        response: r.get(7)?,
-        status: r.get(8)?,
-        error_code: r.get(9)?,
-        created_at: r.get(10)?,
+        transaction_id: r.get(at)?,
+        message_id: r.get(at + 1)?,
+        correlation_id: r.get(at + 2)?,
+        sender_id: r.get(at + 3)?,
+        operation: r.get(at + 4)?,
+        registry: r.get(at + 5)?,
+        request: r.get(at + 6)?,
+        response: r.get(at + 7)?,
+        status: r.get(at + 8)?,
+        error_code: r.get(at + 9)?,
+        created_at: r.get(at + 10)?,
+        deviations: r.get(at + 11)?,
     })
+}
+
+/// Most rows one [`Store::recent_transactions`] or [`Store::outbox_of`] call reads.
+pub const MAX_RECENT: usize = 500;
+
+fn insert_attempt(c: &Connection, id: i64, a: &Attempt) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO outbox_attempts (outbox_id, started_at, duration_ms, ok, result)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id,
+        a.started_at,
+        a.duration_ms,
+        a.ok as i64,
+        a.result
+    ])?;
+    Ok(())
 }
 
 fn outbox_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
@@ -565,7 +606,7 @@ fn sub_row(r: &Row) -> rusqlite::Result<Subscription> {
 
 fn insert_txn(c: &Connection, t: &Transaction) -> rusqlite::Result<()> {
     c.prepare_cached(&format!(
-        "INSERT INTO transactions ({TXN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        "INSERT INTO transactions ({TXN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
     ))?
     .execute(params![
         t.transaction_id,
@@ -578,7 +619,8 @@ fn insert_txn(c: &Connection, t: &Transaction) -> rusqlite::Result<()> {
         t.response,
         t.status,
         t.error_code,
-        t.created_at
+        t.created_at,
+        t.deviations
     ])?;
     Ok(())
 }
@@ -935,24 +977,109 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn mark_delivered(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let sql = "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1";
-        self.exec(sql, params![id, now_ms]).map(drop)
+    fn mark_delivered(&self, id: i64, attempt: &Attempt) -> StoreResult<()> {
+        let done = attempt.started_at + attempt.duration_ms;
+        self.write(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![id, done],
+            )?;
+            insert_attempt(&tx, id, attempt)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn mark_attempt(
         &self,
         id: i64,
         next_at_ms: i64,
-        error: &str,
         give_up: bool,
+        attempt: &Attempt,
     ) -> StoreResult<()> {
-        self.exec(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
-               failed = ?4 WHERE id = ?1",
-            params![id, next_at_ms, error, give_up as i64],
+        self.write(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+                   failed = ?4 WHERE id = ?1",
+                params![id, next_at_ms, attempt.result, give_up as i64],
+            )?;
+            insert_attempt(&tx, id, attempt)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn recent_transactions(
+        &self,
+        f: &TxnFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Transaction)>> {
+        // Each filter is `?N IS NULL OR col = ?N`: one statement, cached, for every combination.
+        let sql = format!(
+            "SELECT id, {TXN_COLS} FROM transactions
+             WHERE (?1 IS NULL OR sender_id = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR operation = ?3) AND (?4 IS NULL OR id < ?4)
+             ORDER BY id DESC LIMIT ?5"
+        );
+        let limit = limit.min(MAX_RECENT) as i64;
+        self.all(
+            &sql,
+            params![f.sender_id, f.status, f.operation, f.before_id, limit],
+            |r| {
+                let id: i64 = r.get(0)?;
+                // txn_row reads from column 0: shift by one.
+                Ok((id, txn_row_at(r, 1)?))
+            },
         )
-        .map(drop)
+    }
+
+    fn outbox_of(&self, correlation_ids: &[String]) -> StoreResult<Vec<OutboxState>> {
+        let ids = &correlation_ids[..correlation_ids.len().min(MAX_RECENT)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = (1..=ids.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
+        let sql = format!(
+            "SELECT id, kind, url, correlation_id, attempts, next_attempt_at, delivered_at,
+                    failed, last_error, created_at
+             FROM outbox WHERE correlation_id IN ({}) ORDER BY id",
+            marks.join(",")
+        );
+        let p: Vec<&dyn rusqlite::ToSql> = ids.iter().map(|s| s as &dyn rusqlite::ToSql).collect();
+        let mut entries = self.all(&sql, p.as_slice(), |r| {
+            Ok(OutboxState {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                url: r.get(2)?,
+                correlation_id: r.get(3)?,
+                attempts: r.get(4)?,
+                next_attempt_at: r.get(5)?,
+                delivered_at: r.get(6)?,
+                failed: r.get::<_, i64>(7)? != 0,
+                last_error: r.get(8)?,
+                created_at: r.get(9)?,
+                tries: Vec::new(),
+            })
+        })?;
+        for e in &mut entries {
+            // Attempts are bounded by --max-attempts; the limit guards an old database.
+            e.tries = self.all(
+                "SELECT started_at, duration_ms, ok, result FROM outbox_attempts
+                 WHERE outbox_id = ?1 ORDER BY started_at LIMIT 100",
+                [e.id],
+                |r| {
+                    Ok(Attempt {
+                        started_at: r.get(0)?,
+                        duration_ms: r.get(1)?,
+                        ok: r.get::<_, i64>(2)? != 0,
+                        result: r.get(3)?,
+                    })
+                },
+            )?;
+        }
+        Ok(entries)
     }
 
     fn pending_outbox(&self) -> StoreResult<i64> {
@@ -981,5 +1108,88 @@ impl Store for SqliteStore {
             params![key, value],
         )
         .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_database_gets_the_deviations_column_and_attempts_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // The transactions table as it was before the inspector.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE transactions (id INTEGER PRIMARY KEY, transaction_id TEXT NOT NULL,
+                   message_id TEXT NOT NULL, correlation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
+                   operation TEXT NOT NULL, registry TEXT NOT NULL, request TEXT NOT NULL,
+                   response TEXT NOT NULL, status TEXT NOT NULL, error_code TEXT,
+                   created_at INTEGER NOT NULL);
+                 INSERT INTO transactions VALUES (1, 't0', 'm0', 'c0', 's1', 'search', 'crvs',
+                   '{}', '{}', 'succ', NULL, 5);",
+            )
+            .unwrap();
+        let s = SqliteStore::open_with(&path, 1, &[]).unwrap();
+        let t = Transaction {
+            transaction_id: "t1".into(),
+            correlation_id: "c1".into(),
+            sender_id: "s1".into(),
+            operation: "search".into(),
+            status: "succ".into(),
+            deviations: Some(r#"[{"field":"header.receiver_id","rule":"recommended"}]"#.into()),
+            created_at: 10,
+            ..Transaction::default()
+        };
+        s.log_with_outbox(
+            &t,
+            &[(
+                "on-search".into(),
+                "http://cb/on-search".into(),
+                r#"{"message":{"correlation_id":"c1"}}"#.into(),
+            )],
+            &[],
+        )
+        .unwrap();
+        let rows = s.recent_transactions(&TxnFilter::default(), 10).unwrap();
+        let got: Vec<(i64, Option<String>)> = rows
+            .iter()
+            .map(|(id, t)| (*id, t.deviations.clone()))
+            .collect();
+        assert_eq!(got, vec![(2, t.deviations.clone()), (1, None)]);
+        let only = TxnFilter {
+            before_id: Some(2),
+            ..TxnFilter::default()
+        };
+        assert_eq!(
+            s.recent_transactions(&only, 10).unwrap()[0]
+                .1
+                .transaction_id,
+            "t0"
+        );
+
+        let entry = s.due_outbox(i64::MAX, 10, &[]).unwrap().remove(0);
+        let failed = Attempt {
+            started_at: 100,
+            duration_ms: 7,
+            ok: false,
+            result: "POST answered 503".into(),
+        };
+        s.mark_attempt(entry.id, 200, false, &failed).unwrap();
+        let ok = Attempt {
+            started_at: 300,
+            duration_ms: 4,
+            ok: true,
+            result: "200 OK ACK".into(),
+        };
+        s.mark_delivered(entry.id, &ok).unwrap();
+        let state = s.outbox_of(&["c1".into()]).unwrap().remove(0);
+        assert_eq!(state.tries, vec![failed, ok]);
+        assert_eq!(state.attempts, 2);
+        assert_eq!(state.delivered_at, Some(304));
+        assert_eq!(state.last_error.as_deref(), Some("POST answered 503"));
+        assert!(s.outbox_of(&["other".into()]).unwrap().is_empty());
     }
 }
