@@ -187,6 +187,30 @@ dci_result dci_client_unsubscribe(const dci_client *client,
                                   char **out,
                                   dci_error **err);
 
+// Uploads a file of request envelopes (the spec's FileInfo form) to the async endpoint of
+// `action` (`search`, `subscribe`, `unsubscribe`, `txn-status`): `data` holds `data_len`
+// bytes of the file, `file_format` is `json` or `csv`, `file_name` names it. The envelopes
+// go as they are (sign them first). Writes the registry's report to `*out`: `{"ack_status",
+// "correlation_id", "file_name", "file_format", "rows", "accepted": [{"row",
+// "correlation_id"}], "rejected": [{"row", "code", "message"}]}`.
+dci_result dci_client_upload(const dci_client *client,
+                             const char *action,
+                             const char *file_format,
+                             const char *file_name,
+                             const uint8_t *data,
+                             size_t data_len,
+                             char **out,
+                             dci_error **err);
+
+// Async searches in one upload: `searches_json` is a non-empty list of search specs (the
+// `search_json` form), each signed as `dci_client_search_async` would. Writes `{"report":
+// <as dci_client_upload>, "transaction_ids": [...]}` (row order) to `*out`; the results
+// arrive by on-search callback.
+dci_result dci_client_upload_searches(const dci_client *client,
+                                      const char *searches_json,
+                                      char **out,
+                                      dci_error **err);
+
 // Calls a registry-specific sync endpoint (`path`, e.g. `/registry/sync/enrolled`) with the
 // header action `action` and the message `body_json` (an object, without `transaction_id`).
 // Writes `{"transaction_id", "envelope", "signature"}` to `*out`; the items are left to the

@@ -113,6 +113,30 @@ def test_async_search_callback_reaches_the_listener(registry):
         assert result["result"]["signature"]["verified"] is True
 
 
+def test_upload_searches_and_a_file_with_a_bad_row(registry, tmp_path):
+    with dci.CallbackListener(port=0) as listener:
+        client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
+        listener.start(client)
+        specs = [{"query_type": "idtype-value", "query": {"type": "UIN", "value": uin}} for uin in ("TEST-001", "100000001")]
+        out = client.upload_searches(specs)
+        report = out["report"]
+        assert (report["ack_status"], report["rows"], report["rejected"]) == ("ACK", 2, [])
+        for txn, uin in zip(out["transaction_ids"], ("TEST-001", "100000001")):
+            result = listener.wait_for(txn, timeout=60)
+            [item] = result["result"]["items"]
+            assert [uin_of(r) for r in item["records"]] == [uin]
+        # A CSV file from disk without the three columns is refused whole, naming them.
+        bad = tmp_path / "rows.csv"
+        bad.write_text("a,b\n1,2\n")
+        with pytest.raises(dci.DCIError) as e:
+            client.upload("search", bad, file_format="csv")
+        assert "signature, header and message" in str(e.value)
+        # Bytes: one row that is not an envelope, reported by its row.
+        report = client.upload("search", b"[7]")
+        assert report["ack_status"] == "ERR"
+        assert [r["row"] for r in report["rejected"]] == [1]
+
+
 def test_txn_status_of_an_async_search(registry):
     with dci.CallbackListener(port=0) as listener:
         client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
@@ -152,6 +176,40 @@ def test_subscribe_then_notify(registry):
         assert [uin_of(r) for r in recs] == ["PY-NEWBORN-1"]
         unsub = client.unsubscribe(codes)
         assert unsub["ack_status"] == "ACK"
+
+
+def test_scheduled_subscription_gets_one_batched_notify(registry):
+    import datetime
+    import threading
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    window = {
+        "start_time": (now - datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+        "end_time": (now + datetime.timedelta(hours=1)).isoformat(timespec="seconds"),
+        "frequency": "* * * * * ?",  # every second (Quartz form, as the spec's example)
+    }
+    with dci.CallbackListener(port=0) as listener:
+        client = dci.DCIClient(data_source(registry, our_callback_uri=listener.url))
+        listener.start(client)
+        events = []
+        arrived = threading.Event()
+        listener.on_notify(lambda ev: (events.append(ev), arrived.set()))
+        ack = client.subscribe("spdci-common:RegistryEventType:LiveBirth", frequency=window)
+        sub = listener.wait_for(ack["transaction_id"], timeout=60)
+        subscription = sub["result"]["items"][0]["subscriptions"][0]
+        assert subscription["raw"]["frequency"]["frequency"] == "* * * * * ?"
+        twins = [
+            {"@type": "Person", "identifier": [{"identifier_type": "UIN", "identifier_value": uin}],
+             "name": {"given_name": "Twin", "surname": "Batch"}, "birth_date": "2025-11-02"}
+            for uin in ("PY-TWIN-1", "PY-TWIN-2")
+        ]
+        answer = registry.post_records({"registry": "crvs", "record_type": "Person", "event_type": "LiveBirth", "records": twins})
+        assert answer["events_batched"] == 2
+        assert arrived.wait(60), "no notify callback arrived"
+        mine = [e for e in events if e.get("subscription_code", subscription["code"]) == subscription["code"]]
+        recs = [r for item in mine[0]["items"] for r in item["records"]]
+        assert [uin_of(r) for r in recs] == ["PY-TWIN-1", "PY-TWIN-2"]
+        client.unsubscribe([subscription["code"]])
 
 
 def test_crvs_service(registry, client):

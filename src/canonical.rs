@@ -14,7 +14,6 @@
 //! `serde_json::Value` (signing what we built).
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 
 use serde_json::Value;
 
@@ -170,7 +169,9 @@ pub fn parse(bytes: &[u8]) -> Result<Node<'_>> {
 
 /// The canonical form of a JSON document given as bytes.
 pub fn canonicalize_slice(bytes: &[u8], style: Style) -> Result<Vec<u8>> {
-    parse(bytes)?.to_canonical(style)
+    let mut out = Vec::with_capacity(bytes.len());
+    write_canonical_slice(&mut out, bytes, style, FloatStyle::Python)?;
+    Ok(out)
 }
 
 /// The canonical form of an in-memory value.
@@ -190,52 +191,90 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, style: Style) {
 
 /// Appends the canonical form of `value` to `out`, spelling floats per `floats`.
 pub fn write_value_floats(out: &mut Vec<u8>, value: &Value, style: Style, floats: FloatStyle) {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                if i < 0 {
-                    out.push(b'-');
-                }
-                write_u64(out, i.unsigned_abs());
-            } else if let Some(u) = n.as_u64() {
-                write_u64(out, u);
-            } else {
-                let x = n.as_f64().unwrap_or(f64::NAN);
-                match floats {
-                    FloatStyle::Python => write_python_float(out, x),
-                    FloatStyle::Orjson => write_orjson_float(out, x),
+    let mut w = ValueWriter {
+        style,
+        floats,
+        members: Vec::new(),
+    };
+    w.value(out, value);
+}
+
+/// The in-memory writer: one stack of object members shared by every level, so sorting an
+/// object's keys does not allocate a vector per object.
+struct ValueWriter<'v> {
+    style: Style,
+    floats: FloatStyle,
+    /// (key prefix, key, value) of the objects being written, innermost last.
+    members: Vec<(u64, &'v str, &'v Value)>,
+}
+
+impl<'v> ValueWriter<'v> {
+    fn value(&mut self, out: &mut Vec<u8>, value: &'v Value) {
+        match value {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    if i < 0 {
+                        out.push(b'-');
+                    }
+                    write_u64(out, i.unsigned_abs());
+                } else if let Some(u) = n.as_u64() {
+                    write_u64(out, u);
+                } else {
+                    let x = n.as_f64().unwrap_or(f64::NAN);
+                    match self.floats {
+                        FloatStyle::Python => write_python_float(out, x),
+                        FloatStyle::Orjson => write_orjson_float(out, x),
+                    }
                 }
             }
-        }
-        Value::String(s) => write_str(out, s, style),
-        Value::Array(items) => {
-            let Ok(()) = write_seq(out, b'[', b']', items, |out, item| {
-                write_value_floats(out, item, style, floats);
-                Ok::<(), Infallible>(())
-            });
-        }
-        Value::Object(map) => {
-            // Sort the (key, value) pairs themselves: looking values up by key again would
-            // hash every key a second time.
-            let mut members: Vec<(u64, &String, &Value)> = map
-                .iter()
-                .map(|(k, v)| (key_prefix(k.as_bytes()), k, v))
-                .collect();
-            members.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
-            });
-            let Ok(()) = write_seq(out, b'{', b'}', members, |out, (_, key, value)| {
-                write_str(out, key, style);
-                out.push(b':');
-                write_value_floats(out, value, style, floats);
-                Ok::<(), Infallible>(())
-            });
+            Value::String(s) => write_str(out, s, self.style),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.value(out, item);
+                }
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                // Sort the (key, value) pairs themselves: looking values up by key again would
+                // hash every key a second time.
+                let base = self.members.len();
+                self.members.extend(
+                    map.iter()
+                        .map(|(k, v)| (key_prefix(k.as_bytes()), k.as_str(), v)),
+                );
+                let level = &mut self.members[base..];
+                if !level.is_sorted_by(|a, b| prefix_then_key(a.0, a.1, b.0, b.1).is_le()) {
+                    level.sort_unstable_by(|a, b| prefix_then_key(a.0, a.1, b.0, b.1));
+                }
+                out.push(b'{');
+                for j in base..self.members.len() {
+                    let (_, key, value) = self.members[j];
+                    if j > base {
+                        out.push(b',');
+                    }
+                    write_str(out, key, self.style);
+                    out.push(b':');
+                    self.value(out, value);
+                }
+                out.push(b'}');
+                self.members.truncate(base);
+            }
         }
     }
+}
+
+/// Key order: Python sorts str keys by code point, which is the byte order of UTF-8; the
+/// 8-byte prefixes decide most comparisons without a byte-string comparison.
+#[inline]
+fn prefix_then_key(pa: u64, a: &str, pb: u64, b: &str) -> std::cmp::Ordering {
+    pa.cmp(&pb).then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// Writes `items` between `open` and `close`, comma-separated, each one by `each`.
@@ -316,9 +355,16 @@ pub fn write_str(out: &mut Vec<u8>, s: &str, style: Style) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     // Copy runs of bytes that need no escaping in one go; escape the rest.
+    let ascii = style == Style::Ascii;
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(w) = word_at(bytes, i) {
+            if !string_stops(w) && !(ascii && non_ascii_or_del(w)) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if table[b as usize] {
             i += 1;
@@ -350,6 +396,41 @@ pub fn write_str(out: &mut Vec<u8>, s: &str, style: Style) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `i` as one little-endian word, if there are eight.
+#[inline]
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let chunk = b.get(i..i.checked_add(8)?)?;
+    Some(u64::from_le_bytes(chunk.try_into().ok()?))
+}
+
+/// Whether any byte of `w` is below `n` (exact for n <= 128; bit-twiddling "hasless").
+#[inline]
+fn has_byte_below(w: u64, n: u8) -> bool {
+    w.wrapping_sub(ONES * n as u64) & !w & HIGHS != 0
+}
+
+/// Whether any byte of `w` equals `c`.
+#[inline]
+fn has_byte(w: u64, c: u8) -> bool {
+    has_byte_below(w ^ (ONES * c as u64), 1)
+}
+
+/// Whether a word of string bytes holds a quote, a backslash or a control character: the
+/// bytes that end a plain run both when parsing and when escaping.
+#[inline]
+fn string_stops(w: u64) -> bool {
+    has_byte_below(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\')
+}
+
+/// Whether a word holds a byte that `ensure_ascii` escapes besides those: DEL or non-ASCII.
+#[inline]
+fn non_ascii_or_del(w: u64) -> bool {
+    w & HIGHS != 0 || has_byte(w, 0x7f)
 }
 
 fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
@@ -424,13 +505,41 @@ fn write_finite(out: &mut Vec<u8>, x: f64, min_decpt: i32, pad_exp: bool) {
 
 /// The shortest round-trip decimal digits of |x| and the decimal point's position relative
 /// to the first digit (`0.05` -> ("5", -1)).
-fn shortest_digits(x: f64) -> (String, i32) {
+fn shortest_digits(x: f64) -> (Digits, i32) {
+    use std::io::Write as _;
     // Rust's `{:e}` gives the shortest digits that round-trip, as Python's repr and orjson do.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    // Written to the stack: a message with thousands of floats should not allocate for each.
+    let mut sci = [0u8; 40];
+    let mut rest = &mut sci[..];
+    let _ = write!(rest, "{:e}", x.abs());
+    let len = 40 - rest.len();
+    let sci = std::str::from_utf8(&sci[..len]).unwrap_or("0e0");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits = Digits {
+        buf: [0; 24],
+        len: 0,
+    };
+    for b in mantissa.bytes().filter(|b| *b != b'.') {
+        if digits.len < digits.buf.len() {
+            digits.buf[digits.len] = b;
+            digits.len += 1;
+        }
+    }
     (digits, exp + 1)
+}
+
+/// Up to 17 significant digits (an f64's shortest round-trip form never needs more).
+struct Digits {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl std::ops::Deref for Digits {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
+    }
 }
 
 /// Writes digits with the decimal point at `decpt`: plain when `min_decpt < decpt <= 16`,
@@ -464,7 +573,7 @@ fn write_digits(out: &mut Vec<u8>, digits: &str, decpt: i32, min_decpt: i32, pad
         if pad_exp && e < 10 {
             out.push(b'0');
         }
-        out.extend_from_slice(e.to_string().as_bytes());
+        write_u64(out, e as u64);
     }
 }
 
@@ -635,7 +744,14 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut has_escapes = false;
         loop {
-            // Skip ordinary bytes quickly; stop at a quote, a backslash or a control character.
+            // Skip ordinary bytes quickly, eight at a time while none of them is a quote, a
+            // backslash or a control character; then byte by byte up to the one that is.
+            while let Some(w) = word_at(self.b, self.i) {
+                if string_stops(w) {
+                    break;
+                }
+                self.i += 8;
+            }
             while let Some(&c) = self.b.get(self.i) {
                 if c == b'"' || c == b'\\' || c < 0x20 {
                     break;
@@ -668,6 +784,11 @@ impl<'a> Parser<'a> {
     }
 
     fn number(&mut self) -> Result<Node<'a>> {
+        Ok(Node::Number(self.number_text()?))
+    }
+
+    /// The text of the number starting here, checked against the JSON grammar.
+    fn number_text(&mut self) -> Result<&'a str> {
         let start = self.i;
         let b = self.b;
         let digits = |i: &mut usize| {
@@ -702,8 +823,374 @@ impl<'a> Parser<'a> {
                 return Err(self.err("invalid number: no digits in exponent"));
             }
         }
-        Ok(Node::Number(&self.s[start..self.i]))
+        Ok(&self.s[start..self.i])
     }
+}
+
+/// One member of an object being canonicalised from bytes: its decoded key, where the key
+/// was read, and where its `"key":value` was written in the output.
+struct Member<'a> {
+    prefix: u64,
+    key: Cow<'a, str>,
+    at: usize,
+    start: usize,
+    end: usize,
+}
+
+fn member_order(a: &Member<'_>, b: &Member<'_>) -> std::cmp::Ordering {
+    prefix_then_key(a.prefix, &a.key, b.prefix, &b.key)
+}
+
+thread_local! {
+    /// The reorder buffer of [`Canon`], kept between messages like the signature scratch.
+    static REORDER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reorder buffers larger than this are freed after use rather than kept.
+const REORDER_KEEP: usize = 8 << 20;
+
+/// The canonical writer that works straight on the received bytes, without building a
+/// [`Node`] tree: each value is written as it is parsed; an object's members are written in
+/// the order received and, when that is not the sorted order, moved into it through one copy
+/// of the object's bytes. Same grammar, limits and errors as [`parse`] (it uses its lexer).
+struct Canon<'a> {
+    p: Parser<'a>,
+    style: Style,
+    floats: FloatStyle,
+    /// Members of the objects being written, innermost last (one stack for every level).
+    members: Vec<Member<'a>>,
+    reorder: Vec<u8>,
+}
+
+impl<'a> Canon<'a> {
+    fn new(bytes: &'a [u8], style: Style, floats: FloatStyle) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            Error::Json(format!("input is not UTF-8 (at byte {})", e.valid_up_to()))
+        })?;
+        Ok(Canon {
+            p: Parser {
+                s: text,
+                b: text.as_bytes(),
+                i: 0,
+                depth: 0,
+            },
+            style,
+            floats,
+            members: Vec::new(),
+            reorder: REORDER.with(|r| r.take()),
+        })
+    }
+
+    /// The whole input as one document (whitespace around it allowed).
+    fn document(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.p.ws();
+        self.value(out)?;
+        self.p.ws();
+        if self.p.i != self.p.b.len() {
+            return Err(self.p.err("trailing characters after the JSON document"));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        match self.p.b.get(self.p.i) {
+            Some(b'{') => self.object(out),
+            Some(b'[') => self.array(out),
+            Some(b'"') => {
+                let s = self.p.string()?;
+                self.string(out, &s);
+                Ok(())
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let text = self.p.number_text()?;
+                write_number_text(out, text, self.floats)
+            }
+            // Literals and errors.
+            _ => self
+                .p
+                .value()?
+                .write_canonical_floats(out, self.style, self.floats),
+        }
+    }
+
+    fn string(&self, out: &mut Vec<u8>, s: &JsonStr<'_>) {
+        if !s.has_escapes && self.style == Style::Utf8 {
+            // Nothing to decode, and raw UTF-8 needs no escaping: the received text is canonical.
+            out.reserve(s.raw.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(s.raw.as_bytes());
+            out.push(b'"');
+        } else {
+            write_json_str(out, s, self.style);
+        }
+    }
+
+    fn array(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.p.enter()?;
+        self.p.i += 1;
+        self.p.ws();
+        out.push(b'[');
+        if !self.p.closes(b']') {
+            let mut first = true;
+            loop {
+                self.p.ws();
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                self.value(out)?;
+                self.p.ws();
+                if self.p.separator(b']', "expected ',' or ']'")? {
+                    break;
+                }
+            }
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    fn object(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.p.enter()?;
+        self.p.i += 1;
+        self.p.ws();
+        out.push(b'{');
+        if self.p.closes(b'}') {
+            out.push(b'}');
+            return Ok(());
+        }
+        let base = self.members.len();
+        let content = out.len();
+        loop {
+            self.p.ws();
+            if self.p.b.get(self.p.i) != Some(&b'"') {
+                return Err(self.p.err("expected a string key"));
+            }
+            let at = self.p.i;
+            let key = self.p.string()?;
+            self.p.ws();
+            if self.p.b.get(self.p.i) != Some(&b':') {
+                return Err(self.p.err("expected ':'"));
+            }
+            self.p.i += 1;
+            self.p.ws();
+            if self.members.len() > base {
+                out.push(b',');
+            }
+            let start = out.len();
+            self.string(out, &key);
+            out.push(b':');
+            self.value(out)?;
+            let key = key.decode();
+            self.members.push(Member {
+                prefix: key_prefix(key.as_bytes()),
+                key,
+                at,
+                start,
+                end: out.len(),
+            });
+            self.p.ws();
+            if self.p.separator(b'}', "expected ',' or '}'")? {
+                break;
+            }
+        }
+        self.sort_members(out, base, content)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Puts the members written since `content` in key order and refuses duplicate keys
+    /// (strictly increasing keys have none; otherwise equal keys end up side by side).
+    fn sort_members(&mut self, out: &mut Vec<u8>, base: usize, content: usize) -> Result<()> {
+        let level = &mut self.members[base..];
+        if !level.is_sorted_by(|a, b| member_order(a, b).is_lt()) {
+            // Stable, so of two equal keys the one received later comes second.
+            level.sort_by(member_order);
+            if let Some(pair) = level
+                .windows(2)
+                .find(|w| member_order(&w[0], &w[1]).is_eq())
+            {
+                return Err(Error::Json(format!(
+                    "duplicate object key {:?} at byte {}",
+                    pair[1].key, pair[1].at
+                )));
+            }
+            self.reorder.clear();
+            self.reorder.extend_from_slice(&out[content..]);
+            out.truncate(content);
+            for (j, m) in level.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&self.reorder[m.start - content..m.end - content]);
+            }
+        }
+        self.members.truncate(base);
+        Ok(())
+    }
+}
+
+impl Drop for Canon<'_> {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.reorder);
+        if buf.capacity() <= REORDER_KEEP {
+            REORDER.with(|r| *r.borrow_mut() = buf);
+        }
+    }
+}
+
+/// Appends the canonical form of the JSON document `bytes` to `out`, floats spelled per
+/// `floats`, without building a tree (the verifier's path for large messages).
+pub fn write_canonical_slice(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    style: Style,
+    floats: FloatStyle,
+) -> Result<()> {
+    Canon::new(bytes, style, floats)?.document(out)
+}
+
+/// What [`envelope_pair`] found at the top of an envelope besides the canonical pair.
+#[derive(Debug)]
+pub struct EnvelopeParts<'a> {
+    /// The `signature` member's value, if there is one.
+    pub signature: Option<Node<'a>>,
+    /// The `header` member's text as received (None: no header).
+    pub header: Option<&'a [u8]>,
+    /// Whether there is a `message` member.
+    pub message: bool,
+    /// The style the pair was written in.
+    pub style: Style,
+}
+
+/// Parses an envelope (a JSON object) and writes the canonical `{"header":h,"message":m}` of
+/// its header and message to `out` in one pass over the bytes: what a verifier hashes.
+///
+/// The escaping style is `style` when known; otherwise `style_of` picks it from the
+/// `signature` member (the profile is known from the signature's form). When the signature
+/// comes after header or message, the pair is written raw UTF-8 first and escaped after.
+/// `out` holds a complete pair only when both parts are present.
+pub fn envelope_pair<'a>(
+    bytes: &'a [u8],
+    out: &mut Vec<u8>,
+    style: Option<Style>,
+    style_of: impl Fn(&Node<'a>) -> Style,
+) -> Result<EnvelopeParts<'a>> {
+    let mut c = Canon::new(bytes, style.unwrap_or(Style::Utf8), FloatStyle::Python)?;
+    let mut parts = EnvelopeParts {
+        signature: None,
+        header: None,
+        message: false,
+        style: style.unwrap_or(Style::Utf8),
+    };
+    let mut decided = style.is_some();
+    let mut deferred = false;
+    // A message received before the header waits here (the pair starts with the header).
+    let mut early_message: Option<Vec<u8>> = None;
+    let mut keys: Vec<(Cow<'a, str>, usize)> = Vec::new();
+    c.p.ws();
+    if c.p.b.get(c.p.i) != Some(&b'{') {
+        return Err(Error::Json("envelope must be a JSON object".into()));
+    }
+    c.p.enter()?;
+    c.p.i += 1;
+    c.p.ws();
+    if !c.p.closes(b'}') {
+        loop {
+            c.p.ws();
+            if c.p.b.get(c.p.i) != Some(&b'"') {
+                return Err(c.p.err("expected a string key"));
+            }
+            let at = c.p.i;
+            let key = c.p.string()?.decode();
+            c.p.ws();
+            if c.p.b.get(c.p.i) != Some(&b':') {
+                return Err(c.p.err("expected ':'"));
+            }
+            c.p.i += 1;
+            c.p.ws();
+            let from = c.p.i;
+            match key.as_ref() {
+                "header" | "message" if !keys.iter().any(|(k, _)| *k == key) => {
+                    if !decided {
+                        deferred = true;
+                    }
+                    if key == "header" {
+                        out.extend_from_slice(b"{\"header\":");
+                        c.value(out)?;
+                        out.extend_from_slice(b",\"message\":");
+                        parts.header = Some(&bytes[from..c.p.i]);
+                        if let Some(m) = early_message.take() {
+                            out.extend_from_slice(&m);
+                            out.push(b'}');
+                        }
+                    } else if parts.header.is_some() {
+                        c.value(out)?;
+                        out.push(b'}');
+                    } else {
+                        let mut m = Vec::new();
+                        c.value(&mut m)?;
+                        early_message = Some(m);
+                    }
+                    parts.message |= key == "message";
+                }
+                "signature" => {
+                    let node = c.p.value()?;
+                    if !decided {
+                        c.style = style_of(&node);
+                        parts.style = c.style;
+                        decided = true;
+                    }
+                    parts.signature = Some(node);
+                }
+                // Other members (and duplicates, refused below) are checked, not written.
+                _ => {
+                    c.p.value()?;
+                }
+            }
+            keys.push((key, at));
+            c.p.ws();
+            if c.p.separator(b'}', "expected ',' or '}'")? {
+                break;
+            }
+        }
+    }
+    c.p.ws();
+    if c.p.i != c.p.b.len() {
+        return Err(c.p.err("trailing characters after the JSON document"));
+    }
+    keys.sort();
+    if let Some(pair) = keys.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::Json(format!(
+            "duplicate object key {:?} at byte {}",
+            pair[1].0, pair[1].1
+        )));
+    }
+    if deferred && parts.style == Style::Ascii {
+        let utf8 = std::mem::take(out);
+        escape_canonical_to_ascii(out, &utf8);
+    }
+    Ok(parts)
+}
+
+/// Turns canonical JSON written raw UTF-8 into its `ensure_ascii` form: the two differ only in
+/// the characters inside strings that `ensure_ascii` escapes (DEL and non-ASCII); everything
+/// else, escapes included, is the same byte for byte.
+fn escape_canonical_to_ascii(out: &mut Vec<u8>, utf8: &[u8]) {
+    let text = std::str::from_utf8(utf8).unwrap_or_default();
+    out.reserve(utf8.len());
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if ch.is_ascii() && ch != '\u{7f}' {
+            continue;
+        }
+        out.extend_from_slice(&utf8[start..i]);
+        let mut units = [0u16; 2];
+        for unit in ch.encode_utf16(&mut units) {
+            push_u_escape(out, *unit);
+        }
+        start = i + ch.len_utf8();
+    }
+    out.extend_from_slice(&utf8[start..]);
 }
 
 /// Decodes the escapes of a raw JSON string; refuses bad escapes and lone surrogates.

@@ -909,6 +909,67 @@ fn openspp2_header_bytes_are_exactly_pydantics() {
 // Async calls, callbacks, listener
 
 #[test]
+fn upload_searches_reports_each_row_and_each_result_arrives_by_callback() {
+    let (c, l, _) = reference_with_listener("crvs");
+    let (report, txns) = c
+        .upload_searches(&[
+            SearchSpec::by_id("UIN", "100000002"),
+            SearchSpec::by_id("UIN", "100000003"),
+        ])
+        .unwrap();
+    assert_eq!(report.ack_status, "ACK", "{report:?}");
+    assert_eq!((report.file_format.as_str(), report.rows), ("json", 2));
+    assert!(report.rejected.is_empty());
+    assert_eq!(
+        report.accepted.iter().map(|a| a.row).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    for (i, txn) in txns.iter().enumerate() {
+        match l.wait_for(txn, WAIT).unwrap() {
+            CallbackResult::Search(r) => {
+                assert_eq!(
+                    r.correlation_id.as_deref(),
+                    Some(report.accepted[i].correlation_id.as_str())
+                );
+                assert!(r.signature.verified);
+                let uin = &r.first_record().unwrap()["identifier"][0]["identifier_value"];
+                assert_eq!(uin, ["100000002", "100000003"][i]);
+            }
+            other => panic!("expected an on-search, got {other:?}"),
+        }
+    }
+    // A file as given: an envelope without a sender, then junk; each reported by its row.
+    let file = br#"{"header": {"action": "search"}, "message": {}} 42"#.to_vec();
+    let r = c
+        .upload(
+            "search",
+            dci::client::FileFormat::Json,
+            "bad.json",
+            std::io::Cursor::new(file),
+        )
+        .unwrap();
+    assert_eq!(r.ack_status, "ERR");
+    assert_eq!(r.rows, 2);
+    assert!(r.accepted.is_empty());
+    assert_eq!(r.rejected[1].code, "err.request.bad");
+    assert!(
+        r.rejected[1]
+            .message
+            .starts_with("not a JSON envelope: found '4'"),
+        "{r:?}"
+    );
+    let e = c
+        .upload(
+            "verify",
+            dci::client::FileFormat::Json,
+            "x.json",
+            std::io::Cursor::new(Vec::new()),
+        )
+        .unwrap_err();
+    assert_eq!(e.field(), Some("action"));
+}
+
+#[test]
 fn search_async_acks_then_the_callback_delivers_the_result() {
     let (c, l, _) = reference_with_listener("crvs");
     let ack = c

@@ -32,6 +32,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"time"
+	"unsafe"
 )
 
 // Client talks to one external DCI registry. Its calls block until the registry answers;
@@ -251,6 +252,53 @@ func (c *Client) Subscribe(subs ...Subscription) (*Ack, error) {
 // Unsubscribe ends subscriptions by their codes.
 func (c *Client) Unsubscribe(codes ...string) (*Ack, error) {
 	return decode[*Ack](c.callJSON(list(codes), C.dci_json_call(C.dci_client_unsubscribe)))
+}
+
+// UploadReport is the registry's answer to a file upload (the spec's FileInfo form): each row
+// accepted (with its correlation_id) or rejected (with the code and message a single request
+// would have got). AckStatus is "ACK" when every row was accepted, else "ERR".
+type UploadReport struct {
+	AckStatus     string `json:"ack_status"`
+	CorrelationID string `json:"correlation_id"`
+	FileName      string `json:"file_name"`
+	FileFormat    string `json:"file_format"`
+	Rows          int    `json:"rows"`
+	Accepted      []struct {
+		Row           int    `json:"row"`
+		CorrelationID string `json:"correlation_id"`
+	} `json:"accepted"`
+	Rejected []struct {
+		Row     int    `json:"row"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"rejected"`
+}
+
+// Upload sends a file of request envelopes (signed by the caller) to the async endpoint of
+// action ("search", "subscribe", "unsubscribe", "txn-status"); format is "json" or "csv".
+func (c *Client) Upload(action, format, fileName string, data []byte) (*UploadReport, error) {
+	ca, cf, cn := C.CString(action), C.CString(format), C.CString(fileName)
+	defer freeC(ca)
+	defer freeC(cf)
+	defer freeC(cn)
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = C.CBytes(data)
+		defer C.free(p)
+	}
+	return decode[*UploadReport](c.callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_client_upload(c.p, ca, cf, cn, (*C.uint8_t)(p), C.size_t(len(data)), o, e)
+	}))
+}
+
+// UploadSearches sends async searches as one JSON file upload, each signed as SearchAsync
+// would; it returns the report and each row's transaction id (results arrive by callback).
+func (c *Client) UploadSearches(searches ...Search) (*UploadReport, []string, error) {
+	out, err := decode[struct {
+		Report         *UploadReport `json:"report"`
+		TransactionIDs []string      `json:"transaction_ids"`
+	}](c.callJSON(list(searches), C.dci_json_call(C.dci_client_upload_searches)))
+	return out.Report, out.TransactionIDs, err
 }
 
 // CallbackError describes why a callback was refused, or the registry's rejection it carried:

@@ -356,6 +356,35 @@ func TestAsyncSearchWithCallback(t *testing.T) {
 	if !strings.Contains(string(status), ack.TransactionID) {
 		t.Fatalf("txn status %s", status)
 	}
+
+	// Two searches in one file upload: each row accepted, each answered by callback.
+	report, txns, err := client.UploadSearches(
+		dci.Search{Query: must(dci.IDTypeValue("UIN", "100000004"))},
+		dci.Search{Query: must(dci.IDTypeValue("UIN", "100000005"))},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.AckStatus != "ACK" || report.Rows != 2 || len(report.Accepted) != 2 || len(txns) != 2 {
+		t.Fatalf("upload report %+v, transactions %v", report, txns)
+	}
+	for i, uin := range []string{"100000004", "100000005"} {
+		raw, err := client.WaitFor(txns[i], 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), uin) {
+			t.Fatalf("row %d callback %s", i+1, raw)
+		}
+	}
+	// A file as given: a row that is not an envelope is reported by its row.
+	bad, err := client.Upload("search", "json", "bad.json", []byte("[7]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad.AckStatus != "ERR" || len(bad.Rejected) != 1 || bad.Rejected[0].Row != 1 || bad.Rejected[0].Code != "err.request.bad" {
+		t.Fatalf("upload report %+v", bad)
+	}
 }
 
 // The same flow with the library's own callback listener instead of a Go HTTP server.

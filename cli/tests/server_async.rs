@@ -179,7 +179,10 @@ async fn async_search_subscribe_notify_and_status() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v, json!({"records": 1, "notifications_queued": 2}));
+    assert_eq!(
+        v,
+        json!({"records": 1, "notifications_queued": 2, "events_batched": 0})
+    );
     for n in rcv.wait("/registry/notify", 2).await {
         verify_bytes(
             &serde_json::to_vec(&n).unwrap(),

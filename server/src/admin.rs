@@ -79,16 +79,26 @@ pub fn parse_batch(v: &Value) -> Result<(String, String, Vec<NewRecord>), String
     Ok((registry.to_string(), event_type, out))
 }
 
-/// Applies one batch; returns (records, notifies queued).
-pub fn apply_batch(
-    store: &dyn Store,
-    server_id: &str,
-    v: &Value,
-) -> Result<(usize, usize), String> {
+/// What one batch of changes did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub records: usize,
+    /// Notifies queued at once.
+    pub notifies: usize,
+    /// Events added to the pending batches of scheduled subscriptions.
+    pub batched: usize,
+}
+
+/// Applies one batch of changes.
+pub fn apply_batch(store: &dyn Store, server_id: &str, v: &Value) -> Result<Applied, String> {
     let (registry, event_type, recs) = parse_batch(v)?;
-    let n = apply_changes(store, server_id, &registry, &event_type, &recs)
+    let (notifies, batched) = apply_changes(store, server_id, &registry, &event_type, &recs)
         .map_err(|e| e.to_string())?;
-    Ok((recs.len(), n))
+    Ok(Applied {
+        records: recs.len(),
+        notifies,
+        batched,
+    })
 }
 
 /// POST /admin/records (a bearer token with the `admin` scope).
@@ -140,14 +150,19 @@ pub async fn records(
     })
     .await;
     match r {
-        Ok(Ok((n, q))) => {
+        Ok(Ok(a)) => {
             state.outbox_wake.notify_one();
             tracing::info!(
-                records = n,
-                notifies = q,
+                records = a.records,
+                notifies = a.notifies,
+                batched = a.batched,
                 "records changed through the admin API"
             );
-            Json(json!({"records": n, "notifications_queued": q})).into_response()
+            Json(
+                json!({"records": a.records, "notifications_queued": a.notifies,
+                "events_batched": a.batched}),
+            )
+            .into_response()
         }
         Ok(Err(m)) => err(StatusCode::BAD_REQUEST, ErrorCode::RequestBad, m),
         Err(_) => err(

@@ -28,6 +28,9 @@ pub struct ServeConfig {
     /// `created` and now (seconds). Also how long message ids are remembered for replay checks.
     pub clock_skew_secs: i64,
     pub max_body_bytes: usize,
+    /// Largest uploaded file (`--max-upload`): streamed, so only one envelope or row at a time
+    /// (each at most `max_body_bytes`) is held.
+    pub max_upload_bytes: usize,
     pub token_ttl_secs: i64,
     /// First callback retry delay; doubled per attempt, capped at `retry_max_ms`.
     pub retry_base_ms: u64,
@@ -96,6 +99,7 @@ impl Default for ServeConfig {
             profile: Profile::Spdci,
             clock_skew_secs: 300,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
             token_ttl_secs: 3600,
             retry_base_ms: 1000,
             retry_max_ms: 300_000,

@@ -18,11 +18,13 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod reply;
 pub mod routes;
+pub mod schedule;
 pub mod search;
 pub mod security;
 pub mod store;
 pub mod strict;
 pub mod subscribe;
+pub mod upload;
 pub mod validate;
 pub mod verify;
 
@@ -355,6 +357,7 @@ pub async fn serve_on(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(outbox::run(state.clone(), stop_rx.clone()));
+    let scheduler = tokio::spawn(schedule::run(state.clone(), stop_rx.clone()));
     tokio::spawn(jwks_refresh(state.clone(), stop_rx));
 
     let pending = store.pending_outbox().unwrap_or(0);
@@ -376,6 +379,7 @@ pub async fn serve_on(
     conn::serve(listener, app, conn::Limits::of(&config), shutdown).await;
     tracing::info!("shutting down: finishing deliveries and the audit log");
     let _ = stop_tx.send(true);
+    let _ = scheduler.await;
     let _ = worker.await;
     if let Ok(mut g) = state.audit.lock() {
         g.take();

@@ -220,15 +220,25 @@ async fn handle(
     body: Body,
 ) -> Response {
     let correlation_id = new_id();
-    let mut partial = Partial::default();
-    // The spec's request bodies are application/json (415 otherwise).
-    let json_body = headers
+    let media = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !json_body {
-        return Reject::bad("Content-Type must be application/json")
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    // The spec's async endpoints also take a file (FileInfo, multipart/form-data): each of its
+    // envelopes goes through `process` as a request of its own (upload.rs).
+    if media == "multipart/form-data" && op.mode() != Mode::Sync {
+        return super::upload::handle(state, registry, op, headers, body, correlation_id).await;
+    }
+    // The spec's request bodies are application/json (415 otherwise).
+    if media != "application/json" {
+        let also = if op.mode() == Mode::Sync {
+            ""
+        } else {
+            " (or multipart/form-data with a file)"
+        };
+        return Reject::bad(format!("Content-Type must be application/json{also}"))
             .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
             .into_response(&state, op, None, &correlation_id);
     }
@@ -236,27 +246,42 @@ async fn handle(
         Ok(b) => b,
         Err(r) => return r.into_response(&state, op, None, &correlation_id),
     };
+    process(&state, registry, op, &headers, &bytes, correlation_id).await
+}
+
+/// One request envelope (`bytes`, as received) through admission, the operation and the audit
+/// log: the answer of a JSON request, and of each envelope or row of an uploaded file.
+pub async fn process(
+    state: &AppState,
+    registry: &'static str,
+    op: Op,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    correlation_id: String,
+) -> Response {
+    let state = state.clone();
+    let mut partial = Partial::default();
     let admitted = match admit(
         &state,
-        &headers,
-        &bytes,
+        headers,
+        bytes,
         op,
         registry,
         correlation_id.clone(),
         &mut partial,
     ) {
         Ok(a) => a,
-        Err(rej) => return reject(&state, registry, op, &bytes, &partial, rej, &correlation_id),
+        Err(rej) => return reject(&state, registry, op, bytes, &partial, rej, &correlation_id),
     };
     let result = match op.mode() {
         Mode::Sync => sync_op(&state, registry, op, &admitted).await,
-        Mode::Async => async_op(&state, registry, op, &admitted, &bytes).await,
+        Mode::Async => async_op(&state, registry, op, &admitted, bytes).await,
         Mode::Receive => {
             let t = txn(
                 &admitted,
                 op,
                 registry,
-                &bytes,
+                bytes,
                 "{}".into(),
                 RequestStatus::Received,
             );
@@ -270,7 +295,7 @@ async fn handle(
                 &admitted,
                 op,
                 registry,
-                &bytes,
+                bytes,
                 audit_copy(logged),
                 RequestStatus::Success,
             );
@@ -285,7 +310,7 @@ async fn handle(
             }
         }
         Ok((resp, None)) => resp,
-        Err(rej) => reject(&state, registry, op, &bytes, &partial, rej, &correlation_id),
+        Err(rej) => reject(&state, registry, op, bytes, &partial, rej, &correlation_id),
     }
 }
 
@@ -431,7 +456,7 @@ fn enrollment_updates(
         })
         .collect();
     let n = recs.len();
-    subscribe::apply_changes(
+    let _ = subscribe::apply_changes(
         st.store.as_ref(),
         &st.config.server_id,
         "ibr",

@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 
 use super::op::Op;
 use super::reply::{callback_header, envelope, new_id, now_ts};
+use super::schedule::Schedule;
 use super::search::{pick_record_type, reg_type, rejected};
 use super::security::share;
-use super::store::{NewRecord, Sender, Store, StoreResult, Subscription};
+use super::store::{NewRecord, PendingEvent, Sender, Store, StoreResult, Subscription};
 
 /// The URL of a callback: `sender_uri` names the base of the sender's receiving side
 /// (`https://host/registry`); a sender_uri that already ends in a callback path has it
@@ -67,6 +68,10 @@ pub fn subscribe(
             status: SubscriptionStatus::Subscribe.as_str().into(),
             transaction_id: req.transaction_id.clone(),
             created_at: chrono::Utc::now().timestamp_millis(),
+            // Checked at admission (validate.rs), so a frequency here always schedules.
+            schedule: c.frequency.as_ref().and_then(|f| {
+                Schedule::from_frequency(f, chrono::Utc::now().timestamp_millis()).ok()
+            }),
         };
         let info = SubscriptionInfo {
             version: None,
@@ -79,7 +84,7 @@ pub fn subscribe(
                     .unwrap_or_else(|| reg_type(registry).into()),
             ),
             reg_event_type: sub.reg_event_type.clone(),
-            frequency: None,
+            frequency: c.frequency.clone().filter(|_| sub.schedule.is_some()),
             filter_type: c.filter_type.clone(),
             filter: sub.filter.clone(),
             notify_record_type: sub.notify_record_type.clone(),
@@ -184,17 +189,16 @@ fn sub_matches(sub: &Subscription, record_type: &str, event_type: &str, record: 
     }
 }
 
-/// The notify a subscriber gets for the records that match its subscription, cut to its data
-/// sharing agreement (None when none match).
-fn notification(
-    server_id: &str,
+/// The notify events of the records that match a subscription, each cut to its sender's data
+/// sharing agreement.
+fn events_for(
     registry: &str,
     event_type: &str,
     sub: &Subscription,
     sender: &Sender,
     records: &[NewRecord],
-) -> Option<String> {
-    let events: Vec<NotifyEventItem> = records
+) -> Vec<NotifyEventItem> {
+    records
         .iter()
         .filter(|r| sub_matches(sub, &r.record_type, event_type, &r.data))
         .map(|r| NotifyEventItem {
@@ -211,7 +215,16 @@ fn notification(
             locale: None,
             extra: Map::new(),
         })
-        .collect();
+        .collect()
+}
+
+/// The outbox entry `(kind, url, unsigned envelope)` of one notify carrying `events` to the
+/// subscriber (None when there are none).
+pub fn notify_entry(
+    server_id: &str,
+    sub: &Subscription,
+    events: Vec<NotifyEventItem>,
+) -> Option<(String, String, String)> {
     if events.is_empty() {
         return None;
     }
@@ -232,22 +245,32 @@ fn notification(
         n,
         n,
     );
-    serde_json::to_string(&envelope(header, message)).ok()
+    let body = serde_json::to_string(&envelope(header, message)).ok()?;
+    let notify = Action::Notify.as_str();
+    Some((
+        notify.to_string(),
+        callback_url(&sub.callback_uri, notify),
+        body,
+    ))
 }
 
-/// Stores changed records and queues a notify for every matching subscriber (in one
-/// transaction), with the record cut to its sender's data sharing agreement. Returns how many
-/// notifies were queued.
+/// Stores changed records and, in the same transaction, notifies every matching subscriber
+/// with the records cut to its sender's data sharing agreement: at once (an outbox entry), or
+/// for a scheduled subscription into its pending batch when the change lies in its window
+/// (schedule.rs; outside the window the change is not notified). Returns how many notifies
+/// were queued and how many events were batched.
 pub fn apply_changes(
     store: &dyn Store,
     server_id: &str,
     registry: &str,
     event_type: &str,
     records: &[NewRecord],
-) -> StoreResult<usize> {
+) -> StoreResult<(usize, usize)> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let subs = store.active_subscriptions(registry)?;
     let mut senders: std::collections::HashMap<String, Option<Sender>> = Default::default();
     let mut entries = Vec::new();
+    let mut batched = Vec::new();
     for sub in &subs {
         let sender = senders
             .entry(sub.sender_id.clone())
@@ -260,17 +283,26 @@ pub fn apply_changes(
         if sub.callback_uri.is_empty() {
             continue;
         }
-        if let Some(body) = notification(server_id, registry, event_type, sub, &sender, records) {
-            let notify = Action::Notify.as_str();
-            entries.push((
-                notify.to_string(),
-                callback_url(&sub.callback_uri, notify),
-                body,
-            ));
+        match &sub.schedule {
+            Some(s) if !s.covers(now_ms) => {}
+            Some(_) => {
+                for item in events_for(registry, event_type, sub, &sender, records) {
+                    batched.push(PendingEvent {
+                        id: 0,
+                        subscription_code: sub.code.clone(),
+                        item: serde_json::to_string(&item)?,
+                        created_at: now_ms,
+                    });
+                }
+            }
+            None => {
+                let events = events_for(registry, event_type, sub, &sender, records);
+                entries.extend(notify_entry(server_id, sub, events));
+            }
         }
     }
-    store.upsert_records_notifying(records, &entries)?;
-    Ok(entries.len())
+    store.upsert_records_notifying(records, &entries, &batched)?;
+    Ok((entries.len(), batched.len()))
 }
 
 /// Answers a TxnStatusRequest from the audit log (only the asking sender's transactions).

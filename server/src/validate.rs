@@ -66,7 +66,41 @@ pub fn envelope(op: Op, env: &Value) -> Vec<Violation> {
     if matches!(op, Op::Search | Op::SyncSearch) {
         v.extend(item_pagination(message));
     }
+    if op == Op::Subscribe {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for x in frequencies(message, now_ms) {
+            // The core already named what is missing or malformed.
+            if !v.iter().any(|y| y.path == x.path) {
+                v.push(x);
+            }
+        }
+    }
     v
+}
+
+/// Each `subscribe_criteria.frequency` must be one the registry can schedule: a cron
+/// expression in the spec's (Quartz) form and a window that ends after it starts and after
+/// `now_ms` (schedule.rs).
+fn frequencies(message: &Value, now_ms: i64) -> Vec<Violation> {
+    let items = message.get("subscribe_request").and_then(Value::as_array);
+    let mut out = Vec::new();
+    for (i, it) in items.into_iter().flatten().enumerate() {
+        let Some(f) = it.pointer("/subscribe_criteria/frequency") else {
+            continue;
+        };
+        let path = format!("message.subscribe_request[{i}].subscribe_criteria.frequency");
+        let Ok(f) = serde_json::from_value::<dci::model::Frequency>(f.clone()) else {
+            // Not an object of strings: the core's schema check says so.
+            continue;
+        };
+        if let Err(errs) = crate::schedule::Schedule::from_frequency(&f, now_ms) {
+            out.extend(
+                errs.into_iter()
+                    .map(|(field, rule)| Violation::new(format!("{path}.{field}"), rule)),
+            );
+        }
+    }
+    out
 }
 
 struct V(Vec<Violation>);
@@ -228,6 +262,25 @@ mod tests {
             paths(envelope(Op::OnSearch, &env)),
             ["message: encrypted messages are not supported by this server"]
         );
+    }
+
+    #[test]
+    fn frequencies_name_the_field_and_the_expected_form() {
+        let m = json!({"subscribe_request": [
+            {"subscribe_criteria": {"frequency": {"start_time": "2030-01-01T00:00:00Z",
+                "end_time": "2031-01-01T00:00:00Z", "frequency": "*/10 * * * * ?"}}},
+            {"subscribe_criteria": {"frequency": {"start_time": "2030-01-01T00:00:00Z",
+                "end_time": "2031-01-01T00:00:00Z", "frequency": "0 0 * * *"}}}]});
+        let v = paths(frequencies(&m, 0));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].starts_with(
+                "message.subscribe_request[1].subscribe_criteria.frequency.frequency: \"0 0 * * *\" is not a cron expression"
+            ),
+            "{}",
+            v[0]
+        );
+        assert!(v[0].ends_with("e.g. \"0 0 0 5,15 * ? *\""), "{}", v[0]);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod pages;
 pub mod request;
 pub mod response;
 pub mod transport;
+pub mod upload;
 mod verify;
 
 use std::sync::{Arc, RwLock};
@@ -53,6 +54,7 @@ pub use response::{
     Ack, NotifyEvent, NotifyItem, PageInfo, SearchItem, SearchResult, SignatureCheck,
     SubscribeItem, SubscribeResult, Subscription, TxnStatusResult, UnsubscribeResult,
 };
+pub use upload::{FileFormat, UploadAccepted, UploadRejected, UploadReport};
 
 use response::Ctx;
 use transport::Transport;
@@ -458,6 +460,90 @@ impl DCIClient {
         )
     }
 
+    // -----------------------------------------------------------------------------------------
+    // File uploads
+
+    /// Uploads a file of request envelopes (the spec's FileInfo form) to the async endpoint
+    /// of `action` (`search`, `subscribe`, `unsubscribe`, `txn-status`), streaming `file`. The
+    /// envelopes are sent as they are (sign them first); the registry admits each as a request
+    /// of its own and reports each row. Not retried: the registry acts on rows as it reads them.
+    pub fn upload<R: std::io::Read + Send + 'static>(
+        &self,
+        action: &str,
+        format: FileFormat,
+        file_name: &str,
+        file: R,
+    ) -> Result<UploadReport> {
+        let ds = &self.inner.ds;
+        let path = match action {
+            "search" => &ds.endpoints.search,
+            "subscribe" => &ds.endpoints.subscribe,
+            "unsubscribe" => &ds.endpoints.unsubscribe,
+            "txn-status" => &ds.endpoints.txn_status,
+            other => {
+                return Err(Error::Config {
+                    field: "action".into(),
+                    reason: format!(
+                        "{other:?} has no async endpoint to upload to; use search, subscribe, unsubscribe or txn-status"
+                    ),
+                })
+            }
+        };
+        let url = ds.url(path);
+        let auth = self.inner.tokens.authorization(ds, &self.inner.transport)?;
+        let form = upload::form(action, format, file_name, file)?;
+        let resp = self
+            .inner
+            .transport
+            .post_form(&url, form, auth.as_deref())?;
+        let ctx = Ctx {
+            endpoint: &url,
+            transaction_id: None,
+        };
+        let v: Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| Error::Json(format!("upload answer from {url} is not JSON: {e}")))?;
+        if !(200..300).contains(&resp.status) {
+            let e = &v["message"]["error"];
+            return Err(ctx.protocol(
+                e["code"].as_str().unwrap_or("err.request.bad"),
+                e["message"].as_str().unwrap_or("upload refused"),
+            ));
+        }
+        UploadReport::from_ack(&v)
+            .ok_or_else(|| ctx.shape("message.upload", "required in an upload's answer"))
+    }
+
+    /// Async searches in one upload: one signed envelope per spec (the bytes
+    /// [`DCIClient::search_async`] would send), as a JSON file. Returns the report and each
+    /// row's `transaction_id`, in row order; the results arrive by on-search callback
+    /// ([`DCIClient::wait_for`] works for the accepted rows).
+    pub fn upload_searches(&self, specs: &[SearchSpec]) -> Result<(UploadReport, Vec<String>)> {
+        required(!specs.is_empty(), "specs", "at least one search")?;
+        self.require_callback_uri()?;
+        let ds = &self.inner.ds;
+        let mut envelopes = Vec::with_capacity(specs.len());
+        let mut txns = Vec::with_capacity(specs.len());
+        for spec in specs {
+            spec.check()?;
+            let mut ids = Ids::fresh();
+            let message = request::search_request(ds, spec, &mut ids)?;
+            let o = self.outgoing(&ds.endpoints.search, "search", &message, 1, ids)?;
+            envelopes.push(self.signed(&o)?);
+            txns.push(o.ids.transaction_id.clone());
+        }
+        for t in &txns {
+            self.inner.pending.register(t, "on-search");
+        }
+        let file = serde_json::to_vec(&envelopes)?;
+        let report = self.upload(
+            "search",
+            FileFormat::Json,
+            "searches.json",
+            std::io::Cursor::new(file),
+        )?;
+        Ok((report, txns))
+    }
+
     /// Transaction status through the sync endpoint (`/registry/sync/txn/status`).
     pub fn txn_status(&self, q: &TxnStatusQuery) -> Result<TxnStatusResult> {
         let q = &q.normalized();
@@ -707,23 +793,29 @@ impl DCIClient {
         }
     }
 
-    /// Builds, signs and sends an envelope; returns the parsed JSON and the bytes received.
-    fn exchange(&self, o: &Outgoing<'_>, idempotent: bool) -> Result<(Sent, Value, Vec<u8>)> {
-        let inner = &self.inner;
-        let ds = &inner.ds;
-        let url = ds.url(o.path);
-        let txn = o.ids.transaction_id.as_str();
+    /// The envelope of `o` as sent: signed with the data source's key (or, unsigned, in the
+    /// dialect's form).
+    fn signed(&self, o: &Outgoing<'_>) -> Result<Value> {
         let mut env = o.envelope.clone();
-        match &inner.signer {
+        match &self.inner.signer {
             Some(s) => s.sign_value(&mut env, None)?,
-            None if !ds.dialect.keeps_empty_signature() => {
+            None if !self.inner.ds.dialect.keeps_empty_signature() => {
                 if let Some(m) = env.as_object_mut() {
                     m.remove("signature");
                 }
             }
             None => {}
         }
-        let bytes = serde_json::to_vec(&env)?;
+        Ok(env)
+    }
+
+    /// Builds, signs and sends an envelope; returns the parsed JSON and the bytes received.
+    fn exchange(&self, o: &Outgoing<'_>, idempotent: bool) -> Result<(Sent, Value, Vec<u8>)> {
+        let inner = &self.inner;
+        let ds = &inner.ds;
+        let url = ds.url(o.path);
+        let txn = o.ids.transaction_id.as_str();
+        let bytes = serde_json::to_vec(&self.signed(o)?)?;
 
         let mut attempt = 0u32;
         let mut renewed_token = false;

@@ -59,6 +59,26 @@ impl Transport {
         read(url, transaction_id, resp)
     }
 
+    /// POSTs a `multipart/form-data` form (a file upload), streaming its parts; never retried
+    /// (the registry acts on each row as it reads it).
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: reqwest::blocking::multipart::Form,
+        authorization: Option<&str>,
+    ) -> Result<Response> {
+        let mut rb = self
+            .http
+            .post(url)
+            .header("Accept", "application/json")
+            .multipart(form);
+        if let Some(a) = authorization {
+            rb = rb.header("Authorization", a);
+        }
+        let resp = rb.send().map_err(|e| map_err(url, None, e))?;
+        read(url, None, resp)
+    }
+
     /// POSTs the token request (form body, or query string for OpenCRVS), retrying like any
     /// read: getting a token changes nothing at the server.
     pub fn post_token(

@@ -33,6 +33,14 @@ pub fn verify(
     message: &Node<'_>,
     keys: &dyn KeyResolver,
 ) -> Result<Verified> {
+    let (verified, payload) = check(jws, keys)?;
+    compare(&payload, header, message)?;
+    Ok(verified)
+}
+
+/// Verifies the JWS itself; returns what it found and the payload it signs (decoded), which
+/// the caller must still match against the envelope ([`compare`], or equal canonical bytes).
+pub fn check(jws: &str, keys: &dyn KeyResolver) -> Result<(Verified, Vec<u8>)> {
     let (h, p, s) = split(jws)?;
     if p.is_empty() {
         return Err(Error::SignatureMalformed(
@@ -50,8 +58,19 @@ pub fn verify(
     input.push(b'.');
     input.extend_from_slice(p.as_bytes());
     key.verify(&input, &signature)?;
+    let verified = Verified {
+        profile: Profile::JwsCompact,
+        algorithm: alg,
+        kid,
+        created: None,
+        expires: None,
+    };
+    Ok((verified, payload))
+}
 
-    let signed = canonical::parse(&payload)
+/// Whether a signed payload holds exactly the envelope's header and message ([`json_equal`]).
+pub fn compare(payload: &[u8], header: &Node<'_>, message: &Node<'_>) -> Result<()> {
+    let signed = canonical::parse(payload)
         .map_err(|e| Error::SignatureMalformed(format!("JWS payload is not JSON: {e}")))?;
     let Node::Object(members) = &signed else {
         return Err(Error::SignatureMalformed(
@@ -77,13 +96,7 @@ pub fn verify(
             )));
         }
     }
-    Ok(Verified {
-        profile: Profile::JwsCompact,
-        algorithm: alg,
-        kid,
-        created: None,
-        expires: None,
-    })
+    Ok(())
 }
 
 /// Objects with more members than this are compared through a map instead of pairwise scans.

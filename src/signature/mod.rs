@@ -381,6 +381,102 @@ pub fn verify_bytes_with(
     opts: &VerifyOptions,
     binding: SenderBinding,
 ) -> Result<Verified> {
+    if let Some(result) = verify_streamed(envelope, keys, opts, binding) {
+        return result;
+    }
+    verify_tree(envelope, keys, opts, binding)
+}
+
+/// The escaping style a profile canonicalises in.
+fn style_of(profile: Profile) -> Style {
+    match profile {
+        Profile::Spdci => Style::Ascii,
+        Profile::JwsDetached | Profile::JwsCompact => Style::Utf8,
+    }
+}
+
+/// Verification with the canonical pair written straight from the received bytes (one pass,
+/// no tree of the message). None when the envelope needs the tree: it is malformed (the tree
+/// path gives the error), or a JWS payload needs more than a byte comparison (a jws-detached
+/// signature that may cover orjson's float spelling; a compact payload that is not canonical).
+/// The checks and their order are those of [`verify_tree`].
+fn verify_streamed(
+    envelope: &[u8],
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+    binding: SenderBinding,
+) -> Option<Result<Verified>> {
+    with_scratch(|payload| {
+        let parts = canonical::envelope_pair(
+            envelope,
+            payload,
+            opts.profile.map(style_of),
+            |sig| match sig {
+                Node::String(s) => style_of(detect_profile(&s.decode())),
+                _ => Style::Ascii,
+            },
+        )
+        .ok()?;
+        let signature = match &parts.signature {
+            None | Some(Node::Null) => {
+                return Some(Err(Error::SignatureMissing(
+                    "the envelope has no signature".into(),
+                )))
+            }
+            Some(Node::String(s)) => s.decode(),
+            Some(_) => {
+                return Some(Err(Error::SignatureMalformed(
+                    "\"signature\" must be a string".into(),
+                )))
+            }
+        };
+        if is_missing(Some(&signature)) {
+            return Some(Err(Error::SignatureMissing(format!(
+                "{:?} is not a signature",
+                shorten(&signature)
+            ))));
+        }
+        let header = parts.header?;
+        if !parts.message {
+            return None;
+        }
+        let profile = opts.profile.unwrap_or_else(|| detect_profile(&signature));
+        let verified = match profile {
+            Profile::Spdci => spdci::verify(&signature, payload, keys, opts),
+            Profile::JwsDetached => match jws_detached::verify(&signature, payload, keys) {
+                Err(Error::SignatureInvalid(_)) => return None,
+                other => other,
+            },
+            Profile::JwsCompact => match jws_compact::check(&signature, keys) {
+                Ok((verified, signed)) if signed == *payload => Ok(verified),
+                Ok(_) => return None,
+                Err(e) => Err(e),
+            },
+        };
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if binding == SenderBinding::KidMatchesHeader {
+            let header = match canonical::parse(header) {
+                Ok(h) => h,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = check_sender_binding(&verified, &header) {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(verified))
+    })
+}
+
+/// Verification over the parsed tree of the envelope: every case, malformed input included.
+fn verify_tree(
+    envelope: &[u8],
+    keys: &dyn KeyResolver,
+    opts: &VerifyOptions,
+    binding: SenderBinding,
+) -> Result<Verified> {
     let root = canonical::parse(envelope)?;
     if !matches!(root, Node::Object(_)) {
         return Err(Error::Json("envelope must be a JSON object".into()));

@@ -180,6 +180,64 @@ pub extern "C" fn dci_client_unsubscribe(
     })
 }
 
+/// Uploads a file of request envelopes (the spec's FileInfo form) to the async endpoint of
+/// `action` (`search`, `subscribe`, `unsubscribe`, `txn-status`): `data` holds `data_len`
+/// bytes of the file, `file_format` is `json` or `csv`, `file_name` names it. The envelopes
+/// go as they are (sign them first). Writes the registry's report to `*out`: `{"ack_status",
+/// "correlation_id", "file_name", "file_format", "rows", "accepted": [{"row",
+/// "correlation_id"}], "rejected": [{"row", "code", "message"}]}`.
+#[no_mangle]
+pub unsafe extern "C" fn dci_client_upload(
+    client: *const dci_client,
+    action: *const c_char,
+    file_format: *const c_char,
+    file_name: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
+        let action = in_str(action, "action")?;
+        let format = in_str(file_format, "file_format")?;
+        let format = dci::client::FileFormat::parse(format).ok_or_else(|| Error::Config {
+            field: "file_format".into(),
+            reason: format!("{format:?} is not json or csv"),
+        })?;
+        let name = in_str(file_name, "file_name")?;
+        if data.is_null() && data_len > 0 {
+            return Err(FfiError::Null("data"));
+        }
+        let bytes = if data_len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: non-NULL and, by contract, `data_len` readable bytes.
+            unsafe { std::slice::from_raw_parts(data, data_len) }.to_vec()
+        };
+        Ok(c.0.upload(action, format, name, std::io::Cursor::new(bytes))?)
+    })
+}
+
+/// Async searches in one upload: `searches_json` is a non-empty list of search specs (the
+/// `search_json` form), each signed as `dci_client_search_async` would. Writes `{"report":
+/// <as dci_client_upload>, "transaction_ids": [...]}` (row order) to `*out`; the results
+/// arrive by on-search callback.
+#[no_mangle]
+pub extern "C" fn dci_client_upload_searches(
+    client: *const dci_client,
+    searches_json: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    json_out(out, err, || {
+        let c = handle(client, "client")?;
+        let specs: Vec<SearchSpec> = in_args(searches_json, "searches_json")?;
+        let (report, txns) = c.0.upload_searches(&specs)?;
+        Ok(serde_json::json!({"report": report, "transaction_ids": txns}))
+    })
+}
+
 /// Calls a registry-specific sync endpoint (`path`, e.g. `/registry/sync/enrolled`) with the
 /// header action `action` and the message `body_json` (an object, without `transaction_id`).
 /// Writes `{"transaction_id", "envelope", "signature"}` to `*out`; the items are left to the

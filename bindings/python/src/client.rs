@@ -1078,7 +1078,9 @@ impl PyDCIClient {
     /// ``filter_query`` defaults to every record (``{"type": "*", "value": "*"}``), as
     /// OpenSPP's. Returns the ack; the subscription codes arrive by the on-subscribe callback
     /// (without ``our_callback_uri``, as OpenSPP allows, the ack is all there is).
-    #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None))]
+    /// ``frequency`` (``{"start_time", "end_time", "frequency"}``, a Quartz cron expression)
+    /// asks the registry to batch the notifications on that schedule inside that window.
+    #[pyo3(signature = (event_type, filter_query = None, notify_record_type = "Person", filter_type = None, frequency = None))]
     fn subscribe<'py>(
         &self,
         py: Python<'py>,
@@ -1086,6 +1088,7 @@ impl PyDCIClient {
         filter_query: Option<&Bound<'py, PyAny>>,
         notify_record_type: &str,
         filter_type: Option<String>,
+        frequency: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let types: Vec<String> = if let Ok(s) = event_type.extract::<String>() {
             vec![s]
@@ -1095,6 +1098,9 @@ impl PyDCIClient {
         let filter = filter_query
             .map(|f| conv::to_value(f, "filter_query"))
             .transpose()?;
+        let frequency = frequency
+            .map(|f| conv::to_value(f, "frequency"))
+            .transpose()?;
         let specs: Vec<SubscribeSpec> = types
             .into_iter()
             .map(|t| {
@@ -1102,11 +1108,83 @@ impl PyDCIClient {
                 s.filter = filter.clone();
                 s.filter_type = filter_type.clone();
                 s.notify_record_type = Some(notify_record_type.to_string());
+                s.frequency = frequency.clone();
                 s
             })
             .collect();
         let c = &self.inner;
         conv::released(py, || c.subscribe(&specs))
+    }
+
+    /// Uploads a file of request envelopes (the spec's FileInfo form) to the async endpoint of
+    /// ``action`` (``search``, ``subscribe``, ``unsubscribe``, ``txn-status``). ``data`` is the
+    /// file's content (``bytes``) or a path (``str`` / ``os.PathLike``, streamed from disk);
+    /// ``file_format`` ``"json"`` or ``"csv"``. The envelopes go as they are (sign them first).
+    /// Returns the registry's report: ``{"ack_status", "correlation_id", "file_name",
+    /// "file_format", "rows", "accepted": [{"row", "correlation_id"}], "rejected": [{"row",
+    /// "code", "message"}]}``.
+    #[pyo3(signature = (action, data, file_format = "json", file_name = None))]
+    fn upload<'py>(
+        &self,
+        py: Python<'py>,
+        action: String,
+        data: &Bound<'py, PyAny>,
+        file_format: &str,
+        file_name: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let format = dci::client::FileFormat::parse(file_format).ok_or_else(|| {
+            PyTypeError::new_err(format!("file_format: {file_format:?} is not json or csv"))
+        })?;
+        let path: Option<std::path::PathBuf> = if data.is_instance_of::<pyo3::types::PyBytes>()
+            || data.is_instance_of::<pyo3::types::PyByteArray>()
+        {
+            None
+        } else {
+            Some(data.extract()?)
+        };
+        let c = &self.inner;
+        match path {
+            Some(p) => {
+                let name = file_name.unwrap_or_else(|| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| format!("upload.{}", format.as_str()))
+                });
+                conv::released(py, || {
+                    let f = std::fs::File::open(&p).map_err(|e| dci::Error::Config {
+                        field: "data".into(),
+                        reason: format!("{}: {e}", p.display()),
+                    })?;
+                    c.upload(&action, format, &name, f)
+                })
+            }
+            None => {
+                let bytes = conv::json_bytes(data)?;
+                let name = file_name.unwrap_or_else(|| format!("upload.{}", format.as_str()));
+                conv::released(py, || {
+                    c.upload(&action, format, &name, std::io::Cursor::new(bytes))
+                })
+            }
+        }
+    }
+
+    /// Async searches in one upload: ``specs`` are search specs as dicts (``{"query_type",
+    /// "query"}`` plus optional criteria, the form of ``dci.query`` builders); each is signed
+    /// as ``search_async`` would sign it. Returns ``{"report": <upload report>,
+    /// "transaction_ids": [...]}`` in row order; results arrive by on-search callback.
+    fn upload_searches<'py>(
+        &self,
+        py: Python<'py>,
+        specs: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = conv::to_value(specs, "specs")?;
+        let specs: Vec<dci::client::SearchSpec> = serde_json::from_value(v)
+            .map_err(|e| PyTypeError::new_err(format!("specs: a list of search specs: {e}")))?;
+        let c = &self.inner;
+        conv::released(py, || {
+            let (report, txns) = c.upload_searches(&specs)?;
+            Ok(json!({"report": report, "transaction_ids": txns}))
+        })
     }
 
     /// Ends subscriptions by their codes; returns the ack.

@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// Largest request body (bytes).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body: usize,
+    /// Largest uploaded file (multipart/form-data on an async endpoint, bytes); each of its
+    /// envelopes or rows is still held to --max-body.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_upload: usize,
     /// Access token lifetime (seconds).
     #[arg(long, default_value_t = 3600)]
     pub token_ttl: i64,
@@ -330,6 +334,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         profile,
         clock_skew_secs: a.clock_skew,
         max_body_bytes: a.max_body,
+        max_upload_bytes: a.max_upload,
         token_ttl_secs: a.token_ttl,
         retry_base_ms: a.retry_base_ms,
         retry_max_ms: a.retry_max_ms,
@@ -581,15 +586,18 @@ fn import(a: ImportArgs) -> Result<(), String> {
         one => vec![one],
     };
     let store = open(&a.db)?;
-    let (mut recs, mut notes) = (0, 0);
+    let mut all = admin::Applied::default();
     for (i, b) in batches.iter().enumerate() {
-        let (n, q) = admin::apply_batch(store.as_ref(), &a.server_id, b)
+        let one = admin::apply_batch(store.as_ref(), &a.server_id, b)
             .map_err(|e| format!("{} batch {i}: {e}", a.file.display()))?;
-        recs += n;
-        notes += q;
+        all.records += one.records;
+        all.notifies += one.notifies;
+        all.batched += one.batched;
     }
     println!(
-        "imported {recs} records; {notes} notifications queued (a running server delivers them)"
+        "imported {} records; {} notifications queued, {} events batched for scheduled \
+         subscriptions (a running server delivers them)",
+        all.records, all.notifies, all.batched
     );
     Ok(())
 }

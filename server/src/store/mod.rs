@@ -228,6 +228,21 @@ pub struct Subscription {
     pub status: String,
     pub transaction_id: String,
     pub created_at: i64,
+    /// `subscribe_criteria.frequency`: notifications are batched and sent on this schedule
+    /// (None: each change is notified at once).
+    pub schedule: Option<crate::schedule::Schedule>,
+}
+
+/// One event in a scheduled subscription's pending batch.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    /// Assigned by the store (ignored when writing).
+    pub id: i64,
+    pub subscription_code: String,
+    /// The `NotifyEventItem` JSON, already cut to the sender's data sharing agreement.
+    pub item: String,
+    /// When the change happened (Unix milliseconds): the oldest one sets the batch's due time.
+    pub created_at: i64,
 }
 
 /// A callback or notification waiting for delivery.
@@ -249,12 +264,15 @@ pub struct OutboxEntry {
 pub trait Store: Send + Sync {
     // Records.
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>>;
-    /// [`Store::upsert_records`] and the notifications of the change (outbox entries) in one
-    /// transaction, so a crash cannot store a change without its notifications.
+    /// [`Store::upsert_records`] and the notifications of the change in one transaction, so
+    /// a crash cannot store a change without its notifications: `outbox` entries for the
+    /// subscriptions notified at once, `batched` events added to the pending batches of
+    /// scheduled ones.
     fn upsert_records_notifying(
         &self,
         records: &[NewRecord],
         outbox: &[(String, String, String)],
+        batched: &[PendingEvent],
     ) -> StoreResult<Vec<i64>>;
     fn record_by_id(&self, id: i64) -> StoreResult<Option<Record>>;
     /// Record ids of `registry` having the identifier `(id_type, id_value)`.
@@ -302,7 +320,8 @@ pub trait Store: Send + Sync {
     /// Logs the transaction, queues the outbox entries and stores the subscriptions (new, or
     /// with a changed status) in one
     /// database transaction, so an ACK is never sent for work that is not stored and no
-    /// subscription exists without its ACK, audit row and callback.
+    /// subscription exists without its ACK, audit row and callback. A subscription stored
+    /// with a status other than `subscribe` loses its pending batch in the same transaction.
     fn log_with_outbox(
         &self,
         txn: &Transaction,
@@ -344,6 +363,21 @@ pub trait Store: Send + Sync {
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>>;
     fn active_subscriptions(&self, registry: &str) -> StoreResult<Vec<Subscription>>;
     fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool>;
+
+    // Pending batches of scheduled subscriptions (schedule.rs).
+    /// Every active (`subscribe`) subscription that has pending events, with the time
+    /// (`created_at`) of its oldest one.
+    fn pending_batches(&self) -> StoreResult<Vec<(Subscription, i64)>>;
+    /// Up to `limit` pending events of the subscription `code`, oldest (lowest id) first.
+    fn pending_events(&self, code: &str, limit: usize) -> StoreResult<Vec<PendingEvent>>;
+    /// Removes the pending events of `code` with id up to `through_id` and queues `outbox`
+    /// (the notify that carries them) in one transaction.
+    fn flush_batch(
+        &self,
+        code: &str,
+        through_id: i64,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()>;
 
     // Outbox.
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()>;

@@ -131,8 +131,18 @@ CREATE TABLE subscriptions (
   callback_uri TEXT NOT NULL,
   status TEXT NOT NULL,
   transaction_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  schedule_cron TEXT,
+  schedule_start BIGINT,
+  schedule_end BIGINT
+);
+CREATE TABLE pending_events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  subscription_code TEXT NOT NULL,
+  item TEXT NOT NULL,
   created_at BIGINT NOT NULL
 );
+CREATE INDEX pending_events_sub ON pending_events (subscription_code, id);
 CREATE TABLE outbox (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -555,6 +565,17 @@ async fn write_attrs(
     Ok(())
 }
 
+async fn insert_pending(tx: &impl GenericClient, events: &[PendingEvent]) -> StoreResult<()> {
+    for e in events {
+        tx.execute(
+            "INSERT INTO pending_events (subscription_code, item, created_at) VALUES ($1, $2, $3)",
+            &[&e.subscription_code, &e.item, &e.created_at],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn insert_outbox(
     tx: &impl GenericClient,
     entries: &[(String, String, String)],
@@ -651,7 +672,8 @@ async fn insert_attempt(tx: &impl GenericClient, id: i64, a: &Attempt) -> StoreR
 }
 
 const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
-                        notify_record_type, callback_uri, status, transaction_id, created_at";
+                        notify_record_type, callback_uri, status, transaction_id, created_at, \
+                        schedule_cron, schedule_start, schedule_end";
 
 fn sub_row(r: &Row) -> StoreResult<Subscription> {
     Ok(Subscription {
@@ -668,6 +690,14 @@ fn sub_row(r: &Row) -> StoreResult<Subscription> {
         status: r.try_get(8)?,
         transaction_id: r.try_get(9)?,
         created_at: r.try_get(10)?,
+        schedule: match (r.try_get(11)?, r.try_get(12)?, r.try_get(13)?) {
+            (Some(cron), Some(start_ms), Some(end_ms)) => Some(crate::schedule::Schedule {
+                cron,
+                start_ms,
+                end_ms,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -730,13 +760,14 @@ const RECORD_COLS: &str = "id, registry, record_type, record_key, data";
 
 impl Store for PgStore {
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>> {
-        self.upsert_records_notifying(records, &[])
+        self.upsert_records_notifying(records, &[], &[])
     }
 
     fn upsert_records_notifying(
         &self,
         records: &[NewRecord],
         outbox: &[(String, String, String)],
+        batched: &[PendingEvent],
     ) -> StoreResult<Vec<i64>> {
         // The last of several records with one key wins, as one upsert after another would.
         let mut last: std::collections::HashMap<(&str, &str), usize> = Default::default();
@@ -752,6 +783,7 @@ impl Store for PgStore {
         let indexes = &self.indexes;
         in_tx!(self, tx, {
             insert_outbox(tx, outbox).await?;
+            insert_pending(tx, batched).await?;
             if unique.is_empty() {
                 return Ok(Vec::new());
             }
@@ -1019,8 +1051,11 @@ impl Store for PgStore {
             let st = tx
                 .prepare_cached(&format!(
                     "INSERT INTO subscriptions ({SUB_COLS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                      ON CONFLICT (code) DO UPDATE SET sender_id = excluded.sender_id,
+                       schedule_cron = excluded.schedule_cron,
+                       schedule_start = excluded.schedule_start,
+                       schedule_end = excluded.schedule_end,
                        registry = excluded.registry, reg_event_type = excluded.reg_event_type,
                        filter_type = excluded.filter_type, filter = excluded.filter,
                        notify_record_type = excluded.notify_record_type,
@@ -1045,9 +1080,20 @@ impl Store for PgStore {
                         &s.status,
                         &s.transaction_id,
                         &s.created_at,
+                        &s.schedule.as_ref().map(|x| x.cron.as_str()),
+                        &s.schedule.as_ref().map(|x| x.start_ms),
+                        &s.schedule.as_ref().map(|x| x.end_ms),
                     ],
                 )
                 .await?;
+                // An ended subscription's batch would never be sent.
+                if s.status != "subscribe" {
+                    tx.execute(
+                        "DELETE FROM pending_events WHERE subscription_code = $1",
+                        &[&s.code],
+                    )
+                    .await?;
+                }
             }
             Ok(())
         })
@@ -1121,8 +1167,77 @@ impl Store for PgStore {
     }
 
     fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool> {
-        let sql = "UPDATE subscriptions SET status = $2 WHERE code = $1";
-        Ok(self.exec(sql, &[&code, &status])? > 0)
+        in_tx!(self, tx, {
+            let changed = tx
+                .execute(
+                    "UPDATE subscriptions SET status = $2 WHERE code = $1",
+                    &[&code, &status],
+                )
+                .await?
+                > 0;
+            if status != "subscribe" {
+                tx.execute(
+                    "DELETE FROM pending_events WHERE subscription_code = $1",
+                    &[&code],
+                )
+                .await?;
+            }
+            Ok(changed)
+        })
+    }
+
+    fn pending_batches(&self) -> StoreResult<Vec<(Subscription, i64)>> {
+        let cols = SUB_COLS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, b.first_at FROM subscriptions s
+             JOIN (SELECT subscription_code, MIN(created_at) AS first_at FROM pending_events
+                   GROUP BY subscription_code) b ON b.subscription_code = s.code
+             WHERE s.status = 'subscribe' ORDER BY b.first_at"
+        );
+        self.all(&sql, &[], |r| Ok((sub_row(r)?, r.try_get(14)?)))
+    }
+
+    fn pending_events(&self, code: &str, limit: usize) -> StoreResult<Vec<PendingEvent>> {
+        let limit = limit as i64;
+        self.all(
+            "SELECT id, subscription_code, item, created_at FROM pending_events
+             WHERE subscription_code = $1 ORDER BY id LIMIT $2",
+            &[&code, &limit],
+            |r| {
+                Ok(PendingEvent {
+                    id: r.try_get(0)?,
+                    subscription_code: r.try_get(1)?,
+                    item: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                })
+            },
+        )
+    }
+
+    fn flush_batch(
+        &self,
+        code: &str,
+        through_id: i64,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()> {
+        // The instance whose DELETE takes the events queues their notify: another instance
+        // flushing the same batch at once deletes nothing and queues nothing.
+        in_tx!(self, tx, {
+            let taken = tx
+                .execute(
+                    "DELETE FROM pending_events WHERE subscription_code = $1 AND id <= $2",
+                    &[&code, &through_id],
+                )
+                .await?;
+            if taken > 0 {
+                insert_outbox(tx, outbox).await?;
+            }
+            Ok(())
+        })
     }
 
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()> {

@@ -108,8 +108,18 @@ CREATE TABLE IF NOT EXISTS subscriptions (
   callback_uri TEXT NOT NULL,
   status TEXT NOT NULL,
   transaction_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  schedule_cron TEXT,
+  schedule_start INTEGER,
+  schedule_end INTEGER
+);
+CREATE TABLE IF NOT EXISTS pending_events (
+  id INTEGER PRIMARY KEY,
+  subscription_code TEXT NOT NULL,
+  item TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS pending_events_sub ON pending_events (subscription_code, id);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -201,24 +211,31 @@ fn open_conn(path: &Path) -> StoreResult<Connection> {
     Ok(c)
 }
 
-/// Databases made before senders had a callback base get the column (NULL: none registered).
-fn migrate_senders(c: &Connection) -> StoreResult<()> {
-    add_column(c, "senders", "callback_uri")?;
-    // Strict mode's deviations of an accepted request (the inspector shows them).
-    add_column(c, "transactions", "deviations")
-}
-
-/// Adds the nullable TEXT column `column` to `table` of a database made before it existed.
-fn add_column(c: &Connection, table: &str, column: &str) -> StoreResult<()> {
+/// Adds `column` (with its SQL type) to `table` in databases made before it existed (NULL in
+/// the old rows).
+fn add_column(c: &Connection, table: &str, column: &str, sql_type: &str) -> StoreResult<()> {
     let has: bool = c.query_row(
-        &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
-        [column],
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, column],
         |r| r.get::<_, i64>(0).map(|n| n > 0),
     )?;
     if !has {
-        c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        c.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {sql_type}"
+        ))?;
     }
     Ok(())
+}
+
+/// Columns added since the first schema: senders' callback base (NULL: none registered),
+/// strict mode's deviations of an accepted request (the inspector shows them), subscriptions'
+/// schedule (NULL: notified at once).
+fn migrate_columns(c: &Connection) -> StoreResult<()> {
+    add_column(c, "senders", "callback_uri", "TEXT")?;
+    add_column(c, "transactions", "deviations", "TEXT")?;
+    add_column(c, "subscriptions", "schedule_cron", "TEXT")?;
+    add_column(c, "subscriptions", "schedule_start", "INTEGER")?;
+    add_column(c, "subscriptions", "schedule_end", "INTEGER")
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -254,7 +271,7 @@ impl SqliteStore {
     ) -> StoreResult<Self> {
         let mut w = open_conn(path)?;
         w.execute_batch(SCHEMA)?;
-        migrate_senders(&w)?;
+        migrate_columns(&w)?;
         w.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
              ON CONFLICT(key) DO NOTHING",
@@ -584,7 +601,8 @@ fn outbox_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
 }
 
 const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
-                        notify_record_type, callback_uri, status, transaction_id, created_at";
+                        notify_record_type, callback_uri, status, transaction_id, created_at, \
+                        schedule_cron, schedule_start, schedule_end";
 
 fn sub_row(r: &Row) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -601,6 +619,14 @@ fn sub_row(r: &Row) -> rusqlite::Result<Subscription> {
         status: r.get(8)?,
         transaction_id: r.get(9)?,
         created_at: r.get(10)?,
+        schedule: match (r.get(11)?, r.get(12)?, r.get(13)?) {
+            (Some(cron), Some(start_ms), Some(end_ms)) => Some(crate::schedule::Schedule {
+                cron,
+                start_ms,
+                end_ms,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -629,7 +655,7 @@ fn insert_subscription(c: &Connection, s: &Subscription) -> rusqlite::Result<()>
     c.execute(
         &format!(
             "INSERT OR REPLACE INTO subscriptions ({SUB_COLS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             s.code,
@@ -642,10 +668,33 @@ fn insert_subscription(c: &Connection, s: &Subscription) -> rusqlite::Result<()>
             s.callback_uri,
             s.status,
             s.transaction_id,
-            s.created_at
+            s.created_at,
+            s.schedule.as_ref().map(|x| x.cron.as_str()),
+            s.schedule.as_ref().map(|x| x.start_ms),
+            s.schedule.as_ref().map(|x| x.end_ms),
         ],
-    )
-    .map(drop)
+    )?;
+    // An ended subscription's batch would never be sent.
+    if s.status != "subscribe" {
+        drop_batch(c, &s.code)?;
+    }
+    Ok(())
+}
+
+fn drop_batch(c: &Connection, code: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM pending_events WHERE subscription_code = ?1")?
+        .execute([code])
+        .map(drop)
+}
+
+fn insert_pending(c: &Connection, events: &[PendingEvent]) -> rusqlite::Result<()> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO pending_events (subscription_code, item, created_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for e in events {
+        st.execute(params![e.subscription_code, e.item, e.created_at])?;
+    }
+    Ok(())
 }
 
 fn insert_outbox(c: &Connection, entries: &[(String, String, String)]) -> rusqlite::Result<()> {
@@ -670,17 +719,19 @@ fn insert_outbox(c: &Connection, entries: &[(String, String, String)]) -> rusqli
 
 impl Store for SqliteStore {
     fn upsert_records(&self, records: &[NewRecord]) -> StoreResult<Vec<i64>> {
-        self.upsert_records_notifying(records, &[])
+        self.upsert_records_notifying(records, &[], &[])
     }
 
     fn upsert_records_notifying(
         &self,
         records: &[NewRecord],
         outbox: &[(String, String, String)],
+        batched: &[PendingEvent],
     ) -> StoreResult<Vec<i64>> {
         self.write(|c| {
             let tx = c.transaction()?;
             insert_outbox(&tx, outbox)?;
+            insert_pending(&tx, batched)?;
             let mut ids = Vec::with_capacity(records.len());
             {
                 let mut up = tx.prepare_cached(
@@ -936,8 +987,65 @@ impl Store for SqliteStore {
     }
 
     fn set_subscription_status(&self, code: &str, status: &str) -> StoreResult<bool> {
-        let sql = "UPDATE subscriptions SET status = ?2 WHERE code = ?1";
-        Ok(self.exec(sql, params![code, status])? > 0)
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let sql = "UPDATE subscriptions SET status = ?2 WHERE code = ?1";
+            let changed = tx.execute(sql, params![code, status])? > 0;
+            if status != "subscribe" {
+                drop_batch(&tx, code)?;
+            }
+            tx.commit()?;
+            Ok(changed)
+        })
+    }
+
+    fn pending_batches(&self) -> StoreResult<Vec<(Subscription, i64)>> {
+        let cols = SUB_COLS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, b.first_at FROM subscriptions s
+             JOIN (SELECT subscription_code, MIN(created_at) AS first_at FROM pending_events
+                   GROUP BY subscription_code) b ON b.subscription_code = s.code
+             WHERE s.status = 'subscribe' ORDER BY b.first_at"
+        );
+        self.all(&sql, [], |r| Ok((sub_row(r)?, r.get(14)?)))
+    }
+
+    fn pending_events(&self, code: &str, limit: usize) -> StoreResult<Vec<PendingEvent>> {
+        self.all(
+            "SELECT id, subscription_code, item, created_at FROM pending_events
+             WHERE subscription_code = ?1 ORDER BY id LIMIT ?2",
+            params![code, limit as i64],
+            |r| {
+                Ok(PendingEvent {
+                    id: r.get(0)?,
+                    subscription_code: r.get(1)?,
+                    item: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            },
+        )
+    }
+
+    fn flush_batch(
+        &self,
+        code: &str,
+        through_id: i64,
+        outbox: &[(String, String, String)],
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM pending_events WHERE subscription_code = ?1 AND id <= ?2",
+                params![code, through_id],
+            )?;
+            insert_outbox(&tx, outbox)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()> {

@@ -1,5 +1,6 @@
 """Type stubs of the native module ``dci._dci`` (checked against the binary by mypy.stubtest)."""
 
+import os
 from types import TracebackType
 
 from ._results import BeneficiaryInfo, DuplicationResult
@@ -520,8 +521,19 @@ class DCIClient:
         filter_query: Optional[Any] = None,
         notify_record_type: str = "Person",
         filter_type: Optional[str] = None,
+        frequency: Optional[Mapping[str, str]] = None,
     ) -> Dict[str, Any]:
         """Subscribes to registry events; returns the ack."""
+    def upload(
+        self,
+        action: str,
+        data: Union[bytes, bytearray, str, "os.PathLike[str]"],
+        file_format: str = "json",
+        file_name: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Uploads a file of envelopes (FileInfo form); returns the per-row report."""
+    def upload_searches(self, specs: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+        """Async searches in one JSON file upload; returns the report and transaction ids."""
     def unsubscribe(self, subscription_codes: Sequence[str]) -> Dict[str, Any]:
         """Ends subscriptions; returns the ack."""
     def txn_status(self, attribute_value: Any, attribute_type: str = "transaction_id", txn_type: str = "search") -> Dict[str, Any]:

@@ -1,0 +1,300 @@
+//! Scheduled notifications: a subscription's `subscribe_criteria.frequency` (the spec's
+//! `EventFrequency {start_time, end_time, frequency}`).
+//!
+//! The spec calls `frequency` "a cron expression" and gives the Quartz example
+//! `0 0 0 5,15 * ? *` (seconds, minutes, hours, day of month, month, day of week, optional
+//! year; `?` for "any"; days of week 1-7 = SUN-SAT). That is the grammar of the `cron` crate,
+//! so expressions are read by it unchanged. `start_time` and `end_time` are the window: an
+//! event outside it is dropped (docs/spec-decisions.md, "Scheduled notifications").
+//!
+//! Events inside the window wait in the store (the subscription's pending batch, written in
+//! the transaction of the change that caused them) and go out as one notify at the first
+//! tick of the expression after the batch's oldest event; a batch whose next tick falls after
+//! `end_time` goes out at `end_time`, so no event of the window is lost. Whether a batch is
+//! due depends only on what the store holds and the clock, so a restart resumes the schedule.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use dci::model::{Frequency, NotifyEventItem};
+
+use super::store::{Store, StoreResult, Subscription};
+use super::AppState;
+
+/// A subscription's schedule: the cron expression as the subscriber sent it and the window
+/// (Unix milliseconds, both ends included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub cron: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// Reads a `frequency.frequency` expression; the error says what the expected form is.
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    cron::Schedule::from_str(expr.trim()).map_err(|e| {
+        format!(
+            "{expr:?} is not a cron expression this registry can schedule ({e}); expected \
+             \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 0 5,15 * ? *\""
+        )
+    })
+}
+
+fn millis(ts: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(ts)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+impl Schedule {
+    /// The schedule of a subscribe request's `frequency`, or the problems of each field (the
+    /// path below `frequency`, and the rule), checked against `now_ms`.
+    pub fn from_frequency(f: &Frequency, now_ms: i64) -> Result<Schedule, Vec<(String, String)>> {
+        let mut errs = Vec::new();
+        let mut time = |key: &str, v: &Option<String>| match v.as_deref().map(millis) {
+            Some(Some(ms)) => Some(ms),
+            // Missing or malformed: the core's schema check names those.
+            _ => {
+                errs.push((
+                    key.to_string(),
+                    "required: an RFC 3339 date-time".to_string(),
+                ));
+                None
+            }
+        };
+        let start = time("start_time", &f.start_time);
+        let end = time("end_time", &f.end_time);
+        let cron = f.frequency.as_deref().unwrap_or_default();
+        if let Err(e) = parse_cron(cron) {
+            errs.push(("frequency".into(), e));
+        }
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                errs.push(("end_time".into(), "must be after start_time".into()));
+            } else if e <= now_ms {
+                errs.push((
+                    "end_time".into(),
+                    "is in the past: nothing would ever be sent".into(),
+                ));
+            }
+        }
+        match (start, end) {
+            (Some(start_ms), Some(end_ms)) if errs.is_empty() => Ok(Schedule {
+                cron: cron.trim().to_string(),
+                start_ms,
+                end_ms,
+            }),
+            _ => Err(errs),
+        }
+    }
+
+    /// Whether an event at `at_ms` lies in the window.
+    pub fn covers(&self, at_ms: i64) -> bool {
+        (self.start_ms..=self.end_ms).contains(&at_ms)
+    }
+
+    /// When a batch whose oldest event is at `first_ms` goes out: the expression's first tick
+    /// after it, or `end_time` when no tick is left in the window (None: the stored
+    /// expression no longer parses, which validation at subscribe time prevents).
+    pub fn due_at(&self, first_ms: i64) -> Option<i64> {
+        let cron = parse_cron(&self.cron).ok()?;
+        let first = Utc.timestamp_millis_opt(first_ms).single()?;
+        let tick = cron.after(&first).next().map(|t| t.timestamp_millis());
+        Some(match tick {
+            Some(t) if t <= self.end_ms => t,
+            _ => self.end_ms.max(first_ms),
+        })
+    }
+}
+
+/// Most events in one scheduled notify; a larger batch goes out as several.
+fn batch_limit(state: &AppState) -> usize {
+    state.config.max_response_records.max(1)
+}
+
+/// Sends every batch due at `now_ms`; returns how many notifies were queued.
+pub fn flush_due(state: &AppState, now_ms: i64) -> StoreResult<usize> {
+    let store: &dyn Store = state.store.as_ref();
+    let mut queued = 0;
+    for (sub, first_ms) in store.pending_batches()? {
+        let Some(schedule) = sub.schedule.as_ref() else {
+            continue;
+        };
+        if schedule.due_at(first_ms).is_none_or(|due| due > now_ms) {
+            continue;
+        }
+        queued += flush(state, &sub)?;
+    }
+    Ok(queued)
+}
+
+/// Sends the whole pending batch of `sub` now (in notifies of at most [`batch_limit`] events),
+/// each notify queued in the transaction that removes its events from the batch.
+fn flush(state: &AppState, sub: &Subscription) -> StoreResult<usize> {
+    let store: &dyn Store = state.store.as_ref();
+    let sender = store.sender(&sub.sender_id)?;
+    let receives = sender.is_some_and(|s| s.active && s.may_read(&sub.registry));
+    let mut queued = 0;
+    loop {
+        let events = store.pending_events(&sub.code, batch_limit(state))?;
+        let Some(last) = events.last().map(|e| e.id) else {
+            return Ok(queued);
+        };
+        let items: Vec<NotifyEventItem> = events
+            .iter()
+            .filter_map(|e| serde_json::from_str(&e.item).ok())
+            .collect();
+        let entry = (receives && !sub.callback_uri.is_empty())
+            .then(|| super::subscribe::notify_entry(&state.config.server_id, sub, items))
+            .flatten();
+        if entry.is_none() {
+            // A sender disabled (or cut off from the registry) since: its events are dropped,
+            // as apply_changes drops them for a sender that is disabled already.
+            tracing::warn!(subscription = %sub.code, sender = %sub.sender_id, events = events.len(), "scheduled batch dropped: the sender may no longer receive it");
+        }
+        let entries: Vec<_> = entry.into_iter().collect();
+        store.flush_batch(&sub.code, last, &entries)?;
+        queued += entries.len();
+    }
+}
+
+/// Runs until `shutdown` resolves: every poll interval (and sooner when a batch falls due),
+/// sends the batches that are due. Batches written by `dci import` in another process are
+/// found by the same poll.
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let poll = Duration::from_millis(state.config.outbox_poll_ms.max(10));
+    loop {
+        let st = state.clone();
+        let now = Utc::now().timestamp_millis();
+        match tokio::task::spawn_blocking(move || flush_due(&st, now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(notifies = n, "scheduled notifications queued");
+                state.outbox_wake.notify_one();
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduled notifications failed"),
+            Err(e) => tracing::error!(error = %e, "the scheduler task failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    tracing::info!("notification scheduler stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(ts: &str) -> i64 {
+        millis(ts).unwrap()
+    }
+
+    fn freq(start: &str, end: &str, cron: &str) -> Frequency {
+        Frequency {
+            start_time: Some(start.into()),
+            end_time: Some(end.into()),
+            frequency: Some(cron.into()),
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_spec_example_is_read_as_quartz() {
+        // "At 00:00:00am, on the 5th and 15th day, every month".
+        let s = Schedule::from_frequency(
+            &freq(
+                "2030-01-01T00:00:00Z",
+                "2031-01-01T00:00:00Z",
+                "0 0 0 5,15 * ? *",
+            ),
+            ms("2029-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.due_at(ms("2030-01-06T12:00:00Z")),
+            Some(ms("2030-01-15T00:00:00Z"))
+        );
+        assert_eq!(
+            s.due_at(ms("2030-01-15T00:00:00Z")),
+            Some(ms("2030-02-05T00:00:00Z"))
+        );
+        // The last batch of the window goes out when the window closes.
+        assert_eq!(
+            s.due_at(ms("2030-12-20T08:00:00Z")),
+            Some(ms("2031-01-01T00:00:00Z"))
+        );
+        assert!(s.covers(ms("2030-01-01T00:00:00Z")) && s.covers(ms("2031-01-01T00:00:00Z")));
+        assert!(!s.covers(ms("2029-12-31T23:59:59.999Z")));
+        assert!(!s.covers(ms("2031-01-01T00:00:00.001Z")));
+    }
+
+    #[test]
+    fn every_few_seconds() {
+        let s = Schedule::from_frequency(
+            &freq(
+                "2030-01-01T00:00:00Z",
+                "2030-01-02T00:00:00Z",
+                "*/10 * * * * ?",
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            s.due_at(ms("2030-01-01T10:00:03.500Z")),
+            Some(ms("2030-01-01T10:00:10Z"))
+        );
+        assert_eq!(
+            s.due_at(ms("2030-01-01T10:00:10Z")),
+            Some(ms("2030-01-01T10:00:20Z"))
+        );
+    }
+
+    #[test]
+    fn bad_frequencies_name_their_field() {
+        let now = ms("2030-06-01T00:00:00Z");
+        let errs = Schedule::from_frequency(
+            &freq("2030-01-01T00:00:00Z", "2029-01-01T00:00:00Z", "every day"),
+            now,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["frequency", "end_time"]);
+        assert!(
+            errs[0]
+                .1
+                .starts_with("\"every day\" is not a cron expression"),
+            "{}",
+            errs[0].1
+        );
+        assert_eq!(errs[1].1, "must be after start_time");
+        let errs = Schedule::from_frequency(
+            &freq(
+                "2029-01-01T00:00:00Z",
+                "2030-01-01T00:00:00Z",
+                "0 * * * * ?",
+            ),
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [(
+                "end_time".to_string(),
+                "is in the past: nothing would ever be sent".to_string()
+            )]
+        );
+        // Five fields (minute-first Unix cron) are not the spec's form.
+        let errs = Schedule::from_frequency(
+            &freq("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z", "0 0 * * *"),
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].0, "frequency");
+    }
+}
