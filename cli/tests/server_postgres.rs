@@ -178,7 +178,10 @@ async fn two_instances_on_one_postgres_act_as_one_registry() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v, json!({"records": 1, "notifications_queued": 2}));
+    assert_eq!(
+        v,
+        json!({"records": 1, "notifications_queued": 2, "events_batched": 0})
+    );
     rcv.wait("/registry/notify", 2).await;
     until("the outbox drained", || undelivered(&url) == 0).await;
     let mut to: Vec<String> = rcv
