@@ -432,7 +432,16 @@ pub fn prepare(store: &dyn Store, config: &ServeConfig) -> Result<DemoInfo, Stri
             return Err(format!("seeding the demo dataset: {e}"));
         }
     }
-    let key_path = PathBuf::from(format!("{}.demo-sender.pem", config.db.display()));
+    // Beside the SQLite file; for a PostgreSQL database, in the working directory, named after
+    // the database.
+    let db = config.db.display().to_string();
+    let key_path = if crate::store::postgres::is_postgres_url(&db) {
+        let name = db.rsplit('/').next().unwrap_or("postgres");
+        let name = name.split('?').next().unwrap_or(name);
+        PathBuf::from(format!("{name}.demo-sender.pem"))
+    } else {
+        PathBuf::from(format!("{db}.demo-sender.pem"))
+    };
     let key = match std::fs::read_to_string(&key_path) {
         Ok(pem) => dci::keys::SigningKey::from_pem(&pem)
             .map_err(|e| format!("{}: {e}", key_path.display()))?,

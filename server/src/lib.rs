@@ -66,7 +66,7 @@ use dci::signature::Signer;
 use serde_json::Value;
 
 pub use config::ServeConfig;
-use store::{SqliteStore, Store, Transaction};
+use store::{PgStore, SqliteStore, Store, Transaction};
 
 /// Shared state of the running server.
 #[derive(Clone)]
@@ -248,10 +248,12 @@ pub fn server_key(config: &ServeConfig, store: &dyn Store) -> anyhow_like::Resul
     }
     let key = SigningKey::generate(Algorithm::Ed25519).map_err(|e| e.to_string())?;
     let pem = key.to_pem().map_err(|e| e.to_string())?;
-    store
-        .set_meta("server_key_pem", &pem)
+    // Insert-if-absent: of instances starting together on one database, all keep the key
+    // stored first, so each accepts the tokens the others issue.
+    let pem = store
+        .meta_or_insert("server_key_pem", &pem)
         .map_err(|e| e.to_string())?;
-    Ok(key)
+    SigningKey::from_pem(&pem).map_err(|e| format!("stored server key: {e}"))
 }
 
 /// The server's decryption keys: the `--encryption-key` file, else with `--demo` an RSA and an
@@ -304,8 +306,21 @@ pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, String>;
 }
 
-/// Opens the database at `config.db`.
+/// Opens the database of `config.db`: a PostgreSQL URL (`postgres://...`), else a SQLite file.
 pub fn open_store(config: &ServeConfig) -> anyhow_like::Result<Arc<dyn Store>> {
+    if let Some(url) = config
+        .db
+        .to_str()
+        .filter(|d| store::postgres::is_postgres_url(d))
+    {
+        // Connections besides the search pool: the audit writer, the outbox, lookups.
+        let s = PgStore::open(url, 8, config.search_workers, &config.indexes)
+            .map_err(|e| format!("opening the PostgreSQL database: {e}"))?;
+        s.set_query_timeout_ms(config.query_timeout_ms);
+        // A lease outlives one delivery attempt (bounded by the callback timeout).
+        s.set_lease_ms(2 * config.callback_timeout_ms as i64 + 60_000);
+        return Ok(Arc::new(s));
+    }
     let s = SqliteStore::open_pools(&config.db, 4, config.search_workers, &config.indexes)
         .map_err(|e| format!("opening {}: {e}", config.db.display()))?;
     s.set_query_timeout_ms(config.query_timeout_ms);

@@ -224,14 +224,17 @@ async fn fill(state: &AppState, flight: &mut InFlight, set: &mut JoinSet<()>) {
             }
         };
         let mut started = 0;
+        // Entries read but not started now go back (a shared store leased them to us).
+        let mut unstarted = Vec::new();
         for e in entries {
             let dest = egress::destination(&e.url);
             let n = flight.per_destination.get(&dest).copied().unwrap_or(0);
-            if flight.ids.contains(&e.id) || n >= per_dest {
+            if flight.ids.contains(&e.id) {
                 continue;
             }
-            if flight.ids.len() >= MAX_IN_FLIGHT {
-                break;
+            if n >= per_dest || flight.ids.len() >= MAX_IN_FLIGHT {
+                unstarted.push(e.id);
+                continue;
             }
             flight.ids.insert(e.id);
             flight.per_destination.insert(dest.clone(), n + 1);
@@ -239,6 +242,14 @@ async fn fill(state: &AppState, flight: &mut InFlight, set: &mut JoinSet<()>) {
             let task = set.spawn(deliver(state.clone(), e)).id();
             flight.tasks.insert(task, (id, dest));
             started += 1;
+        }
+        if !unstarted.is_empty() {
+            let st = state.clone();
+            let released =
+                tokio::task::spawn_blocking(move || st.store.release_outbox(&unstarted)).await;
+            if let Ok(Err(e)) = released {
+                tracing::error!(error = %e, "outbox release failed");
+            }
         }
         if started == 0 {
             return;

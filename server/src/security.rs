@@ -344,12 +344,21 @@ pub fn admit(
     }
     // 7. Replay (after the signature, so unsigned junk cannot burn a sender's ids).
     let message_id = str_at(header, "message_id").unwrap_or_default().to_string();
-    if !state.replay.first_time(
-        &sender_id,
-        &message_id,
-        now.timestamp_millis(),
-        2 * state.config.clock_skew_secs * 1000,
-    ) {
+    let window_ms = 2 * state.config.clock_skew_secs * 1000;
+    let now_ms = now.timestamp_millis();
+    // This process's cache first; then the store's claim, which instances sharing a
+    // database agree on.
+    let first = state
+        .replay
+        .first_time(&sender_id, &message_id, now_ms, window_ms)
+        && state
+            .store
+            .claim_message(&sender_id, &message_id, now_ms, window_ms)
+            .map_err(|e| {
+                tracing::error!(error = %e, "replay claim failed");
+                Reject::internal()
+            })?;
+    if !first {
         return Err(Reject::header(
             ReasonCode::MessageIdDuplicate,
             format!("header.message_id {message_id} was already received from {sender_id}"),

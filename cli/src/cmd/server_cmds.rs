@@ -35,7 +35,8 @@ pub enum ServerCommand {
 
 #[derive(Args)]
 pub struct DbArg {
-    /// The SQLite database file (created and migrated if absent).
+    /// The SQLite database file (created and migrated if absent), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/dbname`, migrated at start; docs/server.md).
     #[arg(long, default_value = "dci-registry.db")]
     pub db: PathBuf,
 }
@@ -414,7 +415,7 @@ fn seed(a: SeedArgs) -> Result<(), String> {
     println!(
         "seeded {total} records for {} persons into {}",
         a.persons,
-        a.db.db.display()
+        dci_server::store::postgres::redacted(&a.db.db.display().to_string())
     );
     Ok(())
 }

@@ -34,10 +34,15 @@ pub struct Server {
 impl Server {
     /// Starts `dci serve --db DB --listen 127.0.0.1:0 extra...` and waits for its address.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
+        Server::start_logged(db, &db.with_extension("log"), extra)
+    }
+
+    /// [`Server::start`] with its log in `log` (for a `--db` that is a PostgreSQL URL).
+    pub fn start_logged(db: &Path, log_path: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(db.with_extension("log"))
+            .open(log_path)
             .expect("log file");
         let mut child = Command::new(BIN)
             .arg("serve")
@@ -65,7 +70,7 @@ impl Server {
             Ok(b) => b,
             Err(_) => {
                 let _ = child.kill();
-                let log = std::fs::read_to_string(db.with_extension("log")).unwrap_or_default();
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
                 panic!("server did not start; log:\n{log}");
             }
         };
@@ -313,15 +318,19 @@ pub async fn until(what: &str, mut f: impl FnMut() -> bool) {
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub got: Arc<Mutex<Vec<(String, Value)>>>,
+    /// How long it takes to answer (ms): slow receivers keep deliveries in flight.
+    pub delay_ms: u64,
 }
 
 impl Receiver {
     /// Serves on `listener` until the task is aborted.
     pub fn spawn(&self, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
         let got = self.got.clone();
+        let delay = Duration::from_millis(self.delay_ms);
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
             let got = got.clone();
             async move {
+                tokio::time::sleep(delay).await;
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 got.lock().unwrap().push((uri.path().to_string(), v));
                 axum::Json(json!({"message": {"ack_status": "ACK", "timestamp": now(), "correlation_id": "rcv"}}))

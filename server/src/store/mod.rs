@@ -5,15 +5,18 @@
 //! index probe at any size.
 
 pub mod attrs;
+mod pg_search;
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_search;
 
 use dci::query::{Plan, SortKey};
 use serde_json::Value;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// A storage failure (SQLite error, corrupt row). Never shown to peers verbatim.
+/// A storage failure (SQLite or PostgreSQL error, corrupt row). Never shown to peers verbatim.
 #[derive(Debug, thiserror::Error)]
 #[error("storage: {0}")]
 pub struct StoreError(pub String);
@@ -345,6 +348,16 @@ pub trait Store: Send + Sync {
     /// Message ids of the requests accepted since `since_ms` (to rebuild the replay cache at
     /// start; rejected requests never enter it).
     fn recent_message_ids(&self, since_ms: i64) -> StoreResult<Vec<(String, String, i64)>>;
+    /// Claims `(sender_id, message_id)` for this request: false when it was claimed less than
+    /// `window_ms` ago (a replay), by any instance sharing the database. Checked after the
+    /// process's own replay cache, which alone decides for a store only one process serves.
+    fn claim_message(
+        &self,
+        sender_id: &str,
+        message_id: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> StoreResult<bool>;
 
     // Subscriptions.
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>>;
@@ -369,13 +382,17 @@ pub trait Store: Send + Sync {
     // Outbox.
     fn enqueue(&self, entries: &[(String, String, String)]) -> StoreResult<()>;
     /// Up to `limit` due entries in id order, leaving out those whose URL starts with one of
-    /// `skip` (destinations already at their concurrency limit).
+    /// `skip` (destinations already at their concurrency limit). A store that several
+    /// instances share leases each entry returned to the caller until it is marked or
+    /// released, so no other instance delivers it meanwhile.
     fn due_outbox(
         &self,
         now_ms: i64,
         limit: usize,
         skip: &[String],
     ) -> StoreResult<Vec<OutboxEntry>>;
+    /// Gives back entries [`Store::due_outbox`] returned that will not be attempted now.
+    fn release_outbox(&self, ids: &[i64]) -> StoreResult<()>;
     /// Marks the entry delivered by `attempt` and records the attempt.
     fn mark_delivered(&self, id: i64, attempt: &Attempt) -> StoreResult<()>;
     /// Records a failed `attempt` (its result is the entry's last error); the entry is due
@@ -392,6 +409,9 @@ pub trait Store: Send + Sync {
     // Server settings (the server's signing key, ...).
     fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// The value of `key`, storing `value` first if it has none (so instances starting
+    /// together agree on one server key).
+    fn meta_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 }
 
 /// Extracts the `(identifier_type, identifier_value)` pairs a record can be found by.

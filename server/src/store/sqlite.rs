@@ -967,6 +967,12 @@ impl Store for SqliteStore {
         )
     }
 
+    fn claim_message(&self, _: &str, _: &str, _: i64, _: i64) -> StoreResult<bool> {
+        // One process serves a SQLite file: its replay cache (rebuilt from the audit log at
+        // start) has already decided.
+        Ok(true)
+    }
+
     fn subscription(&self, code: &str) -> StoreResult<Option<Subscription>> {
         let sql = format!("SELECT {SUB_COLS} FROM subscriptions WHERE code = ?1");
         self.one(&sql, [code], sub_row)
@@ -1071,6 +1077,12 @@ impl Store for SqliteStore {
         let mut p: Vec<&dyn rusqlite::ToSql> = vec![&now_ms, &limit];
         p.extend(skip.iter().map(|s| s as &dyn rusqlite::ToSql));
         self.all(&sql, p.as_slice(), outbox_row)
+    }
+
+    fn release_outbox(&self, _: &[i64]) -> StoreResult<()> {
+        // Nothing is leased: the outbox worker's in-flight set keeps entries from being
+        // started twice.
+        Ok(())
     }
 
     fn mark_delivered(&self, id: i64, attempt: &Attempt) -> StoreResult<()> {
@@ -1185,6 +1197,16 @@ impl Store for SqliteStore {
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         self.one("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    }
+
+    fn meta_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+                params![key, value],
+            )?;
+            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
+        })
     }
 
     fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
