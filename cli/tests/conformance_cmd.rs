@@ -82,7 +82,13 @@ fn conformance(d: &Demo, url: &str, name: &str, extra: &[&str]) -> (i32, Value) 
         .expect("run dci conformance");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout:\n{stdout}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "no JSON report ({e}); exit {:?}; stdout:\n{stdout}\nstderr:\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     let page = std::fs::read_to_string(&html).expect("HTML report");
     assert!(
         page.contains("<table>") && !page.contains("<script"),

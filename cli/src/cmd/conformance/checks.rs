@@ -780,7 +780,10 @@ fn notify(c: &Ctx) -> Result<Outcome, String> {
 }
 
 fn async_unsubscribe(c: &Ctx) -> Result<Outcome, String> {
-    let code = match c.state.borrow_mut().subscription.take() {
+    // Taken first: a RefMut in the match scrutinee would live through the arms, and
+    // `subscribe` borrows the state again (a panic when async.subscribe found no code).
+    let earlier = c.state.borrow_mut().subscription.take();
+    let code = match earlier {
         Some(code) => code,
         None => subscribe(c, &c.id_value)?.0,
     };
