@@ -5,6 +5,7 @@
 //! index probe at any size.
 
 pub mod attrs;
+mod candidates;
 mod pg_search;
 pub mod postgres;
 pub mod sqlite;

@@ -13,9 +13,9 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use dci::query::plan::{Atom, AttrTest, Col, Lit, Plan, Rows, Test};
-use dci::query::RecordSortKey;
 
 use super::attrs::IndexSet;
+use super::candidates::{Candidates, Decided};
 use super::{SearchQuery, StoreResult};
 
 /// A parameter of a compiled search.
@@ -463,37 +463,14 @@ pub(super) async fn search(
     let sql = format!("SELECT r.id, r.data {from} ORDER BY r.id");
     let rows = c.query_raw(&sql, s.refs()).await?;
     pin_mut!(rows);
-    let mut total = 0usize;
-    let mut page = Vec::new();
-    let mut keyed: Vec<(RecordSortKey, i64)> = Vec::new();
+    let mut candidates = Candidates::new(q, exact);
     while let Some(row) = rows.try_next().await? {
-        let id: i64 = row.get(0);
-        let Ok(v) = serde_json::from_str::<Value>(row.get::<_, &str>(1)) else {
-            continue;
-        };
-        if !exact && !q.plan.matches(&v) {
-            continue;
-        }
-        if q.keys.is_empty() {
-            if total >= q.offset && page.len() < q.limit {
-                page.push(v);
-            }
-        } else {
-            keyed.push((RecordSortKey::of(&v, q.keys), id));
-        }
-        total += 1;
+        candidates.push(row.get(0), row.get::<_, &str>(1));
     }
-    if q.keys.is_empty() {
-        return Ok((page, total));
-    }
-    // Stable: ties keep id order, as the core's sort of records in id order does.
-    keyed.sort_by(|(a, _), (b, _)| a.cmp(b, q.keys));
-    let ids: Vec<i64> = keyed
-        .iter()
-        .skip(q.offset)
-        .take(q.limit)
-        .map(|(_, id)| *id)
-        .collect();
+    let (ids, total) = match candidates.finish() {
+        Decided::Page(page, total) => return Ok((page, total)),
+        Decided::Ids(ids, total) => (ids, total),
+    };
     let rows = c
         .query("SELECT id, data FROM records WHERE id = ANY($1)", &[&ids])
         .await?;

@@ -11,7 +11,7 @@
 //!   rows are streamed in id order and the core's evaluator ([`Plan::matches`]) decides each;
 //!   the count and the page window are taken over the exact matches, holding one page.
 //! - With a sort, the matching rows are streamed and only their sort keys and ids are kept
-//!   ([`RecordSortKey`]); the page's records are read again by id.
+//!   ([`dci::query::RecordSortKey`], in `candidates.rs`); the page's records are read again by id.
 //!
 //! One conjunct of the top-level `and` drives the query (`id IN (SELECT record_id FROM attrs
 //! ...)`, through an index on the attribute's text, number or date); the others are correlated
@@ -23,9 +23,9 @@ use rusqlite::{params_from_iter, Connection};
 use serde_json::Value;
 
 use dci::query::plan::{Atom, AttrTest, Col, Plan, Rows, Test};
-use dci::query::RecordSortKey;
 
 use super::attrs::IndexSet;
+use super::candidates::{Candidates, Decided};
 use super::{SearchQuery, StoreResult};
 
 /// How many rows of a candidate driver are counted to choose the driver.
@@ -499,35 +499,18 @@ pub(super) fn search(
     // Stream the candidates in id order; decide inexact ones with the core's evaluator.
     let mut st = c.prepare_cached(&format!("SELECT r.id, r.data {base} ORDER BY r.id"))?;
     let mut rows = st.query(params_from_iter(params))?;
-    let mut total = 0usize;
-    let mut page = Vec::new();
-    let mut keyed: Vec<(RecordSortKey, i64)> = Vec::new();
+    let mut candidates = Candidates::new(q, exact);
     while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
         let text: String = row.get(1)?;
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        if !exact && !q.plan.matches(&v) {
-            continue;
-        }
-        if q.keys.is_empty() {
-            if total >= q.offset && page.len() < q.limit {
-                page.push(v);
-            }
-        } else {
-            keyed.push((RecordSortKey::of(&v, q.keys), id));
-        }
-        total += 1;
+        candidates.push(row.get(0)?, &text);
     }
-    if q.keys.is_empty() {
-        return Ok((page, total));
-    }
-    // Stable: ties keep id order, as the core's sort of records in id order does.
-    keyed.sort_by(|(a, _), (b, _)| a.cmp(b, q.keys));
+    let (ids, total) = match candidates.finish() {
+        Decided::Page(page, total) => return Ok((page, total)),
+        Decided::Ids(ids, total) => (ids, total),
+    };
     let mut by_id = c.prepare_cached("SELECT data FROM records WHERE id = ?1")?;
     let mut out = Vec::new();
-    for (_, id) in keyed.iter().skip(q.offset).take(q.limit) {
+    for id in &ids {
         let text: String = by_id.query_row([id], |r| r.get(0))?;
         if let Ok(v) = serde_json::from_str(&text) {
             out.push(v);
