@@ -6,6 +6,22 @@
 
 pub mod attrs;
 mod candidates;
+
+/// The column lists of the tables both backends share, in the order their row mappers read.
+mod columns {
+    pub(super) const TXN_COLS: &str = "transaction_id, message_id, correlation_id, sender_id, \
+        operation, registry, request, response, status, error_code, created_at, deviations";
+
+    pub(super) const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, \
+        filter, notify_record_type, callback_uri, status, transaction_id, created_at, \
+        schedule_cron, schedule_start, schedule_end";
+
+    pub(super) const CLIENT_COLS: &str = "client_id, name, secret_hash, scopes, sender_id, active";
+
+    pub(super) const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, \
+        registries, fields, consent_required, signature_policy, active, callback_uri";
+}
+
 mod pg_search;
 pub mod postgres;
 pub mod sqlite;

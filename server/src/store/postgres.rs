@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::attrs::{self, IndexSet};
+use super::columns::{CLIENT_COLS, SENDER_COLS, SUB_COLS, TXN_COLS};
 use super::*;
 
 /// Migrations in order: version `i + 1` is `MIGRATIONS[i]`. Applied at open, each in its own
@@ -604,9 +605,6 @@ async fn insert_outbox(
     Ok(())
 }
 
-const TXN_COLS: &str = "transaction_id, message_id, correlation_id, sender_id, operation, \
-                        registry, request, response, status, error_code, created_at, deviations";
-
 async fn insert_txns(tx: &impl GenericClient, txns: &[Transaction]) -> StoreResult<()> {
     let st = tx
         .prepare_cached(&format!(
@@ -671,10 +669,6 @@ async fn insert_attempt(tx: &impl GenericClient, id: i64, a: &Attempt) -> StoreR
     Ok(())
 }
 
-const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
-                        notify_record_type, callback_uri, status, transaction_id, created_at, \
-                        schedule_cron, schedule_start, schedule_end";
-
 fn sub_row(r: &Row) -> StoreResult<Subscription> {
     Ok(Subscription {
         code: r.try_get(0)?,
@@ -711,8 +705,6 @@ fn record_row(r: &Row) -> StoreResult<Record> {
     })
 }
 
-const CLIENT_COLS: &str = "client_id, name, secret_hash, scopes, sender_id, active";
-
 fn client_row(r: &Row) -> StoreResult<Client> {
     Ok(Client {
         client_id: r.try_get(0)?,
@@ -723,9 +715,6 @@ fn client_row(r: &Row) -> StoreResult<Client> {
         active: r.try_get(5)?,
     })
 }
-
-const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, registries, fields, \
-                           consent_required, signature_policy, active, callback_uri";
 
 fn sender_row(r: &Row) -> StoreResult<Sender> {
     Ok(Sender {

@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use serde_json::Value;
 
 use super::attrs::{self, IndexSet};
+use super::columns::{CLIENT_COLS, SENDER_COLS, SUB_COLS, TXN_COLS};
 use super::*;
 
 const SCHEMA: &str = r#"
@@ -522,11 +523,6 @@ const SENDERS: Keyed<Sender> = Keyed {
     row: sender_row,
 };
 
-const CLIENT_COLS: &str = "client_id, name, secret_hash, scopes, sender_id, active";
-
-const SENDER_COLS: &str = "sender_id, name, jwks, jwks_url, allowed_ops, registries, fields, \
-                           consent_required, signature_policy, active, callback_uri";
-
 fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
     Ok(Sender {
         sender_id: r.get(0)?,
@@ -543,10 +539,6 @@ fn sender_row(r: &Row) -> rusqlite::Result<Sender> {
         callback_uri: r.get(10)?,
     })
 }
-
-const TXN_COLS: &str =
-    "transaction_id, message_id, correlation_id, sender_id, operation, registry, \
-                        request, response, status, error_code, created_at, deviations";
 
 fn txn_row(r: &Row) -> rusqlite::Result<Transaction> {
     txn_row_at(r, 0)
@@ -599,10 +591,6 @@ fn outbox_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
         correlation_id: r.get(6)?,
     })
 }
-
-const SUB_COLS: &str = "code, sender_id, registry, reg_event_type, filter_type, filter, \
-                        notify_record_type, callback_uri, status, transaction_id, created_at, \
-                        schedule_cron, schedule_start, schedule_end";
 
 fn sub_row(r: &Row) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
