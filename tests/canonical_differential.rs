@@ -119,23 +119,9 @@ fn fuzz_seeds_agree() {
     assert!(accepted >= 20, "only {accepted} of {n} seeds are JSON");
 }
 
-/// xorshift64*: a fixed, dependency-free source of random choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn ws(r: &mut Rng, out: &mut String) {
     if r.below(4) == 0 {
