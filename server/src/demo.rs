@@ -513,7 +513,12 @@ fn banner(info: &DemoInfo, addr: &str) -> String {
     let _ = writeln!(b, "  records:       {}", counts.join(", "));
     let _ = writeln!(b, "  client_id:     {}", info.client_id);
     let _ = writeln!(b, "  client_secret: {}", info.client_secret);
-    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json (encryption keys server-enc-rsa and server-enc-x25519, use enc)");
+    // The URL alone on its line: scripts and tests read it from the banner.
+    let _ = writeln!(b, "  JWKS:          http://{addr}/.well-known/jwks.json");
+    let _ = writeln!(
+        b,
+        "  encryption:    keys server-enc-rsa and server-enc-x25519 (use enc) in the JWKS"
+    );
     let _ = writeln!(
         b,
         "  sender_id:     {} (signing key {}; unsigned requests accepted for this sender)",
