@@ -19,12 +19,6 @@ fn import(db: &std::path::Path, file: &std::path::Path) -> String {
     ])
 }
 
-async fn listener() -> (tokio::net::TcpListener, u16) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_search_subscribe_notify_and_status() {
     let (dir, db, (cid, secret), s1) = seeded_with_s1("100", "registry,admin");

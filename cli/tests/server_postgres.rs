@@ -12,12 +12,6 @@ use dci_server::store::postgres::testing;
 use serde_json::{json, Value};
 use server_support::*;
 
-async fn listener() -> (tokio::net::TcpListener, u16) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
-
 /// Outbox entries not delivered yet (every instance's).
 fn undelivered(url: &str) -> i64 {
     testing::query_i64(

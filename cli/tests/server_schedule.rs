@@ -69,11 +69,8 @@ async fn batched_on_schedule_inside_the_window_across_a_restart() {
     let mut server = Server::start(&db, &flags);
     let tok = token(&server.base, &cid, &secret).await;
     let rcv = Receiver::default();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sender_uri = format!(
-        "http://127.0.0.1:{}/registry",
-        l.local_addr().unwrap().port()
-    );
+    let (l, port) = listener().await;
+    let sender_uri = format!("http://127.0.0.1:{port}/registry");
     let _task = rcv.spawn(l);
 
     // A cron expression the registry cannot read is refused at admission, naming the field.

@@ -64,11 +64,8 @@ async fn uploaded_envelopes_and_rows_are_requests_of_their_own() {
     );
     let tok = token(&server.base, &cid, &secret).await;
     let rcv = Receiver::default();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sender_uri = format!(
-        "http://127.0.0.1:{}/registry",
-        l.local_addr().unwrap().port()
-    );
+    let (l, port) = listener().await;
+    let sender_uri = format!("http://127.0.0.1:{port}/registry");
     let _task = rcv.spawn(l);
     let search = |uin: &str| {
         s1.envelope_to(

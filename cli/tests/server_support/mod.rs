@@ -314,6 +314,13 @@ pub async fn until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A listener on a free loopback port, and the port.
+pub async fn listener() -> (tokio::net::TcpListener, u16) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
 /// A callback receiver: records (path, envelope) and answers an ACK.
 #[derive(Clone, Default)]
 pub struct Receiver {
