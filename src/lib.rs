@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod query;
+pub mod registry;
 pub mod signature;
 
 #[cfg(feature = "client")]

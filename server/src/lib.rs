@@ -13,7 +13,6 @@ pub mod conn;
 pub mod demo;
 pub mod egress;
 pub mod inspector;
-pub mod op;
 pub mod outbox;
 pub mod ratelimit;
 pub mod reply;
@@ -22,11 +21,12 @@ pub mod schedule;
 pub mod search;
 pub mod security;
 pub mod store;
-pub mod strict;
 pub mod subscribe;
 pub mod upload;
-pub mod validate;
 pub mod verify;
+
+// The registry kit's modules, under the names the server's modules use.
+pub use dci::registry::{op, strict, validate};
 
 /// Entry points for the fuzz targets (`fuzz/`, docs/fuzzing.md) into checks that are private
 /// to their modules: the same functions the server runs, not copies. Not a stable API.
@@ -62,6 +62,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use dci::keys::{Algorithm, Jwks, SigningKey, VerifyingKey};
+use dci::registry::ReplayGuard;
 use dci::signature::Signer;
 use serde_json::Value;
 
@@ -85,7 +86,7 @@ pub struct Inner {
     pub senders: security::SenderCache,
     pub outbox_wake: tokio::sync::Notify,
     /// Every outbound request (callbacks, notifications, JWKS) goes through this client,
-    /// built by [`egress::Egress::client`].
+    /// built by [`egress::client`].
     pub http: reqwest::Client,
     pub egress: egress::Egress,
     pub callback_token: Option<String>,
@@ -374,11 +375,11 @@ pub async fn serve_on(
             "--allow-private-callbacks: callbacks may go to loopback and private addresses"
         );
     }
-    let http = egress
-        .client(std::time::Duration::from_millis(
-            config.callback_timeout_ms.max(1),
-        ))
-        .map_err(|e| format!("HTTP client: {e}"))?;
+    let http = egress::client(
+        egress,
+        std::time::Duration::from_millis(config.callback_timeout_ms.max(1)),
+    )
+    .map_err(|e| format!("HTTP client: {e}"))?;
     let state = AppState(Arc::new(Inner {
         callback_token: config.callback_token.clone(),
         config: config.clone(),
@@ -404,7 +405,7 @@ pub async fn serve_on(
     let now = chrono::Utc::now().timestamp_millis();
     if let Ok(seen) = store.recent_message_ids(now - window_ms) {
         for (s, m, t) in seen {
-            state.replay.first_time(&s, &m, t, window_ms);
+            let _ = state.replay.first_time(&s, &m, t, window_ms);
         }
     }
 

@@ -145,9 +145,9 @@ async fn json_errors(
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    let r = Reject::internal();
+    let r = Reject::internal("a request handler panicked");
     let body = ErrorBody::plain(r.code.error_code(), &r.message);
-    (r.status, Json(body)).into_response()
+    (super::reply::status(&r), Json(body)).into_response()
 }
 
 /// Reads a request body up to `--max-body`; else the status and why: 413 over the limit, 408
@@ -197,7 +197,7 @@ async fn discard(mut body: Body, max: usize) {
 async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Reject> {
     read_limited(state, headers, body)
         .await
-        .map_err(|(status, m)| Reject::bad(m).with_status(status))
+        .map_err(|(status, m)| Reject::bad(m).with_status(status.as_u16()))
 }
 
 fn lossy(b: &[u8], max: usize) -> String {
@@ -206,10 +206,9 @@ fn lossy(b: &[u8], max: usize) -> String {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Reject> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        tracing::error!(error = %e, "worker task failed");
-        Reject::internal()
-    })
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| super::reply::internal(format!("worker task failed: {e}")))
 }
 
 async fn handle(
@@ -238,13 +237,13 @@ async fn handle(
         } else {
             " (or multipart/form-data with a file)"
         };
-        return Reject::bad(format!("Content-Type must be application/json{also}"))
-            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-            .into_response(&state, op, None, &correlation_id);
+        let r = Reject::bad(format!("Content-Type must be application/json{also}"))
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE.as_u16());
+        return super::reply::rejection(r, &state, op, None, &correlation_id);
     }
     let bytes = match read_body(&state, &headers, body).await {
         Ok(b) => b,
-        Err(r) => return r.into_response(&state, op, None, &correlation_id),
+        Err(r) => return super::reply::rejection(r, &state, op, None, &correlation_id),
     };
     process(&state, registry, op, &headers, &bytes, correlation_id).await
 }
@@ -301,7 +300,8 @@ pub async fn process(
             );
             match durably(&state, t, resp).await {
                 Ok((resp, _)) => resp,
-                Err(rej) => rej.into_response(
+                Err(rej) => super::reply::rejection(
+                    rej,
                     &state,
                     op,
                     Some(&admitted.sender.sender_id),
@@ -329,7 +329,7 @@ async fn durably(state: &AppState, t: Transaction, resp: Response) -> OpResult {
     if state.audit_durable(t).await {
         Ok((resp, None))
     } else {
-        Err(Reject::internal())
+        Err(super::reply::internal("the audit row was not committed"))
     }
 }
 
@@ -385,8 +385,12 @@ fn reject(
     rej: Reject,
     correlation_id: &str,
 ) -> Response {
-    let resp_body = rej.body(state, op, p.sender_id.as_deref(), correlation_id);
-    tracing::info!(op = op.name(), sender = p.sender_id.as_deref().unwrap_or("-"), code = rej.code.as_str(), status = rej.status.as_u16(), reason = %rej.message, "request rejected");
+    let resp_body =
+        super::reply::rejection_body(&rej, state, op, p.sender_id.as_deref(), correlation_id);
+    if let Some(cause) = &rej.cause {
+        tracing::error!(op = op.name(), error = %cause, "internal error");
+    }
+    tracing::info!(op = op.name(), sender = p.sender_id.as_deref().unwrap_or("-"), code = rej.code.as_str(), status = rej.status, reason = %rej.message, "request rejected");
     if !rej.is_unlogged() {
         state.audit(Transaction {
             transaction_id: p.transaction_id.clone().unwrap_or_default(),
@@ -403,7 +407,7 @@ fn reject(
             deviations: None,
         });
     }
-    rej.answer(resp_body)
+    super::reply::answer(&rej, resp_body)
 }
 
 fn txn(
@@ -433,8 +437,7 @@ fn txn(
 type OpResult = Result<(Response, Option<String>), Reject>;
 
 fn storage(e: impl std::fmt::Display) -> Reject {
-    tracing::error!(error = %e, "storage error");
-    Reject::internal()
+    super::reply::internal(format_args!("storage error: {e}"))
 }
 
 /// Records the beneficiaries of an IBR enrollment update (and notifies subscribers).
@@ -609,7 +612,7 @@ async fn search_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_
                 state.config.search_workers
             ),
         )
-        .with_status(StatusCode::SERVICE_UNAVAILABLE)),
+        .with_status(StatusCode::SERVICE_UNAVAILABLE.as_u16())),
     }
 }
 

@@ -4,18 +4,18 @@
 
 use dci::model::{
     DisabledRequest, DisabledResponse, DisabledResponseItem, EnrolledRequest, EnrolledResponse,
-    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination, PaginationRequest,
-    ReasonCode, RequestStatus, SearchRequest, SearchRequestItem, SearchResponse,
-    SearchResponseData, SearchResponseItem, YesNo, MAX_MESSAGE_LEN, SPEC_VERSION,
+    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination, ReasonCode,
+    RequestStatus, SearchRequest, SearchRequestItem, SearchResponse, SearchResponseItem, YesNo,
 };
 use dci::query::{
     keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Plan, Query, SortKey,
 };
 use serde_json::{Map, Value};
 
-use super::reply::{now_ts, truncate};
-use super::security::share;
 use super::store::{SearchQuery, Sender, Store, QUERY_TIMEOUT};
+use dci::registry::answer::now_ts;
+pub use dci::registry::answer::{answered, item, page, rejected};
+use dci::registry::share;
 
 /// The record types each registry holds, in its schema's names.
 pub fn record_types(registry: &str) -> &'static [&'static str] {
@@ -137,65 +137,6 @@ fn find(
             limit,
         })
         .map_err(|e| e.to_string())
-}
-
-/// A search response item with only its reference, timestamp and status.
-pub fn item(reference_id: &str, status: RequestStatus) -> SearchResponseItem {
-    SearchResponseItem {
-        reference_id: reference_id.to_string(),
-        timestamp: now_ts(),
-        status,
-        status_reason_code: None,
-        status_reason_message: None,
-        data: None,
-        pagination: None,
-        locale: None,
-        extra: Map::new(),
-    }
-}
-
-/// A rejected search response item.
-pub fn rejected(reference_id: &str, code: ReasonCode, message: &str) -> SearchResponseItem {
-    SearchResponseItem {
-        status_reason_code: Some(code),
-        status_reason_message: Some(truncate(message, MAX_MESSAGE_LEN)),
-        ..item(reference_id, RequestStatus::Rejected)
-    }
-}
-
-/// A succeeded search response item carrying `records`.
-fn answered(
-    reference_id: &str,
-    reg_type: String,
-    reg_record_type: Option<String>,
-    records: Vec<Value>,
-) -> SearchResponseItem {
-    SearchResponseItem {
-        data: Some(SearchResponseData {
-            version: Some(SPEC_VERSION.into()),
-            reg_type: Some(reg_type),
-            reg_record_type,
-            reg_records: Value::Array(records),
-            extra: Map::new(),
-        }),
-        ..item(reference_id, RequestStatus::Success)
-    }
-}
-
-/// `(page_size, page_number)` of a search item: `search_criteria.pagination` (the spec), else
-/// the item's own (where the OpenSPP spdci-compliance suite sends it).
-fn page(it: &SearchRequestItem) -> (usize, usize) {
-    let own = it
-        .extra
-        .get("pagination")
-        .and_then(|p| serde_json::from_value::<PaginationRequest>(p.clone()).ok());
-    let p = it.search_criteria.pagination.clone().or(own);
-    let get = |f: fn(&PaginationRequest) -> Option<dci::model::Int>, default: usize| {
-        p.as_ref().and_then(f).map_or(default, |n| {
-            usize::try_from(n.get().max(1)).unwrap_or(usize::MAX)
-        })
-    };
-    (get(|p| p.page_size, 100), get(|p| p.page_number, 1))
 }
 
 /// The work one search response may take (`dci serve --max-page-size`,

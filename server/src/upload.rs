@@ -385,7 +385,7 @@ pub async fn handle(
     body: Body,
     correlation_id: String,
 ) -> Response {
-    let fail = |r: Reject| r.into_response(&state, op, None, &correlation_id);
+    let fail = |r: Reject| super::reply::rejection(r, &state, op, None, &correlation_id);
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -413,9 +413,9 @@ pub async fn handle(
         multer::Error::StreamSizeExceeded { .. } => Reject::bad(format!(
             "the upload exceeds the limit of {limit} bytes (max_upload); rows before the limit were processed"
         ))
-        .with_status(StatusCode::PAYLOAD_TOO_LARGE),
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE.as_u16()),
         other => match super::conn::BodyTimeout::of(&other) {
-            Some(t) => Reject::bad(t.to_string()).with_status(StatusCode::REQUEST_TIMEOUT),
+            Some(t) => Reject::bad(t.to_string()).with_status(StatusCode::REQUEST_TIMEOUT.as_u16()),
             None => Reject::bad(format!("multipart/form-data: {other}")),
         },
     }

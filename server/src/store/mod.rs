@@ -110,66 +110,7 @@ pub struct Client {
     pub active: bool,
 }
 
-/// How a sender's signatures are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignaturePolicy {
-    /// A valid signature is required (the default).
-    Required,
-    /// A present signature must be valid; a missing, empty or placeholder one is accepted.
-    Optional,
-}
-
-impl SignaturePolicy {
-    pub fn name(self) -> &'static str {
-        match self {
-            SignaturePolicy::Required => "required",
-            SignaturePolicy::Optional => "optional",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "required" => Some(SignaturePolicy::Required),
-            "optional" => Some(SignaturePolicy::Optional),
-            _ => None,
-        }
-    }
-}
-
-/// A registered sender: who may call, with which keys, for what, and which data it may receive.
-#[derive(Debug, Clone)]
-pub struct Sender {
-    pub sender_id: String,
-    pub name: String,
-    /// `{"keys":[...]}`: JWKs whose `kid` is the key id (second part of `{sender}|{key}|{alg}`).
-    pub jwks: Value,
-    /// Where to fetch the sender's JWKS instead (fetched at start and on unknown kids).
-    pub jwks_url: Option<String>,
-    /// Operations it may call (`search`, `verify`, `subscribe`, `unsubscribe`, `txn-status`,
-    /// `enrolled`, `enrollment-updates`, `disabled`, `disability-support`, `disability-details`,
-    /// `notify`, `callback`), or `*`.
-    pub allowed_ops: Vec<String>,
-    /// Registries it may read (`crvs`, `social`, `ibr`, `dr`, `fr`), or `*`.
-    pub registries: Vec<String>,
-    /// Top-level record fields it may receive, or `*` (its data sharing agreement).
-    pub fields: Vec<String>,
-    /// Whether each search item must carry a `consent` object.
-    pub consent_required: bool,
-    pub signature_policy: SignaturePolicy,
-    pub active: bool,
-    /// The callback base URL agreed at onboarding (`dci senders add --callback-uri`): a
-    /// request's `sender_uri` must lie under it, it is the default when a request has none, and
-    /// only URLs under it get the callback token.
-    pub callback_uri: Option<String>,
-}
-
-impl Sender {
-    pub fn may(&self, op: &str) -> bool {
-        self.allowed_ops.iter().any(|o| o == "*" || o == op)
-    }
-    pub fn may_read(&self, registry: &str) -> bool {
-        self.registries.iter().any(|r| r == "*" || r == registry)
-    }
-}
+pub use dci::registry::{Sender, SignaturePolicy};
 
 /// One audit log entry (one request and its response).
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@
 //! (peers write and some expect `...T12:00:00.000Z`), and an unsigned request accepted under
 //! a sender's `optional` signature policy.
 
-use dci::Violation;
+use crate::Violation;
 use serde_json::{Map, Value};
 
 use super::op::{Mode, Op};

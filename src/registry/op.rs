@@ -4,7 +4,7 @@
 //! validates), the typed request each one receives ([`Request`]) and the typed response it
 //! answers with ([`Response`]).
 
-use dci::model::{
+use crate::model::{
     Action, DisabledRequest, DisabledResponse, EnrolledRequest, EnrolledResponse,
     EnrollmentUpdatesRequest, EnrollmentUpdatesResponse, GetDisabilitySupportRequest, HeaderKind,
     MessageKind, SearchRequest, SearchResponse, SubscribeRequest, SubscribeResponse,
@@ -264,13 +264,13 @@ pub enum Request {
     Received(Value),
 }
 
-fn parse<M: DeserializeOwned>(message: Value) -> dci::Result<M> {
-    serde_json::from_value(message).map_err(|e| dci::Error::Json(format!("message: {e}")))
+fn parse<M: DeserializeOwned>(message: Value) -> crate::Result<M> {
+    serde_json::from_value(message).map_err(|e| crate::Error::Json(format!("message: {e}")))
 }
 
 impl Request {
     /// Parses the message (already validated) into the typed message of `op`.
-    pub fn parse(op: Op, message: Value) -> dci::Result<Request> {
+    pub fn parse(op: Op, message: Value) -> crate::Result<Request> {
         Ok(match op {
             Op::SyncSearch | Op::Search => Request::Search(parse(message)?),
             Op::Verify => Request::Verify(parse(message)?),

@@ -1,22 +1,22 @@
 //! Spec checks of incoming envelopes, listing every violation (field path and rule).
 //!
-//! The spec's request kinds are checked by the core (`dci::model::validate_envelope_as`, the
+//! The spec's request kinds are checked by the core (`crate::model::validate_envelope_as`, the
 //! latest bundled specs' schemas). What is left here is what the core has no schema for:
 //! `verify` (our own message), the receiving side (the core lets a callback omit its message;
 //! we log messages, so we want one), encrypted messages (refused: we cannot decrypt), and
 //! `search_request[i].pagination` (where the OpenSPP compliance suite puts pagination).
 
-use dci::model::{is_rfc3339, validate_envelope_as, validate_header_value, HeaderKind};
-use dci::Violation;
+use crate::model::{is_rfc3339, validate_envelope_as, validate_header_value, HeaderKind};
+use crate::Violation;
 use serde_json::Value;
 
 use super::op::{Mode, Op};
 
 /// The violations of a core check (none when it passes).
-fn violations(r: dci::Result<()>) -> Vec<Violation> {
+fn violations(r: crate::Result<()>) -> Vec<Violation> {
     match r {
         Ok(()) => Vec::new(),
-        Err(dci::Error::Validation(v)) => v,
+        Err(crate::Error::Validation(v)) => v,
         Err(e) => vec![Violation::new("message", e.to_string())],
     }
 }
@@ -89,11 +89,11 @@ fn frequencies(message: &Value, now_ms: i64) -> Vec<Violation> {
             continue;
         };
         let path = format!("message.subscribe_request[{i}].subscribe_criteria.frequency");
-        let Ok(f) = serde_json::from_value::<dci::model::Frequency>(f.clone()) else {
+        let Ok(f) = serde_json::from_value::<crate::model::Frequency>(f.clone()) else {
             // Not an object of strings: the core's schema check says so.
             continue;
         };
-        if let Err(errs) = crate::schedule::Schedule::from_frequency(&f, now_ms) {
+        if let Err(errs) = super::schedule::Schedule::from_frequency(&f, now_ms) {
             out.extend(
                 errs.into_iter()
                     .map(|(field, rule)| Violation::new(format!("{path}.{field}"), rule)),
@@ -193,10 +193,10 @@ fn item_pagination(message: &Value) -> Vec<Violation> {
             let path = format!("message.search_request[{i}].pagination.{k}");
             match p.get(k) {
                 None => {}
-                Some(Value::Number(n)) => match dci::model::exact_int(n) {
+                Some(Value::Number(n)) => match crate::model::exact_int(n) {
                     Some(x) if x >= 1 => {}
                     Some(_) => v.add(path, "must be an integer of at least 1"),
-                    None => v.add(path, dci::model::not_exact_int(n)),
+                    None => v.add(path, crate::model::not_exact_int(n)),
                 },
                 Some(_) => v.add(path, "must be an integer of at least 1"),
             }
