@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use dci::signature::Profile;
 
 /// The registry types one server can serve.
-pub const REGISTRIES: &[&str] = &["crvs", "social", "ibr", "dr", "fr"];
+pub use dci::registry::op::REGISTRIES;
 
 /// Everything `dci serve` can set.
 #[derive(Debug, Clone)]

@@ -16,9 +16,8 @@ use dci::model::{
 };
 use serde_json::{json, Map, Value};
 
-use super::config::REGISTRIES;
 use super::op::{Mode, Op, Request, Response as Message};
-use super::reply::{ack, callback_header, envelope, new_id, now_ts, sign, ErrorBody, Reject};
+use super::reply::{ack, new_id, now_ts, sign, ErrorBody, Reject};
 use super::security::{admit, Admitted, Partial};
 use super::store::{NewRecord, Subscription, Transaction};
 use super::{admin, auth, inspector, search, subscribe, verify, AppState};
@@ -36,16 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/inspector/icon.svg", get(inspector::icon))
         .route("/inspector/transactions", get(inspector::transactions))
         .route("/inspector/events", get(inspector::events));
-    for reg in REGISTRIES {
-        for op in Op::ALL {
-            if op.only().is_some_and(|o| o != *reg) {
-                continue;
-            }
-            app = app.route(&format!("/{reg}{}", op.path()), endpoint(reg, op));
-            if *reg == state.config.default_registry {
-                app = app.route(op.path(), endpoint(reg, op));
-            }
-        }
+    for (path, reg, op) in Op::routes(&state.config.default_registry) {
+        app = app.route(&path, endpoint(reg, op));
     }
     // The registry endpoints read their body with `read_body` (a spec error body on overflow);
     // this limit covers the others (token, admin).
@@ -616,14 +607,6 @@ async fn search_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_
     }
 }
 
-fn header_status(total: usize, ok: usize) -> RequestStatus {
-    if total > 0 && ok == 0 {
-        RequestStatus::Rejected
-    } else {
-        RequestStatus::Success
-    }
-}
-
 /// The answer of `op` (its message and how many items succeeded) as an unsigned envelope to
 /// the request's sender.
 fn answer(
@@ -633,15 +616,14 @@ fn answer(
     (message, ok): (Message, usize),
 ) -> dci::model::Envelope<Message, dci::model::MsgCallbackHeader> {
     let total = message.item_count();
-    let header = callback_header(
+    dci::registry::answer::reply_envelope(
         &state.config.server_id,
-        op.reply_action(),
-        header_status(total, ok),
-        Some(&a.sender.sender_id),
+        op,
+        &a.sender.sender_id,
+        message,
         total,
         ok,
-    );
-    envelope(header, message)
+    )
 }
 
 async fn sync_op(state: &AppState, registry: &'static str, op: Op, a: &Admitted) -> OpResult {
@@ -668,33 +650,11 @@ async fn async_op(
 ) -> OpResult {
     // The callback address passes the outbound policy (egress.rs) and lies under the sender's
     // registered callback URI, before anything is computed or queued.
-    let registered = a.sender.callback_uri.as_deref();
-    let refused = |what: String| {
-        move |why| {
-            Reject::new(
-                ErrorCode::SenderUriInvalid,
-                format!("{what} is refused: {why}"),
-            )
-        }
-    };
-    let sender_uri = match (a.sender_uri.as_deref(), registered) {
-        (Some(u), _) => Some(
-            state
-                .egress
-                .check_sender_uri(u, registered)
-                .map_err(refused(format!("header.sender_uri {u:?}")))?,
-        ),
-        // No sender_uri: the callback URI agreed at onboarding (the spec's default).
-        (None, Some(base)) => Some(
-            state
-                .egress
-                .check_sender_uri(base, registered)
-                .map_err(refused(format!("the registered callback URI {base:?}")))?,
-        ),
-        // No callback address at all: the result waits in the audit log for txn/status.
-        (None, None) => None,
-    }
-    .map(String::from);
+    let sender_uri = dci::registry::answer::callback_base(
+        &state.egress,
+        a.sender_uri.as_deref(),
+        a.sender.callback_uri.as_deref(),
+    )?;
     let c = compute(state, registry, op, a, sender_uri.clone()).await?;
     let subscriptions = c.subscriptions;
     let mut env = serde_json::to_value(answer(state, op, a, (c.message, c.ok))).map_err(storage)?;

@@ -4,8 +4,8 @@
 
 use dci::model::{
     DisabledRequest, DisabledResponse, DisabledResponseItem, EnrolledRequest, EnrolledResponse,
-    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, Pagination, ReasonCode,
-    RequestStatus, SearchRequest, SearchRequestItem, SearchResponse, SearchResponseItem, YesNo,
+    EnrolledResponseItem, Extra, GetDisabilitySupportRequest, ReasonCode, RequestStatus,
+    SearchRequest, SearchRequestItem, SearchResponse, SearchResponseItem, YesNo,
 };
 use dci::query::{
     keys_of, sort_by_keys, Expression, ExpressionBody, FieldOp, Filter, Plan, Query, SortKey,
@@ -17,40 +17,7 @@ use dci::registry::answer::now_ts;
 pub use dci::registry::answer::{answered, item, page, rejected};
 use dci::registry::share;
 
-/// The record types each registry holds, in its schema's names.
-pub fn record_types(registry: &str) -> &'static [&'static str] {
-    match registry {
-        "crvs" => &["Person"],
-        "social" => &["Group", "Member"],
-        "ibr" => &["Beneficiary"],
-        "dr" => &["DisabledPerson"],
-        "fr" => &["Farmer"],
-        _ => &[],
-    }
-}
-
-/// The `reg_type` we answer with for a registry.
-pub fn reg_type(registry: &str) -> &'static str {
-    match registry {
-        "crvs" => "ns:org:RegistryType:Civil",
-        "social" => "ns:org:RegistryType:Social",
-        "ibr" => "ns:org:RegistryType:IBR",
-        "dr" => "ns:org:RegistryType:DR",
-        "fr" => "ns:org:RegistryType:FR",
-        _ => "ns:org:RegistryType:Other",
-    }
-}
-
-/// The record type a `reg_record_type` names, if it is one of this registry's
-/// (`Person`, `spdci-extensions-dci:Person`, `person` all name Person). Unknown names do not
-/// filter, so conformance suites with their own vocabularies still get answers.
-pub fn pick_record_type(registry: &str, reg_record_type: Option<&str>) -> Option<&'static str> {
-    let name = reg_record_type?.rsplit([':', '/', '#']).next()?;
-    record_types(registry)
-        .iter()
-        .find(|t| t.eq_ignore_ascii_case(name))
-        .copied()
-}
+pub use dci::registry::op::{pick_record_type, record_types, reg_type};
 
 /// An identifier value as the index keeps it: a string as it is, anything else as its JSON.
 pub fn id_string(v: &Value) -> String {
@@ -250,10 +217,8 @@ fn search_item(
     let c = &it.search_criteria;
     let criteria_invalid =
         |m: &str| rejected(&it.reference_id, ReasonCode::SearchCriteriaInvalid, m);
-    if sender.consent_required && !c.consent.as_ref().is_some_and(Value::is_object) {
-        return criteria_invalid(
-            "search_criteria.consent: required by this sender's data sharing agreement",
-        );
+    if let Some(refused) = dci::registry::host::consent_refusal(sender, it) {
+        return refused;
     }
     let query = match Query::parse(c.query_type.as_str(), &c.query) {
         Ok(q) => q,
@@ -313,27 +278,7 @@ fn search_item(
             &why,
         );
     }
-    let rrt = c.reg_record_type.clone().unwrap_or_else(|| {
-        record_types(registry)
-            .first()
-            .copied()
-            .unwrap_or("Record")
-            .to_string()
-    });
-    let reg = c
-        .reg_type
-        .clone()
-        .unwrap_or_else(|| reg_type(registry).into());
-    SearchResponseItem {
-        pagination: Some(Pagination {
-            page_size: (page_size as i64).into(),
-            page_number: (page_number as i64).into(),
-            total_count: Some((total as i64).into()),
-            extra: Map::new(),
-        }),
-        locale: it.locale.clone(),
-        ..answered(&it.reference_id, reg, Some(rrt), records)
-    }
+    dci::registry::host::paged_item(it, registry, records, (page_size, page_number), total)
 }
 
 /// Answers a SearchRequest; returns the SearchResponse and how many items succeeded.

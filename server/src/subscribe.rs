@@ -17,31 +17,7 @@ use super::search::{pick_record_type, reg_type, rejected};
 use super::security::share;
 use super::store::{NewRecord, PendingEvent, Sender, Store, StoreResult, Subscription};
 
-/// The URL of a callback: `sender_uri` names the base of the sender's receiving side
-/// (`https://host/registry`); a sender_uri that already ends in a callback path has it
-/// replaced by the one wanted. The path is changed as a path, so a query stays a query and a
-/// fragment (never sent) is dropped.
-pub fn callback_url(sender_uri: &str, path: &str) -> String {
-    let join = |p: &str| {
-        let mut base = p.trim_end_matches('/');
-        for known in Op::callback_suffixes() {
-            if let Some(b) = base.strip_suffix(known).and_then(|b| b.strip_suffix('/')) {
-                base = b;
-                break;
-            }
-        }
-        format!("{base}/{path}")
-    };
-    match reqwest::Url::parse(sender_uri) {
-        Ok(mut u) => {
-            let p = join(u.path());
-            u.set_path(&p);
-            u.set_fragment(None);
-            u.to_string()
-        }
-        Err(_) => join(sender_uri),
-    }
-}
+pub use dci::registry::answer::callback_url;
 
 /// The subscriptions of a SubscribeRequest and its SubscribeResponse; the caller stores them
 /// with the request's audit row and callback, in one transaction.
@@ -372,34 +348,4 @@ pub fn txn_status(
         },
         extra: Map::new(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn callback_urls() {
-        assert_eq!(
-            callback_url("http://h/registry", "on-search"),
-            "http://h/registry/on-search"
-        );
-        assert_eq!(
-            callback_url("http://h/registry/", "notify"),
-            "http://h/registry/notify"
-        );
-        assert_eq!(
-            callback_url("http://h/cb/on-search", "on-subscribe"),
-            "http://h/cb/on-subscribe"
-        );
-        assert_eq!(
-            callback_url("http://h/cb/txn/on-status", "notify"),
-            "http://h/cb/notify"
-        );
-        assert_eq!(
-            callback_url("http://h/cb?k=1#f", "on-search"),
-            "http://h/cb/on-search?k=1"
-        );
-        assert_eq!(callback_url("http://h", "notify"), "http://h/notify");
-    }
 }

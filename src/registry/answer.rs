@@ -4,9 +4,13 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::egress::Egress;
+use super::op::Op;
+use super::reject::Rejection;
 use crate::model::{
-    AckResponse, Action, Envelope, MsgCallbackHeader, PaginationRequest, ReasonCode, RequestStatus,
-    SearchRequestItem, SearchResponseData, SearchResponseItem, MAX_MESSAGE_LEN, SPEC_VERSION,
+    AckResponse, Action, Envelope, ErrorCode, MsgCallbackHeader, PaginationRequest, ReasonCode,
+    RequestStatus, SearchRequestItem, SearchResponseData, SearchResponseItem, MAX_MESSAGE_LEN,
+    SPEC_VERSION,
 };
 use crate::signature::Signer;
 
@@ -129,4 +133,124 @@ pub fn page(it: &SearchRequestItem) -> (usize, usize) {
         })
     };
     (get(|p| p.page_size, 100), get(|p| p.page_number, 1))
+}
+
+/// A header `status` for an answer of `total` items of which `ok` succeeded: `rjct` when
+/// every one of several failed, else `succ` (the items say which failed).
+pub fn header_status(total: usize, ok: usize) -> RequestStatus {
+    if total > 0 && ok == 0 {
+        RequestStatus::Rejected
+    } else {
+        RequestStatus::Success
+    }
+}
+
+/// The unsigned answer of `op` to `receiver_id`: `message` (a typed response message) with a
+/// callback header counting its items (`total`) and those that succeeded (`ok`).
+pub fn reply_envelope<M>(
+    server_id: &str,
+    op: Op,
+    receiver_id: &str,
+    message: M,
+    total: usize,
+    ok: usize,
+) -> Envelope<M, MsgCallbackHeader> {
+    let header = callback_header(
+        server_id,
+        op.reply_action(),
+        header_status(total, ok),
+        Some(receiver_id),
+        total,
+        ok,
+    );
+    envelope(header, message)
+}
+
+/// Where the async answer to a request goes, checked: its `header.sender_uri`, else the
+/// callback URI the sender registered (the spec's default), each passing the outbound policy
+/// and lying under the registered URI. None: no address at all (the result waits for
+/// txn/status). Refused with `err.sender_uri.invalid`, before anything is computed.
+pub fn callback_base(
+    egress: &Egress,
+    sender_uri: Option<&str>,
+    registered: Option<&str>,
+) -> Result<Option<String>, Rejection> {
+    let refused = |what: String| {
+        move |why| {
+            Rejection::new(
+                ErrorCode::SenderUriInvalid,
+                format!("{what} is refused: {why}"),
+            )
+        }
+    };
+    Ok(match (sender_uri, registered) {
+        (Some(u), _) => Some(
+            egress
+                .check_sender_uri(u, registered)
+                .map_err(refused(format!("header.sender_uri {u:?}")))?,
+        ),
+        (None, Some(base)) => Some(
+            egress
+                .check_sender_uri(base, registered)
+                .map_err(refused(format!("the registered callback URI {base:?}")))?,
+        ),
+        (None, None) => None,
+    }
+    .map(String::from))
+}
+
+/// The URL of a callback: `sender_uri` names the base of the sender's receiving side
+/// (`https://host/registry`); a sender_uri that already ends in a callback path has it
+/// replaced by the one wanted. The path is changed as a path, so a query stays a query and a
+/// fragment (never sent) is dropped.
+pub fn callback_url(sender_uri: &str, path: &str) -> String {
+    let join = |p: &str| {
+        let mut base = p.trim_end_matches('/');
+        for known in Op::callback_suffixes() {
+            if let Some(b) = base.strip_suffix(known).and_then(|b| b.strip_suffix('/')) {
+                base = b;
+                break;
+            }
+        }
+        format!("{base}/{path}")
+    };
+    match url::Url::parse(sender_uri) {
+        Ok(mut u) => {
+            let p = join(u.path());
+            u.set_path(&p);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => join(sender_uri),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_urls() {
+        assert_eq!(
+            callback_url("http://h/registry", "on-search"),
+            "http://h/registry/on-search"
+        );
+        assert_eq!(
+            callback_url("http://h/registry/", "notify"),
+            "http://h/registry/notify"
+        );
+        assert_eq!(
+            callback_url("http://h/cb/on-search", "on-subscribe"),
+            "http://h/cb/on-subscribe"
+        );
+        assert_eq!(
+            callback_url("http://h/cb/txn/on-status", "notify"),
+            "http://h/cb/notify"
+        );
+        assert_eq!(
+            callback_url("http://h/cb?k=1#f", "on-search"),
+            "http://h/cb/on-search?k=1"
+        );
+        assert_eq!(callback_url("http://h", "notify"), "http://h/notify");
+    }
 }

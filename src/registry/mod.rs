@@ -15,6 +15,7 @@
 pub mod admit;
 pub mod answer;
 pub mod egress;
+pub mod host;
 pub mod op;
 pub mod reject;
 pub mod schedule;
@@ -24,6 +25,7 @@ pub mod validate;
 pub mod verify;
 
 pub use admit::{admit, Admission, Admitted, Partial, Policy};
+pub use host::{Callback, ItemResult, Refused, Registry};
 pub use op::{Mode, Op, Request, Response};
 pub use reject::{Code, ErrorBody, Rejection};
 pub use sender::{

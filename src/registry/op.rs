@@ -16,6 +16,44 @@ use serde_json::Value;
 
 use super::verify::{VerifyRequest, VerifyResponse};
 
+/// The registry types a registry serves, each under `/{type}/registry/...`.
+pub const REGISTRIES: &[&str] = &["crvs", "social", "ibr", "dr", "fr"];
+
+/// The record types each registry holds, in its schema's names.
+pub fn record_types(registry: &str) -> &'static [&'static str] {
+    match registry {
+        "crvs" => &["Person"],
+        "social" => &["Group", "Member"],
+        "ibr" => &["Beneficiary"],
+        "dr" => &["DisabledPerson"],
+        "fr" => &["Farmer"],
+        _ => &[],
+    }
+}
+
+/// The `reg_type` we answer with for a registry.
+pub fn reg_type(registry: &str) -> &'static str {
+    match registry {
+        "crvs" => "ns:org:RegistryType:Civil",
+        "social" => "ns:org:RegistryType:Social",
+        "ibr" => "ns:org:RegistryType:IBR",
+        "dr" => "ns:org:RegistryType:DR",
+        "fr" => "ns:org:RegistryType:FR",
+        _ => "ns:org:RegistryType:Other",
+    }
+}
+
+/// The record type a `reg_record_type` names, if it is one of this registry's
+/// (`Person`, `spdci-extensions-dci:Person`, `person` all name Person). Unknown names do not
+/// filter, so conformance suites with their own vocabularies still get answers.
+pub fn pick_record_type(registry: &str, reg_record_type: Option<&str>) -> Option<&'static str> {
+    let name = reg_record_type?.rsplit([':', '/', '#']).next()?;
+    record_types(registry)
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(name))
+        .copied()
+}
+
 /// How an endpoint answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -69,6 +107,45 @@ impl Op {
         Op::Notify,
         Op::TxnOnStatus,
     ];
+
+    /// Every endpoint path with its registry type and operation: `/{type}/registry/...` for
+    /// each type, and the bare `/registry/...` paths for `default_registry`.
+    pub fn routes(default_registry: &str) -> Vec<(String, &'static str, Op)> {
+        let mut out = Vec::new();
+        for reg in REGISTRIES {
+            for op in Op::ALL {
+                if op.only().is_some_and(|o| o != *reg) {
+                    continue;
+                }
+                out.push((format!("/{reg}{}", op.path()), *reg, op));
+                if *reg == default_registry {
+                    out.push((op.path().to_string(), *reg, op));
+                }
+            }
+        }
+        out
+    }
+
+    /// The operation and registry type of a request path (see [`Op::routes`]); a trailing
+    /// `/` is ignored.
+    pub fn route(path: &str, default_registry: &str) -> Option<(Op, &'static str)> {
+        let path = path.split('?').next().unwrap_or_default();
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let (reg, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+            Some((r, rest)) if r != "registry" => (REGISTRIES.iter().find(|x| **x == r)?, rest),
+            _ => (
+                REGISTRIES.iter().find(|x| **x == default_registry)?,
+                path.trim_start_matches('/'),
+            ),
+        };
+        let op = Op::ALL
+            .into_iter()
+            .find(|o| o.path().trim_start_matches('/') == rest)?;
+        if op.only().is_some_and(|o| o != *reg) {
+            return None;
+        }
+        Some((op, reg))
+    }
 
     /// The path under `/registry` prefixes (`/crvs/registry/...` adds the registry).
     pub fn path(self) -> &'static str {
@@ -289,6 +366,23 @@ impl Request {
         })
     }
 
+    /// The typed message as JSON (what a host in another language reads).
+    pub fn to_value(&self) -> Value {
+        let v = match self {
+            Request::Search(m) => serde_json::to_value(m),
+            Request::Verify(m) => serde_json::to_value(m),
+            Request::Subscribe(m) => serde_json::to_value(m),
+            Request::Unsubscribe(m) => serde_json::to_value(m),
+            Request::TxnStatus(m) => serde_json::to_value(m),
+            Request::Enrolled(m) => serde_json::to_value(m),
+            Request::EnrollmentUpdates(m) => serde_json::to_value(m),
+            Request::Disabled(m) => serde_json::to_value(m),
+            Request::DisabilitySupport(m) => serde_json::to_value(m),
+            Request::Received(m) => return m.clone(),
+        };
+        v.unwrap_or_default()
+    }
+
     /// The request's `transaction_id`.
     pub fn transaction_id(&self) -> &str {
         match self {
@@ -324,6 +418,26 @@ pub enum Response {
 }
 
 impl Response {
+    /// The response message of `op` read from JSON (a host's answer), checked against its
+    /// type; the error names the field.
+    pub fn parse(op: Op, message: Value) -> crate::Result<Response> {
+        Ok(match op {
+            Op::SyncSearch | Op::Search => Response::Search(parse(message)?),
+            Op::Subscribe => Response::Subscribe(parse(message)?),
+            Op::Unsubscribe => Response::Unsubscribe(parse(message)?),
+            Op::TxnStatus | Op::SyncTxnStatus => Response::TxnStatus(parse(message)?),
+            Op::Enrolled => Response::Enrolled(parse(message)?),
+            Op::EnrollmentUpdates => Response::EnrollmentUpdates(parse(message)?),
+            Op::Disabled => Response::Disabled(parse(message)?),
+            other => {
+                return Err(crate::Error::Json(format!(
+                    "{} has no response message a host builds from JSON",
+                    other.name()
+                )))
+            }
+        })
+    }
+
     /// How many items it answers (header `total_count`).
     pub fn item_count(&self) -> usize {
         match self {
@@ -364,5 +478,28 @@ mod tests {
         );
         let paths: std::collections::HashSet<_> = Op::ALL.iter().map(|o| o.path()).collect();
         assert_eq!(paths.len(), Op::ALL.len());
+    }
+
+    #[test]
+    fn routes_resolve_with_their_registry() {
+        assert_eq!(
+            Op::route("/registry/sync/search", "crvs"),
+            Some((Op::SyncSearch, "crvs"))
+        );
+        assert_eq!(
+            Op::route("/dr/registry/sync/disabled/", "crvs"),
+            Some((Op::Disabled, "dr"))
+        );
+        assert_eq!(
+            Op::route("/registry/txn/on-status", "ibr"),
+            Some((Op::TxnOnStatus, "ibr"))
+        );
+        // DR endpoints exist only under the DR registry; unknown prefixes and paths are None.
+        assert_eq!(Op::route("/crvs/registry/sync/disabled", "crvs"), None);
+        assert_eq!(Op::route("/xx/registry/search", "crvs"), None);
+        assert_eq!(Op::route("/registry/nope", "crvs"), None);
+        for (path, reg, op) in Op::routes("social") {
+            assert_eq!(Op::route(&path, "social"), Some((op, reg)), "{path}");
+        }
     }
 }
