@@ -159,7 +159,7 @@ pub fn admit(
     } else {
         let Some(jwks) = jwks else {
             return Err(Rejection {
-                cause: Some(format!("sender {sender_id}: registered JWKS unreadable")),
+                cause: Some(format!("sender {sender_id}: registered JWKS unreadable").into()),
                 ..Rejection::new(
                     ErrorCode::SignatureInvalid,
                     "the sender's registered keys cannot be read",

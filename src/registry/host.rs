@@ -28,7 +28,7 @@ use crate::signature::Signer;
 pub struct Refused {
     pub status: u16,
     pub body: Value,
-    pub rejection: Rejection,
+    pub rejection: Box<Rejection>,
 }
 
 /// An async answer to deliver: POST `body` to `url` (already checked against the outbound
@@ -111,7 +111,7 @@ impl Registry {
             return Err(Refused {
                 status: r.status,
                 body,
-                rejection: r,
+                rejection: Box::new(r),
             });
         };
         self.admit_op(op, registry, body).map(|a| (op, registry, a))
@@ -150,7 +150,7 @@ impl Registry {
         Refused {
             status: rejection.status,
             body,
-            rejection,
+            rejection: Box::new(rejection),
         }
     }
 

@@ -72,7 +72,7 @@ pub struct Rejection {
     pub retry_after: Option<u64>,
     /// What went wrong inside, for the host's log (never sent: the peer sees only
     /// "internal error").
-    pub cause: Option<String>,
+    pub cause: Option<Box<str>>,
 }
 
 impl Rejection {
@@ -122,7 +122,7 @@ impl Rejection {
     /// A failure inside the host: the peer is told only that; `cause` is kept for the log.
     pub fn internal(cause: impl Into<String>) -> Self {
         Rejection {
-            cause: Some(cause.into()),
+            cause: Some(cause.into().into_boxed_str()),
             ..Self::new(
                 ErrorCode::ServiceUnavailable,
                 "internal error; see the server log",
