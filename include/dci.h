@@ -66,6 +66,9 @@ typedef uint32_t dci_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An admitted request, to answer. Free with `dci_admission_free` (after its answer).
+typedef struct dci_admission dci_admission;
+
 // A client for one external DCI registry. Free with `dci_client_free`.
 typedef struct dci_client dci_client;
 
@@ -86,6 +89,10 @@ typedef struct dci_listener dci_listener;
 // Free with `dci_predicate_list_free`.
 typedef struct dci_predicate_list dci_predicate_list;
 
+// A registry host's admission and answers. Free with `dci_registry_free`. Every function
+// may be called from several threads at once.
+typedef struct dci_registry dci_registry;
+
 // Who signs and how: a copy of the key, the kid parts (`{sender_id}|{key_id}|{alg}`), the
 // profile (default `spdci`), the digest (default `sha256`) and the validity (default 300 s).
 // Free with `dci_signer_free`.
@@ -96,6 +103,12 @@ typedef struct dci_signing_key dci_signing_key;
 
 // A public key (Ed25519 or RSA). Free with `dci_verifying_key_free`.
 typedef struct dci_verifying_key dci_verifying_key;
+
+// The host's lookup of senders it keeps itself: returns 0 and writes the sender's JSON (the
+// shape of `dci_registry_add_sender`) to `*out_json`, allocated with `malloc` (libdci frees
+// it with `free`); returns 1 when `sender_id` is not registered; any other value is a
+// failure of the lookup (the request is refused with 500 `err.service.unavailable`).
+typedef int (*dci_sender_lookup)(void *ctx, const char *sender_id, char **out_json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -496,6 +509,130 @@ dci_result dci_predicate_list_to_json(const dci_predicate_list *list, char **out
 
 // Frees a predicate list. NULL is ignored.
 void dci_predicate_list_free(dci_predicate_list *list);
+
+extern void free(void *p);
+
+// A new registry in `*out`, answering as `server_id` and signing with a copy of `key` (the
+// caller still owns and frees `key`).
+//
+// `config_json`: `server_id` and `key_id` (the kid of its signatures is
+// `{server_id}|{key_id}|{alg}`) are required; optional `profile` (`"spdci"`, default,
+// `"jws-detached"`, `"jws-compact"`), `clock_skew_secs` (300), `max_search_items` (100),
+// `max_page_size` (1000), `default_registry` (the registry of bare `/registry/...` paths:
+// `"crvs"`, default, `"social"`, `"ibr"`, `"dr"`, `"fr"`), `allow_private_callbacks`
+// (false), `strict` (false: list the spec deviations of accepted requests), `senders` (a
+// list of senders, as `dci_registry_add_sender` takes them) and `decryption_keys`
+// (`[{"kid", "pem"}]`: PKCS#8 keys that open encrypted requests). An unknown or malformed
+// field fails with `DCI_RESULT_CONFIG` naming it.
+dci_result dci_registry_new(const char *config_json,
+                            const dci_signing_key *key,
+                            dci_registry **out,
+                            dci_error **err);
+
+// Adds (or replaces) a sender, given as JSON: `sender_id` (required), `name`, `jwks`
+// (`{"keys":[...]}`, each key's `kid` the key id of its signatures' kid
+// `{sender_id}|{key_id}|{alg}`; a `use: "enc"` key is what answers are encrypted to),
+// `allowed_ops` (`["search", "txn-status", ...]` or `["*"]`, the default), `registries`
+// (`["crvs", ...]` or `["*"]`), `fields` (the record fields it may receive, or `["*"]`),
+// `consent_required`, `signature_policy` (`"required"`, default, or `"optional"`),
+// `active` (true), `callback_uri`. An unknown field fails with `DCI_RESULT_CONFIG`.
+dci_result dci_registry_add_sender(const dci_registry *reg,
+                                   const char *sender_json,
+                                   dci_error **err);
+
+// Removes a sender added with `dci_registry_add_sender` or in the config; writes to
+// `*removed` whether it was there.
+dci_result dci_registry_remove_sender(const dci_registry *reg,
+                                      const char *sender_id,
+                                      bool *removed,
+                                      dci_error **err);
+
+// Sets the host's sender lookup (see `dci_sender_lookup`), asked for every sender not added
+// with `dci_registry_add_sender`; NULL `lookup` removes it. `ctx` is passed back as given.
+dci_result dci_registry_set_lookup(const dci_registry *reg,
+                                   dci_sender_lookup lookup,
+                                   void *ctx,
+                                   dci_error **err);
+
+// Admits a request of `body_len` bytes received on `path` (`/registry/sync/search`,
+// `/dr/registry/sync/disabled`, `/registry/on-search`, ...; a query string is ignored).
+//
+// Writes to `*out_json` (free with `dci_string_free`) either the admitted request
+// `{"ok":true, "operation", "action", "mode" ("sync", "async" or "receive"), "registry",
+// "sender_id", "message_id", "correlation_id", "transaction_id", "sender_uri", "signed",
+// "deviations", "message"}` (`message`: the typed request message), or a refusal
+// `{"ok":false, "status", "body"}`: the HTTP status and the exact (signed) spec rejection
+// body to answer with (404 `err.request.not_found` for an unknown path, 403
+// `err.sender_id.invalid` for an unknown sender, 401 for a bad signature, 409 for a
+// replayed message id, 400 for a spec violation, ...). A refusal is not an error: the call
+// returns `DCI_RESULT_OK`.
+//
+// When admitted and `out_admission` is not NULL, a new `dci_admission` is written there
+// (NULL on a refusal): pass it to the answer functions, and free it with
+// `dci_admission_free`.
+dci_result dci_registry_admit(const dci_registry *reg,
+                              const char *path,
+                              const uint8_t *body,
+                              size_t body_len,
+                              char **out_json,
+                              dci_admission **out_admission,
+                              dci_error **err);
+
+// Frees an admission. NULL is ignored.
+void dci_admission_free(dci_admission *admission);
+
+// Writes to `*out` the reply to an admitted async request or received callback now:
+// `{"ok":true,"status":200,"body":<the spec's Ack, ack_status ACK, with the correlation id>}`.
+dci_result dci_registry_ack(const dci_registry *reg,
+                            const dci_admission *admission,
+                            char **out,
+                            dci_error **err);
+
+// Writes to `*out` the signed answer to the admitted request: `message_json` is the
+// operation's response message (a `SearchResponse` for a search, from
+// `dci_registry_on_search`; a `TxnStatusResponse`, `SubscribeResponse`, ...), put in an
+// envelope whose callback header counts its items, encrypted to the sender's key when it
+// registered one, and signed with the server key. `*out` is `{"ok":true,"status":200,
+// "body":<envelope>}`, or `{"ok":false,"status","body"}` when it cannot be made (an
+// unreadable encryption key: the rejection to send instead). A message that does not fit
+// the operation fails with `DCI_RESULT_JSON` naming the field.
+dci_result dci_registry_answer(const dci_registry *reg,
+                               const dci_admission *admission,
+                               const char *message_json,
+                               char **out,
+                               dci_error **err);
+
+// Writes to `*out` the `SearchResponse` message of an admitted search (`/registry/search`,
+// `/registry/sync/search` and the IBR/DR search endpoints), from what the host found for
+// each item: `results_json` is a list whose element i answers `search_request[i]`, each
+// `{"records":[...]}` (every matching record, in order: the kit pages them by the item's
+// pagination and keeps only the sender's agreed fields) or `{"error":{"code":
+// "rjct.search_criteria.invalid", "message": "..."}}`. A missing result is a rejected
+// item. Answer with the message: `dci_registry_answer` (sync) or `dci_registry_callback`
+// (async). Fails with `DCI_RESULT_CONFIG` when the admission is not a search.
+dci_result dci_registry_on_search(const dci_registry *reg,
+                                  const dci_admission *admission,
+                                  const char *results_json,
+                                  char **out,
+                                  dci_error **err);
+
+// The async answer to an admitted request (`/registry/search`, `/registry/subscribe`,
+// `/registry/unsubscribe`, `/registry/txn/status`): the signed envelope of `message_json`
+// (as `dci_registry_answer`) to POST to `*out_url`, the request's `sender_uri` (else the
+// sender's registered callback URI) with the operation's callback path, checked by the
+// outbound policy. Writes the URL and the body (free both with `dci_string_free`); `*out_url`
+// is NULL when the request gave no address and the sender registered none (the answer then
+// waits for a txn/status request). A refused address fails with `DCI_RESULT_PROTOCOL`, code
+// `err.sender_uri.invalid`.
+dci_result dci_registry_callback(const dci_registry *reg,
+                                 const dci_admission *admission,
+                                 const char *message_json,
+                                 char **out_url,
+                                 char **out_body,
+                                 dci_error **err);
+
+// Frees a registry. NULL is ignored. No call may be running on it.
+void dci_registry_free(dci_registry *reg);
 
 // CRVS: looks the person up by identifier and writes the first birth record found to `*out`
 // as JSON (`{"identifier_type", "identifier_value", "person_name", "given_name",

@@ -50,5 +50,6 @@ void test_signature_vectors(void);
 void test_queries(void);
 void test_envelopes(void);
 void test_client(void);
+void test_registry(void);
 
 #endif

@@ -149,6 +149,7 @@ int main(int argc, char **argv) {
     RUN(test_queries);
     RUN(test_envelopes);
     RUN(test_client);
+    RUN(test_registry);
 
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;

@@ -26,6 +26,7 @@ pub mod error;
 pub mod json;
 pub mod keys;
 pub mod query;
+pub mod registry;
 pub mod services;
 pub mod signature;
 pub mod string;
