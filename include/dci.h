@@ -315,6 +315,26 @@ dci_result dci_validate(const char *kind, const char *envelope_json, dci_error *
 // locale, ...) with `DCI_RESULT_VALIDATION`.
 dci_result dci_search_request_new(const char *options_json, char **out, dci_error **err);
 
+// Builds one `search_request` item (`{"reference_id", "timestamp", "search_criteria"}`) from
+// options given as JSON text and writes it to `*out`: for requests whose items carry
+// different criteria (put the items in `message.search_request` of an envelope). Options:
+// `query_type` and `query` (as the `dci_query_*` builders return them) are required;
+// optionally `reference_id` (generated when absent), `reg_type`, `reg_record_type`,
+// `response_entity`, `locale`, `pagination`, `sort`, `consent`, `authorize` (as for
+// `dci_search_request_new`). An unknown option fails with `DCI_RESULT_JSON`; an item that
+// would break the spec with `DCI_RESULT_VALIDATION`.
+dci_result dci_search_item_new(const char *options_json, char **out, dci_error **err);
+
+// Builds an unsigned txn-status request envelope (action `txn-status`) from options given as
+// JSON text and writes it to `*out` (sign it with `dci_signer_sign`). Options: `sender_id`,
+// `txn_type` (`"search"`, `"subscribe"`, `"unsubscribe"`), `attribute_type`
+// (`"transaction_id"`, `"reference_id_list"`, `"correlation_id"`,
+// `"subscription_code_list"`) and `attribute_value` are required; optionally `receiver_id`,
+// `sender_uri`, `message_id`, `message_ts`, `transaction_id`, `reference_id` (generated when
+// absent), `locale`. An unknown option fails with `DCI_RESULT_JSON`; a request that breaks
+// the spec (an unknown `txn_type`, ...) with `DCI_RESULT_VALIDATION`.
+dci_result dci_txn_status_request_new(const char *options_json, char **out, dci_error **err);
+
 // The result code of the call that made this error (never `DCI_RESULT_OK`), or
 // `DCI_RESULT_NULL_ARGUMENT` when `e` is NULL.
 dci_result dci_error_kind(const dci_error *e);

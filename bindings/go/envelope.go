@@ -62,3 +62,61 @@ func NewSearchRequest(opts SearchOptions) ([]byte, error) {
 		return C.dci_search_request_new(co, o, e)
 	})
 }
+
+// SearchItemOptions describe one search_request item, for requests whose items carry
+// different criteria. Query is required; ReferenceID is generated when empty.
+type SearchItemOptions struct {
+	Query
+	ReferenceID    string      `json:"reference_id,omitempty"`
+	RegType        string      `json:"reg_type,omitempty"`
+	RegRecordType  string      `json:"reg_record_type,omitempty"`
+	ResponseEntity string      `json:"response_entity,omitempty"`
+	Locale         string      `json:"locale,omitempty"`
+	Pagination     *Pagination `json:"pagination,omitempty"`
+	Sort           []Sort      `json:"sort,omitempty"`
+	Consent        any         `json:"consent,omitempty"`
+	Authorize      any         `json:"authorize,omitempty"`
+}
+
+// NewSearchItem builds one search_request item ({"reference_id", "timestamp",
+// "search_criteria"} JSON). An item that would break the spec is an ErrValidation.
+func NewSearchItem(opts SearchItemOptions) ([]byte, error) {
+	co, err := marshalArg("options", opts)
+	if err != nil {
+		return nil, err
+	}
+	defer freeC(co)
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_search_item_new(co, o, e)
+	})
+}
+
+// TxnStatusOptions describe a txn-status request. SenderID, TxnType ("search", "subscribe",
+// "unsubscribe"), AttributeType ("transaction_id", "reference_id_list", "correlation_id",
+// "subscription_code_list") and AttributeValue are required; ids left empty are generated.
+type TxnStatusOptions struct {
+	SenderID       string `json:"sender_id"`
+	TxnType        string `json:"txn_type"`
+	AttributeType  string `json:"attribute_type"`
+	AttributeValue any    `json:"attribute_value"`
+	ReceiverID     string `json:"receiver_id,omitempty"`
+	SenderURI      string `json:"sender_uri,omitempty"`
+	MessageID      string `json:"message_id,omitempty"`
+	MessageTS      string `json:"message_ts,omitempty"`
+	TransactionID  string `json:"transaction_id,omitempty"`
+	ReferenceID    string `json:"reference_id,omitempty"`
+	Locale         string `json:"locale,omitempty"`
+}
+
+// NewTxnStatusRequest builds an unsigned txn-status request envelope ({"header", "message"}
+// JSON); sign it with Signer.Sign. A request that breaks the spec is an ErrValidation.
+func NewTxnStatusRequest(opts TxnStatusOptions) ([]byte, error) {
+	co, err := marshalArg("options", opts)
+	if err != nil {
+		return nil, err
+	}
+	defer freeC(co)
+	return callOut(func(o **C.char, e **C.dci_error) C.dci_result {
+		return C.dci_txn_status_request_new(co, o, e)
+	})
+}

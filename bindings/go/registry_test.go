@@ -327,3 +327,42 @@ func TestRegistryReceivesCallback(t *testing.T) {
 	ack := must(side.Ack(got))
 	wantAt(t, ack.Body, "message.ack_status", "ACK")
 }
+
+// A txn-status request built with NewTxnStatusRequest, admitted and answered with a
+// TxnStatusResponse; an item built with NewSearchItem.
+func TestRegistryTxnStatusAndBuilders(t *testing.T) {
+	k := newRegKit(t)
+	env := must(dci.NewTxnStatusRequest(dci.TxnStatusOptions{
+		SenderID: regSender, ReceiverID: regServer, TransactionID: "txn-st",
+		TxnType: "search", AttributeType: "transaction_id", AttributeValue: "txn-go-1",
+	}))
+	wantAt(t, env, "header.action", "txn-status")
+	wantAt(t, env, "message.txnstatus_request.attribute_value", "txn-go-1")
+	a, ref := k.admit(t, "/registry/sync/txn/status", must(k.signer.Sign(env, time.Time{})))
+	if ref != nil {
+		t.Fatalf("refused: %s", ref.Body)
+	}
+	if a.Operation != "txn-status" || a.Mode != "sync" || a.TransactionID != "txn-st" {
+		t.Errorf("admission %+v", a)
+	}
+	wantAt(t, a.Message, "txnstatus_request.txn_type", "search")
+	reply := must(k.reg.Answer(a, map[string]any{
+		"transaction_id": a.TransactionID, "correlation_id": a.CorrelationID,
+		"txnstatus_response": map[string]any{"txn_type": "search", "txn_status": map[string]any{
+			"transaction_id": "txn-go-1", "correlation_id": "c-1", "search_response": []any{}}},
+	}))
+	wantAt(t, reply.Body, "header.action", "txn-on-status")
+	wantAt(t, reply.Body, "message.txnstatus_response.txn_status.transaction_id", "txn-go-1")
+	k.checkSigned(t, reply.Body)
+
+	_, err := dci.NewTxnStatusRequest(dci.TxnStatusOptions{SenderID: "s", TxnType: "serch", AttributeType: "transaction_id", AttributeValue: "t"})
+	wantKind(t, err, dci.KindValidation, "err.request.bad")
+
+	q := must(dci.IDTypeValue("UIN", "1"))
+	item := must(dci.NewSearchItem(dci.SearchItemOptions{Query: q, ReferenceID: "ref-9", Pagination: &dci.Pagination{PageSize: 5, PageNumber: 2}}))
+	wantAt(t, item, "reference_id", "ref-9")
+	wantAt(t, item, "search_criteria.query.value", "1")
+	wantAt(t, item, "search_criteria.pagination.page_number", 2.0)
+	_, err = dci.NewSearchItem(dci.SearchItemOptions{Query: q, Pagination: &dci.Pagination{PageSize: 0, PageNumber: 1}})
+	wantKind(t, err, dci.KindValidation, "err.request.bad")
+}

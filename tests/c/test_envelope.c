@@ -130,7 +130,57 @@ static void test_validation_errors(void) {
                "argument kind is not valid UTF-8 (bad byte at offset 2)");
 }
 
+static void test_search_item_and_txn_status(void) {
+    dci_error *err = NULL;
+    char *item = NULL, *env = NULL;
+    if (CHECK_OK(dci_search_item_new(
+            "{\"query_type\":\"idtype-value\",\"query\":{\"type\":\"UIN\",\"value\":\"1\"},"
+            "\"reference_id\":\"ref-9\",\"reg_record_type\":\"Person\","
+            "\"pagination\":{\"page_size\":5,\"page_number\":2}}",
+            &item, &err))) {
+        CHECK_JSON_STR(item, "/reference_id", "ref-9");
+        CHECK_JSON_STR(item, "/search_criteria/query/value", "1");
+        CHECK_JSON_STR(item, "/search_criteria/reg_record_type", "Person");
+        char *n = NULL;
+        if (CHECK_OK(dci_json_get(item, "/search_criteria/pagination/page_number", &n, &err)))
+            CHECK_STR(n, "2");
+        dci_string_free(n);
+        dci_string_free(item);
+    }
+    CHECK_FAIL(dci_search_item_new("{\"query_type\":\"idtype-value\",\"query\":{},\"qurey\":1}",
+                                   &item, &err),
+               DCI_RESULT_JSON, "err.request.bad", "unknown field `qurey`");
+    CHECK_FAIL(dci_search_item_new("{\"query_type\":\"idtype-value\",\"query\":{\"type\":\"UIN\","
+                                   "\"value\":\"1\"},\"pagination\":{\"page_size\":0,"
+                                   "\"page_number\":1}}",
+                                   &item, &err),
+               DCI_RESULT_VALIDATION, "err.request.bad", "page_size");
+
+    if (CHECK_OK(dci_txn_status_request_new(
+            "{\"sender_id\":\"spmis.example.org\",\"receiver_id\":\"crvs.example.org\","
+            "\"transaction_id\":\"txn-7\",\"txn_type\":\"search\","
+            "\"attribute_type\":\"transaction_id\",\"attribute_value\":\"txn-1\"}",
+            &env, &err))) {
+        CHECK_JSON_STR(env, "/header/action", "txn-status");
+        CHECK_JSON_STR(env, "/header/sender_id", "spmis.example.org");
+        CHECK_JSON_STR(env, "/message/transaction_id", "txn-7");
+        CHECK_JSON_STR(env, "/message/txnstatus_request/txn_type", "search");
+        CHECK_JSON_STR(env, "/message/txnstatus_request/attribute_type", "transaction_id");
+        CHECK_JSON_STR(env, "/message/txnstatus_request/attribute_value", "txn-1");
+        CHECK_OK(dci_validate("txn-status", env, &err));
+        dci_string_free(env);
+    }
+    CHECK_FAIL(dci_txn_status_request_new("{\"sender_id\":\"s\",\"txn_type\":\"serch\","
+                                          "\"attribute_type\":\"transaction_id\","
+                                          "\"attribute_value\":\"t\"}",
+                                          &env, &err),
+               DCI_RESULT_VALIDATION, "err.request.bad", "txn_type");
+    CHECK_FAIL(dci_txn_status_request_new("{\"sender_id\":\"s\"}", &env, &err), DCI_RESULT_JSON,
+               "err.request.bad", "missing field `txn_type`");
+}
+
 void test_envelopes(void) {
     test_search_request();
     test_validation_errors();
+    test_search_item_and_txn_status();
 }
