@@ -110,6 +110,16 @@ typedef struct dci_verifying_key dci_verifying_key;
 // failure of the lookup (the request is refused with 500 `err.service.unavailable`).
 typedef int (*dci_sender_lookup)(void *ctx, const char *sender_id, char **out_json);
 
+// The host's replay store: records that `sender_id` sent `message_id` at `now_ms` (unix
+// milliseconds) and returns 1 when it had not sent it within the last `window_ms`, 0 when it
+// had (the request is refused with 409 `rjct.message_id.duplicate`); any other value is a
+// failure of the store (500 `err.service.unavailable`).
+typedef int (*dci_replay_check)(void *ctx,
+                                const char *sender_id,
+                                const char *message_id,
+                                int64_t now_ms,
+                                int64_t window_ms);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -571,6 +581,14 @@ dci_result dci_registry_remove_sender(const dci_registry *reg,
 // with `dci_registry_add_sender`; NULL `lookup` removes it. `ctx` is passed back as given.
 dci_result dci_registry_set_lookup(const dci_registry *reg,
                                    dci_sender_lookup lookup,
+                                   void *ctx,
+                                   dci_error **err);
+
+// Sets the host's replay store (see `dci_replay_check`) in place of the in-memory one (which
+// forgets on restart and is not shared between processes); NULL `check` goes back to memory.
+// `ctx` is passed back as given.
+dci_result dci_registry_set_replay(const dci_registry *reg,
+                                   dci_replay_check check,
                                    void *ctx,
                                    dci_error **err);
 

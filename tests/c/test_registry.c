@@ -403,6 +403,60 @@ static void test_senders(struct kit *k) {
     dci_string_free(body);
 }
 
+/* The host's replay store: remembers one message id, and can be made to fail. */
+struct replay_store {
+    char seen[128];
+    int calls, fail;
+    long long window_ms;
+};
+static int replay_check(void *ctx, const char *sender_id, const char *message_id, int64_t now_ms,
+                        int64_t window_ms) {
+    struct replay_store *st = ctx;
+    st->calls++;
+    st->window_ms = (long long)window_ms;
+    if (st->fail || now_ms <= 0 || strcmp(sender_id, SENDER) != 0) return 5;
+    if (strcmp(st->seen, message_id) == 0) return 0;
+    snprintf(st->seen, sizeof st->seen, "%s", message_id);
+    return 1;
+}
+
+static void test_replay_store(const struct kit *k) {
+    dci_error *err = NULL;
+    dci_admission *adm = NULL;
+    struct replay_store st = {{0}, 0, 0, 0};
+    CHECK_OK(dci_registry_set_replay(k->reg, replay_check, &st, &err));
+    char *body = signed_search(k->sender, SENDER, NULL, "txn-replay");
+    char *out = admit(k, "/registry/sync/search", body, &adm);
+    CHECK_JSON_RAW(out, "/ok", "true");
+    char *mid = out ? json_str(out, "/message_id") : NULL;
+    CHECK_STR(st.seen, mid);
+    CHECK(st.calls == 1);
+    CHECK(st.window_ms == 240000); /* twice the clock skew of 120 s */
+    dci_string_free(mid);
+    dci_admission_free(adm);
+    adm = NULL;
+    dci_string_free(out);
+    out = admit(k, "/registry/sync/search", body, &adm);
+    CHECK_JSON_RAW(out, "/status", "409");
+    CHECK_JSON_STR(out, "/body/header/status_reason_code", "rjct.message_id.duplicate");
+    dci_string_free(out);
+    dci_string_free(body);
+    st.fail = 1;
+    body = signed_search(k->sender, SENDER, NULL, "txn-replay-2");
+    out = admit(k, "/registry/sync/search", body, &adm);
+    CHECK_JSON_RAW(out, "/status", "500");
+    CHECK_JSON_STR(out, "/body/errors/0/code", "err.service.unavailable");
+    dci_string_free(out);
+    /* Back to memory: the same request is now admitted (memory never saw it). */
+    CHECK_OK(dci_registry_set_replay(k->reg, NULL, NULL, &err));
+    out = admit(k, "/registry/sync/search", body, &adm);
+    CHECK_JSON_RAW(out, "/ok", "true");
+    CHECK(st.calls == 3);
+    dci_admission_free(adm);
+    dci_string_free(out);
+    dci_string_free(body);
+}
+
 void test_registry(void) {
     struct kit k;
     if (setup(&k)) {
@@ -411,6 +465,7 @@ void test_registry(void) {
         test_refusals(&k);
         test_async_search(&k);
         test_senders(&k);
+        test_replay_store(&k);
     }
     teardown(&k);
     dci_registry_free(NULL);

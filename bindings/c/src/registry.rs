@@ -25,7 +25,8 @@ use dci::error::Error;
 use dci::keys::{Jwks, SigningKey};
 use dci::model::ReasonCode;
 use dci::registry::{
-    Admitted, ItemResult, Mode, Op, Refused, Registry, Response, Sender, SenderDirectory,
+    Admitted, ItemResult, MemoryReplay, Mode, Op, Refused, Registry, ReplayGuard, Response, Sender,
+    SenderDirectory,
 };
 use dci::signature::{Profile, Signer};
 
@@ -47,6 +48,7 @@ extern "C" {
 
 /// The host's callback and its context (the host keeps `ctx` alive and callable from any
 /// thread while the registry lives).
+#[derive(Clone, Copy)]
 struct Lookup {
     f: unsafe extern "C" fn(*mut c_void, *const c_char, *mut *mut c_char) -> c_int,
     ctx: usize,
@@ -80,8 +82,9 @@ impl SenderDirectory for Shared {
             return Ok(Some(found.clone()));
         }
         drop(map);
-        let lookup = self.0.lookup.read().map_err(|_| "sender lookup poisoned")?;
-        let Some(l) = lookup.as_ref() else {
+        // Copied out, so the lookup may call back into the registry.
+        let lookup = *self.0.lookup.read().map_err(|_| "sender lookup poisoned")?;
+        let Some(l) = lookup else {
             return Ok(None);
         };
         let id = super::error::c_string(sender_id);
@@ -116,11 +119,77 @@ impl SenderDirectory for Shared {
     }
 }
 
+/// The host's replay store: records that `sender_id` sent `message_id` at `now_ms` (unix
+/// milliseconds) and returns 1 when it had not sent it within the last `window_ms`, 0 when it
+/// had (the request is refused with 409 `rjct.message_id.duplicate`); any other value is a
+/// failure of the store (500 `err.service.unavailable`).
+pub type dci_replay_check = Option<
+    unsafe extern "C" fn(
+        ctx: *mut c_void,
+        sender_id: *const c_char,
+        message_id: *const c_char,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> c_int,
+>;
+
+#[derive(Clone, Copy)]
+struct HostReplay {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, i64, i64) -> c_int,
+    ctx: usize,
+}
+
+/// Replay protection in memory, or the host's store once it set one.
+#[derive(Default)]
+struct Replay {
+    memory: MemoryReplay,
+    host: RwLock<Option<HostReplay>>,
+}
+
+struct SharedReplay(Arc<Replay>);
+
+impl ReplayGuard for SharedReplay {
+    fn first_time(
+        &self,
+        sender: &str,
+        message_id: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<bool, String> {
+        let host = *self.0.host.read().map_err(|_| "replay store poisoned")?;
+        let Some(h) = host else {
+            return self
+                .0
+                .memory
+                .first_time(sender, message_id, now_ms, window_ms);
+        };
+        let (s, m) = (
+            super::error::c_string(sender),
+            super::error::c_string(message_id),
+        );
+        // SAFETY: the host registered `f` and `ctx` for this (dci_registry_set_replay).
+        match unsafe {
+            (h.f)(
+                h.ctx as *mut c_void,
+                s.as_ptr(),
+                m.as_ptr(),
+                now_ms,
+                window_ms,
+            )
+        } {
+            1 => Ok(true),
+            0 => Ok(false),
+            other => Err(format!("the host's replay store failed ({other})")),
+        }
+    }
+}
+
 /// A registry host's admission and answers. Free with `dci_registry_free`. Every function
 /// may be called from several threads at once.
 pub struct dci_registry {
     reg: Registry,
     senders: Arc<Senders>,
+    replay: Arc<Replay>,
 }
 
 /// An admitted request, to answer. Free with `dci_admission_free` (after its answer).
@@ -191,8 +260,10 @@ fn build(config: Config, key: SigningKey) -> FfiResult<dci_registry> {
                 .map_err(|e| config_error(format!("decryption_keys[{i}]"), e.to_string()))
         })
         .collect::<FfiResult<Vec<_>>>()?;
+    let replay = Arc::new(Replay::default());
     let mut reg = Registry::new(signer)
         .with_senders(Box::new(Shared(senders.clone())))
+        .with_replay(Box::new(SharedReplay(replay.clone())))
         .with_decryption_keys(keys);
     if let Some(n) = config.clock_skew_secs {
         if n <= 0 {
@@ -229,7 +300,11 @@ fn build(config: Config, key: SigningKey) -> FfiResult<dci_registry> {
     }
     reg.policy.strict = config.strict;
     reg.egress.allow_private = config.allow_private_callbacks;
-    Ok(dci_registry { reg, senders })
+    Ok(dci_registry {
+        reg,
+        senders,
+        replay,
+    })
 }
 
 /// A new registry in `*out`, answering as `server_id` and signing with a copy of `key` (the
@@ -318,6 +393,31 @@ pub extern "C" fn dci_registry_set_lookup(
             .write()
             .map_err(|_| Error::Internal("sender lookup poisoned".into()))?;
         *l = lookup.map(|f| Lookup {
+            f,
+            ctx: ctx as usize,
+        });
+        Ok(())
+    })
+}
+
+/// Sets the host's replay store (see `dci_replay_check`) in place of the in-memory one (which
+/// forgets on restart and is not shared between processes); NULL `check` goes back to memory.
+/// `ctx` is passed back as given.
+#[no_mangle]
+pub extern "C" fn dci_registry_set_replay(
+    reg: *const dci_registry,
+    check: dci_replay_check,
+    ctx: *mut c_void,
+    err: *mut *mut dci_error,
+) -> dci_result {
+    boundary(err, || {
+        let reg = handle(reg, "reg")?;
+        let mut h = reg
+            .replay
+            .host
+            .write()
+            .map_err(|_| Error::Internal("replay store poisoned".into()))?;
+        *h = check.map(|f| HostReplay {
             f,
             ctx: ctx as usize,
         });
