@@ -3,13 +3,36 @@ package dci
 /*
 #include <stdlib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "dci.h"
+
+// The callbacks libdci calls, into the Go functions of registry_export.go (cgo exports take
+// char *, the C interface passes const char *).
+extern int goSenderLookup(void *ctx, char *sender_id, char **out_json);
+extern int goReplayCheck(void *ctx, char *sender_id, char *message_id, int64_t now_ms,
+                         int64_t window_ms);
+static int dci_go_lookup(void *ctx, const char *sender_id, char **out_json) {
+    return goSenderLookup(ctx, (char *)sender_id, out_json);
+}
+static int dci_go_replay(void *ctx, const char *sender_id, const char *message_id,
+                         int64_t now_ms, int64_t window_ms) {
+    return goReplayCheck(ctx, (char *)sender_id, (char *)message_id, now_ms, window_ms);
+}
+static dci_result dci_go_set_lookup(const dci_registry *reg, void *ctx, dci_error **err) {
+    return dci_registry_set_lookup(reg, ctx ? dci_go_lookup : NULL, ctx, err);
+}
+static dci_result dci_go_set_replay(const dci_registry *reg, void *ctx, dci_error **err) {
+    return dci_registry_set_replay(reg, ctx ? dci_go_replay : NULL, ctx, err);
+}
 */
 import "C"
 
 import (
 	"encoding/json"
 	"runtime"
+	"runtime/cgo"
+	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -22,7 +45,13 @@ import (
 // A host's handler: Admit the body received on the path; on a Refusal answer its Status and
 // Body; else compute the operation's message and answer with Answer (sync), or Ack now and
 // Callback later (async); Close the Admission when done.
-type Registry struct{ p *C.dci_registry }
+type Registry struct {
+	p *C.dci_registry
+	// The C memory holding the handles of the host's callbacks (kept until Close, so that a
+	// call in flight on another goroutine never sees one freed).
+	mu        sync.Mutex
+	callbacks []unsafe.Pointer
+}
 
 // RegistryConfig configures a Registry. ServerID and KeyID are required (the kid of its
 // signatures is {ServerID}|{KeyID}|{alg}); zero values take the defaults: profile spdci,
@@ -97,14 +126,72 @@ func NewRegistry(config any, key *SigningKey) (*Registry, error) {
 	if err := call(func(e **C.dci_error) C.dci_result { return C.dci_registry_new(cconf, key.p, &p, e) }); err != nil {
 		return nil, err
 	}
-	r := &Registry{p}
+	r := &Registry{p: p}
 	runtime.SetFinalizer(r, (*Registry).Close)
 	return r, nil
 }
 
 // Close frees the registry. Calling it again does nothing.
 func (r *Registry) Close() error {
-	return release(r, func() **C.dci_registry { return &r.p }, func(p *C.dci_registry) { C.dci_registry_free(p) })
+	if r == nil {
+		return nil
+	}
+	err := release(r, func() **C.dci_registry { return &r.p }, func(p *C.dci_registry) { C.dci_registry_free(p) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ctx := range r.callbacks {
+		handleAt(ctx).Delete()
+		C.free(ctx)
+	}
+	r.callbacks = nil
+	return err
+}
+
+// SenderLookup finds a sender the host keeps itself: the Sender, nil when senderID is not
+// registered, or an error when the lookup failed (the request is refused with 500).
+type SenderLookup func(senderID string) (*Sender, error)
+
+// ReplayCheck is the host's replay store: it records that senderID sent messageID at now and
+// reports whether that is the first time within window (false: refused with 409
+// rjct.message_id.duplicate; an error: 500).
+type ReplayCheck func(senderID, messageID string, now time.Time, window time.Duration) (bool, error)
+
+// callbackCtx keeps v behind a cgo.Handle in C memory, released by Close.
+func (r *Registry) callbackCtx(v any) unsafe.Pointer {
+	ctx := C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0))))
+	*(*C.uintptr_t)(ctx) = C.uintptr_t(cgo.NewHandle(v))
+	r.mu.Lock()
+	r.callbacks = append(r.callbacks, ctx)
+	r.mu.Unlock()
+	return ctx
+}
+
+// SetLookup asks lookup for every sender not added with AddSender (nil removes it). It may
+// be called from several goroutines at once.
+func (r *Registry) SetLookup(lookup SenderLookup) error {
+	if err := r.open(); err != nil {
+		return err
+	}
+	defer runtime.KeepAlive(r)
+	var ctx unsafe.Pointer
+	if lookup != nil {
+		ctx = r.callbackCtx(lookup)
+	}
+	return call(func(e **C.dci_error) C.dci_result { return C.dci_go_set_lookup(r.p, ctx, e) })
+}
+
+// SetReplay uses check as the replay store in place of the in-memory one (nil goes back to
+// memory). It may be called from several goroutines at once.
+func (r *Registry) SetReplay(check ReplayCheck) error {
+	if err := r.open(); err != nil {
+		return err
+	}
+	defer runtime.KeepAlive(r)
+	var ctx unsafe.Pointer
+	if check != nil {
+		ctx = r.callbackCtx(check)
+	}
+	return call(func(e **C.dci_error) C.dci_result { return C.dci_go_set_replay(r.p, ctx, e) })
 }
 
 func (r *Registry) open() error {

@@ -366,3 +366,73 @@ func TestRegistryTxnStatusAndBuilders(t *testing.T) {
 	_, err = dci.NewSearchItem(dci.SearchItemOptions{Query: q, Pagination: &dci.Pagination{PageSize: 0, PageNumber: 1}})
 	wantKind(t, err, dci.KindValidation, "err.request.bad")
 }
+
+// The host's own sender table and replay store, called back from libdci.
+func TestRegistryHostLookupAndReplay(t *testing.T) {
+	k := newRegKit(t)
+	if _, err := k.reg.RemoveSender(regSender); err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	if err := k.reg.SetLookup(func(id string) (*dci.Sender, error) {
+		asked = append(asked, id)
+		switch id {
+		case regSender:
+			s := k.sender
+			return &s, nil
+		case "broken.example.org":
+			return nil, errors.New("database down")
+		case "panics.example.org":
+			panic("host bug")
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var window time.Duration
+	if err := k.reg.SetReplay(func(sender, mid string, now time.Time, w time.Duration) (bool, error) {
+		window = w
+		if time.Since(now) > time.Minute || sender != regSender {
+			return false, errors.New("bad call")
+		}
+		first := !seen[mid]
+		seen[mid] = true
+		return first, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	body := search(t, k.signer, regSender, "", "t-host")
+	a, _ := k.admit(t, "/registry/sync/search", body)
+	if a == nil || a.SenderID != regSender || !seen[a.MessageID] || window != 240*time.Second {
+		t.Errorf("admission %+v, seen %v, window %v", a, seen, window)
+	}
+	_, ref := k.admit(t, "/registry/sync/search", body)
+	if ref.Status != 409 {
+		t.Errorf("replay status %d", ref.Status)
+	}
+	for id, status := range map[string]int{"nobody.example.org": 403, "broken.example.org": 500, "panics.example.org": 500} {
+		key := must(dci.GenerateSigningKey("ed25519"))
+		signer := must(dci.NewSigner(key, id, "key1"))
+		_, ref := k.admit(t, "/registry/sync/search", search(t, signer, id, "", "t-"+id))
+		if ref.Status != status {
+			t.Errorf("%s: status %d, want %d", id, ref.Status, status)
+		}
+		signer.Close()
+		key.Close()
+	}
+	if len(asked) != 5 {
+		t.Errorf("lookups %v", asked)
+	}
+	// Back to memory for both.
+	if err := k.reg.SetLookup(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.reg.SetReplay(nil); err != nil {
+		t.Fatal(err)
+	}
+	_, ref = k.admit(t, "/registry/sync/search", search(t, k.signer, regSender, "", "t-mem"))
+	if ref == nil || ref.Status != 403 {
+		t.Errorf("without the lookup: %+v", ref)
+	}
+}
