@@ -429,6 +429,7 @@ impl Response {
             Op::Enrolled => Response::Enrolled(parse(message)?),
             Op::EnrollmentUpdates => Response::EnrollmentUpdates(parse(message)?),
             Op::Disabled => Response::Disabled(parse(message)?),
+            Op::Verify => Response::Verify(parse(message)?),
             other => {
                 return Err(crate::Error::Json(format!(
                     "{} has no response message a host builds from JSON",
