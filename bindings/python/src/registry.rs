@@ -522,6 +522,8 @@ pub struct PyRegistry {
     inner: Registry,
     /// The in-memory senders (None when the host gave a lookup callable).
     memory: Option<SharedSenders>,
+    /// The public JWKs of the decryption keys.
+    enc_jwks: Vec<Value>,
 }
 
 impl PyRegistry {
@@ -654,6 +656,7 @@ impl PyRegistry {
         }
         let mut reg = Registry::new(signer);
         let mut memory = None;
+        let mut enc_jwks = Vec::new();
         match senders {
             Some(s) if s.is_callable() => {
                 reg = reg.with_senders(Box::new(PyLookup(s.clone().unbind())));
@@ -697,6 +700,9 @@ impl PyRegistry {
                 .enumerate()
                 .map(|(i, k)| decryption_key(&k, i))
                 .collect::<PyResult<Vec<_>>>()?;
+            for k in &keys {
+                enc_jwks.push(k.public_key().py_err()?.to_jwk());
+            }
             reg = reg.with_decryption_keys(keys);
         }
         reg.policy.clock_skew_secs = clock_skew_secs;
@@ -705,7 +711,11 @@ impl PyRegistry {
         reg.egress.allow_private = allow_private_callbacks;
         reg.default_registry = default_registry.to_string();
         reg.max_page_size = max_page_size;
-        Ok(PyRegistry { inner: reg, memory })
+        Ok(PyRegistry {
+            inner: reg,
+            memory,
+            enc_jwks,
+        })
     }
 
     /// The id this registry answers as (``header.sender_id`` of its answers).
@@ -721,12 +731,19 @@ impl PyRegistry {
         }
     }
 
-    /// ``{"keys": [...]}``: the JWKS to publish (``/.well-known/jwks.json``), the signing key
-    /// under its key id.
+    /// ``{"keys": [...]}``: the JWKS to publish (``/.well-known/jwks.json``), as ``dci serve``
+    /// publishes it: the signing key under its full kid (``{server_id}|{key_id}|{alg}``), then
+    /// the public halves of the decryption keys (``use: enc``).
     fn jwks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = self.inner.signer();
-        let jwk = s.key.verifying_key().to_jwk(Some(&s.key_id));
-        conv::to_py(py, &json!({ "keys": [jwk] }))
+        let mut jwks = Jwks {
+            keys: vec![(Some(s.kid()), s.key.verifying_key())],
+        }
+        .to_json();
+        if let Some(list) = jwks.get_mut("keys").and_then(Value::as_array_mut) {
+            list.extend(self.enc_jwks.iter().cloned());
+        }
+        conv::to_py(py, &jwks)
     }
 
     /// Every path this registry answers, with its operation name (``[(path, operation)]``).
