@@ -459,3 +459,62 @@ def test_example_with_the_cli(example, tmp_path):
     finally:
         catcher.server.shutdown()
         catcher.server.server_close()
+
+
+def test_encrypted_request_is_opened_and_the_answer_sealed(keys, tmp_path):
+    server_key, sender_key = keys
+    # The registry's and the sender's encryption keys, made by `dci enc-keygen`.
+    server_jwk = json.loads(run(["enc-keygen", "--out", str(tmp_path / "server-enc.pem"), "--kid", "server-enc"]))
+    sender_jwk = json.loads(run(["enc-keygen", "--out", str(tmp_path / "sender-enc.pem"), "--kid", "sender-enc"]))
+    (tmp_path / "server-enc.jwk").write_text(json.dumps(server_jwk))
+    sender = sender_dict("s1", sender_key)
+    sender["jwks"]["keys"].append(sender_jwk)
+    reg = kit(server_key, sender_key, senders=[sender],
+              decryption_keys=[("server-enc", (tmp_path / "server-enc.pem").read_text())])
+    assert server_jwk in reg.jwks()["keys"]
+    # The sender encrypts its message to the registry's key, then signs.
+    msg = dci.search_request([dci.Query.idtype_value("UIN", "UIN-7")])
+    plain = dci.envelope("search", msg, sender_id="s1", receiver_id=SERVER_ID)
+    sealed = json.loads(run(["encrypt", "--jwk", str(tmp_path / "server-enc.jwk")], json.dumps(plain).encode()))
+    assert sealed["header"]["is_msg_encrypted"] is True and "search_request" not in json.dumps(sealed["message"])
+    body = signer_of(sender_key).sign_bytes(json.dumps(sealed).encode())
+    adm = reg.admit("/registry/sync/search", body)
+    assert adm.ok, adm.body
+    assert adm.search_items[0]["query"] == {"type": "UIN", "value": "UIN-7"}
+    env = reg.on_search(adm, [[{"@type": "Person", "name": "seven"}]])
+    # The answer is encrypted to the sender's key, signed over the ciphertext.
+    assert env["header"]["is_msg_encrypted"] is True and "seven" not in json.dumps(env["message"])
+    dci.verify(env, reg.verifying_key())
+    opened = json.loads(run(["decrypt", "--key", str(tmp_path / "sender-enc.pem"), "--kid", "sender-enc"],
+                            json.dumps(env).encode()))
+    assert opened["message"]["search_response"][0]["data"]["reg_records"] == [{"@type": "Person", "name": "seven"}]
+    # Without decryption keys the registry refuses encrypted requests.
+    plain_reg = kit(server_key, sender_key, senders=[sender])
+    assert_refusal(plain_reg.admit("/registry/sync/search", body), 400, "err.encryption.invalid")
+
+
+def test_many_threads_with_python_callables(keys):
+    """Admission releases the GIL and takes it back for the callables: no deadlock, no mixup."""
+    import concurrent.futures
+
+    server_key, _ = keys
+    sender_keys = {f"s{i}": dci.SigningKey.generate() for i in range(4)}
+    calls = []
+
+    def lookup(sender_id):
+        calls.append(sender_id)
+        key = sender_keys.get(sender_id)
+        return sender_dict(sender_id, key) if key else None
+
+    reg = dci.Registry(key=server_key, server_id=SERVER_ID, key_id="srv", senders=lookup)
+
+    def one(n):
+        sid = f"s{n % 4}"
+        adm = reg.admit("/registry/sync/search", search_bytes(signer_of(sender_keys[sid], sid), uin=f"U-{n}"))
+        assert adm.ok and adm.sender_id == sid
+        env = reg.on_search(adm, [[{"n": n}]])
+        return env["message"]["search_response"][0]["data"]["reg_records"][0]["n"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(one, range(64))) == list(range(64))
+    assert len(calls) == 64
