@@ -372,17 +372,19 @@ def test_example_async_search_and_txn_status_with_dciclient(example):
     assert item["status_reason_code"] == "rjct.reference_id.invalid"
 
 
-def test_example_refuses_without_a_token_and_for_unserved_operations(example):
+def test_example_refuses_without_a_token_or_with_another_senders_token(example):
     signer = dci.Signer(example.sender_key, "demo-sender", "demo-key-1")
-    body = search_bytes(signer)
-    status, doc = example.post("/registry/sync/search", body)
+    status, doc = example.post("/registry/sync/search", search_bytes(signer))
     assert status == 401 and doc["errors"][0]["code"] == "err.request.unauthorized"
-    env = dci.envelope("subscribe", {"transaction_id": dci.new_id(), "subscribe_request": []},
-                       sender_id="demo-sender", signer=signer)
-    status, doc = example.post("/registry/subscribe", json.dumps(env).encode(), example.token())
-    # The demo sender may not subscribe (allowed_ops): refused by the kit before the host.
+    # A token bound to another sender: the host's check, answered with the kit's body.
+    example.registry.clients["other-client"] = ("other-secret", "other-sender")
+    data = b"grant_type=client_credentials&client_id=other-client&client_secret=other-secret"
+    with urllib.request.urlopen(urllib.request.Request(example.url + "/oauth2/client/token", data=data)) as r:
+        other = json.load(r)["access_token"]
+    status, doc = example.post("/registry/sync/search", search_bytes(signer), other)
     assert status == 403 and doc["errors"][0]["code"] == "err.request.forbidden"
-    assert "may not call subscribe" in doc["errors"][0]["message"]
+    assert doc["header"]["receiver_id"] == "demo-sender"
+    dci.verify(doc, example.registry.kit.verifying_key())
 
 
 def dci_bin():
@@ -518,3 +520,24 @@ def test_many_threads_with_python_callables(keys):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         assert sorted(pool.map(one, range(64))) == list(range(64))
     assert len(calls) == 64
+
+
+def test_example_passes_the_conformance_checks(example, tmp_path):
+    """`dci conformance`, the suite `dci serve` is held to, against the Python registry."""
+    key = tmp_path / "sender.pem"
+    example.sender_key.save(str(key))
+    report = tmp_path / "conformance.json"
+    p = subprocess.run([dci_bin(), "conformance", example.url, "--client-id", example.info["client_id"],
+                        "--client-secret", example.info["client_secret"], "--sender-id", "demo-sender",
+                        "--key", str(key), "--key-id", "demo-key-1", "--receiver-id", SERVER_ID,
+                        "--id-value", "UIN-1001", "--json", str(report), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    results = json.loads(report.read_text())
+    failed = [(c["id"], c["reason"]) for c in results["checks"] if c["status"] == "fail"]
+    assert p.returncode == 0 and failed == [], (failed, p.stderr)
+    # Every check ran but notify (the example's records never change, so nothing to notify).
+    assert [c["id"] for c in results["checks"] if c["status"] == "skip"] == ["notify"]
+    assert results["summary"]["pass"] >= 40
+    ids = {c["id"] for c in results["checks"] if c["status"] == "pass"}
+    assert {"sync.search.idtype", "async.search", "txn.status", "async.txn_status", "async.subscribe",
+            "reject.replay", "reject.bad_signature", "reject.unknown_sender", "reject.sender_uri"} <= ids

@@ -9,6 +9,8 @@ It serves a few demo person records (a CRVS registry) with:
   checked callback URL (the request's `sender_uri`) from a worker thread;
 - `POST /registry/sync/txn/status` and `/registry/txn/status`: the stored answer of an earlier
   search, by transaction or correlation id (from an in-memory log);
+- `POST /registry/subscribe` and `/registry/unsubscribe`: subscriptions kept in memory,
+  answered by callback (the records here never change, so no notify is ever sent);
 - `GET /.well-known/jwks.json`, `GET /healthz`.
 
 Everything a DCI server must get right (the sender registry, signature checks over the bytes
@@ -27,6 +29,7 @@ It prints the client credentials, the demo sender's id and the path of its signi
 
 import argparse
 import base64
+import datetime
 import json
 import secrets
 import threading
@@ -84,6 +87,10 @@ PEOPLE = [
 TOKEN_SECONDS = 3600
 
 
+def now_ts():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class DemoRegistry:
     """The host: a `dci.Registry`, OAuth2 clients, records and a transaction log."""
 
@@ -102,6 +109,7 @@ class DemoRegistry:
         self.records = list(PEOPLE if records is None else records)
         # (sender_id, "transaction_id" | "correlation_id", value) -> the stored answer message
         self.log = {}
+        self.subscriptions = {}  # code -> (sender_id, subscribe_criteria)
         self.callbacks = []  # (url, HTTP status or the error) of each callback sent
         self.lock = threading.Lock()
         self.workers = []
@@ -140,7 +148,8 @@ class DemoRegistry:
         wanted = item["reg_record_type"]
         if wanted and wanted.rsplit(":", 1)[-1].lower() != "person":
             return []
-        return [r for r in self.records if query.matches(r)]
+        found = [r for r in self.records if query.matches(r)]
+        return dci.sort_records(found, item["sort"]) if item["sort"] else found
 
     def remember(self, admission, message):
         with self.lock:
@@ -169,7 +178,7 @@ class DemoRegistry:
             return 200, self.kit.answer(admission, message)
         if op == "sync/txn/status":
             return 200, self.kit.answer(admission, self.txn_status(admission))
-        if op in ("search", "txn/status"):
+        if op in ("search", "txn/status", "subscribe", "unsubscribe"):
             # Refuse a callback address that may not be used before acknowledging.
             where = self.kit.callback_url(admission)
             if isinstance(where, dci.Admission):
@@ -190,10 +199,46 @@ class DemoRegistry:
             found = self.log.get((admission.sender_id, attr, value))
         return self.kit.txn_status_message(admission, found)
 
+    def subscribe(self, admission):
+        items = []
+        for it in admission.message["subscribe_request"]:
+            c = it["subscribe_criteria"]
+            code = "sub-" + secrets.token_hex(8)
+            with self.lock:
+                self.subscriptions[code] = (admission.sender_id, c)
+            info = {"code": code, "status": "subscribe", "timestamp": now_ts(),
+                    "reg_type": c.get("reg_type") or "ns:org:RegistryType:Civil"}
+            info.update({k: c[k] for k in ("reg_event_type", "filter_type", "filter", "notify_record_type") if c.get(k)})
+            items.append({"reference_id": it["reference_id"], "timestamp": now_ts(), "status": "succ",
+                          "subscriptions": [info]})
+        return {"transaction_id": admission.transaction_id, "correlation_id": admission.correlation_id,
+                "subscribe_response": items}
+
+    def unsubscribe(self, admission):
+        done, bad = [], []
+        with self.lock:
+            for code in admission.message["subscription_codes"]:
+                if self.subscriptions.get(code, (None,))[0] == admission.sender_id:
+                    del self.subscriptions[code]
+                    done.append({"code": code, "status": "unsubscribe"})
+                else:
+                    bad.append(code)
+        message = {"transaction_id": admission.transaction_id, "correlation_id": admission.correlation_id,
+                   "timestamp": now_ts(), "status": "rjct" if bad else "succ", "subscription_status": done}
+        if bad:
+            message["status_reason_code"] = "rjct.subscription_code.invalid"
+            message["status_reason_message"] = "unknown subscription codes for this sender: " + ", ".join(bad)
+        return message
+
     def answer_later(self, admission):
-        if admission.operation == "search":
+        op = admission.operation
+        if op == "search":
             message = self.kit.search_message(admission, [self.find(i) for i in admission.search_items])
             self.remember(admission, message)
+        elif op == "subscribe":
+            message = self.subscribe(admission)
+        elif op == "unsubscribe":
+            message = self.unsubscribe(admission)
         else:
             message = self.txn_status(admission)
         out = self.kit.callback(admission, message)
@@ -255,7 +300,7 @@ def demo(allow_private_callbacks=True):
     sender = {
         "sender_id": "demo-sender",
         "jwks": {"keys": [sender_key.verifying_key().to_jwk("demo-key-1")]},
-        "allowed_ops": ["search", "txn-status"],
+        "allowed_ops": ["search", "txn-status", "subscribe", "unsubscribe"],
         "registries": ["crvs"],
         # The data sharing agreement: only these fields of each record reach this sender.
         "fields": ["identifier", "name", "sex", "birth_date"],
