@@ -311,6 +311,7 @@ impl PyAdmission {
             .transpose()
     }
 
+    /// ``header.message_id`` of the request.
     #[getter]
     fn message_id(&self) -> Option<String> {
         self.admitted().map(|a| a.message_id.clone())

@@ -705,7 +705,8 @@ class Admission:
     def sender(self) -> Optional[Dict[str, Any]]:
         """The registered sender as a dict."""
     @property
-    def message_id(self) -> Optional[str]: ...
+    def message_id(self) -> Optional[str]:
+        """``header.message_id`` of the request."""
     @property
     def correlation_id(self) -> Optional[str]:
         """The correlation id this registry gave the request."""
