@@ -210,6 +210,19 @@ impl Signer {
         }
     }
 
+    /// How this signer's profile writes canonical JSON (string escaping, float spelling), for
+    /// a host that writes the canonical `{"header":..,"message":..}` bytes itself and signs
+    /// them with [`Signer::sign_canonical`] (the Python binding, straight from its objects).
+    pub fn canonical_form(&self) -> (Style, FloatStyle) {
+        (self.profile_style(), self.profile_floats())
+    }
+
+    /// The signature over canonical `{"header":..,"message":..}` bytes written in this
+    /// signer's [`Signer::canonical_form`].
+    pub fn sign_canonical(&self, payload: &[u8], now: Option<i64>) -> Result<String> {
+        self.sign_payload(payload, now)
+    }
+
     /// Signs the canonical `{"header":..,"message":..}` bytes in this signer's profile.
     fn sign_payload(&self, payload: &[u8], now: Option<i64>) -> Result<String> {
         match self.profile {

@@ -209,23 +209,38 @@ impl PySigner {
         envelope: &Bound<'py, PyDict>,
         now: Option<i64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let get = |k: &str| -> PyResult<serde_json::Value> {
-            match envelope.get_item(k)? {
-                Some(v) => conv::to_value(&v, k),
-                None => Err(crate::errors::to_pyerr(dci::Error::Validation(vec![
-                    dci::Violation::new(k, "required"),
-                ]))),
-            }
+        let part = |k: &str| -> PyResult<Bound<'py, PyAny>> {
+            envelope.get_item(k)?.ok_or_else(|| {
+                crate::errors::to_pyerr(dci::Error::Validation(vec![dci::Violation::new(
+                    k, "required",
+                )]))
+            })
         };
-        let (mut h, m) = (get("header")?, get("message")?);
+        let (header, message) = (part("header")?, part("message")?);
+        // The canonical `{"header":..,"message":..}` written straight from the dicts (no
+        // intermediate Value), then digested and signed with the GIL released.
+        let (style, floats) = self.inner.canonical_form();
+        let mut payload = Vec::with_capacity(256);
+        payload.extend_from_slice(b"{\"header\":");
         if self.dialect != Dialect::Spdci {
             // Signed as sent: the header in the dialect's normal form replaces the given one.
-            h = self.dialect.adapt_header(h);
+            let h = self
+                .dialect
+                .adapt_header(conv::to_value(&header, "header")?);
             envelope.set_item("header", conv::to_py(py, &h)?)?;
+            dci::canonical::write_value_floats(&mut payload, &h, style, floats);
+        } else {
+            crate::canonical::write_py(&mut payload, &header, style, floats, "header")?;
         }
-        let sig = py
-            .detach(|| self.inner.signature_for(&h, &m, now))
-            .py_err()?;
+        payload.extend_from_slice(b",\"message\":");
+        crate::canonical::write_py(&mut payload, &message, style, floats, "message")?;
+        payload.push(b'}');
+        let sig = if payload.len() >= LARGE {
+            py.detach(|| self.inner.sign_canonical(&payload, now))
+        } else {
+            self.inner.sign_canonical(&payload, now)
+        }
+        .py_err()?;
         envelope.set_item("signature", sig)?;
         Ok(envelope.clone())
     }
