@@ -248,6 +248,10 @@ def test_host_refusals_senders_and_data_sharing(keys):
     body = assert_refusal(reg.reject(adm, "err.request.forbidden", "not yours"), 403, "err.request.forbidden")
     assert body["header"]["receiver_id"] == "s1" and body["message"]["correlation_id"] == adm.correlation_id
     assert reg.reject("search", "err.request.too_many_requests", "slow down", 429).status == 429
+    # A path as received that is no endpoint is the 404 admit gives; an unknown name is a bug.
+    assert reg.reject("/registry/nope", "err.request.unauthorized", "no token").code == "err.request.not_found"
+    with pytest.raises(dci.ValidationError):
+        reg.reject("serch", "err.request.unauthorized", "no token")
     with pytest.raises(dci.ValidationError):
         reg.reject(adm, "err.nope", "x")
     with pytest.raises(dci.ValidationError):
@@ -376,6 +380,8 @@ def test_example_refuses_without_a_token_or_with_another_senders_token(example):
     signer = dci.Signer(example.sender_key, "demo-sender", "demo-key-1")
     status, doc = example.post("/registry/sync/search", search_bytes(signer))
     assert status == 401 and doc["errors"][0]["code"] == "err.request.unauthorized"
+    status, doc = example.post("/registry/nope", b"{}")
+    assert status == 404 and doc["errors"][0]["code"] == "err.request.not_found"
     # A token bound to another sender: the host's check, answered with the kit's body.
     example.registry.clients["other-client"] = ("other-secret", "other-sender")
     data = b"grant_type=client_credentials&client_id=other-client&client_secret=other-secret"

@@ -160,6 +160,15 @@ class DemoRegistry:
 
     def handle(self, path, headers, body):
         """(status, JSON body) for a request to a registry path."""
+        try:
+            return self.serve(path, headers, body)
+        except dci.DCIError as e:
+            # An answer the kit could not make: the refusal it built (status and signed body).
+            if getattr(e, "body", None) is None:
+                raise
+            return e.status, e.body
+
+    def serve(self, path, headers, body):
         token_sender = self.token_sender(headers.get("Authorization"))
         if token_sender is None:
             refused = self.kit.reject(path, "err.request.unauthorized", "a valid bearer token is required")

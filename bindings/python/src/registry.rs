@@ -819,8 +819,8 @@ impl PyRegistry {
     /// it cannot serve): ``code`` an Ack error code (``err.request.unauthorized``,
     /// ``err.request.forbidden``, ...) or a header reason code (``rjct.*``), ``status`` the HTTP
     /// status (default: the code's). ``to`` is the Admission it answers (its sender and
-    /// correlation id go in the header), or an operation name or request path. Returns a
-    /// refused Admission (``status``, ``body``).
+    /// correlation id go in the header), or an operation name or request path (a path that
+    /// is no endpoint gets admit's 404). Returns a refused Admission (``status``, ``body``).
     #[pyo3(signature = (to, code, message, status = None))]
     fn reject(
         &self,
@@ -846,8 +846,19 @@ impl PyRegistry {
             let name: String = to.extract().map_err(|_| {
                 PyTypeError::new_err("reject: to is an Admission, an operation name or a path")
             })?;
+            let route = Op::route(&name, &self.inner.default_registry);
+            if name.starts_with('/') && route.is_none() {
+                // A path that is no endpoint (as received: untrusted) is the 404 admit answers.
+                if let Err(r) = self.inner.admit(&name, b"") {
+                    return Ok(PyAdmission {
+                        op: None,
+                        registry: None,
+                        result: Err(r),
+                    });
+                }
+            }
             let op = op_of(&name, &self.inner.default_registry)?;
-            let registry = Op::route(&name, &self.inner.default_registry).map(|(_, r)| r);
+            let registry = route.map(|(_, r)| r);
             (op, registry, None, String::new())
         };
         Ok(PyAdmission {

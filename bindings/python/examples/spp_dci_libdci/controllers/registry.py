@@ -41,6 +41,17 @@ class DciRegistryController(http.Controller):
         type="http", auth="public", methods=["POST"], csrf=False,
     )
     def registry(self, **_kw):
+        try:
+            return self._serve()
+        except dci.DCIError as e:
+            # An answer the kit could not make (its encryption, a refused callback address):
+            # the refusal it built, signed.
+            if getattr(e, "body", None) is None:
+                raise
+            _logger.error("DCI answer failed: %s (%s)", e, getattr(e, "cause", None) or e.code)
+            return _json(e.body, e.status)
+
+    def _serve(self):
         env = request.env
         hr = request.httprequest
         path = hr.path[len(PREFIX):]
