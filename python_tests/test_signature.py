@@ -69,6 +69,27 @@ def test_dci_signs_reference_verifies(signer):
     assert env["signature"] == spdci_ref.sign(ref_priv, signer.kid, HEADER, MESSAGE, NOW)
 
 
+def test_sign_from_dicts_matches_the_reference_on_awkward_values(signer):
+    # Written straight from the Python objects: integers beyond 64 bits, floats Python spells
+    # with an exponent, non-ASCII keys (sorted by code point), tuples, nested empties.
+    message = dict(MESSAGE)
+    message["extra"] = {
+        "big": 2**80, "neg": -(2**65), "tiny": 1e-07, "huge": 1e21, "half": 0.5, "zero": -0.0,
+        "é": "accent key", "z": (1, [], {}), "a\u2603": None, "t": True,
+    }
+    env = signer.sign({"signature": "", "header": HEADER, "message": message}, now=NOW)
+    ref_priv = ed25519.Ed25519PrivateKey.from_private_bytes(SEED)
+    assert env["signature"] == spdci_ref.sign(ref_priv, signer.kid, HEADER, message, NOW)
+    # The same bytes as received verify, big integers included.
+    assert dci.verify(json.dumps(env).encode(), signer.verifying_key(), now=NOW)["kid"] == signer.kid
+
+
+def test_sign_names_the_path_of_what_is_not_json(signer):
+    bad = {"signature": "", "header": HEADER, "message": {"transaction_id": "t", "items": [1, {"x": {1, 2}}]}}
+    with pytest.raises(TypeError, match=r"^message\.items\[1\]\.x: set is not JSON"):
+        signer.sign(bad, now=NOW)
+
+
 def test_reference_signs_dci_verifies(signer):
     ref_priv = ed25519.Ed25519PrivateKey.from_private_bytes(SEED)
     env = envelope()

@@ -9,7 +9,7 @@
 Run (release build of the package):
     pip install .   # or: maturin develop --release
     cargo build --release -p dci-cli
-    python bindings/python/bench.py
+    python bindings/python/bench.py    # --signatures-only: the first table alone
 
 Every loop runs a fixed number of iterations (or a bounded time) and stops by itself.
 """
@@ -174,6 +174,8 @@ def bench_signatures():
             "sign_py": rate(lambda: py_sign(priv, e_py, NOW), iters),
             "sign_dci": rate(lambda: signer.sign(e_dci, now=NOW), iters),
             "sign_bytes_dci": rate(lambda: signer.sign_bytes(unsigned_body, now=NOW), iters),
+            "canon_py": rate(lambda: py_canonical(e_py["header"], e_py["message"]), iters),
+            "canon_dci": rate(lambda: dci.canonicalize({"header": e_dci["header"], "message": e_dci["message"]}), iters),
             "verify_py": rate(lambda: py_verify(pub, body, NOW), iters),
             "verify_dci": rate(lambda: dci.verify(body, vk, now=NOW), iters),
         }
@@ -266,12 +268,15 @@ def main():
     for r in bench_signatures():
         lab = f"{r['label']} ({r['bytes']:,} bytes)"
         print(f"| {lab} | sign (dict) | {r['sign_py']:,.0f} | {r['sign_dci']:,.0f} | {r['sign_dci'] / r['sign_py']:.1f}x |")
+        print(f"| {lab} | canonicalize (dict) | {r['canon_py']:,.0f} | {r['canon_dci']:,.0f} | {r['canon_dci'] / r['canon_py']:.1f}x |")
         print(f"| {lab} | sign (JSON bytes) | {r['sign_py']:,.0f} | {r['sign_bytes_dci']:,.0f} | {r['sign_bytes_dci'] / r['sign_py']:.1f}x |")
         print(f"| {lab} | verify | {r['verify_py']:,.0f} | {r['verify_dci']:,.0f} | {r['verify_dci'] / r['verify_py']:.1f}x |")
         if "verify_dci_2threads" in r:
             print(f"| {lab} | verify, 2 threads | {r['verify_py_2threads']:,.0f} | {r['verify_dci_2threads']:,.0f} | {r['verify_dci_2threads'] / r['verify_py_2threads']:.1f}x |")
             print(f"| {lab} | sign (JSON bytes), 2 threads | | {r['sign_bytes_dci_2threads']:,.0f} | |")
     sys.stdout.flush()
+    if "--signatures-only" in sys.argv:
+        return
     rt = bench_round_trips()
     print()
     if rt is None:

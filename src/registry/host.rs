@@ -172,24 +172,13 @@ impl Registry {
             total,
             ok,
         );
-        let mut v = serde_json::to_value(env).map_err(|e| {
-            self.refuse(
-                op,
-                Rejection::internal(e.to_string()),
-                Some(&a.sender.sender_id),
-                &a.correlation_id,
-            )
-        })?;
-        seal(&mut v, a.reply_key.as_ref())
-            .map_err(|r| self.refuse(op, r, Some(&a.sender.sender_id), &a.correlation_id))?;
-        self.signer.sign_value(&mut v, None).map_err(|e| {
-            self.refuse(
-                op,
-                Rejection::internal(e.to_string()),
-                Some(&a.sender.sender_id),
-                &a.correlation_id,
-            )
-        })?;
+        let refuse = |r| self.refuse(op, r, Some(&a.sender.sender_id), &a.correlation_id);
+        let internal = |e: &dyn std::fmt::Display| refuse(Rejection::internal(e.to_string()));
+        let mut v = serde_json::to_value(env).map_err(|e| internal(&e))?;
+        seal(&mut v, a.reply_key.as_ref()).map_err(refuse)?;
+        self.signer
+            .sign_value(&mut v, None)
+            .map_err(|e| internal(&e))?;
         Ok(v)
     }
 
