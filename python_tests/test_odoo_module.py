@@ -79,6 +79,25 @@ class RegistryId(models.Model):
     value = fields.Char()
 
 
+class ConfigParameter(models.Model):
+    """Odoo's ir.config_parameter (system parameters), as far as the module reads it."""
+
+    _name = "ir.config_parameter"
+    key = fields.Char()
+    value = fields.Char()
+
+    def get_param(self, key, default=False):
+        found = self.search([("key", "=", key)], limit=1)
+        return found.value if found else default
+
+    def set_param(self, key, value):
+        found = self.search([("key", "=", key)], limit=1)
+        if found:
+            found.write({"value": value})
+        else:
+            self.create({"key": key, "value": value})
+
+
 class Partner(models.Model):
     _name = "res.partner"
     name = fields.Char()
@@ -88,6 +107,7 @@ class Partner(models.Model):
 # The module, as Odoo would load it (its models extend the ones above).
 import spp_dci_libdci  # noqa: E402
 from spp_dci_libdci.controllers.callback import DciCallbackController  # noqa: E402
+from spp_dci_libdci.controllers.registry import DciRegistryController  # noqa: E402
 from spp_dci_libdci.models.data_source import DciDataSource  # noqa: E402
 from spp_dci_libdci.services import CRVSService, DRService, IBRService  # noqa: E402
 
@@ -465,3 +485,148 @@ def test_callback_controller_unknown_source(env, routes):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 404 and e.value.read() == b"unknown data source"
+
+
+# ------------------------------------------------------------------ the module as a DCI registry
+
+
+class OdooServer:
+    """Serves DciRegistryController's routes over HTTP, one request at a time, as Odoo would."""
+
+    def __init__(self, env):
+        self.env = env
+        lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    odoo_http.request.env = server.env
+                    odoo_http.request.httprequest = type("HttpRequest", (), {
+                        "get_data": staticmethod(lambda: body), "headers": self.headers, "path": self.path})()
+                    answer = DciRegistryController().registry()
+                data = answer.data.encode()
+                self.send_response(answer.status)
+                for k, v in answer.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dci_api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def post(self, path, body, token="odoo-token"):
+        req = urllib.request.Request(self.url + path, data=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def served():
+    """An Odoo database serving DCI: our key and parameters, one sender, three registrants."""
+    env = Environment("registry")
+    server_key, sender_key = dci.SigningKey.generate(), dci.SigningKey.generate()
+    env["spp.dci.signing.key"].create({"name": "server", "key_id": "odoo-key-1", "private_key": server_key.to_pem()})
+    params = env["ir.config_parameter"]
+    for k, v in [("server_id", "openspp.example.org"), ("server_key_id", "odoo-key-1"),
+                 ("allow_private_callbacks", "True"), ("bearer_token", "odoo-token")]:
+        params.set_param("spp_dci_libdci." + k, v)
+    env["spp.dci.sender"].create({
+        "name": "Social registry", "sender_id": "social.example.org",
+        "jwks": json.dumps({"keys": [sender_key.verifying_key().to_jwk("sr-key-1")]}),
+        "fields_shared": "identifier,name",
+    })
+    partner(env, "Ada Lovelace", ("UIN", "National ID", "ODOO-1"))
+    partner(env, "Alan Turing", ("UIN", "National ID", "ODOO-2"), ("BRN", "Birth registration", "B-77"))
+    partner(env, "Grace Hopper", ("UIN", "National ID", "ODOO-3"))
+    server = OdooServer(env)
+    # The registry's keys as it publishes them (DciRegistryController.jwks).
+    jwks = {"keys": [server_key.verifying_key().to_jwk("openspp.example.org|odoo-key-1|ed25519")]}
+    source = dci.DataSource(server.url, "social.example.org", code="odoo", registry_type="crvs", auth_type="bearer",
+                            bearer_token="odoo-token", signing_key=sender_key, signing_key_id="sr-key-1",
+                            registry_jwks=jwks)
+    yield env, server, source, server_key, sender_key
+    server.close()
+
+
+def test_registry_controller_sync_search_and_txn_status(served):
+    env, server, source, server_key, _ = served
+    client = dci.DCIClient(source)
+    response = client.search_by_id("BRN", "B-77")
+    [rec] = records(response)
+    assert rec == {"@type": "Person", "name": {"full_name": "Alan Turing"},
+                   "identifier": [{"identifier_type": "UIN", "identifier_value": "ODOO-2"},
+                                  {"identifier_type": "BRN", "identifier_value": "B-77"}]}
+    v = dci.verify(response, server_key.verifying_key())
+    assert v["kid"] == "openspp.example.org|odoo-key-1|ed25519"
+    assert response["header"]["receiver_id"] == "social.example.org"
+    odoo_http.request.env = env
+    assert json.loads(DciRegistryController().jwks().data) == source.to_dict()["registry_key"]["jwks"]
+    # A predicate goes over every registrant (Query.matches).
+    pred = client.search_by_expression(dci.Query.expression({"name.full_name": {"$eq": "Grace Hopper"}}))
+    assert [uin_of(r) for r in records(pred)] == ["ODOO-3"]
+    # The answer is kept for txn status.
+    status = client.txn_status(response["message"]["transaction_id"])
+    dci.verify(status, server_key.verifying_key())
+    txn = status["message"]["txnstatus_response"]["txn_status"]
+    assert [uin_of(r) for r in txn["search_response"][0]["data"]["reg_records"]] == ["ODOO-2"]
+    # Every message id received is in spp.dci.seen.message (the kit's replay callable).
+    seen = env["spp.dci.seen.message"].search([("sender_id", "=", "social.example.org")])
+    assert len(seen) == 3
+
+
+def test_registry_controller_async_search_queues_the_callback(served):
+    env, _server, source, _, _ = served
+    with dci.CallbackListener(port=0) as listener:
+        client = dci.DCIClient(source.replace(our_callback_uri=listener.url))
+        listener.start(client)
+        ack = client.search_by_id("UIN", "ODOO-1", async_mode=True)
+        assert ack["ack_status"] == "ACK"
+        [job] = env["spp.dci.outbox"].search([("state", "=", "pending")])
+        assert job.url == listener.url + "/on-search"
+        # The cron delivers it; the listener verifies it and wakes the waiting caller.
+        assert env["spp.dci.outbox"].send_pending() == 1
+        assert job.state == "sent"
+        result = listener.wait_for(ack["transaction_id"], timeout=30)
+        [item] = result["result"]["items"]
+        assert [uin_of(r) for r in item["records"]] == ["ODOO-1"]
+        assert result["result"]["signature"]["verified"] is True
+
+
+def test_registry_controller_refusals(served):
+    env, server, source, _, sender_key = served
+    signer = dci.Signer(sender_key, "social.example.org", "sr-key-1")
+
+    def search(sender_uri=None):
+        msg = dci.search_request([dci.Query.idtype_value("UIN", "ODOO-1")])
+        env_ = dci.envelope("search", msg, sender_id="social.example.org", sender_uri=sender_uri, signer=signer)
+        return json.dumps(env_).encode()
+
+    status, body = server.post("/registry/sync/search", search(), token="wrong")
+    assert status == 401 and body["errors"][0]["code"] == "err.request.unauthorized"
+    once = search()
+    assert server.post("/registry/sync/search", once)[0] == 200
+    status, body = server.post("/registry/sync/search", once)
+    assert status == 409 and body["header"]["status_reason_code"] == "rjct.message_id.duplicate"
+    # A callback address on a private network, once private callbacks are off: refused now.
+    env["ir.config_parameter"].set_param("spp_dci_libdci.allow_private_callbacks", "False")
+    status, body = server.post("/registry/search", search("http://10.1.2.3/dci"))
+    assert status == 400 and body["errors"][0]["code"] == "err.sender_uri.invalid"
+    assert not env["spp.dci.outbox"].search([])
+    env["spp.dci.sender"].search([]).write({"active": False})
+    status, body = server.post("/registry/sync/search", search())
+    assert status == 403 and body["errors"][0]["code"] == "err.sender_id.invalid"

@@ -7,6 +7,7 @@ shaped like the JSON on the wire. Errors derive from :class:`DCIError`.
 """
 
 from ._dci import (
+    Admission,
     CallbackListener,
     CRVSService,
     DataSource,
@@ -17,6 +18,7 @@ from ._dci import (
     Jwks,
     Predicate,
     Query,
+    Registry,
     Signer,
     SigningKey,
     VerifyingKey,
@@ -87,6 +89,9 @@ __all__ = [
     "DRService",
     "DuplicationResult",
     "BeneficiaryInfo",
+    # serving DCI (the registry kit)
+    "Registry",
+    "Admission",
     # queries
     "Query",
     "Predicate",

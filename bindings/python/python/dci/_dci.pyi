@@ -8,6 +8,7 @@ from typing import Any, Callable, ClassVar, Dict, Iterable, List, Mapping, Optio
 
 __version__: str
 __all__ = [
+    "Admission",
     "CRVSService",
     "CallbackListener",
     "DCIClient",
@@ -18,6 +19,7 @@ __all__ = [
     "Jwks",
     "Predicate",
     "Query",
+    "Registry",
     "Signer",
     "SigningKey",
     "VerifyingKey",
@@ -655,3 +657,137 @@ class DRService:
         """True when the person is a person with disability."""
     def sync_disability_data(self, partner_or_type: Any, identifier_value: Optional[str] = None) -> Dict[str, Any]:
         """What to store locally for the person."""
+
+# ------------------------------------------------------------------------------ registry kit
+
+@final
+class Admission:
+    """The outcome of ``Registry.admit``: admitted (``ok``), or refused with the HTTP
+    ``status`` and the exact spec ``body`` to send."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request was admitted."""
+    @property
+    def status(self) -> Optional[int]:
+        """The HTTP status of a refusal (None when admitted)."""
+    @property
+    def body(self) -> Optional[Dict[str, Any]]:
+        """The body to send with ``status`` (None when admitted)."""
+    @property
+    def retry_after(self) -> Optional[int]:
+        """``Retry-After`` seconds of a refusal, when it has one."""
+    @property
+    def code(self) -> Optional[str]:
+        """The refusal's code (``err.sender_id.invalid``, ``rjct.message_id.duplicate``)."""
+    @property
+    def reason(self) -> Optional[str]:
+        """The refusal's message (what the peer is told)."""
+    @property
+    def cause(self) -> Optional[str]:
+        """What went wrong inside, for the host's log (internal refusals only)."""
+    @property
+    def operation(self) -> Optional[str]:
+        """The path after ``/registry/``: ``sync/search``, ``search``, ``txn/status``, ..."""
+    @property
+    def mode(self) -> Optional[str]:
+        """``"sync"``, ``"async"`` or ``"receive"``."""
+    @property
+    def action(self) -> Optional[str]:
+        """The ``header.action`` the endpoint takes."""
+    @property
+    def registry(self) -> Optional[str]:
+        """The registry type of the path (``crvs``, ``social``, ``ibr``, ``dr``, ``fr``)."""
+    @property
+    def sender_id(self) -> Optional[str]:
+        """``header.sender_id`` (also of a refusal that got that far)."""
+    @property
+    def sender(self) -> Optional[Dict[str, Any]]:
+        """The registered sender as a dict."""
+    @property
+    def message_id(self) -> Optional[str]:
+        """``header.message_id`` of the request."""
+    @property
+    def correlation_id(self) -> Optional[str]:
+        """The correlation id this registry gave the request."""
+    @property
+    def sender_uri(self) -> Optional[str]:
+        """``header.sender_uri`` of the request."""
+    @property
+    def transaction_id(self) -> Optional[str]:
+        """``message.transaction_id``."""
+    @property
+    def message(self) -> Optional[Dict[str, Any]]:
+        """The request's message (decrypted and parsed)."""
+    @property
+    def signed(self) -> Optional[bool]:
+        """Whether the request carried a signature."""
+    @property
+    def deviations(self) -> List[Tuple[str, str]]:
+        """The spec deviations strict mode found, as ``(path, rule)``."""
+    @property
+    def search_items(self) -> List[Dict[str, Any]]:
+        """One dict per search item, with ``parsed`` (a Query or None) and ``parse_error``."""
+    def __bool__(self) -> bool: ...
+
+_SearchResult = Union[List[Dict[str, Any]], Tuple[str, str], Dict[str, Any]]
+
+@final
+class Registry:
+    """A DCI registry's admission and answers (the kit ``dci serve`` runs on)."""
+
+    def __new__(
+        cls,
+        *,
+        key: Optional[Union[SigningKey, bytes, str]] = None,
+        server_id: Optional[str] = None,
+        key_id: Optional[str] = None,
+        algorithm: Optional[str] = None,
+        profile: str = "spdci",
+        digest: str = "sha256",
+        validity_secs: int = 300,
+        signer: Optional[Signer] = None,
+        senders: Optional[Union[List[Dict[str, Any]], Callable[[str], Optional[Dict[str, Any]]]]] = None,
+        replay: Optional[Callable[[str, str, int, int], bool]] = None,
+        clock_skew_secs: int = 300,
+        max_search_items: int = 100,
+        max_page_size: int = 1000,
+        default_registry: str = "crvs",
+        allow_private_callbacks: bool = False,
+        decryption_keys: Optional[List[Union[Tuple[str, str], Dict[str, str], str]]] = None,
+        strict: bool = False,
+        **unknown: Any,
+    ) -> Registry: ...
+    @property
+    def server_id(self) -> str:
+        """The id this registry answers as."""
+    def verifying_key(self) -> VerifyingKey:
+        """The public key that verifies this registry's answers."""
+    def jwks(self) -> Dict[str, Any]:
+        """The JWKS to publish at ``/.well-known/jwks.json``."""
+    def routes(self) -> List[Tuple[str, str]]:
+        """Every path this registry answers, with its operation name."""
+    def admit(self, path: str, body: Union[bytes, bytearray, str], headers: Optional[Any] = None) -> Admission:
+        """Admits a request received on ``path``; never raises for a bad request."""
+    def reject(self, to: Union[Admission, str], code: str, message: str, status: Optional[int] = None) -> Admission:
+        """A refusal the host decides (a refused Admission)."""
+    def ack(self, admission: Admission) -> Dict[str, Any]:
+        """The spec's Ack of an admitted async request."""
+    def answer(self, admission: Admission, message: Union[Dict[str, Any], List[_SearchResult]]) -> Dict[str, Any]:
+        """The signed answer envelope of the admitted request."""
+    def search_message(self, admission: Admission, results: List[_SearchResult]) -> Dict[str, Any]:
+        """The unsigned SearchResponse message of an admitted search."""
+    def on_search(self, admission: Admission, results: List[_SearchResult]) -> Dict[str, Any]:
+        """The signed on-search envelope of an admitted search."""
+    def txn_status_message(self, admission: Admission, found: Optional[Dict[str, Any]], reason: Optional[str] = None) -> Dict[str, Any]:
+        """The TxnStatusResponse message of an admitted txn status request."""
+    def callback(self, admission: Admission, message_or_results: Union[Dict[str, Any], List[_SearchResult]]) -> Optional[Tuple[str, Dict[str, Any]]]:
+        """``(url, envelope)`` of the async answer, or None without an address."""
+    def callback_url(self, admission: Admission) -> Union[str, None, Admission]:
+        """Where the async answer goes, or the refusal of its address."""
+    def add_sender(self, sender: Dict[str, Any]) -> None:
+        """Adds or replaces an in-memory sender."""
+    def remove_sender(self, sender_id: str) -> bool:
+        """Removes an in-memory sender; whether it was there."""
+    def sender_ids(self) -> List[str]:
+        """The ids of the in-memory senders."""

@@ -1,1 +1,1 @@
-from . import data_source
+from . import data_source, registry_server
