@@ -230,6 +230,28 @@ def test_private_callback_urls_are_refused_unless_allowed(keys):
     assert reg.callback_url(adm) == "http://10.0.0.6/dci/on-search"
 
 
+def test_callback_destinations_are_resolved_and_checked(keys):
+    server_key, sender_key = keys
+    strict = kit(server_key, sender_key)
+    # A name is resolved now, and every address it resolves to is checked (localhost
+    # resolves to loopback addresses only).
+    import socket
+    name = "localhost"
+    addrs = {a[4][0] for a in socket.getaddrinfo(name, 80)}
+    assert addrs, name
+    with pytest.raises(dci.DCIError, match="resolves only to refused addresses") as e:
+        strict.check_destination(f"http://{name}:80/cb")
+    assert e.value.code == "err.sender_uri.invalid"
+    with pytest.raises(dci.DCIError, match="loopback"):
+        strict.check_destination("http://127.0.0.1:9/cb")
+    with pytest.raises(dci.DCIError, match="does not resolve"):
+        strict.check_destination("http://no-such-host.invalid/cb")
+    # Allowed for local testing: the addresses to connect to.
+    open_ = kit(server_key, sender_key, allow_private_callbacks=True)
+    assert open_.check_destination("http://127.0.0.1:9/cb") == ["127.0.0.1:9"]
+    assert set(a.rsplit(":", 1)[0].strip("[]") for a in open_.check_destination(f"http://{name}:80/cb")) == addrs
+
+
 def test_host_refusals_senders_and_data_sharing(keys):
     server_key, sender_key = keys
     reg = kit(server_key, sender_key, senders=[])

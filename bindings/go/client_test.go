@@ -21,7 +21,7 @@ import (
 )
 
 // serverBinary finds the reference server: $DCI_SERVER_BIN (set by scripts/test-go), or
-// `cargo build -p dci-cli` in the repository. It skips the test only when it cannot be built.
+// `cargo build -p dci-cli` in the repository. The test fails when it cannot be built.
 func serverBinary(t *testing.T) string {
 	if bin := os.Getenv("DCI_SERVER_BIN"); bin != "" {
 		if _, err := os.Stat(bin); err != nil {
@@ -36,7 +36,7 @@ func serverBinary(t *testing.T) string {
 	build := exec.Command("cargo", "build", "-p", "dci-cli", "--bin", "dci", "--message-format=short")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("the reference server could not be built (cargo build -p dci-cli): %v\n%s", err, out)
+		t.Fatalf("the reference server could not be built (cargo build -p dci-cli): %v\n%s", err, out)
 	}
 	meta, err := exec.Command("cargo", "metadata", "--format-version", "1", "--no-deps",
 		"--manifest-path", filepath.Join(root, "Cargo.toml")).Output()
@@ -52,12 +52,11 @@ func serverBinary(t *testing.T) string {
 	return filepath.Join(m.TargetDirectory, "debug", "dci")
 }
 
-// demoBinary is serverBinary, skipping when that dci has no `serve` command (a build of the
-// CLI without the reference server).
+// demoBinary is serverBinary, failing when that dci has no `serve` command.
 func demoBinary(t *testing.T) string {
 	bin := serverBinary(t)
 	if out, err := exec.Command(bin, "serve", "--help").CombinedOutput(); err != nil {
-		t.Skipf("%s has no serve command (the reference server is not part of this build): %v\n%s", bin, err, out)
+		t.Fatalf("%s has no serve command (the reference server is not part of this build): %v\n%s", bin, err, out)
 	}
 	return bin
 }
@@ -82,12 +81,33 @@ func startDemo(t *testing.T) demoServer {
 	bin := demoBinary(t)
 	addr := freeAddr(t)
 	db := filepath.Join(t.TempDir(), "demo.db")
-	cmd := exec.Command(bin, "serve", "--demo", "--listen", addr, "--db", db)
+	fields := map[string]string{}
+	// The banner prints the demo client's credentials; its last line names `dci sign --key`.
+	runWithBanner(t, exec.Command(bin, "serve", "--demo", "--listen", addr, "--db", db), "dci serve --demo",
+		func(line string) bool {
+			for _, k := range []string{"client_id:", "client_secret:"} {
+				if v, ok := strings.CutPrefix(line, k); ok {
+					fields[k] = strings.TrimSpace(v)
+				}
+			}
+			return strings.Contains(line, "dci sign --key")
+		})
+	return demoServer{
+		base:         "http://" + addr,
+		clientID:     fields["client_id:"],
+		clientSecret: fields["client_secret:"],
+		senderKey:    db + ".demo-sender.pem",
+	}
+}
+
+// runWithBanner starts a server until the test ends and reads its stdout line by line (trimmed)
+// through `line` until it returns true: the banner's last line. The server's stderr is shown
+// only when the test fails.
+func runWithBanner(t *testing.T, cmd *exec.Cmd, name string, line func(string) bool) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server's log is shown only when the test fails.
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -97,22 +117,14 @@ func startDemo(t *testing.T) demoServer {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("dci serve --demo log:\n%s", logs.String())
+			t.Logf("%s log:\n%s", name, logs.String())
 		}
 	})
-	// The banner prints the demo client's credentials; its last line names `dci sign --key`.
-	fields := map[string]string{}
 	done := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			for _, k := range []string{"client_id:", "client_secret:"} {
-				if v, ok := strings.CutPrefix(line, k); ok {
-					fields[k] = strings.TrimSpace(v)
-				}
-			}
-			if strings.Contains(line, "dci sign --key") {
+			if line(strings.TrimSpace(sc.Text())) {
 				done <- nil
 				// Keep draining so the server never blocks on a full pipe.
 				for sc.Scan() {
@@ -120,7 +132,7 @@ func startDemo(t *testing.T) demoServer {
 				return
 			}
 		}
-		done <- errors.New("the server exited before printing its banner")
+		done <- errors.New(name + " exited before printing its banner")
 	}()
 	select {
 	case err := <-done:
@@ -128,13 +140,7 @@ func startDemo(t *testing.T) demoServer {
 			t.Fatal(err)
 		}
 	case <-time.After(5 * time.Minute):
-		t.Fatal("no banner from dci serve --demo within 5 minutes")
-	}
-	return demoServer{
-		base:         "http://" + addr,
-		clientID:     fields["client_id:"],
-		clientSecret: fields["client_secret:"],
-		senderKey:    db + ".demo-sender.pem",
+		t.Fatalf("no banner from %s within 5 minutes", name)
 	}
 }
 

@@ -28,24 +28,13 @@ pub struct PolicyResolver(pub Egress);
 
 impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow = self.0.allow_private;
+        let policy = self.0;
         let host = name.as_str().to_string();
         Box::pin(async move {
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let (kept, dropped): (Vec<_>, Vec<_>) = all
-                .into_iter()
-                .partition(|a| allow || refused_ip(a.ip()).is_none());
-            if kept.is_empty() {
-                let why: Vec<String> = dropped
-                    .iter()
-                    .map(|a| format!("{} ({})", a.ip(), refused_ip(a.ip()).unwrap_or("none")))
-                    .collect();
-                let e = Refused(format!(
-                    "{host} resolves only to refused addresses: {}",
-                    why.join(", ")
-                ));
-                return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
-            }
+            let kept = policy
+                .allowed_addrs(&host, all)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(kept.into_iter()) as Addrs)
         })
     }

@@ -17,7 +17,7 @@
 //! Hosts are parsed by the url crate (WHATWG rules), so `2130706433`, `0x7f000001`,
 //! `0177.0.0.1` and `127.1` are all 127.0.0.1 before they are checked.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use url::Url;
 
@@ -163,6 +163,45 @@ impl Egress {
             }
         }
         Ok(u)
+    }
+
+    /// The addresses to connect to for `url`, resolved now (system resolver, blocking) and
+    /// each checked against the refused ranges: for a host that sends callbacks with an HTTP
+    /// client of its own, right before it connects (connect to one of these, so a name that
+    /// re-resolves elsewhere is never followed). Fails when none is left.
+    pub fn resolve_checked(&self, url: &str) -> Result<Vec<SocketAddr>, Refused> {
+        let u = self.check(url)?;
+        let host = u.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = u.port_or_known_default().unwrap_or(80);
+        let all: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| Refused(format!("{host} does not resolve: {e}")))?
+            .collect();
+        self.allowed_addrs(host, all)
+    }
+
+    /// The addresses of `all` (what `host` resolved to) the policy allows; an error naming
+    /// each refused one when none is left.
+    pub fn allowed_addrs(
+        &self,
+        host: &str,
+        all: Vec<SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, Refused> {
+        let (kept, dropped): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|a| self.allow_private || refused_ip(a.ip()).is_none());
+        if kept.is_empty() {
+            let why: Vec<String> = dropped
+                .iter()
+                .map(|a| format!("{} ({})", a.ip(), refused_ip(a.ip()).unwrap_or("none")))
+                .collect();
+            return Err(Refused(format!(
+                "{host} resolves only to refused addresses: {}",
+                why.join(", ")
+            )));
+        }
+        Ok(kept)
     }
 }
 
@@ -312,5 +351,28 @@ mod tests {
         assert_eq!(destination("http://H:80/a/b?x"), "http://h/");
         assert_eq!(destination("http://h:8080/a"), "http://h:8080/");
         assert_eq!(destination("https://[::1]:9/x"), "https://[::1]:9/");
+    }
+
+    #[test]
+    fn resolved_addresses_are_checked_before_connecting() {
+        let open = Egress {
+            allow_private: true,
+        };
+        let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(open.resolve_checked("http://127.0.0.1:9/cb"), Ok(vec![a]));
+        let e = STRICT
+            .resolve_checked("http://127.0.0.1:9/cb")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("loopback"), "{e}");
+        let public: SocketAddr = "93.184.216.34:443".parse().unwrap();
+        let mixed = vec![a, public];
+        assert_eq!(STRICT.allowed_addrs("h", mixed.clone()), Ok(vec![public]));
+        let e = STRICT.allowed_addrs("h", vec![a]).unwrap_err().0;
+        assert_eq!(
+            e,
+            "h resolves only to refused addresses: 127.0.0.1 (loopback)"
+        );
+        assert_eq!(open.allowed_addrs("h", mixed.clone()), Ok(mixed));
     }
 }

@@ -257,11 +257,13 @@ class DemoRegistry:
         req = urllib.request.Request(url, data=json.dumps(envelope).encode(),
                                      headers={"Content-Type": "application/json"})
         try:
+            # The kit checked the URL; the addresses its name resolves to are checked now.
+            self.kit.check_destination(url)
             with urllib.request.urlopen(req, timeout=30) as r:
                 status = r.status
         except urllib.error.HTTPError as e:
             status = e.code
-        except OSError as e:
+        except (OSError, dci.DCIError) as e:
             status = str(e)
         with self.lock:
             self.callbacks.append((url, status))

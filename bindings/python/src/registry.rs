@@ -1032,6 +1032,27 @@ impl PyRegistry {
         })
     }
 
+    /// The addresses (``"ip:port"``) to connect to for a callback ``url``, resolved now and
+    /// each checked by the outbound policy: call it right before POSTing with an HTTP client
+    /// of your own, so a name that resolves to a private or metadata address is never
+    /// connected to (the kit's own checks see only IP literals). Raises DCIError with ``code``
+    /// ``err.sender_uri.invalid`` when none is allowed.
+    fn check_destination(&self, py: Python<'_>, url: &str) -> PyResult<Vec<String>> {
+        let egress = self.inner.egress;
+        match py.detach(|| egress.resolve_checked(url)) {
+            Ok(addrs) => Ok(addrs.iter().map(|a| a.to_string()).collect()),
+            Err(refused) => {
+                let attrs = PyDict::new(py);
+                attrs.set_item("code", "err.sender_uri.invalid")?;
+                let cls = py.import("dci._errors")?.getattr("DCIError")?;
+                Err(PyErr::from_value(cls.call(
+                    (format!("callback URL {url:?} is refused: {refused}"),),
+                    Some(&attrs),
+                )?))
+            }
+        }
+    }
+
     /// Adds or replaces a sender (a dict, as in ``senders``) in the in-memory list.
     fn add_sender(&self, sender: &Bound<'_, PyAny>) -> PyResult<()> {
         let m = self.memory()?;

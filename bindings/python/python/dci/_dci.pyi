@@ -785,6 +785,8 @@ class Registry:
         """``(url, envelope)`` of the async answer, or None without an address."""
     def callback_url(self, admission: Admission) -> Union[str, None, Admission]:
         """Where the async answer goes, or the refusal of its address."""
+    def check_destination(self, url: str) -> List[str]:
+        """The allowed addresses (``ip:port``) a callback URL resolves to, checked now."""
     def add_sender(self, sender: Dict[str, Any]) -> None:
         """Adds or replaces an in-memory sender."""
     def remove_sender(self, sender_id: str) -> bool:

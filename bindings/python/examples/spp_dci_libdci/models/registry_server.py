@@ -132,14 +132,17 @@ class DciOutbox(models.Model):
     def send_pending(self, timeout=30, max_attempts=5):
         """POSTs every pending answer (a cron); returns how many were delivered."""
         sent = 0
+        kit = registry_kit(self.env)
         for job in self.search([("state", "=", "pending")]):
             req = urllib.request.Request(job.url, data=job.body.encode(), headers={"Content-Type": "application/json"})
             try:
+                # The URL was checked when queued; the addresses its name resolves to, now.
+                kit.check_destination(job.url)
                 with urllib.request.urlopen(req, timeout=timeout):
                     pass
                 job.write({"state": "sent", "attempts": job.attempts + 1, "last_error": False})
                 sent += 1
-            except (urllib.error.URLError, OSError) as e:
+            except (urllib.error.URLError, OSError, dci.DCIError) as e:
                 attempts = job.attempts + 1
                 job.write({"attempts": attempts, "last_error": str(e),
                            "state": "failed" if attempts >= max_attempts else "pending"})
