@@ -94,3 +94,21 @@ fn two_stores_on_one_database_share_claims_leases_and_the_key() {
     };
     assert!(b.recent_transactions(&none, 10).unwrap().is_empty());
 }
+
+#[test]
+fn a_missing_database_is_named_in_the_error() {
+    let Some(url) = testing::fresh_database("pg_missing") else {
+        return;
+    };
+    let mut u = url::Url::parse(&url).unwrap();
+    u.set_path("dci_no_such_database");
+    let e = match PgStore::open(u.as_str(), 1, 1, &[]) {
+        Ok(_) => panic!("opened a database that does not exist"),
+        Err(e) => e.to_string(),
+    };
+    // The server's words, not the pool's bare "db error"; the URL's password is not shown.
+    assert!(
+        e.contains("database \"dci_no_such_database\" does not exist (3D000)"),
+        "{e}"
+    );
+}

@@ -223,9 +223,16 @@ impl From<tokio_postgres::Error> for StoreError {
             // The statement timeout (57014): PgStore::search names the limit.
             return StoreError(format!("{QUERY_TIMEOUT} (statement_timeout) exceeded"));
         }
+        StoreError(StoreError::from_pg(&e))
+    }
+}
+
+impl StoreError {
+    /// The server's message and SQLSTATE when it sent one, else the driver's own words.
+    fn from_pg(e: &tokio_postgres::Error) -> String {
         match e.as_db_error() {
-            Some(db) => StoreError(format!("{} ({})", db.message(), db.code().code())),
-            None => StoreError(e.to_string()),
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => e.to_string(),
         }
     }
 }
@@ -304,11 +311,14 @@ impl PgStore {
             rt: Some(rt),
         };
         store.run(async {
-            let mut c = store
-                .pool
-                .get()
-                .await
-                .map_err(|e| StoreError(format!("connecting to {}: {e}", redacted(url))))?;
+            let mut c = store.pool.get().await.map_err(|e| {
+                // deadpool says only "db error"; the server's own words are in the source.
+                let why = match &e {
+                    deadpool_postgres::PoolError::Backend(b) => StoreError::from_pg(b),
+                    other => other.to_string(),
+                };
+                StoreError(format!("connecting to {}: {why}", redacted(url)))
+            })?;
             migrate(&mut c).await
         })?;
         store.indexes = store.run(async {
