@@ -41,6 +41,9 @@ enum Command {
     Server(cmd::server_cmds::ServerCommand),
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server commands report their own errors (the server turns handler panics into
