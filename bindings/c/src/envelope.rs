@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::string::{in_args, in_json, in_str, opt_in_str};
+use super::string::{in_args, in_json, opt_in_str};
 use super::{boundary, dci_error, dci_result, string_out, FfiResult};
 use dci::client::request::txn_status_request;
 use dci::client::{Ids, TxnStatusQuery};
@@ -35,21 +35,11 @@ pub extern "C" fn dci_validate(
     })
 }
 
-/// The options of `dci_search_request_new`.
-#[derive(Deserialize)]
+/// The search criteria options of `dci_search_request_new` (for every item) and of
+/// `dci_search_item_new`.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct SearchOptions {
-    sender_id: String,
-    #[serde(default)]
-    receiver_id: Option<String>,
-    #[serde(default)]
-    sender_uri: Option<String>,
-    #[serde(default)]
-    message_id: Option<String>,
-    #[serde(default)]
-    message_ts: Option<String>,
-    #[serde(default)]
-    transaction_id: Option<String>,
+struct Criteria {
     #[serde(default)]
     reg_type: Option<String>,
     #[serde(default)]
@@ -66,6 +56,89 @@ struct SearchOptions {
     consent: Option<Value>,
     #[serde(default)]
     authorize: Option<Value>,
+}
+
+impl Criteria {
+    /// The names of its options, read apart from the other options of a call.
+    const NAMES: [&'static str; 8] = [
+        "reg_type",
+        "reg_record_type",
+        "response_entity",
+        "locale",
+        "pagination",
+        "sort",
+        "consent",
+        "authorize",
+    ];
+
+    fn apply(self, mut b: SearchRequestBuilder) -> SearchRequestBuilder {
+        if let Some(v) = self.reg_type {
+            b = b.reg_type(v);
+        }
+        if let Some(v) = self.reg_record_type {
+            b = b.reg_record_type(v);
+        }
+        if let Some(v) = self.response_entity {
+            b = b.response_entity(v);
+        }
+        if let Some(v) = self.locale {
+            b = b.locale(v);
+        }
+        if let Some(p) = self.pagination {
+            b = b.pagination(p.page_size, p.page_number);
+        }
+        for s in self.sort {
+            b = b.sort(s.attribute_name, &s.sort_order);
+        }
+        if let Some(v) = self.consent {
+            b = b.consent(v);
+        }
+        if let Some(v) = self.authorize {
+            b = b.authorize(v);
+        }
+        b
+    }
+}
+
+fn read_map<T: serde::de::DeserializeOwned>(
+    v: serde_json::Map<String, Value>,
+    name: &str,
+) -> FfiResult<T> {
+    Ok(
+        serde_json::from_value(Value::Object(v))
+            .map_err(|e| Error::Json(format!("{name}: {e}")))?,
+    )
+}
+
+/// Reads the options JSON text `p` as the call's own options `T` and its [`Criteria`], each
+/// refusing fields it does not know (the error names the argument).
+fn with_criteria<T: serde::de::DeserializeOwned>(
+    p: *const c_char,
+    name: &'static str,
+) -> FfiResult<(T, Criteria)> {
+    let mut all: serde_json::Map<String, Value> = in_args(p, name)?;
+    let crit: serde_json::Map<String, Value> = Criteria::NAMES
+        .iter()
+        .filter_map(|k| all.remove_entry(*k))
+        .collect();
+    Ok((read_map(all, name)?, read_map(crit, name)?))
+}
+
+/// The options of `dci_search_request_new`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchOptions {
+    sender_id: String,
+    #[serde(default)]
+    receiver_id: Option<String>,
+    #[serde(default)]
+    sender_uri: Option<String>,
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    message_ts: Option<String>,
+    #[serde(default)]
+    transaction_id: Option<String>,
     queries: Vec<WireQuery>,
 }
 
@@ -91,35 +164,12 @@ struct WireQuery {
     query: Value,
 }
 
-fn search_envelope(o: SearchOptions) -> FfiResult<Value> {
+fn search_envelope(o: SearchOptions, c: Criteria) -> FfiResult<Value> {
     let mut b = SearchRequestBuilder::new();
     if let Some(v) = o.transaction_id {
         b = b.transaction_id(v);
     }
-    if let Some(v) = o.reg_type {
-        b = b.reg_type(v);
-    }
-    if let Some(v) = o.reg_record_type {
-        b = b.reg_record_type(v);
-    }
-    if let Some(v) = o.response_entity {
-        b = b.response_entity(v);
-    }
-    if let Some(v) = o.locale {
-        b = b.locale(v);
-    }
-    if let Some(p) = o.pagination {
-        b = b.pagination(p.page_size, p.page_number);
-    }
-    for s in o.sort {
-        b = b.sort(s.attribute_name, &s.sort_order);
-    }
-    if let Some(v) = o.consent {
-        b = b.consent(v);
-    }
-    if let Some(v) = o.authorize {
-        b = b.authorize(v);
-    }
+    b = c.apply(b);
     for q in o.queries {
         b = b.query(&q.query_type, q.query);
     }
@@ -159,10 +209,8 @@ pub extern "C" fn dci_search_request_new(
     err: *mut *mut dci_error,
 ) -> dci_result {
     string_out(out, err, || {
-        let text = in_str(options_json, "options_json")?;
-        let opts: SearchOptions = serde_json::from_str(text)
-            .map_err(|e| dci::error::Error::Json(format!("options_json: {e}")))?;
-        let envelope = search_envelope(opts)?;
+        let (opts, criteria) = with_criteria::<SearchOptions>(options_json, "options_json")?;
+        let envelope = search_envelope(opts, criteria)?;
         Ok(envelope.to_string())
     })
 }
@@ -175,22 +223,6 @@ struct ItemOptions {
     query: Value,
     #[serde(default)]
     reference_id: Option<String>,
-    #[serde(default)]
-    reg_type: Option<String>,
-    #[serde(default)]
-    reg_record_type: Option<String>,
-    #[serde(default)]
-    response_entity: Option<String>,
-    #[serde(default)]
-    locale: Option<String>,
-    #[serde(default)]
-    pagination: Option<Pagination>,
-    #[serde(default)]
-    sort: Vec<Sort>,
-    #[serde(default)]
-    consent: Option<Value>,
-    #[serde(default)]
-    authorize: Option<Value>,
 }
 
 /// Builds one `search_request` item (`{"reference_id", "timestamp", "search_criteria"}`) from
@@ -208,32 +240,8 @@ pub extern "C" fn dci_search_item_new(
     err: *mut *mut dci_error,
 ) -> dci_result {
     string_out(out, err, || {
-        let o: ItemOptions = in_args(options_json, "options_json")?;
-        let mut b = SearchRequestBuilder::new();
-        if let Some(v) = o.reg_type {
-            b = b.reg_type(v);
-        }
-        if let Some(v) = o.reg_record_type {
-            b = b.reg_record_type(v);
-        }
-        if let Some(v) = o.response_entity {
-            b = b.response_entity(v);
-        }
-        if let Some(v) = o.locale {
-            b = b.locale(v);
-        }
-        if let Some(p) = o.pagination {
-            b = b.pagination(p.page_size, p.page_number);
-        }
-        for s in o.sort {
-            b = b.sort(s.attribute_name, &s.sort_order);
-        }
-        if let Some(v) = o.consent {
-            b = b.consent(v);
-        }
-        if let Some(v) = o.authorize {
-            b = b.authorize(v);
-        }
+        let (o, criteria) = with_criteria::<ItemOptions>(options_json, "options_json")?;
+        let b = criteria.apply(SearchRequestBuilder::new());
         let message = b.query(&o.query_type, o.query).build()?;
         let mut item = message
             .search_request
