@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 use super::admit::{self, no_check, seal, Admission, Admitted, Partial, Policy};
-use super::answer::{self, answered, callback_base, callback_url, item, new_id, page, rejected};
+use super::answer::{self, answered, callback_base, callback_url, new_id, page, rejected};
 use super::egress::Egress;
 use super::op::{Op, Request, Response};
 use super::reject::{ErrorBody, Rejection};
@@ -339,9 +339,4 @@ pub fn paged_item(
         locale: it.locale.clone(),
         ..answered(&it.reference_id, reg, Some(rrt), records)
     }
-}
-
-/// A response item with only a status (for hosts building other answers).
-pub fn status_item(reference_id: &str, status: RequestStatus) -> SearchResponseItem {
-    item(reference_id, status)
 }
